@@ -1,0 +1,67 @@
+using Orleans.Concurrency;
+using Calico.Model.Desired;
+
+namespace Calico.Grains;
+
+/// <summary>Where a watcher is: the epoch of the host grain activation it read from, and the version it has applied.</summary>
+[GenerateSerializer, Immutable]
+public sealed record DesiredStateCursor([property: Id(0)] Guid Epoch, [property: Id(1)] long Version)
+{
+    public override string ToString() => $"{Epoch:N}@{Version}";
+}
+
+/// <summary>
+/// An answer to a watch: either a full snapshot (all items as additions; the watcher drops everything else
+/// it holds) or the changes since the watcher's cursor. Empty changes with the same cursor mean "nothing new".
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record DesiredStateUpdate(
+    [property: Id(0)] DesiredStateCursor Cursor,
+    [property: Id(1)] bool IsSnapshot,
+    [property: Id(2)] IReadOnlyList<DesiredChange> Changes);
+
+/// <summary>What the calculator sends a host: changes in sequence, or (Full) the complete desired state.</summary>
+[GenerateSerializer, Immutable]
+public sealed record HostPush(
+    [property: Id(0)] Guid CalculatorEpoch,
+    [property: Id(1)] long Sequence,
+    [property: Id(2)] bool Full,
+    [property: Id(3)] IReadOnlyList<DesiredChange> Changes);
+
+/// <summary>
+/// One per host, on a controller silo: the host's versioned desired state and its recent change log.
+/// Fed by the calculator; watched by the host's compute silo. Holds derived state only (nothing persisted):
+/// a new activation starts a new epoch and fetches the state from the calculator.
+/// </summary>
+public interface IHostDesiredStateGrain : IGrainWithStringKey
+{
+    /// <summary>
+    /// Long poll: returns as soon as there is something newer than <paramref name="cursor"/> (a snapshot when
+    /// the cursor is null, from another epoch, or older than the change log reaches), or after
+    /// <paramref name="maxWait"/> with no changes.
+    /// </summary>
+    Task<DesiredStateUpdate> WatchAsync(DesiredStateCursor? cursor, TimeSpan maxWait);
+
+    /// <summary>Called by the calculator.</summary>
+    Task PushAsync(HostPush push);
+
+    Task<DesiredStateCursor> GetCursorAsync();
+}
+
+/// <summary>
+/// The cluster's desired-state calculator (a single activation, key 0, on a controller silo): holds the intent
+/// in memory, rebuilt from the store at activation and re-read periodically, and pushes each host only the
+/// changes that concern it.
+/// </summary>
+public interface IDesiredStateCalculatorGrain : IGrainWithIntegerKey
+{
+    /// <summary>A resource grain stored a change.</summary>
+    Task NotifyAsync(ResourceChange change);
+
+    /// <summary>The host's complete desired state, for a host grain that starts or missed a push.</summary>
+    [AlwaysInterleave]
+    Task<HostPush> GetHostStateAsync(string host);
+
+    /// <summary>Re-reads every resource from the store and pushes what differs.</summary>
+    Task ResyncAsync();
+}

@@ -1,0 +1,44 @@
+using Calico.Model.Resources;
+
+namespace Calico.Grains;
+
+/// <summary>
+/// A grain that owns one resource, keyed by its id. Every write is validated first and persisted before it is
+/// visible; a failed write changes nothing. <c>expectedRevision</c> makes a write conditional (optimistic
+/// concurrency): a mismatch is refused with <see cref="Calico.Model.Validation.ResourceConflictException"/>.
+/// After each write the desired-state calculator is told; it also re-reads the store periodically, so a lost
+/// notification only delays convergence.
+/// </summary>
+public interface IResourceGrain<T> : IGrainWithStringKey where T : class
+{
+    /// <summary>The resource, or null if it does not exist.</summary>
+    Task<Versioned<T>?> GetAsync();
+
+    /// <summary>Creates the resource; refused if it exists.</summary>
+    Task<Versioned<T>> CreateAsync(T value);
+
+    /// <summary>Replaces the resource (creating it when <paramref name="expectedRevision"/> is null and it is missing).</summary>
+    Task<Versioned<T>> PutAsync(T value, long? expectedRevision = null);
+
+    /// <summary>Deletes the resource; <see cref="Calico.Model.Validation.ResourceNotFoundException"/> if missing.</summary>
+    Task DeleteAsync(long? expectedRevision = null);
+}
+
+public interface INetworkGrain : IResourceGrain<Network>;
+
+public interface ISubnetGrain : IResourceGrain<Subnet>;
+
+public interface IEndpointGrain : IResourceGrain<WorkloadEndpoint>
+{
+    /// <summary>The status last reported by the endpoint's host (null until it reports).</summary>
+    Task<EndpointStatus?> GetStatusAsync();
+
+    /// <summary>Records what the endpoint's host reports after programming it.</summary>
+    Task ReportStatusAsync(EndpointStatus status);
+}
+
+public interface ISecurityGroupGrain : IResourceGrain<SecurityGroup>;
+
+public interface IFloatingIpGrain : IResourceGrain<FloatingIp>;
+
+public interface IIpPoolGrain : IResourceGrain<IpPool>;

@@ -1,0 +1,129 @@
+using Calico.Model.Desired;
+using Calico.Model.Validation;
+using Microsoft.Extensions.Logging;
+
+namespace Calico.Grains.Resources;
+
+/// <summary>
+/// Owns one resource and its persisted <see cref="ResourceState{T}"/>. Writes are validated, checked against
+/// the expected revision, persisted, and only then visible; if the store refuses a write, the in-memory state is
+/// put back, so memory and storage stay the same. After a write the calculator is told (best effort: it
+/// also re-reads the store periodically).
+/// </summary>
+public abstract partial class ResourceGrain<T>(
+    IPersistentState<ResourceState<T>> state,
+    TimeProvider time,
+    ILogger logger) : Grain, IResourceGrain<T>
+    where T : class, IValidatable
+{
+    protected ResourceState<T> State => state.State;
+
+    protected ILogger Logger => logger;
+
+    protected TimeProvider Time => time;
+
+    protected abstract ResourceKind Kind { get; }
+
+    /// <summary>The identifier inside the record, which must equal the grain key.</summary>
+    protected abstract string IdOf(T value);
+
+    /// <summary>The API's name for the kind, used in error messages.</summary>
+    protected string KindName => Kind switch
+    {
+        ResourceKind.SecurityGroup => "security group",
+        ResourceKind.FloatingIp => "floating IP",
+        ResourceKind.IpPool => "IP pool",
+        ResourceKind.Endpoint => "port",
+        _ => Kind.ToString().ToLowerInvariant(),
+    };
+
+    protected string Key => this.GetPrimaryKeyString();
+
+    public Task<Versioned<T>?> GetAsync() => Task.FromResult(Current);
+
+    protected Versioned<T>? Current =>
+        state.State.Value is { } value ? new Versioned<T>(value, state.State.Revision, state.State.UpdatedAt) : null;
+
+    public async Task<Versioned<T>> CreateAsync(T value)
+    {
+        Check(value);
+        if (state.State.Value is not null) throw new ResourceConflictException(KindName, Key, "already exists");
+        ValidateChange(null, value);
+        return (await WriteAsync(value))!;
+    }
+
+    public async Task<Versioned<T>> PutAsync(T value, long? expectedRevision = null)
+    {
+        Check(value);
+        CheckRevision(expectedRevision, mustExist: expectedRevision is not null);
+        if (value.Equals(state.State.Value)) return Current!;
+        ValidateChange(state.State.Value, value);
+        return (await WriteAsync(value))!;
+    }
+
+    public async Task DeleteAsync(long? expectedRevision = null)
+    {
+        CheckRevision(expectedRevision, mustExist: true);
+        ValidateDelete(state.State.Value!);
+        await WriteAsync(null);
+    }
+
+    /// <summary>Rules about how a resource may change (immutable fields); throw <see cref="InvalidInputException"/>.</summary>
+    protected virtual void ValidateChange(T? current, T next) { }
+
+    protected virtual void ValidateDelete(T current) { }
+
+    private void Check(T value)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        value.EnsureValid();
+        if (IdOf(value) != Key) throw new InvalidInputException("id", $"'{IdOf(value)}' does not match the {KindName} being written ('{Key}')");
+    }
+
+    private void CheckRevision(long? expected, bool mustExist)
+    {
+        if (mustExist && state.State.Value is null) throw new ResourceNotFoundException(KindName, Key);
+        if (expected is { } revision && revision != state.State.Revision)
+            throw new ResourceConflictException(KindName, Key, $"revision is {state.State.Revision}, not the expected {revision}");
+    }
+
+    /// <summary>Persists <paramref name="value"/> (null deletes) and tells the calculator.</summary>
+    protected async Task<Versioned<T>?> WriteAsync(T? value)
+    {
+        var previous = state.State;
+        state.State = new ResourceState<T>
+        {
+            Value = value,
+            Revision = previous.Revision + 1,
+            UpdatedAt = time.GetUtcNow(),
+        };
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            state.State = previous;
+            throw;
+        }
+        await NotifyCalculatorAsync();
+        return Current;
+    }
+
+    private async Task NotifyCalculatorAsync()
+    {
+        var change = new ResourceChange(Kind, Key, state.State.Revision, state.State.Value);
+        try
+        {
+            await GrainFactory.GetGrain<IDesiredStateCalculatorGrain>(0).NotifyAsync(change);
+        }
+        catch (Exception ex)
+        {
+            // Stored already; the calculator's periodic re-read picks it up.
+            LogNotifyFailed(logger, ex, KindName, Key, state.State.Revision);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not tell the calculator about {Kind} {Key} revision {Revision}; the next resync will")]
+    private static partial void LogNotifyFailed(ILogger logger, Exception ex, string kind, string key, long revision);
+}

@@ -1,0 +1,127 @@
+using Calico.Datastore;
+using Calico.Model.Desired;
+using Calico.Model.Resources;
+using Calico.Model.Validation;
+using Microsoft.Extensions.Logging;
+
+namespace Calico.Grains.Resources;
+
+/// <summary>Orleans grain type names, which are also the keys the store lists resources by.</summary>
+public static class GrainTypes
+{
+    public const string Host = "host";
+    public const string Network = "network";
+    public const string Subnet = "subnet";
+    public const string Endpoint = "endpoint";
+    public const string SecurityGroup = "security-group";
+    public const string FloatingIp = "floating-ip";
+    public const string IpPool = "ip-pool";
+    public const string HostDesiredState = "host-desired-state";
+    public const string Calculator = "desired-state-calculator";
+}
+
+[GrainType(GrainTypes.Network)]
+public sealed class NetworkGrain(
+    [PersistentState("state", StorageNames.Calico)] IPersistentState<ResourceState<Network>> state,
+    TimeProvider time, ILogger<NetworkGrain> logger)
+    : ResourceGrain<Network>(state, time, logger), INetworkGrain
+{
+    protected override ResourceKind Kind => ResourceKind.Network;
+
+    protected override string IdOf(Network value) => value.Id;
+}
+
+[GrainType(GrainTypes.Subnet)]
+public sealed class SubnetGrain(
+    [PersistentState("state", StorageNames.Calico)] IPersistentState<ResourceState<Subnet>> state,
+    TimeProvider time, ILogger<SubnetGrain> logger)
+    : ResourceGrain<Subnet>(state, time, logger), ISubnetGrain
+{
+    protected override ResourceKind Kind => ResourceKind.Subnet;
+
+    protected override string IdOf(Subnet value) => value.Id;
+
+    protected override void ValidateChange(Subnet? current, Subnet next)
+    {
+        // Ports hold addresses from the CIDR; moving it or the subnet's network would strand them.
+        if (current is null) return;
+        if (current.Cidr != next.Cidr) throw new InvalidInputException("cidr", "cannot be changed");
+        if (current.NetworkId != next.NetworkId) throw new InvalidInputException("network_id", "cannot be changed");
+    }
+}
+
+[GrainType(GrainTypes.SecurityGroup)]
+public sealed class SecurityGroupGrain(
+    [PersistentState("state", StorageNames.Calico)] IPersistentState<ResourceState<SecurityGroup>> state,
+    TimeProvider time, ILogger<SecurityGroupGrain> logger)
+    : ResourceGrain<SecurityGroup>(state, time, logger), ISecurityGroupGrain
+{
+    protected override ResourceKind Kind => ResourceKind.SecurityGroup;
+
+    protected override string IdOf(SecurityGroup value) => value.Id;
+}
+
+[GrainType(GrainTypes.FloatingIp)]
+public sealed class FloatingIpGrain(
+    [PersistentState("state", StorageNames.Calico)] IPersistentState<ResourceState<FloatingIp>> state,
+    TimeProvider time, ILogger<FloatingIpGrain> logger)
+    : ResourceGrain<FloatingIp>(state, time, logger), IFloatingIpGrain
+{
+    protected override ResourceKind Kind => ResourceKind.FloatingIp;
+
+    protected override string IdOf(FloatingIp value) => value.Id;
+
+    protected override void ValidateChange(FloatingIp? current, FloatingIp next)
+    {
+        if (current is not null && !current.FloatingIpAddress.Equals(next.FloatingIpAddress))
+            throw new InvalidInputException("floating_ip_address", "cannot be changed");
+    }
+}
+
+[GrainType(GrainTypes.IpPool)]
+public sealed class IpPoolGrain(
+    [PersistentState("state", StorageNames.Calico)] IPersistentState<ResourceState<IpPool>> state,
+    TimeProvider time, ILogger<IpPoolGrain> logger)
+    : ResourceGrain<IpPool>(state, time, logger), IIpPoolGrain
+{
+    protected override ResourceKind Kind => ResourceKind.IpPool;
+
+    protected override string IdOf(IpPool value) => value.Name;
+
+    protected override void ValidateChange(IpPool? current, IpPool next)
+    {
+        if (current is null) return;
+        if (current.Cidr != next.Cidr) throw new InvalidInputException("cidr", "cannot be changed");
+        if (current.BlockSize != next.BlockSize) throw new InvalidInputException("block_size", "cannot be changed");
+    }
+}
+
+[GrainType(GrainTypes.Endpoint)]
+public sealed class EndpointGrain(
+    [PersistentState("state", StorageNames.Calico)] IPersistentState<ResourceState<WorkloadEndpoint>> state,
+    TimeProvider time, ILogger<EndpointGrain> logger)
+    : ResourceGrain<WorkloadEndpoint>(state, time, logger), IEndpointGrain
+{
+    // Status is what the host last reported: derived, kept in memory, re-reported by the host.
+    private EndpointStatus? _status;
+
+    protected override ResourceKind Kind => ResourceKind.Endpoint;
+
+    protected override string IdOf(WorkloadEndpoint value) => value.Id;
+
+    protected override void ValidateChange(WorkloadEndpoint? current, WorkloadEndpoint next)
+    {
+        if (current is not null && current.NetworkId != next.NetworkId)
+            throw new InvalidInputException("network_id", "cannot be changed");
+        if (current is not null && current.Host != next.Host) _status = null;
+    }
+
+    public Task<EndpointStatus?> GetStatusAsync() => Task.FromResult(State.Value is null ? null : _status);
+
+    public Task ReportStatusAsync(EndpointStatus status)
+    {
+        // A report from a host the port is no longer bound to is stale.
+        if (State.Value?.Host == status.Host) _status = status;
+        return Task.CompletedTask;
+    }
+}

@@ -1,0 +1,15 @@
+namespace Calico.Grains.Resources;
+
+/// <summary>
+/// What a resource grain persists. A delete keeps the record with <see cref="Value"/> null and the revision
+/// bumped (a tombstone), so revisions only ever grow and a stale notification can always be told apart.
+/// </summary>
+[GenerateSerializer]
+public sealed class ResourceState<T> where T : class
+{
+    [Id(0)] public T? Value { get; set; }
+
+    [Id(1)] public long Revision { get; set; }
+
+    [Id(2)] public DateTimeOffset UpdatedAt { get; set; }
+}

@@ -1,0 +1,98 @@
+using System.Net;
+using Calico.Model.Collections;
+using Calico.Model.Net;
+using Calico.Model.Resources;
+
+namespace Calico.Model.Desired;
+
+/// <summary>
+/// The pure per-host calculation: from the cluster's intent to the items one host's dataplane must hold.
+/// No I/O and no clock, so the result depends only on the intent it is given.
+/// Where two sources want the same route, the first in a fixed order wins (local workloads, then remote
+/// workloads by id, then floating IPs by id), so the answer does not depend on the order changes arrived in.
+/// </summary>
+public static class HostSpecCalculator
+{
+    public static Dictionary<DesiredKey, DesiredItem> Compute(IIntentView intent, string host)
+    {
+        var items = new Dictionary<DesiredKey, DesiredItem>();
+        var neededSets = new SortedSet<string>(StringComparer.Ordinal);
+
+        foreach (var endpoint in intent.EndpointsOnHost(host))
+            AddLocalEndpoint(intent, endpoint, items, neededSets);
+
+        foreach (var endpoint in intent.BoundEndpoints())
+        {
+            if (endpoint.Host == host || !endpoint.AdminStateUp) continue;
+            if (intent.Host(endpoint.Host!) is not { } owner) continue;
+            foreach (var address in endpoint.Addresses)
+                AddRouteVia(items, address, owner);
+        }
+
+        foreach (var floating in intent.AssociatedFloatingIps())
+        {
+            if (intent.Endpoint(floating.PortId!) is not { IsBound: true, AdminStateUp: true } port) continue;
+            if (port.Host == host)
+            {
+                if (port.Addresses.Contains(floating.FixedIpAddress!))
+                    TryAdd(items, new FloatingNatItem(floating.FloatingIpAddress, floating.FixedIpAddress!, port.InterfaceName, floating.Id));
+            }
+            else if (intent.Host(port.Host!) is { } owner)
+            {
+                AddRouteVia(items, floating.FloatingIpAddress, owner);
+            }
+        }
+
+        foreach (var groupId in neededSets)
+        {
+            foreach (var member in intent.EndpointsInGroup(groupId))
+            {
+                foreach (var address in member.Addresses)
+                    TryAdd(items, new IpSetMemberItem(groupId, IpPrefix.Host(address)));
+                foreach (var pair in member.AllowedAddressPairs)
+                    TryAdd(items, new IpSetMemberItem(groupId, pair.IpAddress));
+            }
+        }
+        return items;
+    }
+
+    private static void AddLocalEndpoint(IIntentView intent, WorkloadEndpoint endpoint,
+        Dictionary<DesiredKey, DesiredItem> items, SortedSet<string> neededSets)
+    {
+        var mtu = intent.Network(endpoint.NetworkId)?.Mtu ?? Network.DefaultMtu;
+        var addresses = endpoint.Addresses.Select(IpPrefix.Host)
+            .OrderBy(p => p.Version).ThenBy(p => p.Address, Comparer<IPAddress>.Create(IpAddresses.Compare)).ToValueList();
+        TryAdd(items, new WorkloadInterfaceItem(endpoint.InterfaceName, endpoint.Id, endpoint.MacAddress, addresses,
+            endpoint.AdminStateUp, endpoint.SecurityGroupIds, endpoint.AllowedAddressPairs, mtu));
+
+        if (endpoint.AdminStateUp)
+            foreach (var prefix in addresses) TryAdd(items, RouteItem.Local(prefix, endpoint.InterfaceName));
+
+        foreach (var groupId in endpoint.SecurityGroupIds)
+        {
+            if (intent.SecurityGroup(groupId) is not { } group) continue;
+            TryAdd(items, new SecurityGroupPolicyItem(group.Id, group.Rules, group.Stateful));
+            foreach (var remote in group.RemoteGroupIds) neededSets.Add(remote);
+        }
+
+        foreach (var fixedIp in endpoint.FixedIps)
+        {
+            if (intent.Subnet(fixedIp.SubnetId) is not { EnableDhcp: true } subnet) continue;
+            TryAdd(items, new DhcpSubnetItem(subnet.Id, subnet.Cidr, subnet.GatewayIp, subnet.DnsNameservers, subnet.HostRoutes, mtu));
+            TryAdd(items, new DhcpHostItem(endpoint.Id, endpoint.MacAddress, fixedIp.Address, subnet.Id,
+                HostnameFor(fixedIp.Address), endpoint.InterfaceName));
+        }
+    }
+
+    /// <summary>The DHCP host name Neutron gives a port without a DNS name: host-10-65-0-3.</summary>
+    public static string HostnameFor(IPAddress address) =>
+        "host-" + address.ToString().Replace('.', '-').Replace(':', '-');
+
+    private static void AddRouteVia(Dictionary<DesiredKey, DesiredItem> items, IPAddress address, HostSpec owner)
+    {
+        if (owner.AddressFor(address.Version()) is { } gateway)
+            TryAdd(items, RouteItem.Via(IpPrefix.Host(address), gateway, owner.Name));
+    }
+
+    private static void TryAdd(Dictionary<DesiredKey, DesiredItem> items, DesiredItem item) => items.TryAdd(item.Key, item);
+}

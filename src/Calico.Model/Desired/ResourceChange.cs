@@ -1,0 +1,29 @@
+using Calico.Model.Resources;
+
+namespace Calico.Model.Desired;
+
+public enum ResourceKind { Host = 1, Network, Subnet, Endpoint, SecurityGroup, FloatingIp, IpPool }
+
+/// <summary>
+/// A resource as stored after a write: its new value, or null once deleted. <see cref="Revision"/> increases with
+/// every write of that resource (deletes included), so a stale change can be recognised and ignored.
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record ResourceChange(
+    [property: Id(0)] ResourceKind Kind,
+    [property: Id(1)] string Key,
+    [property: Id(2)] long Revision,
+    [property: Id(3)] object? Value)
+{
+    public static ResourceKind KindOf(object value) => value switch
+    {
+        HostSpec => ResourceKind.Host,
+        Network => ResourceKind.Network,
+        Subnet => ResourceKind.Subnet,
+        WorkloadEndpoint => ResourceKind.Endpoint,
+        SecurityGroup => ResourceKind.SecurityGroup,
+        FloatingIp => ResourceKind.FloatingIp,
+        IpPool => ResourceKind.IpPool,
+        _ => throw new ArgumentException($"{value.GetType().Name} is not a resource", nameof(value)),
+    };
+}

@@ -1,0 +1,85 @@
+using System.Net;
+using Calico.Model.Collections;
+using Calico.Model.Net;
+using Calico.Model.Validation;
+
+namespace Calico.Model.Resources;
+
+[GenerateSerializer, Immutable]
+public sealed record FixedIp([property: Id(0)] string SubnetId, [property: Id(1)] IPAddress Address);
+
+/// <summary>Extra source addresses (and optionally another MAC) a workload may send from, e.g. a VRRP address.</summary>
+[GenerateSerializer, Immutable]
+public sealed record AllowedAddressPair([property: Id(0)] IpPrefix IpAddress, [property: Id(1)] string? MacAddress);
+
+public enum AdminState { Up, Down }
+
+/// <summary>
+/// A Neutron port. Bound to a host (<see cref="Host"/> set) it is a workload endpoint there: a tap interface
+/// whose addresses get /32 (/128) routes, policy from its security groups, DHCP host entries.
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record WorkloadEndpoint(
+    [property: Id(0)] string Id,
+    [property: Id(1)] string NetworkId,
+    [property: Id(2)] string Name,
+    [property: Id(3)] string ProjectId,
+    [property: Id(4)] string? Host,
+    [property: Id(5)] string MacAddress,
+    [property: Id(6)] ValueList<FixedIp> FixedIps,
+    [property: Id(7)] ValueList<string> SecurityGroupIds,
+    [property: Id(8)] ValueList<AllowedAddressPair> AllowedAddressPairs,
+    [property: Id(9)] bool AdminStateUp,
+    [property: Id(10)] string DeviceId,
+    [property: Id(11)] string DeviceOwner) : IValidatable
+{
+    /// <summary>The host-side interface name, as Nova/Neutron name it: "tap" and the first 11 characters of the id.</summary>
+    public string InterfaceName => InterfaceNameFor(Id);
+
+    public bool IsBound => !string.IsNullOrEmpty(Host);
+
+    public static string InterfaceNameFor(string portId) => "tap" + (portId.Length > 11 ? portId[..11] : portId);
+
+    public IEnumerable<IPAddress> Addresses => FixedIps.Select(f => f.Address);
+
+    public IReadOnlyList<ValidationError> Validate()
+    {
+        var v = new Validator();
+        v.Id(Id, "id");
+        v.Id(NetworkId, "network_id");
+        v.MaxLength(Name, 255, "name");
+        v.MaxLength(DeviceId, 255, "device_id");
+        v.MaxLength(DeviceOwner, 255, "device_owner");
+        if (!string.IsNullOrEmpty(Host)) HostSpec.ValidateName(Host, v, "binding:host_id");
+        if (!Net.MacAddress.TryNormalize(MacAddress, out var mac) || mac != MacAddress)
+            v.Add("mac_address", $"'{MacAddress}' is not a MAC address in the form fa:16:3e:00:00:01");
+        else if (!Net.MacAddress.IsUsableUnicast(mac))
+            v.Add("mac_address", $"{MacAddress} is a multicast or zero address");
+        for (var i = 0; i < FixedIps.Count; i++)
+        {
+            v.Id(FixedIps[i].SubnetId, $"fixed_ips[{i}].subnet_id");
+            for (var j = 0; j < i; j++)
+                if (FixedIps[i].Address.Equals(FixedIps[j].Address)) v.Add($"fixed_ips[{i}].ip_address", $"{FixedIps[i].Address} is listed twice");
+        }
+        for (var i = 0; i < SecurityGroupIds.Count; i++) v.Id(SecurityGroupIds[i], $"security_groups[{i}]");
+        if (SecurityGroupIds.Distinct().Count() != SecurityGroupIds.Count) v.Add("security_groups", "lists a group twice");
+        for (var i = 0; i < AllowedAddressPairs.Count; i++)
+        {
+            var pair = AllowedAddressPairs[i];
+            if (pair.MacAddress is not null && (!Net.MacAddress.TryNormalize(pair.MacAddress, out var m) || m != pair.MacAddress))
+                v.Add($"allowed_address_pairs[{i}].mac_address", $"'{pair.MacAddress}' is not a MAC address");
+        }
+        return v.Errors;
+    }
+}
+
+public enum EndpointStatusKind { Down, Active, Error }
+
+/// <summary>What a compute host reported about one endpoint after programming it.</summary>
+[GenerateSerializer, Immutable]
+public sealed record EndpointStatus(
+    [property: Id(0)] EndpointStatusKind Status,
+    [property: Id(1)] string? Message,
+    [property: Id(2)] string Host,
+    [property: Id(3)] long AppliedVersion,
+    [property: Id(4)] DateTimeOffset ReportedAt);
