@@ -1,3 +1,52 @@
+using System.Net;
+using Calico.Datastore;
+using Calico.Silo.Health;
+using Calico.Silo.Hosting;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Orleans.Configuration;
+
+// One executable, three shapes: an all-in-one node (default), a controller, or a compute node.
+// Configuration: appsettings.json < environment (CALICO_ prefix, '__' for ':') < command line.
 var builder = WebApplication.CreateBuilder(args);
+builder.Configuration.AddEnvironmentVariables("CALICO_");
+builder.Configuration.AddCommandLine(args, CommandLineSwitches.Mappings);
+
+var settings = builder.Configuration.GetSection(CalicoSiloOptions.Section).Get<CalicoSiloOptions>() ?? new CalicoSiloOptions();
+var invalid = new CalicoSiloOptionsValidator().Validate(null, settings);
+if (invalid.Failed)
+{
+    Console.Error.WriteLine($"calico-silo: {invalid.FailureMessage}");
+    return 2;
+}
+var roles = settings.ParsedRoles;
+
+builder.UseOrleans(silo =>
+{
+    silo.Configure<ClusterOptions>(o =>
+    {
+        o.ClusterId = settings.ClusterId;
+        o.ServiceId = settings.ServiceId;
+    });
+    silo.Configure<SiloOptions>(o => o.SiloName = settings.EffectiveName);
+    var advertised = IPAddress.Parse(settings.AdvertisedAddress);
+    silo.ConfigureEndpoints(advertised, settings.SiloPort, settings.GatewayPort, listenOnAnyHostAddress: !IPAddress.IsLoopback(advertised));
+    if (settings.Clustering == "postgres")
+        silo.UseCalicoPostgresClustering(builder.Configuration.GetSection(CalicoDatastoreOptions.Section));
+    else
+        silo.UseDevelopmentClustering(settings.PrimarySiloEndpoint is { Length: > 0 } primary
+            ? IPEndPoint.Parse(primary)
+            : new IPEndPoint(advertised, settings.SiloPort));
+    silo.AddCalico(builder.Configuration, roles);
+});
+
+builder.Services.AddCalicoTelemetry(builder.Configuration, settings.EffectiveName);
+builder.Services.AddHealthChecks().AddCheck<ReadinessCheck>("ready", tags: ["ready"]);
+if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]))
+    builder.WebHost.UseUrls("http://127.0.0.1:9696");
+
 var app = builder.Build();
-app.Run();
+// /healthz: the process serves requests. /readyz: a cluster member that has applied its first desired state.
+app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
+app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
+await app.RunAsync();
+return 0;

@@ -74,7 +74,7 @@ public readonly record struct IpPrefix
         var addressText = slash < 0 ? text : text[..slash];
         if (!IPAddress.TryParse(addressText, out var address) ||
             (address.AddressFamily != AddressFamily.InterNetwork && address.AddressFamily != AddressFamily.InterNetworkV6) ||
-            address.ScopeId != 0 || (addressText.Contains(':') != (address.AddressFamily == AddressFamily.InterNetworkV6)) ||
+            addressText.Contains('%') || (addressText.Contains(':') != (address.AddressFamily == AddressFamily.InterNetworkV6)) ||
             (address.AddressFamily == AddressFamily.InterNetwork && addressText.Count(c => c == '.') != 3))
         {
             error = $"'{text}' is not an IP address or prefix";

@@ -1,0 +1,188 @@
+using System.Diagnostics;
+using System.Reflection;
+using Calico.Grains;
+using Calico.Model;
+using Calico.Model.Collections;
+using Calico.Model.Desired;
+using Calico.Model.Resources;
+using Calico.Grains.Hosts;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Calico.Silo.Compute;
+
+/// <summary>
+/// The compute role's control loop: registers this host, reports in every report interval, and watches the
+/// host's desired state from the cursor it last applied, handing each update to the <see cref="IDataplane"/>.
+/// Owns nothing in the kernel itself. Fail-static: while the control plane cannot be reached it keeps what it
+/// applied and retries with capped exponential backoff and jitter; it never clears the dataplane for lack of news.
+/// </summary>
+public sealed partial class HostAgent(
+    IGrainFactory grains,
+    IDataplane dataplane,
+    IOptions<ComputeOptions> options,
+    IOptions<HostLivenessOptions> liveness,
+    ILocalSiloDetails silo,
+    TimeProvider time,
+    ILogger<HostAgent> logger) : BackgroundService
+{
+    private static readonly string AgentVersion =
+        typeof(HostAgent).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0";
+
+    private readonly Dictionary<DesiredKey, DesiredItem> _desired = [];
+    private readonly TaskCompletionSource _firstApplied = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>The cursor of the last state handed to the dataplane successfully.</summary>
+    public DesiredStateCursor? Applied { get; private set; }
+
+    public string HostName => options.Value.HostName;
+
+    /// <summary>Completes once the first desired state has been applied (readiness).</summary>
+    public Task FirstApplied => _firstApplied.Task;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await RetryAsync("register host", RegisterAsync, stoppingToken);
+        await Task.WhenAll(ReportLoopAsync(stoppingToken), WatchLoopAsync(stoppingToken));
+    }
+
+    private async Task RegisterAsync(CancellationToken _)
+    {
+        var o = options.Value;
+        var spec = new HostSpec(o.HostName, o.ResolveIpv4(), o.ResolveIpv6(), o.AsNumber, new ValueMap(o.Labels)).EnsureValidForRegistration();
+        var stored = await grains.GetGrain<IHostGrain>(o.HostName).RegisterAsync(spec);
+        LogRegistered(logger, o.HostName, spec.Ipv4Address?.ToString() ?? "-", spec.Ipv6Address?.ToString() ?? "-", stored.Revision);
+    }
+
+    private async Task ReportLoopAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(liveness.Value.ReportInterval, time);
+        do
+        {
+            try
+            {
+                await grains.GetGrain<IHostGrain>(HostName)
+                    .ReportAsync(new HostReport(silo.Name, Applied, time.GetUtcNow(), AgentVersion));
+            }
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+            {
+                LogReportFailed(logger, ex.Message);
+            }
+        }
+        while (await WaitAsync(timer, stoppingToken));
+    }
+
+    private static async Task<bool> WaitAsync(PeriodicTimer timer, CancellationToken token)
+    {
+        try { return await timer.WaitForNextTickAsync(token); }
+        catch (OperationCanceledException) { return false; }
+    }
+
+    private async Task WatchLoopAsync(CancellationToken stoppingToken)
+    {
+        var grain = grains.GetGrain<IHostDesiredStateGrain>(HostName);
+        var failures = 0;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                var update = await grain.WatchAsync(Applied, options.Value.WatchTimeout);
+                await ApplyAsync(update, stoppingToken);
+                failures = 0;
+            }
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+            {
+                failures++;
+                LogWatchFailed(logger, failures, ex.Message);
+                await DelayAsync(Backoff(failures), stoppingToken);
+            }
+        }
+    }
+
+    private async Task ApplyAsync(DesiredStateUpdate update, CancellationToken cancellationToken)
+    {
+        if (!update.IsSnapshot && update.Changes.Count == 0 && Applied is not null) return;
+        using var activity = CalicoTelemetry.Source.StartActivity("agent.apply");
+        activity?.SetTag("calico.host", HostName);
+        activity?.SetTag("calico.desired.version", update.Cursor.Version);
+        activity?.SetTag("calico.desired.snapshot", update.IsSnapshot);
+        var next = update.IsSnapshot
+            ? update.Changes.Where(c => c.Item is not null).ToDictionary(c => c.Key, c => c.Item!)
+            : new Dictionary<DesiredKey, DesiredItem>(_desired);
+        if (!update.IsSnapshot) DesiredDiff.ApplyTo(next, update.Changes);
+        await dataplane.ApplyAsync(next, update.Changes, update.IsSnapshot, cancellationToken);
+        // Only now does the cursor move: a failed apply is offered again.
+        _desired.Clear();
+        foreach (var (k, v) in next) _desired[k] = v;
+        Applied = update.Cursor;
+        _firstApplied.TrySetResult();
+        LogApplied(logger, update.Cursor.ToString(), update.IsSnapshot, update.Changes.Count);
+    }
+
+    private async Task RetryAsync(string what, Func<CancellationToken, Task> action, CancellationToken stoppingToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await action(stoppingToken);
+                return;
+            }
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested && ex is not Calico.Model.Validation.InvalidInputException)
+            {
+                LogRetry(logger, what, attempt, ex.Message);
+                await DelayAsync(Backoff(attempt), stoppingToken);
+            }
+        }
+    }
+
+    /// <summary>Exponential from 200 ms, capped, with full jitter so that many hosts do not retry in step.</summary>
+    private TimeSpan Backoff(int attempt)
+    {
+        var cap = options.Value.MaxRetryDelay.TotalMilliseconds;
+        var exp = Math.Min(cap, 200 * Math.Pow(2, Math.Min(attempt - 1, 16)));
+        return TimeSpan.FromMilliseconds(exp / 2 + Random.Shared.NextDouble() * exp / 2);
+    }
+
+    private async Task DelayAsync(TimeSpan delay, CancellationToken token)
+    {
+        try { await Task.Delay(delay, time, token); }
+        catch (OperationCanceledException) { }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Registered host {Host} (IPv4 {Ipv4}, IPv6 {Ipv6}) at revision {Revision}")]
+    private static partial void LogRegistered(ILogger logger, string host, string ipv4, string ipv6, long revision);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Applied desired state {Cursor} (snapshot {Snapshot}, {Changes} changes)")]
+    private static partial void LogApplied(ILogger logger, string cursor, bool snapshot, int changes);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Watching the desired state failed ({Failures} in a row), keeping the dataplane as it is: {Reason}")]
+    private static partial void LogWatchFailed(ILogger logger, int failures, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not report in: {Reason}")]
+    private static partial void LogReportFailed(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not {What} (attempt {Attempt}), retrying: {Reason}")]
+    private static partial void LogRetry(ILogger logger, string what, int attempt, string reason);
+}
+
+internal static class HostSpecRegistration
+{
+    /// <summary>A host that cannot be registered is a configuration error: say which setting to fix, and stop.</summary>
+    public static HostSpec EnsureValidForRegistration(this HostSpec spec)
+    {
+        var errors = spec.Validate();
+        if (errors.Count == 0) return spec;
+        throw new Calico.Model.Validation.InvalidInputException(
+            [.. errors.Select(e => e with { Reason = e.Reason + " (set Compute:" + SettingFor(e.Field) + ")" })]);
+    }
+
+    private static string SettingFor(string field) => field switch
+    {
+        "name" => "HostName",
+        "ipv4_address" => "Ipv4Address",
+        "ipv6_address" => "Ipv6Address",
+        "as_number" => "AsNumber",
+        _ => "Labels",
+    };
+}

@@ -1,0 +1,39 @@
+using Calico.Model.Desired;
+using Microsoft.Extensions.Logging;
+
+namespace Calico.Silo.Compute;
+
+/// <summary>
+/// A dataplane that only holds the desired state in memory and logs what changed. Used where nothing may be
+/// programmed (a controller trial, grain tests); it records every apply so tests can check what arrived.
+/// </summary>
+public sealed partial class InMemoryDataplane(ILogger<InMemoryDataplane> logger) : IDataplane
+{
+    private readonly Lock _lock = new();
+    private Dictionary<DesiredKey, DesiredItem> _state = [];
+
+    public int Applies { get; private set; }
+
+    public int Snapshots { get; private set; }
+
+    public IReadOnlyDictionary<DesiredKey, DesiredItem> State
+    {
+        get { lock (_lock) return new Dictionary<DesiredKey, DesiredItem>(_state); }
+    }
+
+    public Task ApplyAsync(IReadOnlyDictionary<DesiredKey, DesiredItem> desired, IReadOnlyList<DesiredChange> changes,
+        bool isSnapshot, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            _state = new Dictionary<DesiredKey, DesiredItem>(desired);
+            Applies++;
+            if (isSnapshot) Snapshots++;
+        }
+        LogApplied(logger, isSnapshot ? "snapshot" : "changes", changes.Count, desired.Count);
+        return Task.CompletedTask;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Desired state {Kind}: {Changes} changes, {Items} items held (memory dataplane, nothing programmed)")]
+    private static partial void LogApplied(ILogger logger, string kind, int changes, int items);
+}

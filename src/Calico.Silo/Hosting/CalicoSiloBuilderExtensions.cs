@@ -1,0 +1,47 @@
+using Calico.Datastore;
+using Calico.Grains.DesiredState;
+using Calico.Grains.Hosts;
+using Calico.Model.Desired;
+using Calico.Silo.Compute;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+
+namespace Calico.Silo.Hosting;
+
+public static class CalicoSiloBuilderExtensions
+{
+    /// <summary>
+    /// Everything a Calico silo needs for its roles, apart from clustering (which the host chooses):
+    /// the datastore, grain options, grain-call tracing, and for the compute role the host agent and dataplane.
+    /// A silo without the controller role hosts no Calico grains, so control-plane state never lands on a compute node.
+    /// </summary>
+    public static ISiloBuilder AddCalico(this ISiloBuilder silo, IConfiguration configuration, SiloRoles roles)
+    {
+        silo.AddActivityPropagation();
+        silo.AddCalicoDatastore(configuration.GetSection(CalicoDatastoreOptions.Section));
+        var services = silo.Services;
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddOptions<HostLivenessOptions>().Bind(configuration.GetSection(HostLivenessOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<HostLivenessOptions>, HostLivenessOptionsValidator>();
+        services.AddOptions<CalculatorOptions>().Bind(configuration.GetSection(CalculatorOptions.Section));
+
+        if (!roles.HasFlag(SiloRoles.Controller))
+        {
+            services.Configure<GrainTypeOptions>(o =>
+                o.Classes.RemoveWhere(t => t.Assembly == typeof(HostDesiredStateGrain).Assembly));
+        }
+
+        if (roles.HasFlag(SiloRoles.Compute))
+        {
+            services.AddOptions<ComputeOptions>().Bind(configuration.GetSection(ComputeOptions.Section)).ValidateOnStart();
+            services.AddSingleton<IValidateOptions<ComputeOptions>, ComputeOptionsValidator>();
+            services.TryAddSingleton<IDataplane, InMemoryDataplane>();
+            services.AddSingleton<HostAgent>();
+            services.AddHostedService(sp => sp.GetRequiredService<HostAgent>());
+        }
+        return silo;
+    }
+}

@@ -1,0 +1,179 @@
+using System.Net;
+using Calico.Model.Collections;
+using Calico.Model.Desired;
+using Calico.Model.Net;
+using Calico.Model.Resources;
+
+namespace Calico.Model.Tests;
+
+/// <summary>
+/// The desired state must depend only on the final state of the resources, never on the order in which
+/// their changes arrived, and the incremental engine must agree with a from-scratch calculation after every step.
+/// </summary>
+public class EngineOrderTests
+{
+    /// <summary>Random resource histories: each resource's successive stored versions, revisions 1..n.</summary>
+    private static List<List<ResourceChange>> Histories(Random rng)
+    {
+        var histories = new List<List<ResourceChange>>();
+        void Add(params object?[] versions)
+        {
+            var key = CalculatorTests.KeyOf(versions.First(v => v is not null)!);
+            var kind = ResourceChange.KindOf(versions.First(v => v is not null)!);
+            histories.Add(versions.Select((v, i) => new ResourceChange(kind, key, i + 1, v)).ToList());
+        }
+        string[] hosts = ["h1", "h2", "h3", "h4"];
+        for (var i = 0; i < hosts.Length; i++)
+        {
+            var spec = Sample.Host(hosts[i], $"172.18.0.{i + 1}", $"fd00:18::{i + 1}");
+            Add(rng.Next(3) == 0 ? [spec with { Ipv4Address = IPAddress.Parse($"172.18.1.{i + 1}") }, spec] : [spec]);
+        }
+        Add(Sample.Network(), Sample.Network(mtu: 9000));
+        Add(Sample.Subnet(), Sample.Subnet() with { DnsNameservers = ValueList.Create(IPAddress.Parse("10.65.0.53")) });
+        Add(Sample.Subnet("sub-6", "fd00:65::/64", "fd00:65::1"));
+        Add(Sample.Group("sg-default", Sample.Rule("r1", remoteGroup: "sg-web")));
+        Add(Sample.Group("sg-web", Sample.Rule("r2", from: 80, to: 80)), Sample.Group("sg-web", Sample.Rule("r2", from: 80, to: 80), Sample.Rule("r3", remoteGroup: "sg-db")));
+        Add(Sample.Group("sg-db", Sample.Rule("r4", from: 5432, to: 5432, remoteGroup: "sg-web")), null);
+        for (var e = 0; e < 14; e++)
+        {
+            var versions = new List<object?>();
+            var count = rng.Next(1, 5);
+            for (var v = 0; v < count; v++)
+            {
+                var host = rng.Next(6) == 0 ? null : hosts[rng.Next(hosts.Length)];
+                var ips = rng.Next(3) switch
+                {
+                    0 => new[] { $"10.65.0.{10 + e}" },
+                    1 => [$"10.65.0.{10 + e}", $"fd00:65::{10 + e:x}"],
+                    _ => [$"10.65.0.{100 + e}"],
+                };
+                string[] groups = [.. new[] { "sg-default", "sg-web", "sg-db" }.Where(_ => rng.Next(2) == 0)];
+                versions.Add(Sample.Endpoint($"ep{e:00}-0000", host, ips) with
+                {
+                    SecurityGroupIds = groups.ToValueList(),
+                    AdminStateUp = rng.Next(5) != 0,
+                    AllowedAddressPairs = rng.Next(4) == 0 ? ValueList.Create(new AllowedAddressPair(IpPrefix.Parse($"10.66.{e}.0/24"), null)) : ValueList<AllowedAddressPair>.Empty,
+                });
+            }
+            if (rng.Next(4) == 0) versions.Add(null);
+            Add([.. versions]);
+        }
+        Add(new FloatingIp("fip-1", "ext", IPAddress.Parse("172.24.4.10"), "proj", "ep03-0000", IPAddress.Parse("10.65.0.13")),
+            new FloatingIp("fip-1", "ext", IPAddress.Parse("172.24.4.10"), "proj", "ep05-0000", IPAddress.Parse("10.65.0.15")));
+        return histories;
+    }
+
+    private static Dictionary<string, Dictionary<DesiredKey, DesiredItem>> Expected(List<List<ResourceChange>> histories)
+    {
+        var model = new IntentModel();
+        foreach (var h in histories) model.Apply(h[^1]);
+        return model.KnownHosts.ToDictionary(h => h, h => HostSpecCalculator.Compute(model, h));
+    }
+
+    /// <summary>Replays changes through the engine, accumulating what each host would be told, as a watcher does.</summary>
+    private static Dictionary<string, Dictionary<DesiredKey, DesiredItem>> Replay(IEnumerable<ResourceChange> changes, bool checkEveryStep)
+    {
+        var engine = new DesiredStateEngine();
+        var told = new Dictionary<string, Dictionary<DesiredKey, DesiredItem>>();
+        foreach (var change in changes)
+        {
+            foreach (var (host, delta) in engine.Apply(change))
+            {
+                Assert.NotEmpty(delta);
+                if (!told.TryGetValue(host, out var items)) told[host] = items = [];
+                Assert.Equal(delta.Count, DesiredDiff.ApplyTo(items, delta));
+            }
+            if (checkEveryStep)
+                foreach (var host in engine.Intent.KnownHosts)
+                    AssertSame(HostSpecCalculator.Compute(engine.Intent, host), engine.SpecOf(host), host);
+        }
+        foreach (var empty in told.Where(kv => kv.Value.Count == 0).Select(kv => kv.Key).ToList()) told.Remove(empty);
+        return told;
+    }
+
+    private static void AssertSame(IReadOnlyDictionary<DesiredKey, DesiredItem> expected, IReadOnlyDictionary<DesiredKey, DesiredItem> actual, string host)
+    {
+        var missing = expected.Keys.Except(actual.Keys).ToList();
+        var extra = actual.Keys.Except(expected.Keys).ToList();
+        var differ = expected.Keys.Intersect(actual.Keys).Where(k => !expected[k].Equals(actual[k])).ToList();
+        Assert.True(missing.Count + extra.Count + differ.Count == 0,
+            $"host {host}: missing [{string.Join(", ", missing)}] extra [{string.Join(", ", extra)}] different [{string.Join(", ", differ)}]");
+    }
+
+    private static void AssertSameHosts(Dictionary<string, Dictionary<DesiredKey, DesiredItem>> expected, Dictionary<string, Dictionary<DesiredKey, DesiredItem>> actual)
+    {
+        var nonEmpty = expected.Where(kv => kv.Value.Count > 0).Select(kv => kv.Key).Order().ToList();
+        Assert.Equal(nonEmpty, actual.Keys.Order().ToList());
+        foreach (var host in nonEmpty) AssertSame(expected[host], actual[host], host);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    [InlineData(5)]
+    public void Result_depends_only_on_the_final_state(int seed)
+    {
+        var rng = new Random(seed);
+        var histories = Histories(rng);
+        var expected = Expected(histories);
+
+        // 1. Each resource's versions in order, resources interleaved at random (what a live system sees).
+        for (var round = 0; round < 4; round++)
+        {
+            var queues = histories.Select(h => new Queue<ResourceChange>(h)).ToList();
+            var interleaved = new List<ResourceChange>();
+            while (queues.Any(q => q.Count > 0))
+            {
+                var live = queues.Where(q => q.Count > 0).ToList();
+                interleaved.Add(live[rng.Next(live.Count)].Dequeue());
+            }
+            AssertSameHosts(expected, Replay(interleaved, checkEveryStep: round == 0));
+        }
+
+        // 2. Every change shuffled, stale versions arriving late (a retried or delayed notification).
+        for (var round = 0; round < 4; round++)
+        {
+            var shuffled = histories.SelectMany(h => h).OrderBy(_ => rng.Next()).ToList();
+            AssertSameHosts(expected, Replay(shuffled, checkEveryStep: round == 0));
+        }
+
+        // 3. Only the final states, as a load from the store does.
+        var engine = new DesiredStateEngine();
+        engine.ApplyAll(histories.Select(h => h[^1]).OrderBy(_ => rng.Next()));
+        foreach (var (host, spec) in expected) AssertSame(spec, engine.SpecOf(host), host);
+    }
+
+    [Fact]
+    public void A_change_that_concerns_one_host_wakes_only_that_host()
+    {
+        var engine = new DesiredStateEngine();
+        engine.ApplyAll([
+            Ch(Sample.Host("h1", "172.18.0.1")), Ch(Sample.Host("h2", "172.18.0.2")), Ch(Sample.Host("h3", "172.18.0.3")),
+            Ch(Sample.Group("sg-default", Sample.Rule("r1"))),
+            Ch(Sample.Group("sg-only-h1", Sample.Rule("r2"))),
+            Ch(Sample.Endpoint("a", "h1", "10.65.0.1") with { SecurityGroupIds = ValueList.Create("sg-only-h1") }),
+            Ch(Sample.Endpoint("b", "h2", "10.65.0.2")),
+            Ch(Sample.Endpoint("c", "h3", "10.65.0.3")),
+        ]);
+
+        // A rule added to a group only h1's endpoint uses.
+        var woken = engine.Apply(Ch(Sample.Group("sg-only-h1", Sample.Rule("r2"), Sample.Rule("r3", from: 443, to: 443)), 2));
+        Assert.Equal(["h1"], woken.Keys);
+
+        // A port's groups change without its addresses moving.
+        woken = engine.Apply(Ch(Sample.Endpoint("b", "h2", "10.65.0.2") with { SecurityGroupIds = ValueList.Create("sg-default", "sg-only-h1") }, 2));
+        Assert.Equal(["h2"], woken.Keys);
+
+        // A new port's address: every host routes to it, so every host is told.
+        woken = engine.Apply(Ch(Sample.Endpoint("d", "h3", "10.65.0.4")));
+        Assert.Equal(["h1", "h2", "h3"], woken.Keys.Order());
+
+        // Writing the same thing again wakes nobody.
+        Assert.Empty(engine.Apply(Ch(Sample.Endpoint("d", "h3", "10.65.0.4"), 2)));
+    }
+
+    private static ResourceChange Ch(object value, long revision = 1) =>
+        new(ResourceChange.KindOf(value), CalculatorTests.KeyOf(value), revision, value);
+}
