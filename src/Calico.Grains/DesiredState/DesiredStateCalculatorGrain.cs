@@ -40,8 +40,9 @@ public sealed partial class DesiredStateCalculatorGrain(
         _engine = new DesiredStateEngine();
         _engine.ApplyAll(loaded);
         LogLoaded(logger, _engine.Intent.ResourceCount, _engine.Hosts.Count());
-        // Host grains from before this activation may hold anything: give each the full state.
-        await Task.WhenAll(_engine.Intent.KnownHosts.ToList().Select(host => PushAsync(host, full: true, [])));
+        // Host grains from before this activation may hold anything: give each the full state, in a turn of its
+        // own (a host grain answers by calling back, which cannot be served while this activation is starting).
+        this.RegisterGrainTimer(PushFullToAllAsync, new GrainTimerCreationOptions(TimeSpan.Zero, Timeout.InfiniteTimeSpan));
         this.RegisterGrainTimer(ResyncOnTimerAsync, new GrainTimerCreationOptions(options.Value.ResyncInterval, options.Value.ResyncInterval));
     }
 
@@ -71,6 +72,9 @@ public sealed partial class DesiredStateCalculatorGrain(
     }
 
     private Task ResyncOnTimerAsync(CancellationToken _) => ResyncAsync();
+
+    private Task PushFullToAllAsync(CancellationToken _) =>
+        Task.WhenAll(_engine.Intent.KnownHosts.ToList().Select(host => PushAsync(host, full: true, [])));
 
     private Task PushAllAsync(Dictionary<string, List<DesiredChange>> perHost) =>
         Task.WhenAll(perHost.Select(kv => PushAsync(kv.Key, full: false, kv.Value)));

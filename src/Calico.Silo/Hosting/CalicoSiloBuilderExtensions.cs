@@ -1,4 +1,3 @@
-using Calico.Datastore;
 using Calico.Grains.DesiredState;
 using Calico.Grains.Hosts;
 using Calico.Model.Desired;
@@ -14,14 +13,14 @@ namespace Calico.Silo.Hosting;
 public static class CalicoSiloBuilderExtensions
 {
     /// <summary>
-    /// Everything a Calico silo needs for its roles, apart from clustering (which the host chooses):
-    /// the datastore, grain options, grain-call tracing, and for the compute role the host agent and dataplane.
+    /// Everything a Calico silo needs for its roles, apart from clustering and the datastore (which the host
+    /// chooses: <c>AddCalicoDatastore</c>): grain options, grain-call tracing, and for the compute role the host
+    /// agent and dataplane.
     /// A silo without the controller role hosts no Calico grains, so control-plane state never lands on a compute node.
     /// </summary>
     public static ISiloBuilder AddCalico(this ISiloBuilder silo, IConfiguration configuration, SiloRoles roles)
     {
         silo.AddActivityPropagation();
-        silo.AddCalicoDatastore(configuration.GetSection(CalicoDatastoreOptions.Section));
         var services = silo.Services;
         services.TryAddSingleton(TimeProvider.System);
         services.AddOptions<HostLivenessOptions>().Bind(configuration.GetSection(HostLivenessOptions.Section)).ValidateOnStart();

@@ -1,0 +1,71 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using Calico.Datastore;
+using Orleans.Serialization;
+using Orleans.Storage;
+
+namespace Calico.Grains.Tests;
+
+/// <summary>
+/// A fake grain store shared by every silo of one test cluster, with real ETag semantics and a switch that
+/// makes writes fail, for checking that a failed write changes nothing. Unit-test double only: the real
+/// stores are tested in Calico.Datastore.Tests.
+/// </summary>
+public sealed class TestStore : IGrainStorage, IGrainStateCatalog
+{
+    private readonly ConcurrentDictionary<GrainId, (object State, string ETag)> _rows = new();
+    private DeepCopier? _copier;
+    private long _etag;
+
+    public volatile bool FailWrites;
+
+    public int Writes;
+
+    public void Attach(DeepCopier copier) => _copier ??= copier;
+
+    public object? Peek(GrainId id) => _rows.TryGetValue(id, out var row) ? row.State : null;
+
+    public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    {
+        if (_rows.TryGetValue(grainId, out var row))
+        {
+            grainState.State = _copier!.Copy((T)row.State);
+            grainState.ETag = row.ETag;
+            grainState.RecordExists = true;
+        }
+        return Task.CompletedTask;
+    }
+
+    public Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    {
+        if (FailWrites) throw new IOException($"injected write failure for {grainId}");
+        lock (_rows)
+        {
+            _rows.TryGetValue(grainId, out var current);
+            if (current.ETag != grainState.ETag)
+                throw new InconsistentStateException($"ETag mismatch for {grainId}", current.ETag, grainState.ETag);
+            var etag = Interlocked.Increment(ref _etag).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            _rows[grainId] = (_copier!.Copy(grainState.State)!, etag);
+            grainState.ETag = etag;
+            grainState.RecordExists = true;
+            Interlocked.Increment(ref Writes);
+        }
+        return Task.CompletedTask;
+    }
+
+    public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    {
+        _rows.TryRemove(grainId, out _);
+        grainState.ETag = null;
+        grainState.RecordExists = false;
+        return Task.CompletedTask;
+    }
+
+    public async IAsyncEnumerable<KeyValuePair<string, T>> ListAsync<T>(string grainType, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await Task.Yield();
+        foreach (var (id, row) in _rows)
+            if (id.Type.ToString() == grainType && row.State is T state)
+                yield return new KeyValuePair<string, T>(id.Key.ToString()!, _copier!.Copy(state));
+    }
+}
