@@ -14,7 +14,7 @@ namespace Calico.Grains.Tests;
 
 /// <summary>
 /// An in-process Orleans cluster of Calico silos sharing one <see cref="TestStore"/>. Silo roles and compute host
-/// names come from <see cref="Roles"/>, looked up by silo name ("Primary", "Secondary_1", ...).
+/// names come from <see cref="Roles"/>, looked up by silo name ("Silo_0", "Silo_1", ...).
 /// </summary>
 public sealed class CalicoTestCluster : IAsyncDisposable
 {
@@ -52,16 +52,9 @@ public sealed class CalicoTestCluster : IAsyncDisposable
                 ["Compute:Ipv4Address"] = ipv4,
             };
             var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
-            silo.Services.AddKeyedSingleton<IGrainStorage>(StorageNames.Calico, (sp, _) =>
-            {
-                result.Store.Attach(sp.GetRequiredService<DeepCopier>());
-                return result.Store;
-            });
-            silo.Services.AddSingleton<IGrainStateCatalog>(sp =>
-            {
-                result.Store.Attach(sp.GetRequiredService<DeepCopier>());
-                return result.Store;
-            });
+            silo.Services.AddSingleton(sp => result.Store.For(sp.GetRequiredService<DeepCopier>()));
+            silo.Services.AddKeyedSingleton<IGrainStorage>(StorageNames.Calico, (sp, _) => sp.GetRequiredService<TestStoreView>());
+            silo.Services.AddSingleton<IGrainStateCatalog>(sp => sp.GetRequiredService<TestStoreView>());
             silo.AddCalico(configuration, roles);
         });
         result.Cluster = builder.Build();

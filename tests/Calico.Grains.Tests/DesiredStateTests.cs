@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Calico.Grains.Resources;
 using Calico.Model.Desired;
 using Calico.Model.Resources;
@@ -121,7 +122,7 @@ public sealed class DesiredStateTests : IAsyncLifetime
         {
             Value = Samples.Endpoint("p7", "h2", "10.65.0.8"), Revision = 1, UpdatedAt = DateTimeOffset.UtcNow,
         });
-        await _cluster.Store.WriteStateAsync("state", grainId, etagless);
+        await _cluster.Store.For(_cluster.Cluster.Silos[0].ServiceProvider.GetRequiredService<Orleans.Serialization.DeepCopier>()).WriteStateAsync("state", grainId, etagless);
         Assert.Empty((await Host("h1").WatchAsync(before.Cursor, TimeSpan.Zero)).Changes);
 
         await _cluster.Grains.GetGrain<IDesiredStateCalculatorGrain>(0).ResyncAsync();

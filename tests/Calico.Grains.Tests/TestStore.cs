@@ -11,19 +11,25 @@ namespace Calico.Grains.Tests;
 /// makes writes fail, for checking that a failed write changes nothing. Unit-test double only: the real
 /// stores are tested in Calico.Datastore.Tests.
 /// </summary>
-public sealed class TestStore : IGrainStorage, IGrainStateCatalog
+public sealed class TestStore
 {
-    private readonly ConcurrentDictionary<GrainId, (object State, string ETag)> _rows = new();
-    private DeepCopier? _copier;
-    private long _etag;
+    internal readonly ConcurrentDictionary<GrainId, (object State, string ETag)> Rows = new();
+    internal long ETagCounter;
 
     public volatile bool FailWrites;
 
     public int Writes;
 
-    public void Attach(DeepCopier copier) => _copier ??= copier;
+    public object? Peek(GrainId id) => Rows.TryGetValue(id, out var row) ? row.State : null;
 
-    public object? Peek(GrainId id) => _rows.TryGetValue(id, out var row) ? row.State : null;
+    /// <summary>The store as one silo sees it: copies are made with that silo's copier, which dies with the silo.</summary>
+    public TestStoreView For(DeepCopier copier) => new(this, copier);
+}
+
+public sealed class TestStoreView(TestStore store, DeepCopier copier) : IGrainStorage, IGrainStateCatalog
+{
+    private readonly ConcurrentDictionary<GrainId, (object State, string ETag)> _rows = store.Rows;
+    private readonly DeepCopier? _copier = copier;
 
     public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
@@ -38,17 +44,17 @@ public sealed class TestStore : IGrainStorage, IGrainStateCatalog
 
     public Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
-        if (FailWrites) throw new IOException($"injected write failure for {grainId}");
+        if (store.FailWrites) throw new IOException($"injected write failure for {grainId}");
         lock (_rows)
         {
             _rows.TryGetValue(grainId, out var current);
             if (current.ETag != grainState.ETag)
                 throw new InconsistentStateException($"ETag mismatch for {grainId}", current.ETag, grainState.ETag);
-            var etag = Interlocked.Increment(ref _etag).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            var etag = Interlocked.Increment(ref store.ETagCounter).ToString(System.Globalization.CultureInfo.InvariantCulture);
             _rows[grainId] = (_copier!.Copy(grainState.State)!, etag);
             grainState.ETag = etag;
             grainState.RecordExists = true;
-            Interlocked.Increment(ref Writes);
+            Interlocked.Increment(ref store.Writes);
         }
         return Task.CompletedTask;
     }
