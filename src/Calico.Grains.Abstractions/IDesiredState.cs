@@ -38,9 +38,9 @@ public interface IHostDesiredStateGrain : IGrainWithStringKey
     /// <summary>
     /// Long poll: returns as soon as there is something newer than <paramref name="cursor"/> (a snapshot when
     /// the cursor is null, from another epoch, or older than the change log reaches), or after
-    /// <paramref name="maxWait"/> with no changes.
+    /// <paramref name="maxWait"/> with no changes, or as soon as the caller cancels (the answer is then empty too).
     /// </summary>
-    Task<DesiredStateUpdate> WatchAsync(DesiredStateCursor? cursor, TimeSpan maxWait);
+    Task<DesiredStateUpdate> WatchAsync(DesiredStateCursor? cursor, TimeSpan maxWait, CancellationToken cancellationToken = default);
 
     /// <summary>Called by the calculator.</summary>
     Task PushAsync(HostPush push);

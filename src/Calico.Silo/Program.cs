@@ -2,12 +2,14 @@ using System.Net;
 using Calico.Datastore;
 using Calico.Silo.Health;
 using Calico.Silo.Hosting;
-using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Orleans.Configuration;
 
 // One executable, three shapes: an all-in-one node (default), a controller, or a compute node.
 // Configuration: appsettings.json < environment (CALICO_ prefix, '__' for ':') < command line.
-var builder = WebApplication.CreateBuilder(args);
+// appsettings.json is read from beside the executable, whatever the working directory; relative paths in the
+// configuration (Datastore:DataDirectory) are relative to the working directory.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.Configuration.AddEnvironmentVariables("CALICO_");
 builder.Configuration.AddCommandLine(args, CommandLineSwitches.Mappings);
 
@@ -36,6 +38,7 @@ builder.UseOrleans(silo =>
         silo.UseDevelopmentClustering(settings.PrimarySiloEndpoint is { Length: > 0 } primary
             ? IPEndPoint.Parse(primary)
             : new IPEndPoint(advertised, settings.SiloPort));
+    silo.AddCalicoDatastore(builder.Configuration.GetSection(CalicoDatastoreOptions.Section));
     silo.AddCalico(builder.Configuration, roles);
 });
 

@@ -53,7 +53,7 @@ public sealed partial class HostDesiredStateGrain(TimeProvider time, ILogger<Hos
         // else: already contained in a state fetched since.
     }
 
-    public async Task<DesiredStateUpdate> WatchAsync(DesiredStateCursor? cursor, TimeSpan maxWait)
+    public async Task<DesiredStateUpdate> WatchAsync(DesiredStateCursor? cursor, TimeSpan maxWait, CancellationToken cancellationToken = default)
     {
         if (!_synced) await SyncAsync();
         if (cursor is null || cursor.Epoch != _epoch || cursor.Version < _logBase || cursor.Version > _version)
@@ -64,9 +64,10 @@ public sealed partial class HostDesiredStateGrain(TimeProvider time, ILogger<Hos
         if (cursor.Version == _version && maxWait > TimeSpan.Zero)
         {
             var changed = _changed.Task;
-            using var cts = new CancellationTokenSource();
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var delay = Task.Delay(maxWait, time, cts.Token);
-            if (await Task.WhenAny(changed, delay) == changed) await cts.CancelAsync();
+            await Task.WhenAny(changed, delay);
+            await cts.CancelAsync();
         }
         var since = ChangesSince(cursor.Version);
         Telemetry.WatchResponses.Add(1, new KeyValuePair<string, object?>("kind", since.Count == 0 ? "empty" : "changes"));

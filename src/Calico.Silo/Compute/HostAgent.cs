@@ -86,7 +86,7 @@ public sealed partial class HostAgent(
         {
             try
             {
-                var update = await grain.WatchAsync(Applied, options.Value.WatchTimeout);
+                var update = await grain.WatchAsync(Applied, options.Value.WatchTimeout, stoppingToken);
                 await ApplyAsync(update, stoppingToken);
                 failures = 0;
             }
@@ -110,11 +110,20 @@ public sealed partial class HostAgent(
             ? update.Changes.Where(c => c.Item is not null).ToDictionary(c => c.Key, c => c.Item!)
             : new Dictionary<DesiredKey, DesiredItem>(_desired);
         if (!update.IsSnapshot) DesiredDiff.ApplyTo(next, update.Changes);
-        await dataplane.ApplyAsync(next, update.Changes, update.IsSnapshot, cancellationToken);
+        try
+        {
+            await dataplane.ApplyAsync(next, update.Changes, update.IsSnapshot, cancellationToken);
+        }
+        catch
+        {
+            AgentTelemetry.Failed();
+            throw;
+        }
         // Only now does the cursor move: a failed apply is offered again.
         _desired.Clear();
         foreach (var (k, v) in next) _desired[k] = v;
         Applied = update.Cursor;
+        AgentTelemetry.Applied(HostName, update.Cursor.Version);
         _firstApplied.TrySetResult();
         LogApplied(logger, update.Cursor.ToString(), update.IsSnapshot, update.Changes.Count);
     }

@@ -1,0 +1,126 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace Calico.Silo.Tests;
+
+/// <summary>
+/// A real calico-silo process, as an operator starts it, on loopback ports chosen free for this test.
+/// Disposing it stops it (Ctrl-C, then kill if it does not exit) and keeps its output for failure messages.
+/// </summary>
+public sealed partial class SiloProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+
+    public int SiloPort { get; }
+    public int GatewayPort { get; }
+    public int HttpPort { get; }
+    public string Output { get { lock (_output) return _output.ToString(); } }
+    public bool HasExited => _process.HasExited;
+    public int ExitCode => _process.ExitCode;
+
+    private SiloProcess(Process process, int siloPort, int gatewayPort, int httpPort)
+    {
+        _process = process;
+        SiloPort = siloPort;
+        GatewayPort = gatewayPort;
+        HttpPort = httpPort;
+    }
+
+    public static SiloProcess Start(params string[] args) => Start(FreePort(), FreePort(), FreePort(), args);
+
+    public static SiloProcess Start(int siloPort, int gatewayPort, int httpPort, params string[] args)
+    {
+        var dll = Path.Combine(AppContext.BaseDirectory, "calico-silo.dll");
+        var info = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = Path.GetTempPath(),
+        };
+        info.ArgumentList.Add(dll);
+        foreach (var a in new[] { "--silo-port", $"{siloPort}", "--gateway-port", $"{gatewayPort}", "--listen", $"http://127.0.0.1:{httpPort}" }.Concat(args))
+            info.ArgumentList.Add(a);
+        // Quiet but informative logs; no telemetry export from tests.
+        info.Environment["Logging__LogLevel__Default"] = "Warning";
+        info.Environment["Logging__LogLevel__Calico"] = "Information";
+        info.Environment.Remove("OTEL_EXPORTER_OTLP_ENDPOINT");
+        var process = new Process { StartInfo = info };
+        var silo = new SiloProcess(process, siloPort, gatewayPort, httpPort);
+        process.OutputDataReceived += (_, e) => silo.Append(e.Data);
+        process.ErrorDataReceived += (_, e) => silo.Append(e.Data);
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return silo;
+    }
+
+    private void Append(string? line)
+    {
+        if (line is null) return;
+        lock (_output) _output.AppendLine(line);
+    }
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>Waits until GET path answers 200; fails with the process output if it exits or takes over 60 s.</summary>
+    public async Task WaitForAsync(string path = "/readyz")
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (true)
+        {
+            if (_process.HasExited) Assert.Fail($"calico-silo exited with {_process.ExitCode} before {path} was ready:\n{Output}");
+            try
+            {
+                if ((await http.GetAsync($"http://127.0.0.1:{HttpPort}{path}")).StatusCode == HttpStatusCode.OK) return;
+            }
+            catch (HttpRequestException) { }
+            catch (TaskCanceledException) { }
+            if (DateTime.UtcNow > deadline) Assert.Fail($"{path} not ready after 60 s:\n{Output}");
+            await Task.Delay(200);
+        }
+    }
+
+    /// <summary>Ctrl-C, as an operator would; returns whether it exited by itself within the time given.</summary>
+    public async Task<bool> InterruptAsync(TimeSpan within)
+    {
+        if (!_process.HasExited) _ = Kill(_process.Id, 2 /* SIGINT */);
+        using var cts = new CancellationTokenSource(within);
+        try
+        {
+            await _process.WaitForExitAsync(cts.Token);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    public async Task<int> WaitForExitAsync(TimeSpan within)
+    {
+        using var cts = new CancellationTokenSource(within);
+        await _process.WaitForExitAsync(cts.Token);
+        return _process.ExitCode;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited && !await InterruptAsync(TimeSpan.FromSeconds(20)))
+            _process.Kill(entireProcessTree: true);
+        _process.Dispose();
+    }
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int Kill(int pid, int signal);
+}
