@@ -1,3 +1,4 @@
+using Calico.Testing;
 using Calico.Datastore.Tests.Infrastructure;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,3 +1,4 @@
+using Calico.Testing;
 using Calico.Datastore.Tests.Infrastructure;
 using Npgsql;
 

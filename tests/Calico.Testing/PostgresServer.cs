@@ -1,7 +1,8 @@
+using Xunit;
 using System.Diagnostics;
 using Npgsql;
 
-namespace Calico.Datastore.Tests.Infrastructure;
+namespace Calico.Testing;
 
 /// <summary>
 /// The PostgreSQL server the postgres tests use. The test command (test.sh) starts one with
@@ -31,7 +32,7 @@ public sealed class PostgresServer : IAsyncLifetime
         _script = FindScript() ?? throw new InvalidOperationException(
             $"{EnvironmentVariable} is not set and scripts/postgres-test-server.sh was not found above {AppContext.BaseDirectory}: " +
             $"run the tests through ./test.sh, or start a server and set {EnvironmentVariable} to its Npgsql connection string.");
-        _stateFile = Path.Combine(Path.GetTempPath(), $"calico-datastore-tests-{Guid.NewGuid():N}.env");
+        _stateFile = Path.Combine(Path.GetTempPath(), $"calico-tests-{Guid.NewGuid():N}.env");
         var (exitCode, output, error) = await RunScriptAsync("start", _stateFile);
         if (exitCode != 0)
         {
@@ -114,8 +115,3 @@ public sealed class PostgresServer : IAsyncLifetime
     }
 }
 
-[CollectionDefinition(Name)]
-public sealed class PostgresCollection : ICollectionFixture<PostgresServer>
-{
-    public const string Name = "postgres";
-}
