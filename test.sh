@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-packages=(iproute2 nftables libnftables1 dnsmasq bird2 postgresql isc-dhcp-client python3-openstackclient procps)
+packages=(iproute2 iputils-ping nftables libnftables1 dnsmasq bird2 postgresql isc-dhcp-client python3-openstackclient procps)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -13,12 +13,19 @@ public sealed record DesiredStateCursor([property: Id(0)] Guid Epoch, [property:
 /// <summary>
 /// An answer to a watch: either a full snapshot (all items as additions; the watcher drops everything else
 /// it holds) or the changes since the watcher's cursor. Empty changes with the same cursor mean "nothing new".
+/// <see cref="Causes"/> are the W3C trace contexts of the resource changes that led here, so the host's apply
+/// span can link to them.
 /// </summary>
 [GenerateSerializer, Immutable]
 public sealed record DesiredStateUpdate(
     [property: Id(0)] DesiredStateCursor Cursor,
     [property: Id(1)] bool IsSnapshot,
-    [property: Id(2)] IReadOnlyList<DesiredChange> Changes);
+    [property: Id(2)] IReadOnlyList<DesiredChange> Changes,
+    [property: Id(3)] IReadOnlyList<string>? Causes = null)
+{
+    /// <summary>At most this many causes travel with one update; the rest are dropped (the spans still exist).</summary>
+    public const int MaxCauses = 16;
+}
 
 /// <summary>What the calculator sends a host: changes in sequence, or (Full) the complete desired state.</summary>
 [GenerateSerializer, Immutable]
@@ -26,7 +33,8 @@ public sealed record HostPush(
     [property: Id(0)] Guid CalculatorEpoch,
     [property: Id(1)] long Sequence,
     [property: Id(2)] bool Full,
-    [property: Id(3)] IReadOnlyList<DesiredChange> Changes);
+    [property: Id(3)] IReadOnlyList<DesiredChange> Changes,
+    [property: Id(4)] string? Cause = null);
 
 /// <summary>
 /// One per host, on a controller silo: the host's versioned desired state and its recent change log.

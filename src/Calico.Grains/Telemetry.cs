@@ -22,4 +22,13 @@ internal static class Telemetry
 
     public static readonly Counter<long> HostResyncs =
         Meter.CreateCounter<long>("calico.desired_state.host_resyncs", description: "Times a host grain fetched its whole state from the calculator");
+
+    public static readonly Counter<long> IpamRequests =
+        Meter.CreateCounter<long>("calico.ipam.requests", description: "IPAM allocations and releases answered, by operation and outcome");
+
+    public static readonly Counter<long> IpamBatches =
+        Meter.CreateCounter<long>("calico.ipam.batches", description: "Rounds of IPAM writes (each stores every block its requests changed)");
+
+    public static readonly Counter<long> IpamBlockWrites =
+        Meter.CreateCounter<long>("calico.ipam.block_writes", description: "IP block rows written, by outcome");
 }

@@ -1,9 +1,13 @@
 using System.Net;
+using Calico.Api.Hosting;
 using Calico.Datastore;
 using Calico.Silo.Health;
 using Calico.Silo.Hosting;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Orleans.Configuration;
+
+// `calico-silo dataplane plan|apply --file F`: the dataplane's reconcilers once, against a file, no cluster.
+if (args is ["dataplane", .. var rest]) return await Calico.Silo.Commands.DataplaneCommand.RunAsync(rest, Console.Out, Console.Error);
 
 // One executable, three shapes: an all-in-one node (default), a controller, or a compute node.
 // Configuration: appsettings.json < environment (CALICO_ prefix, '__' for ':') < command line.
@@ -43,6 +47,8 @@ builder.UseOrleans(silo =>
 });
 
 builder.Services.AddCalicoTelemetry(builder.Configuration, settings.EffectiveName);
+// The Neutron-compatible API is served by controller silos only (section "Api").
+if (roles.HasFlag(SiloRoles.Controller)) builder.Services.AddCalicoApi(builder.Configuration);
 builder.Services.AddHealthChecks().AddCheck<ReadinessCheck>("ready", tags: ["ready"]);
 if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]))
     builder.WebHost.UseUrls("http://127.0.0.1:9696");
@@ -51,5 +57,6 @@ var app = builder.Build();
 // /healthz: the process serves requests. /readyz: a cluster member that has applied its first desired state.
 app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
 app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
+if (roles.HasFlag(SiloRoles.Controller)) app.MapCalicoApi();
 await app.RunAsync();
 return 0;

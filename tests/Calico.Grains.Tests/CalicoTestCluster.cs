@@ -29,6 +29,8 @@ public sealed class CalicoTestCluster : IAsyncDisposable
         ["Hosts:DeadAfter"] = "00:00:03",
         ["Compute:WatchTimeout"] = "00:00:02",
         ["Compute:MaxRetryDelay"] = "00:00:01",
+        // In-process clusters run in the machine's own namespace: hold the desired state in memory only.
+        ["Compute:Dataplane"] = "memory",
     };
 
     public InProcessTestCluster Cluster { get; private set; } = null!;

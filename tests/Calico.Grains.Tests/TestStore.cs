@@ -18,6 +18,11 @@ public sealed class TestStore
 
     public volatile bool FailWrites;
 
+    /// <summary>While set, writes wait for it (after counting themselves in <see cref="WaitingWrites"/>): a write in flight, held.</summary>
+    public volatile TaskCompletionSource? WriteGate;
+
+    public int WaitingWrites;
+
     public int Writes;
 
     public object? Peek(GrainId id) => Rows.TryGetValue(id, out var row) ? row.State : null;
@@ -43,6 +48,19 @@ public sealed class TestStoreView(TestStore store, DeepCopier copier) : IGrainSt
     }
 
     public Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    {
+        if (store.WriteGate is { } gate) return WriteAfterAsync(gate.Task, grainId, grainState);
+        return Write(grainId, grainState);
+    }
+
+    private async Task WriteAfterAsync<T>(Task gate, GrainId grainId, IGrainState<T> grainState)
+    {
+        Interlocked.Increment(ref store.WaitingWrites);
+        await gate;
+        await Write(grainId, grainState);
+    }
+
+    private Task Write<T>(GrainId grainId, IGrainState<T> grainState)
     {
         if (store.FailWrites) throw new IOException($"injected write failure for {grainId}");
         lock (_rows)

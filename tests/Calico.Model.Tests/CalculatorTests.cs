@@ -22,6 +22,7 @@ public class CalculatorTests
     {
         HostSpec h => h.Name,
         IpPool p => p.Name,
+        IpBlock b => b.Key,
         _ => (string)value.GetType().GetProperty("Id")!.GetValue(value)!,
     };
 

@@ -49,6 +49,8 @@ public sealed partial class SiloProcess : IAsyncDisposable
         info.Environment["Logging__LogLevel__Default"] = "Warning";
         info.Environment["Logging__LogLevel__Calico"] = "Information";
         info.Environment.Remove("OTEL_EXPORTER_OTLP_ENDPOINT");
+        // These silos run in the machine's own namespace: they must never program its kernel.
+        info.Environment["CALICO_Compute__Dataplane"] = "memory";
         var process = new Process { StartInfo = info };
         var silo = new SiloProcess(process, siloPort, gatewayPort, httpPort);
         process.OutputDataReceived += (_, e) => silo.Append(e.Data);

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Calico.Datastore;
+using Calico.Grains.Ipam;
 using Calico.Grains.Resources;
 using Calico.Model.Desired;
 using Calico.Model.Resources;
@@ -86,7 +87,8 @@ public sealed partial class DesiredStateCalculatorGrain(
         if (full) changes = _engine.SpecOf(host).Values.Select(i => new DesiredChange(i.Key, i)).ToList();
         try
         {
-            await GrainFactory.GetGrain<IHostDesiredStateGrain>(host).PushAsync(new HostPush(_epoch, sequence, full, changes));
+            await GrainFactory.GetGrain<IHostDesiredStateGrain>(host)
+                .PushAsync(new HostPush(_epoch, sequence, full, changes, System.Diagnostics.Activity.Current?.Id));
             Telemetry.HostPushes.Add(1);
         }
         catch (Exception ex)
@@ -106,6 +108,9 @@ public sealed partial class DesiredStateCalculatorGrain(
         await Load<WorkloadEndpoint>(GrainTypes.Endpoint, ResourceKind.Endpoint);
         await Load<FloatingIp>(GrainTypes.FloatingIp, ResourceKind.FloatingIp);
         await Load<IpPool>(GrainTypes.IpPool, ResourceKind.IpPool);
+        // Blocks are rows of the subnets' IPAM grains; a released block is a tombstone (no block) with its revision.
+        await foreach (var (key, state) in catalog.ListAsync<IpBlockState>(GrainTypes.IpBlock, cancellationToken))
+            changes.Add(new ResourceChange(ResourceKind.IpBlock, key, state.Revision, state.Block));
         return changes;
 
         async Task Load<T>(string grainType, ResourceKind kind) where T : class

@@ -21,7 +21,7 @@ public sealed partial class HostDesiredStateGrain(TimeProvider time, ILogger<Hos
 
     private readonly Guid _epoch = Guid.NewGuid();
     private readonly Dictionary<DesiredKey, DesiredItem> _items = [];
-    private readonly LinkedList<(long Version, IReadOnlyList<DesiredChange> Changes)> _log = new();
+    private readonly LinkedList<(long Version, IReadOnlyList<DesiredChange> Changes, string? Cause)> _log = new();
     private long _version;
     private long _logBase; // the version just before the oldest logged entry
     private Guid _calculatorEpoch;
@@ -48,7 +48,7 @@ public sealed partial class HostDesiredStateGrain(TimeProvider time, ILogger<Hos
         else if (push.Sequence == _calculatorSequence + 1)
         {
             _calculatorSequence = push.Sequence;
-            Record(push.Changes);
+            Record(push.Changes, push.Cause);
         }
         // else: already contained in a state fetched since.
     }
@@ -71,13 +71,15 @@ public sealed partial class HostDesiredStateGrain(TimeProvider time, ILogger<Hos
         }
         var since = ChangesSince(cursor.Version);
         Telemetry.WatchResponses.Add(1, new KeyValuePair<string, object?>("kind", since.Count == 0 ? "empty" : "changes"));
-        return new DesiredStateUpdate(Cursor, false, since);
+        var causes = _log.Where(e => e.Version > cursor.Version && e.Cause is not null).Select(e => e.Cause!)
+            .Distinct().TakeLast(DesiredStateUpdate.MaxCauses).ToList();
+        return new DesiredStateUpdate(Cursor, false, since, causes);
     }
 
     private List<DesiredChange> ChangesSince(long version)
     {
         var merged = new Dictionary<DesiredKey, DesiredChange>();
-        foreach (var (v, changes) in _log)
+        foreach (var (v, changes, _) in _log)
         {
             if (v <= version) continue;
             foreach (var change in changes) merged[change.Key] = change;
@@ -105,16 +107,16 @@ public sealed partial class HostDesiredStateGrain(TimeProvider time, ILogger<Hos
         _calculatorEpoch = full.CalculatorEpoch;
         _calculatorSequence = full.Sequence;
         _synced = true;
-        Record(DesiredDiff.Between(_items, next));
+        Record(DesiredDiff.Between(_items, next), full.Cause);
     }
 
-    private void Record(IReadOnlyList<DesiredChange> changes)
+    private void Record(IReadOnlyList<DesiredChange> changes, string? cause)
     {
         var effective = changes.Where(c => c.Item is null ? _items.ContainsKey(c.Key) : !(_items.TryGetValue(c.Key, out var old) && old.Equals(c.Item))).ToList();
         if (effective.Count == 0) return;
         DesiredDiff.ApplyTo(_items, effective);
         _version++;
-        _log.AddLast((_version, effective));
+        _log.AddLast((_version, effective, cause));
         while (_log.Count > LogCapacity)
         {
             _logBase = _log.First!.Value.Version;

@@ -42,7 +42,7 @@ public abstract partial class ResourceGrain<T>(
     public Task<Versioned<T>?> GetAsync() => Task.FromResult(Current);
 
     protected Versioned<T>? Current =>
-        state.State.Value is { } value ? new Versioned<T>(value, state.State.Revision, state.State.UpdatedAt) : null;
+        state.State.Value is { } value ? new Versioned<T>(value, state.State.Revision, state.State.UpdatedAt, state.State.CreatedAt) : null;
 
     public async Task<Versioned<T>> CreateAsync(T value)
     {
@@ -73,6 +73,9 @@ public abstract partial class ResourceGrain<T>(
 
     protected virtual void ValidateDelete(T current) { }
 
+    /// <summary>After a write is stored and the calculator told: for kinds whose change other grains must hear of.</summary>
+    protected virtual Task OnStoredAsync(T? previous, T? current) => Task.CompletedTask;
+
     private void Check(T value)
     {
         ArgumentNullException.ThrowIfNull(value);
@@ -91,11 +94,13 @@ public abstract partial class ResourceGrain<T>(
     protected async Task<Versioned<T>?> WriteAsync(T? value)
     {
         var previous = state.State;
+        var now = time.GetUtcNow();
         state.State = new ResourceState<T>
         {
             Value = value,
             Revision = previous.Revision + 1,
-            UpdatedAt = time.GetUtcNow(),
+            UpdatedAt = now,
+            CreatedAt = previous.Value is null ? now : previous.CreatedAt,
         };
         try
         {
@@ -107,6 +112,7 @@ public abstract partial class ResourceGrain<T>(
             throw;
         }
         await NotifyCalculatorAsync();
+        await OnStoredAsync(previous.Value, value);
         return Current;
     }
 

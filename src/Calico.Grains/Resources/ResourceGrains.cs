@@ -1,5 +1,6 @@
 using Calico.Datastore;
 using Calico.Model.Desired;
+using Calico.Model.Net;
 using Calico.Model.Resources;
 using Calico.Model.Validation;
 using Microsoft.Extensions.Logging;
@@ -16,6 +17,10 @@ public static class GrainTypes
     public const string SecurityGroup = "security-group";
     public const string FloatingIp = "floating-ip";
     public const string IpPool = "ip-pool";
+    /// <summary>Rows only (no grain class): one per IP block, written by the subnet's IPAM grain.</summary>
+    public const string IpBlock = "ip-block";
+    public const string SubnetIpam = "subnet-ipam";
+    public const string IpamAudit = "ipam-audit";
     public const string HostDesiredState = "host-desired-state";
     public const string Calculator = "desired-state-calculator";
 }
@@ -78,9 +83,14 @@ public sealed class FloatingIpGrain(
     }
 }
 
+/// <summary>
+/// An IP pool. A pool that contains a subnet's CIDR sets that subnet's block size and whether automatic allocation
+/// is allowed, so after each write the IPAM grains of the subnets it overlaps (before or after) are told.
+/// </summary>
 [GrainType(GrainTypes.IpPool)]
-public sealed class IpPoolGrain(
+public sealed partial class IpPoolGrain(
     [PersistentState("state", StorageNames.Calico)] IPersistentState<ResourceState<IpPool>> state,
+    IGrainStateCatalog catalog,
     TimeProvider time, ILogger<IpPoolGrain> logger)
     : ResourceGrain<IpPool>(state, time, logger), IIpPoolGrain
 {
@@ -94,6 +104,25 @@ public sealed class IpPoolGrain(
         if (current.Cidr != next.Cidr) throw new InvalidInputException("cidr", "cannot be changed");
         if (current.BlockSize != next.BlockSize) throw new InvalidInputException("block_size", "cannot be changed");
     }
+
+    protected override async Task OnStoredAsync(IpPool? previous, IpPool? current)
+    {
+        var cidrs = new[] { previous?.Cidr, current?.Cidr }.OfType<IpPrefix>().ToList();
+        try
+        {
+            await foreach (var (id, subnet) in catalog.ListAsync<ResourceState<Subnet>>(GrainTypes.Subnet))
+                if (subnet.Value is { } s && cidrs.Any(c => c.Overlaps(s.Cidr)))
+                    await GrainFactory.GetGrain<ISubnetIpamGrain>(id).PoolsChangedAsync();
+        }
+        catch (Exception ex)
+        {
+            // Stored already; an IPAM grain reads the pools again whenever it activates.
+            LogPoolNotifyFailed(Logger, ex, Key);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not tell the subnets' IPAM about IP pool {Pool}")]
+    private static partial void LogPoolNotifyFailed(ILogger logger, Exception ex, string pool);
 }
 
 [GrainType(GrainTypes.Endpoint)]

@@ -12,4 +12,7 @@ public sealed class ResourceState<T> where T : class
     [Id(1)] public long Revision { get; set; }
 
     [Id(2)] public DateTimeOffset UpdatedAt { get; set; }
+
+    /// <summary>When the resource was created: the first write of a value after none (a re-creation after a delete starts anew).</summary>
+    [Id(3)] public DateTimeOffset CreatedAt { get; set; }
 }

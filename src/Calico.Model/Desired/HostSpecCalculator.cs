@@ -8,8 +8,11 @@ namespace Calico.Model.Desired;
 /// <summary>
 /// The pure per-host calculation: from the cluster's intent to the items one host's dataplane must hold.
 /// No I/O and no clock, so the result depends only on the intent it is given.
-/// Where two sources want the same route, the first in a fixed order wins (local workloads, then remote
-/// workloads by id, then floating IPs by id), so the answer does not depend on the order changes arrived in.
+/// Routes aggregate by IP block: a host holds a blackhole for each block it owns, one route per remote block via
+/// the block's host, and a route of its own only for a remote workload address that its host borrowed (one not
+/// inside a block affine to that host). Where two sources want the same route, the first in a fixed order wins
+/// (local workloads, own blocks, remote workloads by id, remote blocks by key, then floating IPs by id), so the
+/// answer does not depend on the order changes arrived in.
 /// </summary>
 public static class HostSpecCalculator
 {
@@ -21,12 +24,25 @@ public static class HostSpecCalculator
         foreach (var endpoint in intent.EndpointsOnHost(host))
             AddLocalEndpoint(intent, endpoint, items, neededSets);
 
+        foreach (var block in intent.Blocks())
+            if (block.AffinityHost == host) TryAdd(items, RouteItem.Blackhole(block.Cidr));
+
         foreach (var endpoint in intent.BoundEndpoints())
         {
             if (endpoint.Host == host || !endpoint.AdminStateUp) continue;
             if (intent.Host(endpoint.Host!) is not { } owner) continue;
             foreach (var address in endpoint.Addresses)
-                AddRouteVia(items, address, owner);
+            {
+                // Covered by the route to its host's block.
+                if (intent.BlockContaining(address)?.AffinityHost == endpoint.Host) continue;
+                AddRouteVia(items, IpPrefix.Host(address), owner);
+            }
+        }
+
+        foreach (var block in intent.Blocks())
+        {
+            if (block.AffinityHost is not { } affinity || affinity == host) continue;
+            if (intent.Host(affinity) is { } owner) AddRouteVia(items, block.Cidr, owner);
         }
 
         foreach (var floating in intent.AssociatedFloatingIps())
@@ -39,7 +55,7 @@ public static class HostSpecCalculator
             }
             else if (intent.Host(port.Host!) is { } owner)
             {
-                AddRouteVia(items, floating.FloatingIpAddress, owner);
+                AddRouteVia(items, IpPrefix.Host(floating.FloatingIpAddress), owner);
             }
         }
 
@@ -88,10 +104,10 @@ public static class HostSpecCalculator
     public static string HostnameFor(IPAddress address) =>
         "host-" + address.ToString().Replace('.', '-').Replace(':', '-');
 
-    private static void AddRouteVia(Dictionary<DesiredKey, DesiredItem> items, IPAddress address, HostSpec owner)
+    private static void AddRouteVia(Dictionary<DesiredKey, DesiredItem> items, IpPrefix destination, HostSpec owner)
     {
-        if (owner.AddressFor(address.Version()) is { } gateway)
-            TryAdd(items, RouteItem.Via(IpPrefix.Host(address), gateway, owner.Name));
+        if (owner.AddressFor(destination.Version) is { } gateway)
+            TryAdd(items, RouteItem.Via(destination, gateway, owner.Name));
     }
 
     private static void TryAdd(Dictionary<DesiredKey, DesiredItem> items, DesiredItem item) => items.TryAdd(item.Key, item);

@@ -1,3 +1,5 @@
+using System.Net;
+using Calico.Model.Net;
 using Calico.Model.Resources;
 
 namespace Calico.Model.Desired;
@@ -17,6 +19,13 @@ public interface IIntentView
     WorkloadEndpoint? Endpoint(string id);
     /// <summary>Associated floating IPs, in ordinal id order.</summary>
     IEnumerable<FloatingIp> AssociatedFloatingIps();
+    /// <summary>Every IP block, in ordinal key order.</summary>
+    IEnumerable<IpBlock> Blocks();
+    /// <summary>
+    /// The block that holds <paramref name="address"/>: the most specific one, and of blocks with the same CIDR
+    /// (overlapping subnets) the one with the lowest key. Null when no block holds it.
+    /// </summary>
+    IpBlock? BlockContaining(IPAddress address);
 }
 
 /// <summary>Which hosts a change may concern.</summary>
@@ -42,12 +51,18 @@ public sealed class IntentModel : IIntentView
     private readonly SortedDictionary<string, WorkloadEndpoint> _endpoints = new(StringComparer.Ordinal);
     private readonly Dictionary<string, SortedSet<string>> _endpointsByHost = new(StringComparer.Ordinal);
     private readonly Dictionary<string, SortedSet<string>> _endpointsByGroup = new(StringComparer.Ordinal);
+    private readonly SortedDictionary<string, IpBlock> _blocks = new(StringComparer.Ordinal);
+    private readonly Dictionary<IpPrefix, SortedSet<string>> _blocksByCidr = [];
+    private readonly SortedSet<(int Version, int Length)> _blockLengths = [];
+    private readonly Dictionary<string, int> _blockCountByHost = new(StringComparer.Ordinal);
     private readonly Dictionary<(ResourceKind, string), long> _revisions = [];
 
-    /// <summary>Every host that is registered or has endpoints: the hosts that have a desired state.</summary>
-    public IEnumerable<string> KnownHosts => _hosts.Keys.Union(_endpointsByHost.Keys).Distinct(StringComparer.Ordinal);
+    /// <summary>Every host that is registered, has endpoints or owns blocks: the hosts that have a desired state.</summary>
+    public IEnumerable<string> KnownHosts =>
+        _hosts.Keys.Union(_endpointsByHost.Keys).Union(_blockCountByHost.Keys).Distinct(StringComparer.Ordinal);
 
-    public int ResourceCount => _hosts.Count + _networks.Count + _subnets.Count + _groups.Count + _floatingIps.Count + _pools.Count + _endpoints.Count;
+    public int ResourceCount =>
+        _hosts.Count + _networks.Count + _subnets.Count + _groups.Count + _floatingIps.Count + _pools.Count + _endpoints.Count + _blocks.Count;
 
     public long RevisionOf(ResourceKind kind, string key) => _revisions.GetValueOrDefault((kind, key));
 
@@ -68,6 +83,7 @@ public sealed class IntentModel : IIntentView
             ResourceKind.Subnet => Replace(_subnets, change, _ => HostsWhere(e => e.FixedIps.Any(f => f.SubnetId == change.Key))),
             ResourceKind.SecurityGroup => Replace(_groups, change, _ => HostsOfGroups([change.Key])),
             ResourceKind.Endpoint => ApplyEndpoint(change.Key, (WorkloadEndpoint?)change.Value),
+            ResourceKind.IpBlock => ApplyBlock(change.Key, (IpBlock?)change.Value),
             _ => throw new ArgumentOutOfRangeException(nameof(change), change.Kind, "unknown resource kind"),
         };
     }
@@ -107,6 +123,34 @@ public sealed class IntentModel : IIntentView
         return new AffectedHosts(false, hosts);
     }
 
+    /// <summary>
+    /// A block's affinity decides every host's routes to it (and whether its addresses need routes of their own), so
+    /// a real change concerns everyone. The store re-sends unchanged blocks (their row's revision also counts
+    /// allocations): those wake nobody.
+    /// </summary>
+    private AffectedHosts ApplyBlock(string key, IpBlock? value)
+    {
+        _blocks.TryGetValue(key, out var old);
+        if (Equals(old, value)) return AffectedHosts.None;
+        if (old is not null)
+        {
+            _blocks.Remove(key);
+            RemoveFromBucket(_blocksByCidr, old.Cidr, key);
+            if (!_blocksByCidr.Keys.Any(c => c.Version == old.Cidr.Version && c.Length == old.Cidr.Length))
+                _blockLengths.Remove((old.Cidr.Version, old.Cidr.Length));
+            if (old.AffinityHost is { } oldHost && --_blockCountByHost[oldHost] == 0) _blockCountByHost.Remove(oldHost);
+        }
+        if (value is not null)
+        {
+            _blocks[key] = value;
+            if (!_blocksByCidr.TryGetValue(value.Cidr, out var keys)) _blocksByCidr[value.Cidr] = keys = new SortedSet<string>(StringComparer.Ordinal);
+            keys.Add(key);
+            _blockLengths.Add((value.Cidr.Version, value.Cidr.Length));
+            if (value.AffinityHost is { } host) _blockCountByHost[host] = _blockCountByHost.GetValueOrDefault(host) + 1;
+        }
+        return AffectedHosts.Everyone;
+    }
+
     private void Index(WorkloadEndpoint e)
     {
         if (e.IsBound) Bucket(_endpointsByHost, e.Host!).Add(e.Id);
@@ -125,7 +169,7 @@ public sealed class IntentModel : IIntentView
         return set;
     }
 
-    private static void RemoveFromBucket(Dictionary<string, SortedSet<string>> index, string key, string id)
+    private static void RemoveFromBucket<TKey>(Dictionary<TKey, SortedSet<string>> index, TKey key, string id) where TKey : notnull
     {
         if (index.TryGetValue(key, out var set) && set.Remove(id) && set.Count == 0) index.Remove(key);
     }
@@ -156,4 +200,19 @@ public sealed class IntentModel : IIntentView
 
     public IEnumerable<FloatingIp> AssociatedFloatingIps() =>
         _floatingIps.Values.Where(f => f.IsAssociated).OrderBy(f => f.Id, StringComparer.Ordinal);
+
+    public IEnumerable<IpBlock> Blocks() => _blocks.Values;
+
+    public IpBlock? BlockContaining(IPAddress address)
+    {
+        var version = address.Version();
+        // Most specific first; a subnet's blocks all have one length, so this is one or two lookups.
+        foreach (var (v, length) in _blockLengths.Reverse())
+        {
+            if (v != version) continue;
+            if (_blocksByCidr.TryGetValue(new IpPrefix(IpPrefix.Mask(address, length), length), out var keys))
+                return _blocks[keys.Min!];
+        }
+        return null;
+    }
 }

@@ -2,7 +2,7 @@ using Calico.Model.Resources;
 
 namespace Calico.Model.Desired;
 
-public enum ResourceKind { Host = 1, Network, Subnet, Endpoint, SecurityGroup, FloatingIp, IpPool }
+public enum ResourceKind { Host = 1, Network, Subnet, Endpoint, SecurityGroup, FloatingIp, IpPool, IpBlock }
 
 /// <summary>
 /// A resource as stored after a write: its new value, or null once deleted. <see cref="Revision"/> increases with
@@ -24,6 +24,7 @@ public sealed record ResourceChange(
         SecurityGroup => ResourceKind.SecurityGroup,
         FloatingIp => ResourceKind.FloatingIp,
         IpPool => ResourceKind.IpPool,
+        IpBlock => ResourceKind.IpBlock,
         _ => throw new ArgumentException($"{value.GetType().Name} is not a resource", nameof(value)),
     };
 }

@@ -14,7 +14,8 @@ public sealed record Network(
     [property: Id(3)] bool AdminStateUp,
     [property: Id(4)] int Mtu,
     [property: Id(5)] bool Shared,
-    [property: Id(6)] bool External) : IValidatable
+    [property: Id(6)] bool External,
+    [property: Id(7)] string Description = "") : IValidatable
 {
     public const int DefaultMtu = 1500;
 
@@ -24,6 +25,7 @@ public sealed record Network(
         v.Id(Id, "id");
         v.MaxLength(Name, 255, "name");
         v.MaxLength(ProjectId, 255, "project_id");
+        v.MaxLength(Description, 255, "description");
         // 68 is the IPv4 minimum; IPv6 subnets need 1280, checked where a subnet meets its network.
         v.Require(Mtu is >= 68 and <= 65535, "mtu", $"{Mtu} is outside 68..65535");
         return v.Errors;

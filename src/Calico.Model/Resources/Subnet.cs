@@ -23,7 +23,8 @@ public sealed record Subnet(
     [property: Id(6)] ValueList<IPAddress> DnsNameservers,
     [property: Id(7)] ValueList<HostRoute> HostRoutes,
     [property: Id(8)] ValueList<AllocationPool> AllocationPools,
-    [property: Id(9)] bool EnableDhcp) : IValidatable
+    [property: Id(9)] bool EnableDhcp,
+    [property: Id(10)] string Description = "") : IValidatable
 {
     public int IpVersion => Cidr.Version;
 
@@ -53,6 +54,7 @@ public sealed record Subnet(
         v.Id(Id, "id");
         v.Id(NetworkId, "network_id");
         v.MaxLength(Name, 255, "name");
+        v.MaxLength(Description, 255, "description");
         v.Canonical(Cidr, "cidr");
         if (IpVersion == 4 && Cidr.Length > 30) v.Add("cidr", $"{Cidr} is too small: an IPv4 subnet needs at least a /30");
         if (IpVersion == 6 && Cidr.Length > 126) v.Add("cidr", $"{Cidr} is too small: an IPv6 subnet needs at least a /126");

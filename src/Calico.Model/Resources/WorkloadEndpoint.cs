@@ -31,7 +31,8 @@ public sealed record WorkloadEndpoint(
     [property: Id(8)] ValueList<AllowedAddressPair> AllowedAddressPairs,
     [property: Id(9)] bool AdminStateUp,
     [property: Id(10)] string DeviceId,
-    [property: Id(11)] string DeviceOwner) : IValidatable
+    [property: Id(11)] string DeviceOwner,
+    [property: Id(12)] string Description = "") : IValidatable
 {
     /// <summary>The host-side interface name, as Nova/Neutron name it: "tap" and the first 11 characters of the id.</summary>
     public string InterfaceName => InterfaceNameFor(Id);
@@ -50,6 +51,7 @@ public sealed record WorkloadEndpoint(
         v.MaxLength(Name, 255, "name");
         v.MaxLength(DeviceId, 255, "device_id");
         v.MaxLength(DeviceOwner, 255, "device_owner");
+        v.MaxLength(Description, 255, "description");
         if (!string.IsNullOrEmpty(Host)) HostSpec.ValidateName(Host, v, "binding:host_id");
         if (!Net.MacAddress.TryNormalize(MacAddress, out var mac) || mac != MacAddress)
             v.Add("mac_address", $"'{MacAddress}' is not a MAC address in the form fa:16:3e:00:00:01");

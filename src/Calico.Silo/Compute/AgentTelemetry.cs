@@ -10,6 +10,7 @@ internal static class AgentTelemetry
         CalicoTelemetry.Meter.CreateCounter<long>("calico.agent.applies", description: "Desired-state updates handed to the dataplane, by outcome");
 
     private static readonly Dictionary<string, long> AppliedVersions = new(StringComparer.Ordinal);
+    private static readonly Dictionary<string, (Guid Epoch, long Latest, long Applied)> Lags = new(StringComparer.Ordinal);
 
     static AgentTelemetry() =>
         CalicoTelemetry.Meter.CreateObservableGauge("calico.agent.applied_version", () =>
@@ -18,9 +19,30 @@ internal static class AgentTelemetry
                 return AppliedVersions.Select(kv => new Measurement<long>(kv.Value, new KeyValuePair<string, object?>("calico.host", kv.Key))).ToList();
         }, description: "The desired-state version the host's dataplane last applied");
 
+    private static readonly ObservableGauge<long> VersionLag = CalicoTelemetry.Meter.CreateObservableGauge("calico.agent.version_lag", () =>
+    {
+        lock (AppliedVersions)
+            return Lags.Select(kv => new Measurement<long>(Math.Max(0, kv.Value.Latest - kv.Value.Applied),
+                new KeyValuePair<string, object?>("calico.host", kv.Key))).ToList();
+    }, description: "How many versions the host's dataplane is behind the newest desired state it was offered");
+
+    /// <summary>The newest version the host's grain offered (its lag is this minus the applied one).</summary>
+    public static void Seen(string host, Grains.DesiredStateCursor cursor)
+    {
+        lock (AppliedVersions)
+        {
+            var (epoch, _, applied) = Lags.GetValueOrDefault(host);
+            Lags[host] = (cursor.Epoch, cursor.Version, epoch == cursor.Epoch ? applied : 0);
+        }
+    }
+
     public static void Applied(string host, long version)
     {
-        lock (AppliedVersions) AppliedVersions[host] = version;
+        lock (AppliedVersions)
+        {
+            AppliedVersions[host] = version;
+            if (Lags.TryGetValue(host, out var lag)) Lags[host] = lag with { Applied = version };
+        }
         Applies.Add(1, new KeyValuePair<string, object?>("outcome", "ok"));
     }
 

@@ -29,10 +29,10 @@ public sealed class ComputeOptions
     public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
-    /// Where the desired state goes. "memory": kept in memory and logged, nothing programmed (the only driver
-    /// until the Linux dataplane lands; see README).
+    /// Where the desired state goes. "linux" (default): this network namespace's kernel (or the one named by
+    /// Dataplane:NetworkNamespace). "memory": kept in memory and logged, nothing programmed (controller trials, tests).
     /// </summary>
-    public string Dataplane { get; set; } = "memory";
+    public string Dataplane { get; set; } = "linux";
 
     /// <summary>The IPv4 address to register: the configured one, or the first usable one of this namespace.</summary>
     public IPAddress? ResolveIpv4() =>
@@ -64,8 +64,8 @@ public sealed class ComputeOptionsValidator : IValidateOptions<ComputeOptions>
             errors.Add($"Compute:Ipv6Address '{v6}' is not an IPv6 address.");
         if (o.WatchTimeout <= TimeSpan.Zero || o.WatchTimeout > TimeSpan.FromSeconds(25))
             errors.Add($"Compute:WatchTimeout must be between 0 and 25 seconds (Orleans' call timeout is 30 s); it is {o.WatchTimeout}.");
-        if (o.Dataplane is not "memory")
-            errors.Add($"Compute:Dataplane '{o.Dataplane}' is unknown; the available driver is 'memory'.");
+        if (o.Dataplane is not ("linux" or "memory"))
+            errors.Add($"Compute:Dataplane '{o.Dataplane}' is unknown; use 'linux' or 'memory'.");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

@@ -30,6 +30,8 @@ public sealed partial class HostAgent(
         typeof(HostAgent).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0";
 
     private readonly Dictionary<DesiredKey, DesiredItem> _desired = [];
+    private readonly Dictionary<string, EndpointProgramming> _reported = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _statusGate = new(1, 1);
     private readonly TaskCompletionSource _firstApplied = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>The cursor of the last state handed to the dataplane successfully.</summary>
@@ -43,7 +45,7 @@ public sealed partial class HostAgent(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await RetryAsync("register host", RegisterAsync, stoppingToken);
-        await Task.WhenAll(ReportLoopAsync(stoppingToken), WatchLoopAsync(stoppingToken));
+        await Task.WhenAll(ReportLoopAsync(stoppingToken), WatchLoopAsync(stoppingToken), ResyncLoopAsync(stoppingToken));
     }
 
     private async Task RegisterAsync(CancellationToken _)
@@ -101,8 +103,13 @@ public sealed partial class HostAgent(
 
     private async Task ApplyAsync(DesiredStateUpdate update, CancellationToken cancellationToken)
     {
+        AgentTelemetry.Seen(HostName, update.Cursor);
         if (!update.IsSnapshot && update.Changes.Count == 0 && Applied is not null) return;
-        using var activity = CalicoTelemetry.Source.StartActivity("agent.apply");
+        // Linked, not parented: one apply may carry the changes of several API calls.
+        var links = (update.Causes ?? [])
+            .Select(c => ActivityContext.TryParse(c, null, out var context) ? new ActivityLink(context) : default)
+            .Where(l => l.Context != default).ToList();
+        using var activity = CalicoTelemetry.Source.StartActivity("agent.apply", ActivityKind.Internal, parentContext: default, links: links);
         activity?.SetTag("calico.host", HostName);
         activity?.SetTag("calico.desired.version", update.Cursor.Version);
         activity?.SetTag("calico.desired.snapshot", update.IsSnapshot);
@@ -110,9 +117,10 @@ public sealed partial class HostAgent(
             ? update.Changes.Where(c => c.Item is not null).ToDictionary(c => c.Key, c => c.Item!)
             : new Dictionary<DesiredKey, DesiredItem>(_desired);
         if (!update.IsSnapshot) DesiredDiff.ApplyTo(next, update.Changes);
+        DataplaneResult result;
         try
         {
-            await dataplane.ApplyAsync(next, update.Changes, update.IsSnapshot, cancellationToken);
+            result = await dataplane.ApplyAsync(next, update.Changes, update.IsSnapshot, cancellationToken);
         }
         catch
         {
@@ -126,6 +134,61 @@ public sealed partial class HostAgent(
         AgentTelemetry.Applied(HostName, update.Cursor.Version);
         _firstApplied.TrySetResult();
         LogApplied(logger, update.Cursor.ToString(), update.IsSnapshot, update.Changes.Count);
+        await ReportStatusesAsync(result, onlyChanged: true);
+    }
+
+    /// <summary>Reads the dataplane back every resync interval; repairs are the dataplane's, statuses are reported.</summary>
+    private async Task ResyncLoopAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(dataplane.ResyncInterval, time);
+        while (await WaitAsync(timer, stoppingToken))
+        {
+            if (Applied is null) continue;
+            try
+            {
+                var result = await dataplane.ResyncAsync(stoppingToken);
+                // Also re-sends every status: a restarted controller keeps them in memory only.
+                await ReportStatusesAsync(result, onlyChanged: false);
+            }
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+            {
+                LogResyncFailed(logger, ex.Message);
+            }
+        }
+    }
+
+    /// <summary>Tells each endpoint's grain how it stands on this host (DOWN / ACTIVE / ERROR).</summary>
+    private async Task ReportStatusesAsync(DataplaneResult result, bool onlyChanged)
+    {
+        await _statusGate.WaitAsync();
+        try
+        {
+            var version = Applied?.Version ?? 0;
+            var now = time.GetUtcNow();
+            var reports = new List<Task>();
+            foreach (var (endpointId, programming) in result.Endpoints)
+            {
+                if (onlyChanged && _reported.TryGetValue(endpointId, out var last) && last == programming) continue;
+                _reported[endpointId] = programming;
+                var status = new EndpointStatus(programming.Status, programming.Message, HostName, version, now);
+                reports.Add(grains.GetGrain<IEndpointGrain>(endpointId).ReportStatusAsync(status));
+            }
+            foreach (var gone in _reported.Keys.Where(k => !result.Endpoints.ContainsKey(k)).ToList()) _reported.Remove(gone);
+            try
+            {
+                await Task.WhenAll(reports);
+            }
+            catch (Exception ex)
+            {
+                // Sent again at the next resync.
+                _reported.Clear();
+                LogReportFailed(logger, "endpoint status: " + ex.Message);
+            }
+        }
+        finally
+        {
+            _statusGate.Release();
+        }
     }
 
     private async Task RetryAsync(string what, Func<CancellationToken, Task> action, CancellationToken stoppingToken)
@@ -167,6 +230,9 @@ public sealed partial class HostAgent(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Watching the desired state failed ({Failures} in a row), keeping the dataplane as it is: {Reason}")]
     private static partial void LogWatchFailed(ILogger logger, int failures, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Dataplane resync failed, trying again next interval: {Reason}")]
+    private static partial void LogResyncFailed(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not report in: {Reason}")]
     private static partial void LogReportFailed(ILogger logger, string reason);

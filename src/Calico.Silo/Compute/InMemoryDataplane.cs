@@ -1,4 +1,5 @@
 using Calico.Model.Desired;
+using Calico.Model.Resources;
 using Microsoft.Extensions.Logging;
 
 namespace Calico.Silo.Compute;
@@ -21,7 +22,16 @@ public sealed partial class InMemoryDataplane(ILogger<InMemoryDataplane> logger)
         get { lock (_lock) return new Dictionary<DesiredKey, DesiredItem>(_state); }
     }
 
-    public Task ApplyAsync(IReadOnlyDictionary<DesiredKey, DesiredItem> desired, IReadOnlyList<DesiredChange> changes,
+    public TimeSpan ResyncInterval => TimeSpan.FromMinutes(5);
+
+    public Task<DataplaneResult> ResyncAsync(CancellationToken cancellationToken) => Task.FromResult(Result(State));
+
+    /// <summary>Held in memory is all this dataplane does, so every endpoint it holds counts as programmed.</summary>
+    private static DataplaneResult Result(IReadOnlyDictionary<DesiredKey, DesiredItem> state) =>
+        new(state.Values.OfType<WorkloadInterfaceItem>().ToDictionary(i => i.EndpointId,
+            i => new EndpointProgramming(i.AdminUp ? EndpointStatusKind.Active : EndpointStatusKind.Down, i.AdminUp ? null : "administratively down")));
+
+    public Task<DataplaneResult> ApplyAsync(IReadOnlyDictionary<DesiredKey, DesiredItem> desired, IReadOnlyList<DesiredChange> changes,
         bool isSnapshot, CancellationToken cancellationToken)
     {
         lock (_lock)
@@ -31,7 +41,7 @@ public sealed partial class InMemoryDataplane(ILogger<InMemoryDataplane> logger)
             if (isSnapshot) Snapshots++;
         }
         LogApplied(logger, isSnapshot ? "snapshot" : "changes", changes.Count, desired.Count);
-        return Task.CompletedTask;
+        return Task.FromResult(Result(desired));
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Desired state {Kind}: {Changes} changes, {Items} items held (memory dataplane, nothing programmed)")]

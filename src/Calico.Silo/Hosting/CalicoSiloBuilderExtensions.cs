@@ -1,5 +1,7 @@
+using Calico.Dataplane.Linux.Driver;
 using Calico.Grains.DesiredState;
 using Calico.Grains.Hosts;
+using Calico.Grains.Ipam;
 using Calico.Model.Desired;
 using Calico.Silo.Compute;
 using Microsoft.Extensions.Configuration;
@@ -26,6 +28,7 @@ public static class CalicoSiloBuilderExtensions
         services.AddOptions<HostLivenessOptions>().Bind(configuration.GetSection(HostLivenessOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<HostLivenessOptions>, HostLivenessOptionsValidator>();
         services.AddOptions<CalculatorOptions>().Bind(configuration.GetSection(CalculatorOptions.Section));
+        services.AddCalicoIpam(configuration);
 
         if (!roles.HasFlag(SiloRoles.Controller))
         {
@@ -37,7 +40,17 @@ public static class CalicoSiloBuilderExtensions
         {
             services.AddOptions<ComputeOptions>().Bind(configuration.GetSection(ComputeOptions.Section)).ValidateOnStart();
             services.AddSingleton<IValidateOptions<ComputeOptions>, ComputeOptionsValidator>();
-            services.TryAddSingleton<IDataplane, InMemoryDataplane>();
+            var driver = configuration.GetSection(ComputeOptions.Section)[nameof(ComputeOptions.Dataplane)] ?? new ComputeOptions().Dataplane;
+            if (driver == "linux")
+            {
+                services.AddOptions<DataplaneOptions>().Bind(configuration.GetSection(DataplaneOptions.Section)).ValidateOnStart();
+                services.AddSingleton<IValidateOptions<DataplaneOptions>, DataplaneOptionsValidator>();
+                services.TryAddSingleton<IDataplane, LinuxDataplane>();
+            }
+            else
+            {
+                services.TryAddSingleton<IDataplane, InMemoryDataplane>();
+            }
             services.AddSingleton<HostAgent>();
             services.AddHostedService(sp => sp.GetRequiredService<HostAgent>());
         }

@@ -1,0 +1,182 @@
+using System.Net;
+using Calico.Api.Auth;
+using Calico.Api.Http;
+using Calico.Api.Listing;
+using Calico.Api.Networks;
+using Calico.Api.Ports;
+using Calico.Grains;
+using Calico.Grains.Resources;
+using Calico.Model.Net;
+using Calico.Model.Resources;
+using Calico.Model.Validation;
+using Microsoft.AspNetCore.Routing;
+
+namespace Calico.Api.FloatingIps;
+
+/// <summary>
+/// /v2.0/floatingips. The address comes from a subnet of an external network through that subnet's IPAM grain
+/// (the floating IP's id is the allocation's handle), so two floating IPs never get the same address.
+/// </summary>
+internal sealed class FloatingIpEndpoints(ResourceStore store, RequestBody bodies, NetworkEndpoints networks, PortEndpoints ports, PortAddresses addresses)
+{
+    public static void Map(RouteGroupBuilder api)
+    {
+        api.MapGet("/floatingips", (HttpContext h, FloatingIpEndpoints e) => e.ListAsync(h));
+        api.MapGet("/floatingips/{id}", (HttpContext h, string id, FloatingIpEndpoints e) => e.ShowAsync(h, id));
+        api.MapPost("/floatingips", (HttpContext h, FloatingIpEndpoints e) => e.CreateAsync(h));
+        api.MapPut("/floatingips/{id}", (HttpContext h, string id, FloatingIpEndpoints e) => e.UpdateAsync(h, id));
+        api.MapDelete("/floatingips/{id}", (HttpContext h, string id, FloatingIpEndpoints e) => e.DeleteAsync(h, id));
+    }
+
+    private static ApiException NotFound(string id) => ApiException.NotFound("FloatingIPNotFound", $"Floating IP {id} could not be found.");
+
+    private async Task<Versioned<FloatingIp>> GetVisibleAsync(Caller caller, string id)
+    {
+        var fip = await store.Grains.GetGrain<IFloatingIpGrain>(id).GetAsync();
+        return fip is not null && caller.CanSee(fip.Value.ProjectId) ? fip : throw NotFound(id);
+    }
+
+    private async Task<IResult> ListAsync(HttpContext http)
+    {
+        var caller = Caller.Of(http);
+        var query = new ListQuery(http.Request.Query, FloatingIpJson.Attributes);
+        var all = await store.ListAsync<FloatingIp>(GrainTypes.FloatingIp, http.RequestAborted);
+        return NeutronResults.List(http, "floatingips", all.Where(f => caller.CanSee(f.Value.ProjectId)).Select(FloatingIpJson.Render), query);
+    }
+
+    private async Task<IResult> ShowAsync(HttpContext http, string id) =>
+        NeutronResults.One("floatingip", new ListQuery(http.Request.Query, FloatingIpJson.Attributes)
+            .Project(FloatingIpJson.Render(await GetVisibleAsync(Caller.Of(http), id))));
+
+    private async Task<IResult> CreateAsync(HttpContext http)
+    {
+        var caller = Caller.Of(http);
+        var body = await bodies.ReadAsync(http, "floatingip");
+        body.Accept(FloatingIpJson.Creatable, FloatingIpJson.Attributes, update: false);
+        var networkId = body.String("floating_network_id") ?? throw RequestObject.Invalid("floating_network_id", "is required");
+        var project = Projects.ForCreate(caller, body);
+        var network = await networks.GetVisibleAsync(caller, networkId);
+        if (!network.Value.External)
+            throw ApiException.BadRequest($"Bad floatingip request: Network {networkId} is not a valid external network.");
+        var requested = body.Address("floating_ip_address");
+        var subnetId = body.String("subnet_id");
+        var fip = new FloatingIp(Ids.New(), networkId, IPAddress.None, project, null, null, body.String("description") ?? "");
+        var (portId, fixedIp) = await AssociationAsync(caller, body, null);
+
+        var subnets = await CandidateSubnetsAsync(networkId, subnetId, requested, http.RequestAborted);
+        var allocation = await AllocateAsync(fip.Id, subnets, requested);
+        fip = fip with { FloatingIpAddress = allocation.Address };
+        try
+        {
+            fip = WithAssociation(fip, portId, fixedIp);
+            var stored = await store.Grains.GetGrain<IFloatingIpGrain>(fip.Id).CreateAsync(fip);
+            return NeutronResults.Created("floatingip", FloatingIpJson.Render(stored));
+        }
+        catch
+        {
+            await addresses.ReleaseAsync(fip.Id, [new FixedIp(allocation.SubnetId, allocation.Address)]);
+            throw;
+        }
+    }
+
+    private async Task<IResult> UpdateAsync(HttpContext http, string id)
+    {
+        var caller = Caller.Of(http);
+        var body = await bodies.ReadAsync(http, "floatingip");
+        body.Accept(FloatingIpJson.Updatable, FloatingIpJson.Attributes, update: true);
+        var stored = await Writes.UpdateAsync(store.Grains.GetGrain<IFloatingIpGrain>(id), async current =>
+        {
+            var fip = current is not null && caller.CanSee(current.Value.ProjectId) ? current.Value : throw NotFound(id);
+            fip = fip with { Description = body.String("description") ?? fip.Description };
+            if (!body.Has("port_id"))
+            {
+                if (body.Has("fixed_ip_address")) throw RequestObject.Invalid("fixed_ip_address", "is set together with port_id");
+                return fip;
+            }
+            var (portId, fixedIp) = await AssociationAsync(caller, body, fip);
+            return WithAssociation(fip, portId, fixedIp);
+        });
+        return NeutronResults.One("floatingip", FloatingIpJson.Render(stored));
+    }
+
+    private async Task<IResult> DeleteAsync(HttpContext http, string id)
+    {
+        var fip = await GetVisibleAsync(Caller.Of(http), id);
+        await store.Grains.GetGrain<IFloatingIpGrain>(id).DeleteAsync(fip.Revision);
+        var subnet = (await store.ListAsync<Subnet>(GrainTypes.Subnet, http.RequestAborted)).Select(s => s.Value)
+            .FirstOrDefault(s => s.NetworkId == fip.Value.FloatingNetworkId && s.Cidr.Contains(fip.Value.FloatingIpAddress));
+        if (subnet is not null) await addresses.ReleaseAsync(id, [new FixedIp(subnet.Id, fip.Value.FloatingIpAddress)]);
+        return Results.NoContent();
+    }
+
+    /// <summary>The port (and which of its addresses) the request associates, checked; (null, null) to disassociate.</summary>
+    private async Task<(string? PortId, IPAddress? FixedIp)> AssociationAsync(Caller caller, RequestObject body, FloatingIp? current)
+    {
+        var portId = body.String("port_id", nullable: true);
+        var requested = body.Address("fixed_ip_address", nullable: true);
+        if (portId is null)
+        {
+            if (requested is not null) throw RequestObject.Invalid("fixed_ip_address", "needs port_id");
+            return (null, null);
+        }
+        var port = await ports.GetVisibleAsync(caller, portId);
+        var family = current?.FloatingIpAddress.Version() ?? 4;
+        var candidates = port.Value.Addresses.Where(a => current is null || a.Version() == family).ToList();
+        IPAddress fixedIp;
+        if (requested is not null)
+        {
+            fixedIp = port.Value.Addresses.FirstOrDefault(a => a.Equals(requested))
+                ?? throw ApiException.BadRequest($"Bad floatingip request: Port {portId} does not have fixed ip {requested}.");
+        }
+        else
+        {
+            fixedIp = candidates.FirstOrDefault(a => a.Version() == 4) ?? candidates.FirstOrDefault()
+                ?? throw ApiException.BadRequest($"Bad floatingip request: Port {portId} does not have any IP addresses of the floating address's family.");
+        }
+        var taken = (await store.ListAsync<FloatingIp>(GrainTypes.FloatingIp, CancellationToken.None))
+            .FirstOrDefault(f => f.Value.Id != current?.Id && f.Value.PortId == portId && fixedIp.Equals(f.Value.FixedIpAddress));
+        if (taken is not null)
+            throw ApiException.Conflict("FloatingIPPortAlreadyAssociated",
+                $"Cannot associate floating IP with port {portId} using fixed IP {fixedIp}, as that fixed IP already has floating IP {taken.Value.FloatingIpAddress}.");
+        return (portId, fixedIp);
+    }
+
+    private static FloatingIp WithAssociation(FloatingIp fip, string? portId, IPAddress? fixedIp) =>
+        fixedIp is not null && fixedIp.Version() != fip.FloatingIpAddress.Version()
+            ? throw RequestObject.Invalid("fixed_ip_address", $"{fixedIp} is not of the floating address's family (IPv{fip.FloatingIpAddress.Version()})")
+            : fip with { PortId = portId, FixedIpAddress = fixedIp };
+
+    private async Task<IReadOnlyList<Subnet>> CandidateSubnetsAsync(string networkId, string? subnetId, IPAddress? requested, CancellationToken cancellationToken)
+    {
+        var subnets = (await store.ListAsync<Subnet>(GrainTypes.Subnet, cancellationToken)).Select(s => s.Value)
+            .Where(s => s.NetworkId == networkId).OrderBy(s => s.IpVersion).ThenBy(s => s.Id, StringComparer.Ordinal).ToList();
+        if (subnetId is not null) subnets = [.. subnets.Where(s => s.Id == subnetId)];
+        if (requested is not null) subnets = [.. subnets.Where(s => s.Cidr.Contains(requested))];
+        if (subnets.Count > 0) return subnets;
+        throw ApiException.BadRequest(requested is not null
+            ? $"Bad floatingip request: {requested} is not in any subnet of network {networkId}{(subnetId is null ? "" : $" (subnet {subnetId})")}."
+            : $"Bad floatingip request: network {networkId} has no {(subnetId is null ? "subnet" : $"subnet {subnetId}")} to allocate from.");
+    }
+
+    /// <summary>The requested address, or the next free one from the first subnet that has any.</summary>
+    private async Task<IpAllocation> AllocateAsync(string handle, IReadOnlyList<Subnet> subnets, IPAddress? requested)
+    {
+        ResourceConflictException? last = null;
+        foreach (var subnet in subnets)
+        {
+            try
+            {
+                return await store.Grains.GetGrain<ISubnetIpamGrain>(subnet.Id).AllocateAsync(handle, null, requested);
+            }
+            catch (ResourceConflictException e) when (requested is null)
+            {
+                last = e;
+            }
+            catch (ResourceConflictException e)
+            {
+                throw ApiException.Conflict("FloatingIPAddressAlreadyAllocated", $"Floating IP {requested} is already in use ({e.Reason}).");
+            }
+        }
+        throw ApiException.Conflict("ExternalIpAddressExhausted", $"Unable to find any IP address on external network {subnets[0].NetworkId} ({last?.Reason}).");
+    }
+}

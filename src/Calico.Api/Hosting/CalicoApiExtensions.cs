@@ -1,0 +1,67 @@
+using Calico.Api.Agents;
+using Calico.Api.Auth;
+using Calico.Api.FloatingIps;
+using Calico.Api.Http;
+using Calico.Api.Networks;
+using Calico.Api.Ports;
+using Calico.Api.SecurityGroups;
+using Calico.Api.Subnets;
+using Calico.Api.Versions;
+using Calico.Grains.Hosts;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Calico.Api.Hosting;
+
+public static class CalicoApiExtensions
+{
+    /// <summary>
+    /// The Neutron-compatible API's services and options (section <see cref="CalicoApiOptions.Section"/>, validated at
+    /// start). Needs, from the silo it runs in: the grain factory, the datastore's catalog, and the Hosts options.
+    /// </summary>
+    public static IServiceCollection AddCalicoApi(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.AddOptions<CalicoApiOptions>().Bind(configuration.GetSection(CalicoApiOptions.Section)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<CalicoApiOptions>, CalicoApiOptionsValidator>());
+        services.AddOptions<HostLivenessOptions>();
+        services.TryAddSingleton<ApiAuthenticator>();
+        services.TryAddSingleton<RequestBody>();
+        services.TryAddSingleton<ResourceStore>();
+        services.TryAddSingleton<DefaultSecurityGroups>();
+        services.TryAddSingleton<PortAddresses>();
+        services.TryAddSingleton<NetworkEndpoints>();
+        services.TryAddSingleton<SubnetEndpoints>();
+        services.TryAddSingleton<SecurityGroupEndpoints>();
+        services.TryAddSingleton<SecurityGroupRuleEndpoints>();
+        services.TryAddSingleton<PortEndpoints>();
+        services.TryAddSingleton<FloatingIpEndpoints>();
+        services.TryAddSingleton<AgentEndpoints>();
+        return services;
+    }
+
+    /// <summary>
+    /// Maps <c>GET /</c> (version discovery) and everything under <c>/v2.0</c>. Every /v2.0 endpoint authenticates
+    /// (see <see cref="CalicoApiOptions.Auth"/>) and answers errors as <c>{"NeutronError": {...}}</c>.
+    /// </summary>
+    public static IEndpointRouteBuilder MapCalicoApi(this IEndpointRouteBuilder app)
+    {
+        VersionEndpoints.Map(app);
+        var api = app.MapGroup("/v2.0");
+        api.AddEndpointFilter<NeutronEndpointFilter>();
+        ExtensionEndpoints.Map(api);
+        NetworkEndpoints.Map(api);
+        SubnetEndpoints.Map(api);
+        PortEndpoints.Map(api);
+        SecurityGroupEndpoints.Map(api);
+        SecurityGroupRuleEndpoints.Map(api);
+        FloatingIpEndpoints.Map(api);
+        AgentEndpoints.Map(api);
+        api.MapFallback(() => Task.FromResult<IResult>(
+            NeutronErrors.Result(StatusCodes.Status404NotFound, "HTTPNotFound", "The resource could not be found.")));
+        return app;
+    }
+}

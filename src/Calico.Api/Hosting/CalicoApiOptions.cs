@@ -1,0 +1,44 @@
+namespace Calico.Api.Hosting;
+
+/// <summary>
+/// Settings of the Neutron-compatible API (section "Api"). The API is served by controller silos on the silo's
+/// HTTP listener (<c>--listen</c>, default http://127.0.0.1:9696).
+/// </summary>
+public sealed class CalicoApiOptions
+{
+    public const string Section = "Api";
+
+    /// <summary>
+    /// "auto" (default): no authentication while every address the server listens on is loopback (a development or
+    /// all-in-one node, reachable only from the machine itself), tokens otherwise. "token": always require an
+    /// X-Auth-Token from <see cref="Tokens"/>. "none": never authenticate; every caller is an admin of
+    /// <see cref="NoAuthProjectId"/> (development only).
+    /// </summary>
+    public string Auth { get; set; } = ApiAuthModes.Auto;
+
+    /// <summary>Accepted tokens: the token itself as the key, and whom it stands for.</summary>
+    public Dictionary<string, ApiTokenOptions> Tokens { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>The project that resources created without authentication belong to.</summary>
+    public string NoAuthProjectId { get; set; } = "admin";
+
+    /// <summary>Larger request bodies are refused with 413 before they are parsed.</summary>
+    public int MaxRequestBodyBytes { get; set; } = 1024 * 1024;
+}
+
+/// <summary>Whom one token stands for.</summary>
+public sealed class ApiTokenOptions
+{
+    /// <summary>The project whose resources the caller sees and creates.</summary>
+    public string ProjectId { get; set; } = "";
+
+    /// <summary>An admin sees and changes every project's resources, and may create them for any project.</summary>
+    public bool Admin { get; set; }
+}
+
+public static class ApiAuthModes
+{
+    public const string Auto = "auto";
+    public const string Token = "token";
+    public const string None = "none";
+}

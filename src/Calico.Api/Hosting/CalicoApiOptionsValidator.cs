@@ -1,0 +1,35 @@
+using Microsoft.Extensions.Options;
+
+namespace Calico.Api.Hosting;
+
+public sealed class CalicoApiOptionsValidator : IValidateOptions<CalicoApiOptions>
+{
+    /// <summary>Shorter tokens can be guessed; 16 characters is what <c>openssl rand -hex 8</c> gives.</summary>
+    public const int MinimumTokenLength = 16;
+
+    public ValidateOptionsResult Validate(string? name, CalicoApiOptions o)
+    {
+        var errors = new List<string>();
+        if (o.Auth is not (ApiAuthModes.Auto or ApiAuthModes.Token or ApiAuthModes.None))
+            errors.Add($"Api:Auth '{o.Auth}' is unknown; use 'auto', 'token' or 'none'.");
+        if (o.Auth == ApiAuthModes.Token && o.Tokens.Count == 0)
+            errors.Add("Api:Auth is 'token' but Api:Tokens is empty; add one, e.g. Api:Tokens:<token>:ProjectId=<project> " +
+                       "(environment CALICO_Api__Tokens__<token>__ProjectId), or set Api:Auth=none for development.");
+        foreach (var (token, entry) in o.Tokens)
+        {
+            var shown = token.Length > 4 ? token[..4] + "…" : token;
+            if (token.Length < MinimumTokenLength)
+                errors.Add($"Api:Tokens '{shown}' is shorter than {MinimumTokenLength} characters; generate one with 'openssl rand -hex 16'.");
+            if (!IsProjectId(entry.ProjectId))
+                errors.Add($"Api:Tokens '{shown}' needs a ProjectId of 1..255 letters, digits, '-', '_' or '.' (Api:Tokens:<token>:ProjectId).");
+        }
+        if (!IsProjectId(o.NoAuthProjectId))
+            errors.Add($"Api:NoAuthProjectId '{o.NoAuthProjectId}' must be 1..255 letters, digits, '-', '_' or '.'.");
+        if (o.MaxRequestBodyBytes is < 1024 or > 64 * 1024 * 1024)
+            errors.Add($"Api:MaxRequestBodyBytes {o.MaxRequestBodyBytes} is outside 1024..67108864.");
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static bool IsProjectId(string? id) =>
+        id is { Length: > 0 and <= 255 } && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.');
+}

@@ -1,0 +1,80 @@
+using System.Text.Json;
+using Calico.Api.Auth;
+using Calico.Model.Validation;
+using Microsoft.Extensions.Logging;
+
+namespace Calico.Api.Http;
+
+/// <summary>
+/// Every refusal as Neutron words it: <c>{"NeutronError": {"type", "message", "detail"}}</c> with the matching
+/// status. Domain exceptions (from the grains, through Orleans) map to 400/404/409; anything else is a 500
+/// whose details go to the log, not to the caller.
+/// </summary>
+internal static partial class NeutronErrors
+{
+    public static IResult Result(int status, string type, string message, string detail = "") =>
+        Results.Json(new JsonObject
+        {
+            ["NeutronError"] = new JsonObject { ["type"] = type, ["message"] = message, ["detail"] = detail },
+        }, statusCode: status);
+
+    public static IResult FromException(Exception exception, ILogger logger) => exception switch
+    {
+        ApiException e => Result(e.Status, e.Type, e.Message, e.Detail),
+        InvalidInputException e => Result(StatusCodes.Status400BadRequest, "InvalidInput",
+            "Invalid input for operation: " + string.Join("; ", e.Errors.Select(x => $"{x.Field}: {x.Reason}")) + "."),
+        ResourceNotFoundException e => Result(StatusCodes.Status404NotFound, TypeName(e.Kind) + "NotFound", Sentence(e.Message)),
+        ResourceConflictException e => Result(StatusCodes.Status409Conflict, TypeName(e.Kind) + "Conflict", Sentence(e.Message)),
+        _ => Unexpected(exception, logger),
+    };
+
+    /// <summary>Neutron's exception names: "floating IP" → "FloatingIp", "security group" → "SecurityGroup".</summary>
+    private static string TypeName(string kind) =>
+        string.Concat(kind.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(w => char.ToUpperInvariant(w[0]) + w[1..].ToLowerInvariant()));
+
+    private static string Sentence(string text) => text.Length == 0 ? text : char.ToUpperInvariant(text[0]) + text[1..] + (text.EndsWith('.') ? "" : ".");
+
+    private static IResult Unexpected(Exception exception, ILogger logger)
+    {
+        LogUnexpected(logger, exception);
+        return Result(StatusCodes.Status500InternalServerError, "HTTPInternalServerError",
+            "Request failed: internal server error while processing your request.");
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "An API request failed unexpectedly")]
+    private static partial void LogUnexpected(ILogger logger, Exception exception);
+}
+
+/// <summary>
+/// Wraps every API endpoint: authenticates the caller, turns any exception into a Neutron error, and logs each
+/// change (POST, PUT, DELETE) with who made it and how it ended: the audit trail of the north-bound API.
+/// </summary>
+internal sealed partial class NeutronEndpointFilter(ApiAuthenticator authenticator, ILogger<NeutronEndpointFilter> logger) : IEndpointFilter
+{
+    public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var http = context.HttpContext;
+        Caller? caller = null;
+        object? result;
+        try
+        {
+            caller = authenticator.Authenticate(http);
+            caller.AttachTo(http);
+            result = await next(context);
+        }
+        catch (Exception e) when (!http.RequestAborted.IsCancellationRequested || e is not OperationCanceledException)
+        {
+            result = NeutronErrors.FromException(e, logger);
+        }
+        if (!HttpMethods.IsGet(http.Request.Method))
+        {
+            var status = (result as IStatusCodeHttpResult)?.StatusCode ?? StatusCodes.Status200OK;
+            var error = (result as IValueHttpResult)?.Value is JsonObject body && body["NeutronError"] is { } e2 ? (string?)e2["message"] : null;
+            LogChange(logger, http.Request.Method, http.Request.Path.Value ?? "", caller?.ProjectId ?? "-", caller?.IsAdmin ?? false, status, error ?? "");
+        }
+        return result;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Method} {Path} by project {Project} (admin {Admin}): {Status} {Error}")]
+    private static partial void LogChange(ILogger logger, string method, string path, string project, bool admin, int status, string error);
+}

@@ -1,0 +1,28 @@
+using Calico.Datastore;
+using Calico.Grains;
+using Calico.Grains.Resources;
+
+namespace Calico.Api.Http;
+
+/// <summary>
+/// Reads resources for the API: one by id from its grain (the owner, always current), all of a kind from the
+/// store's catalog (what the grains persisted, without activating every grain). Writes always go to the grains.
+/// </summary>
+internal sealed class ResourceStore(IGrainFactory grains, IGrainStateCatalog catalog)
+{
+    public IGrainFactory Grains => grains;
+
+    public async Task<IReadOnlyList<Versioned<T>>> ListAsync<T>(string grainType, CancellationToken cancellationToken) where T : class
+    {
+        var list = new List<Versioned<T>>();
+        await foreach (var (_, state) in catalog.ListAsync<ResourceState<T>>(grainType, cancellationToken))
+        {
+            // Deleted resources keep a tombstone (no value) so their revision is never reused.
+            if (state.Value is { } value) list.Add(new Versioned<T>(value, state.Revision, state.UpdatedAt, state.CreatedAt));
+        }
+        return list;
+    }
+
+    public Task<Versioned<T>?> GetAsync<TGrain, T>(string id) where TGrain : IResourceGrain<T> where T : class =>
+        grains.GetGrain<TGrain>(id).GetAsync();
+}

@@ -1,0 +1,116 @@
+using Calico.Api.Auth;
+using Calico.Api.Http;
+using Calico.Api.Listing;
+using Calico.Grains;
+using Calico.Grains.Resources;
+using Calico.Model.Resources;
+using Microsoft.AspNetCore.Routing;
+
+namespace Calico.Api.Networks;
+
+/// <summary>/v2.0/networks. Shared and external networks are visible to every project; only the owner or an admin changes them.</summary>
+internal sealed class NetworkEndpoints(ResourceStore store, RequestBody bodies)
+{
+    public static void Map(RouteGroupBuilder api)
+    {
+        api.MapGet("/networks", (HttpContext h, NetworkEndpoints e) => e.ListAsync(h));
+        api.MapGet("/networks/{id}", (HttpContext h, string id, NetworkEndpoints e) => e.ShowAsync(h, id));
+        api.MapPost("/networks", (HttpContext h, NetworkEndpoints e) => e.CreateAsync(h));
+        api.MapPut("/networks/{id}", (HttpContext h, string id, NetworkEndpoints e) => e.UpdateAsync(h, id));
+        api.MapDelete("/networks/{id}", (HttpContext h, string id, NetworkEndpoints e) => e.DeleteAsync(h, id));
+    }
+
+    public static bool IsVisible(Caller caller, Network n) => caller.CanSee(n.ProjectId) || n.Shared || n.External;
+
+    /// <summary>The network if the caller may see it; 404 otherwise (another project's private network does not exist for them).</summary>
+    public async Task<Versioned<Network>> GetVisibleAsync(Caller caller, string id)
+    {
+        var n = await store.Grains.GetGrain<INetworkGrain>(id).GetAsync();
+        return n is not null && IsVisible(caller, n.Value) ? n : throw ApiException.NotFound("NetworkNotFound", $"Network {id} could not be found.");
+    }
+
+    private async Task<IResult> ListAsync(HttpContext http)
+    {
+        var caller = Caller.Of(http);
+        var query = new ListQuery(http.Request.Query, NetworkJson.Attributes);
+        var subnets = await SubnetsByNetworkAsync(http.RequestAborted);
+        var networks = await store.ListAsync<Network>(GrainTypes.Network, http.RequestAborted);
+        return NeutronResults.List(http, "networks",
+            networks.Where(n => IsVisible(caller, n.Value)).Select(n => NetworkJson.Render(n, subnets[n.Value.Id])), query);
+    }
+
+    private async Task<IResult> ShowAsync(HttpContext http, string id)
+    {
+        var network = await GetVisibleAsync(Caller.Of(http), id);
+        var subnets = await SubnetsByNetworkAsync(http.RequestAborted);
+        return NeutronResults.One("network", new ListQuery(http.Request.Query, NetworkJson.Attributes).Project(NetworkJson.Render(network, subnets[id])));
+    }
+
+    private async Task<IResult> CreateAsync(HttpContext http)
+    {
+        var caller = Caller.Of(http);
+        var body = await bodies.ReadAsync(http, "network");
+        body.Accept(NetworkJson.Creatable, NetworkJson.Attributes, update: false);
+        RequireAdminFor(caller, body);
+        var defaults = new Network(Ids.New(), "", Projects.ForCreate(caller, body), AdminStateUp: true, Network.DefaultMtu, Shared: false, External: false);
+        var network = NetworkJson.Apply(body, defaults);
+        var stored = await store.Grains.GetGrain<INetworkGrain>(network.Id).CreateAsync(network);
+        return NeutronResults.Created("network", NetworkJson.Render(stored, []));
+    }
+
+    private async Task<IResult> UpdateAsync(HttpContext http, string id)
+    {
+        var caller = Caller.Of(http);
+        var body = await bodies.ReadAsync(http, "network");
+        body.Accept(NetworkJson.Updatable, NetworkJson.Attributes, update: true);
+        RequireAdminFor(caller, body);
+        var stored = await Writes.UpdateAsync(store.Grains.GetGrain<INetworkGrain>(id), async current =>
+        {
+            var network = current is not null && IsVisible(caller, current.Value) ? current.Value
+                : throw ApiException.NotFound("NetworkNotFound", $"Network {id} could not be found.");
+            Projects.RequireOwner(caller, network.ProjectId, $"Network {id}");
+            var next = NetworkJson.Apply(body, network);
+            if (next.Mtu < 1280 && next.Mtu != network.Mtu)
+            {
+                var v6 = (await SubnetsOfAsync(id, http.RequestAborted)).FirstOrDefault(s => s.IpVersion == 6);
+                if (v6 is not null) throw ApiException.BadRequest($"Invalid input for mtu: {next.Mtu} is below 1280, the IPv6 minimum, and subnet {v6.Id} is IPv6.");
+            }
+            return next;
+        });
+        var subnets = await SubnetsByNetworkAsync(http.RequestAborted);
+        return NeutronResults.One("network", NetworkJson.Render(stored, subnets[id]));
+    }
+
+    /// <summary>
+    /// Like Neutron: refused with 409 while ports (or floating IPs) use the network; otherwise its subnets go with it.
+    /// </summary>
+    private async Task<IResult> DeleteAsync(HttpContext http, string id)
+    {
+        var caller = Caller.Of(http);
+        var network = await GetVisibleAsync(caller, id);
+        Projects.RequireOwner(caller, network.Value.ProjectId, $"Network {id}");
+        var ports = await store.ListAsync<WorkloadEndpoint>(GrainTypes.Endpoint, http.RequestAborted);
+        if (ports.Any(p => p.Value.NetworkId == id))
+            throw ApiException.Conflict("NetworkInUse", $"Unable to complete operation on network {id}. There are one or more ports still in use on the network.");
+        var floating = await store.ListAsync<FloatingIp>(GrainTypes.FloatingIp, http.RequestAborted);
+        if (floating.Any(f => f.Value.FloatingNetworkId == id))
+            throw ApiException.Conflict("NetworkInUse", $"Unable to complete operation on network {id}. There are one or more floating IPs allocated from the network.");
+        foreach (var subnet in await SubnetsOfAsync(id, http.RequestAborted))
+            await store.Grains.GetGrain<ISubnetGrain>(subnet.Id).DeleteAsync();
+        await store.Grains.GetGrain<INetworkGrain>(id).DeleteAsync(network.Revision);
+        return Results.NoContent();
+    }
+
+    private static void RequireAdminFor(Caller caller, RequestObject body)
+    {
+        // Neutron's default policy: sharing a network with every project, or making it external, is an admin's decision.
+        if (body.Bool("shared") == true) Projects.RequireAdmin(caller, "Creating or updating a shared network");
+        if (body.Has("router:external")) Projects.RequireAdmin(caller, "Setting router:external");
+    }
+
+    private async Task<ILookup<string, string>> SubnetsByNetworkAsync(CancellationToken cancellationToken) =>
+        (await store.ListAsync<Subnet>(GrainTypes.Subnet, cancellationToken)).ToLookup(s => s.Value.NetworkId, s => s.Value.Id);
+
+    private async Task<IReadOnlyList<Subnet>> SubnetsOfAsync(string networkId, CancellationToken cancellationToken) =>
+        [.. (await store.ListAsync<Subnet>(GrainTypes.Subnet, cancellationToken)).Select(s => s.Value).Where(s => s.NetworkId == networkId)];
+}

@@ -1,0 +1,135 @@
+using System.Net;
+using Calico.Api.Http;
+using Calico.Grains;
+using Calico.Grains.Resources;
+using Calico.Model.Resources;
+using Calico.Model.Validation;
+using Microsoft.Extensions.Logging;
+
+namespace Calico.Api.Ports;
+
+/// <summary>One address a port asks for: a subnet, and the address itself or null for the next free one.</summary>
+internal sealed record AddressRequest(Subnet Subnet, IPAddress? Address);
+
+/// <summary>
+/// A port's fixed IPs: which subnets a request names, and the addresses themselves, which only the subnet's IPAM
+/// grain hands out. That grain serialises every allocation of its subnet, so two ports can never get the same
+/// address, however many requests race; the API only checks what it can say more clearly first (the subnet is on
+/// the port's network, the address is inside it). An allocation that is not stored in a port after all is released.
+/// </summary>
+internal sealed partial class PortAddresses(ResourceStore store, ILogger<PortAddresses> logger)
+{
+    /// <summary>What <c>fixed_ips</c> asks for; without it, one address from the network's first IPv4 and IPv6 subnet.</summary>
+    public async Task<IReadOnlyList<AddressRequest>?> ResolveAsync(RequestObject body, string networkId, bool create, CancellationToken cancellationToken)
+    {
+        var entries = body.ObjectList("fixed_ips", PortJson.FixedIpKeys);
+        if (entries is null && !create) return null;
+        var subnets = (await store.ListAsync<Subnet>(GrainTypes.Subnet, cancellationToken))
+            .Select(s => s.Value).Where(s => s.NetworkId == networkId).OrderBy(s => s.Id, StringComparer.Ordinal).ToList();
+        if (entries is null) return [.. subnets.GroupBy(s => s.IpVersion).Select(g => new AddressRequest(g.First(), null))];
+
+        var requests = new List<AddressRequest>();
+        for (var i = 0; i < entries.Count; i++)
+        {
+            var field = $"fixed_ips[{i}]";
+            var subnetId = entries[i].String("subnet_id");
+            var address = RequestObject.ParseAddress(entries[i].String("ip_address"), $"{field}.ip_address");
+            Subnet subnet;
+            if (subnetId is not null)
+            {
+                subnet = subnets.FirstOrDefault(s => s.Id == subnetId) ?? await OnOtherNetwork(subnetId, networkId, field);
+                if (address is not null && !subnet.Cidr.Contains(address))
+                    throw RequestObject.Invalid($"{field}.ip_address", $"{address} is not a valid IP for subnet {subnetId} ({subnet.Cidr})");
+            }
+            else if (address is not null)
+            {
+                subnet = subnets.FirstOrDefault(s => s.Cidr.Contains(address))
+                    ?? throw RequestObject.Invalid($"{field}.ip_address", $"{address} is not a valid IP for any of the subnets on network {networkId}");
+            }
+            else throw RequestObject.Invalid(field, "needs subnet_id, ip_address or both");
+            requests.Add(new AddressRequest(subnet, address));
+        }
+        return requests;
+    }
+
+    private async Task<Subnet> OnOtherNetwork(string subnetId, string networkId, string field)
+    {
+        var subnet = await store.Grains.GetGrain<ISubnetGrain>(subnetId).GetAsync();
+        throw subnet is null
+            ? ApiException.NotFound("SubnetNotFound", $"Subnet {subnetId} could not be found.")
+            : RequestObject.Invalid($"{field}.subnet_id", $"subnet {subnetId} is on network {subnet.Value.NetworkId}, not on the port's network {networkId}");
+    }
+
+    /// <summary>
+    /// The port's addresses after the request: those in <paramref name="held"/> that are asked for again are kept
+    /// (as is a held address on a subnet asked for without an address); the rest are allocated. If any allocation
+    /// fails, the ones this call made are released and the failure is thrown.
+    /// </summary>
+    public async Task<(IReadOnlyList<FixedIp> Addresses, IReadOnlyList<FixedIp> New)> AllocateAsync(
+        string portId, string? host, IReadOnlyList<AddressRequest> requests, IReadOnlyList<FixedIp> held)
+    {
+        var result = new List<FixedIp>();
+        var fresh = new List<FixedIp>();
+        var unclaimed = held.ToList();
+        try
+        {
+            // Explicit addresses first, so that a subnet-only request cannot take an address one of them names.
+            foreach (var r in requests.OrderBy(r => r.Address is null))
+            {
+                var kept = unclaimed.FirstOrDefault(h => h.SubnetId == r.Subnet.Id && (r.Address is null || h.Address.Equals(r.Address)));
+                if (kept is not null)
+                {
+                    unclaimed.Remove(kept);
+                    result.Add(kept);
+                    continue;
+                }
+                var allocation = await AllocateOneAsync(portId, host, r);
+                var fixedIp = new FixedIp(allocation.SubnetId, allocation.Address);
+                fresh.Add(fixedIp);
+                result.Add(fixedIp);
+            }
+        }
+        catch
+        {
+            await ReleaseAsync(portId, fresh);
+            throw;
+        }
+        return (result, fresh);
+    }
+
+    private async Task<IpAllocation> AllocateOneAsync(string portId, string? host, AddressRequest request)
+    {
+        try
+        {
+            return await store.Grains.GetGrain<ISubnetIpamGrain>(request.Subnet.Id).AllocateAsync(portId, host, request.Address);
+        }
+        catch (ResourceConflictException e) when (request.Address is not null)
+        {
+            throw ApiException.Conflict("IpAddressAlreadyAllocated",
+                $"IP address {request.Address} already allocated in subnet {request.Subnet.Id} ({e.Reason}).");
+        }
+        catch (ResourceConflictException e)
+        {
+            throw ApiException.Conflict("IpAddressGenerationFailure", $"No more IP addresses available on subnet {request.Subnet.Id} ({e.Reason}).");
+        }
+    }
+
+    /// <summary>Releases addresses no port holds any more. Best effort: a failure is logged, and the address stays taken until released.</summary>
+    public async Task ReleaseAsync(string portId, IEnumerable<FixedIp> addresses)
+    {
+        foreach (var a in addresses)
+        {
+            try
+            {
+                await store.Grains.GetGrain<ISubnetIpamGrain>(a.SubnetId).ReleaseAsync(portId, a.Address);
+            }
+            catch (Exception e)
+            {
+                LogReleaseFailed(logger, e, a.Address.ToString(), a.SubnetId, portId);
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not release {Address} of subnet {Subnet} held for {Port}; it stays allocated")]
+    private static partial void LogReleaseFailed(ILogger logger, Exception exception, string address, string subnet, string port);
+}

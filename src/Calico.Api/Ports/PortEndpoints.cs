@@ -1,0 +1,165 @@
+using Calico.Api.Auth;
+using Calico.Api.Http;
+using Calico.Api.Listing;
+using Calico.Api.Networks;
+using Calico.Api.SecurityGroups;
+using Calico.Grains;
+using Calico.Grains.Resources;
+using Calico.Model.Collections;
+using Calico.Model.Resources;
+using Calico.Model.Validation;
+using Microsoft.AspNetCore.Routing;
+
+namespace Calico.Api.Ports;
+
+/// <summary>
+/// /v2.0/ports. A port bound to a host (binding:host_id) is a workload endpoint on that host. Its status is what
+/// that host's dataplane reported: DOWN until it has programmed the port, then ACTIVE, or ERROR.
+/// </summary>
+internal sealed class PortEndpoints(
+    ResourceStore store, RequestBody bodies, NetworkEndpoints networks, SecurityGroupEndpoints groups,
+    DefaultSecurityGroups defaults, PortAddresses addresses)
+{
+    public static void Map(RouteGroupBuilder api)
+    {
+        api.MapGet("/ports", (HttpContext h, PortEndpoints e) => e.ListAsync(h));
+        api.MapGet("/ports/{id}", (HttpContext h, string id, PortEndpoints e) => e.ShowAsync(h, id));
+        api.MapPost("/ports", (HttpContext h, PortEndpoints e) => e.CreateAsync(h));
+        api.MapPut("/ports/{id}", (HttpContext h, string id, PortEndpoints e) => e.UpdateAsync(h, id));
+        api.MapDelete("/ports/{id}", (HttpContext h, string id, PortEndpoints e) => e.DeleteAsync(h, id));
+    }
+
+    public static ApiException NotFound(string id) => ApiException.NotFound("PortNotFound", $"Port {id} could not be found.");
+
+    public async Task<Versioned<WorkloadEndpoint>> GetVisibleAsync(Caller caller, string id)
+    {
+        var port = await store.Grains.GetGrain<IEndpointGrain>(id).GetAsync();
+        return port is not null && caller.CanSee(port.Value.ProjectId) ? port : throw NotFound(id);
+    }
+
+    private async Task<IResult> ListAsync(HttpContext http)
+    {
+        var caller = Caller.Of(http);
+        var query = new ListQuery(http.Request.Query, PortJson.Attributes);
+        var ports = (await store.ListAsync<WorkloadEndpoint>(GrainTypes.Endpoint, http.RequestAborted)).Where(p => caller.CanSee(p.Value.ProjectId)).ToList();
+        var statuses = await Task.WhenAll(ports.Select(p => StatusAsync(p.Value)));
+        return NeutronResults.List(http, "ports", ports.Select((p, i) => PortJson.Render(p, statuses[i])), query);
+    }
+
+    private async Task<IResult> ShowAsync(HttpContext http, string id)
+    {
+        var port = await GetVisibleAsync(Caller.Of(http), id);
+        return NeutronResults.One("port", new ListQuery(http.Request.Query, PortJson.Attributes).Project(PortJson.Render(port, await StatusAsync(port.Value))));
+    }
+
+    private async Task<IResult> CreateAsync(HttpContext http)
+    {
+        var caller = Caller.Of(http);
+        var body = await bodies.ReadAsync(http, "port");
+        body.Accept(PortJson.Creatable, PortJson.Attributes, update: false);
+        var networkId = body.String("network_id") ?? throw RequestObject.Invalid("network_id", "is required");
+        var project = Projects.ForCreate(caller, body);
+        await networks.GetVisibleAsync(caller, networkId);
+        var mac = PortJson.NormalizeMac(body.String("mac_address"), "mac_address") ?? PortJson.NewMac();
+        var port = PortJson.Apply(body, new WorkloadEndpoint(Ids.New(), networkId, "", project, null, mac,
+            ValueList<FixedIp>.Empty, ValueList<string>.Empty, ValueList<AllowedAddressPair>.Empty, AdminStateUp: true, "", ""));
+        port = port with { SecurityGroupIds = await SecurityGroupsAsync(caller, body, project) ?? ValueList.Create(DefaultSecurityGroups.IdFor(project)) };
+        if (!body.Has("security_groups")) await defaults.EnsureAsync(project);
+        // Everything that can be refused without touching IPAM is checked before any address is taken.
+        port.EnsureValid();
+        await RefuseMacInUseAsync(port, http.RequestAborted);
+        var requests = await addresses.ResolveAsync(body, networkId, create: true, http.RequestAborted);
+
+        var (fixedIps, fresh) = await addresses.AllocateAsync(port.Id, port.Host, requests!, []);
+        try
+        {
+            var stored = await store.Grains.GetGrain<IEndpointGrain>(port.Id).CreateAsync(port with { FixedIps = fixedIps.ToValueList() });
+            return NeutronResults.Created("port", PortJson.Render(stored, await StatusAsync(stored.Value)));
+        }
+        catch
+        {
+            await addresses.ReleaseAsync(port.Id, fresh);
+            throw;
+        }
+    }
+
+    private async Task<IResult> UpdateAsync(HttpContext http, string id)
+    {
+        var caller = Caller.Of(http);
+        var body = await bodies.ReadAsync(http, "port");
+        body.Accept(PortJson.Updatable, PortJson.Attributes, update: true);
+        var grain = store.Grains.GetGrain<IEndpointGrain>(id);
+        for (var attempt = 1; ; attempt++)
+        {
+            var current = await GetVisibleAsync(caller, id);
+            var next = PortJson.Apply(body, current.Value);
+            if (await SecurityGroupsAsync(caller, body, current.Value.ProjectId) is { } sgs) next = next with { SecurityGroupIds = sgs };
+            next.EnsureValid();
+            var requests = await addresses.ResolveAsync(body, next.NetworkId, create: false, http.RequestAborted);
+            IReadOnlyList<FixedIp> fresh = [];
+            if (requests is not null)
+            {
+                (var fixedIps, fresh) = await addresses.AllocateAsync(id, next.Host, requests, current.Value.FixedIps.Items);
+                next = next with { FixedIps = fixedIps.ToValueList() };
+            }
+            try
+            {
+                var stored = await grain.PutAsync(next, current.Revision);
+                await addresses.ReleaseAsync(id, current.Value.FixedIps.Except(next.FixedIps));
+                return NeutronResults.One("port", PortJson.Render(stored, await StatusAsync(stored.Value)));
+            }
+            catch (Exception e)
+            {
+                await addresses.ReleaseAsync(id, fresh);
+                // Someone else changed the port in between: apply this request again to what they wrote.
+                if (e is not ResourceConflictException || attempt >= 5) throw;
+            }
+        }
+    }
+
+    /// <summary>Deletes the port, then releases its addresses and disassociates floating IPs that pointed at it (as Neutron does).</summary>
+    private async Task<IResult> DeleteAsync(HttpContext http, string id)
+    {
+        var caller = Caller.Of(http);
+        var port = await GetVisibleAsync(caller, id);
+        await store.Grains.GetGrain<IEndpointGrain>(id).DeleteAsync(port.Revision);
+        await addresses.ReleaseAsync(id, port.Value.FixedIps);
+        foreach (var fip in await store.ListAsync<FloatingIp>(GrainTypes.FloatingIp, http.RequestAborted))
+        {
+            if (fip.Value.PortId != id) continue;
+            await Writes.UpdateAsync(store.Grains.GetGrain<IFloatingIpGrain>(fip.Value.Id), current =>
+                Task.FromResult((current?.Value ?? fip.Value) is var f && f.PortId == id ? f with { PortId = null, FixedIpAddress = null } : f));
+        }
+        return Results.NoContent();
+    }
+
+    /// <summary>The groups the request names, each checked to exist and be visible; null when it names none.</summary>
+    private async Task<ValueList<string>?> SecurityGroupsAsync(Caller caller, RequestObject body, string project)
+    {
+        if (body.IsNull("security_groups")) return ValueList<string>.Empty;
+        var ids = body.StringList("security_groups");
+        if (ids is null) return null;
+        foreach (var id in ids.Distinct()) await groups.GetVisibleAsync(caller, id);
+        return ids.ToValueList();
+    }
+
+    private async Task RefuseMacInUseAsync(WorkloadEndpoint port, CancellationToken cancellationToken)
+    {
+        var ports = await store.ListAsync<WorkloadEndpoint>(GrainTypes.Endpoint, cancellationToken);
+        if (ports.Any(p => p.Value.NetworkId == port.NetworkId && p.Value.MacAddress == port.MacAddress))
+            throw ApiException.Conflict("MacAddressInUse", $"Unable to complete operation for network {port.NetworkId}. The mac address {port.MacAddress} is in use.");
+    }
+
+    /// <summary>DOWN until the port's host reports it programmed (ACTIVE) or failed (ERROR); an unbound port is DOWN.</summary>
+    private async Task<string> StatusAsync(WorkloadEndpoint port)
+    {
+        if (!port.IsBound) return "DOWN";
+        var status = await store.Grains.GetGrain<IEndpointGrain>(port.Id).GetStatusAsync();
+        return status?.Status switch
+        {
+            EndpointStatusKind.Active => "ACTIVE",
+            EndpointStatusKind.Error => "ERROR",
+            _ => "DOWN",
+        };
+    }
+}

@@ -1,0 +1,114 @@
+using Calico.Api.Auth;
+using Calico.Api.Http;
+using Calico.Api.Listing;
+using Calico.Grains;
+using Calico.Grains.Resources;
+using Calico.Model.Collections;
+using Calico.Model.Resources;
+using Microsoft.AspNetCore.Routing;
+
+namespace Calico.Api.SecurityGroups;
+
+/// <summary>/v2.0/security-groups.</summary>
+internal sealed class SecurityGroupEndpoints(ResourceStore store, RequestBody bodies, DefaultSecurityGroups defaults)
+{
+    public static void Map(RouteGroupBuilder api)
+    {
+        api.MapGet("/security-groups", (HttpContext h, SecurityGroupEndpoints e) => e.ListAsync(h));
+        api.MapGet("/security-groups/{id}", (HttpContext h, string id, SecurityGroupEndpoints e) => e.ShowAsync(h, id));
+        api.MapPost("/security-groups", (HttpContext h, SecurityGroupEndpoints e) => e.CreateAsync(h));
+        api.MapPut("/security-groups/{id}", (HttpContext h, string id, SecurityGroupEndpoints e) => e.UpdateAsync(h, id));
+        api.MapDelete("/security-groups/{id}", (HttpContext h, string id, SecurityGroupEndpoints e) => e.DeleteAsync(h, id));
+    }
+
+    public static ApiException NotFound(string id) => ApiException.NotFound("SecurityGroupNotFound", $"Security group {id} does not exist.");
+
+    public async Task<Versioned<SecurityGroup>> GetVisibleAsync(Caller caller, string id)
+    {
+        var group = await store.Grains.GetGrain<ISecurityGroupGrain>(id).GetAsync();
+        return group is not null && caller.CanSee(group.Value.ProjectId) ? group : throw NotFound(id);
+    }
+
+    private async Task<IResult> ListAsync(HttpContext http)
+    {
+        var caller = Caller.Of(http);
+        var query = new ListQuery(http.Request.Query, SecurityGroupJson.GroupAttributes);
+        await defaults.EnsureAsync(caller.ProjectId);
+        var groups = await store.ListAsync<SecurityGroup>(GrainTypes.SecurityGroup, http.RequestAborted);
+        return NeutronResults.List(http, "security_groups",
+            groups.Where(g => caller.CanSee(g.Value.ProjectId)).Select(SecurityGroupJson.RenderGroup), query);
+    }
+
+    private async Task<IResult> ShowAsync(HttpContext http, string id) =>
+        NeutronResults.One("security_group", new ListQuery(http.Request.Query, SecurityGroupJson.GroupAttributes)
+            .Project(SecurityGroupJson.RenderGroup(await GetVisibleAsync(Caller.Of(http), id))));
+
+    private async Task<IResult> CreateAsync(HttpContext http)
+    {
+        var caller = Caller.Of(http);
+        var body = await bodies.ReadAsync(http, "security_group");
+        body.Accept(SecurityGroupJson.GroupCreatable, SecurityGroupJson.GroupAttributes, update: false);
+        var project = Projects.ForCreate(caller, body);
+        var name = body.String("name") ?? "";
+        if (name == DefaultSecurityGroups.Name)
+            throw ApiException.Conflict("SecurityGroupDefaultAlreadyExists", "Default security group already exists; every project has exactly one.");
+        await defaults.EnsureAsync(project);
+        var id = Ids.New();
+        // Like Neutron, a new group lets everything out; what comes in is for the user's rules to say.
+        var rules = ValueList.Create<SecurityGroupRule>(
+            new(Ids.New(), RuleDirection.Egress, EtherType.IPv4, null, null, null, null, null),
+            new(Ids.New(), RuleDirection.Egress, EtherType.IPv6, null, null, null, null, null));
+        var group = new SecurityGroup(id, name, project, body.String("description") ?? "", rules, body.Bool("stateful") ?? true);
+        var stored = await store.Grains.GetGrain<ISecurityGroupGrain>(id).CreateAsync(group);
+        return NeutronResults.Created("security_group", SecurityGroupJson.RenderGroup(stored));
+    }
+
+    private async Task<IResult> UpdateAsync(HttpContext http, string id)
+    {
+        var caller = Caller.Of(http);
+        var body = await bodies.ReadAsync(http, "security_group");
+        body.Accept(SecurityGroupJson.GroupUpdatable, SecurityGroupJson.GroupAttributes, update: true);
+        var stored = await Writes.UpdateAsync(store.Grains.GetGrain<ISecurityGroupGrain>(id), current =>
+        {
+            var group = current is not null && caller.CanSee(current.Value.ProjectId) ? current.Value : throw NotFound(id);
+            var name = body.String("name") ?? group.Name;
+            if (group.Name == DefaultSecurityGroups.Name && name != group.Name)
+                throw ApiException.Conflict("SecurityGroupCannotUpdateDefault", "Updating default security group name not allowed.");
+            if (name == DefaultSecurityGroups.Name && group.Name != name)
+                throw ApiException.Conflict("SecurityGroupDefaultAlreadyExists", "Default security group already exists; every project has exactly one.");
+            return Task.FromResult(group with
+            {
+                Name = name,
+                Description = body.String("description") ?? group.Description,
+                Stateful = body.Bool("stateful") ?? group.Stateful,
+            });
+        });
+        return NeutronResults.One("security_group", SecurityGroupJson.RenderGroup(stored));
+    }
+
+    /// <summary>
+    /// Refused while a port uses the group (409, like Neutron), and for a project's default group unless by an
+    /// admin. Rules of other groups that name it as their remote group go with it, as in Neutron.
+    /// </summary>
+    private async Task<IResult> DeleteAsync(HttpContext http, string id)
+    {
+        var caller = Caller.Of(http);
+        var group = await GetVisibleAsync(caller, id);
+        if (group.Value.Name == DefaultSecurityGroups.Name && !caller.IsAdmin)
+            throw ApiException.Conflict("SecurityGroupCannotRemoveDefault", "Removing default security group not allowed.");
+        var ports = await store.ListAsync<WorkloadEndpoint>(GrainTypes.Endpoint, http.RequestAborted);
+        if (ports.FirstOrDefault(p => p.Value.SecurityGroupIds.Contains(id)) is { } port)
+            throw ApiException.Conflict("SecurityGroupInUse", $"Security Group {id} in use by port {port.Value.Id}.");
+        await store.Grains.GetGrain<ISecurityGroupGrain>(id).DeleteAsync(group.Revision);
+        foreach (var other in await store.ListAsync<SecurityGroup>(GrainTypes.SecurityGroup, http.RequestAborted))
+        {
+            if (!other.Value.Rules.Any(r => r.RemoteGroupId == id)) continue;
+            await Writes.UpdateAsync(store.Grains.GetGrain<ISecurityGroupGrain>(other.Value.Id), current =>
+                Task.FromResult(current is null ? other.Value : current.Value with
+                {
+                    Rules = current.Value.Rules.Where(r => r.RemoteGroupId != id).ToValueList(),
+                }));
+        }
+        return Results.NoContent();
+    }
+}

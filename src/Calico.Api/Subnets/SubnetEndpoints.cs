@@ -1,0 +1,123 @@
+using Calico.Api.Auth;
+using Calico.Api.Http;
+using Calico.Api.Listing;
+using Calico.Api.Networks;
+using Calico.Grains;
+using Calico.Grains.Resources;
+using Calico.Model.Collections;
+using Calico.Model.Resources;
+using Microsoft.AspNetCore.Routing;
+
+namespace Calico.Api.Subnets;
+
+/// <summary>
+/// /v2.0/subnets. Every network shares one routed address space in Calico, so a subnet may overlap no other
+/// subnet, on its own network or any other (Neutron refuses overlaps on one network; Calico must refuse them
+/// everywhere, or two workloads would want the same /32 route).
+/// </summary>
+internal sealed class SubnetEndpoints(ResourceStore store, RequestBody bodies, NetworkEndpoints networks)
+{
+    public static void Map(RouteGroupBuilder api)
+    {
+        api.MapGet("/subnets", (HttpContext h, SubnetEndpoints e) => e.ListAsync(h));
+        api.MapGet("/subnets/{id}", (HttpContext h, string id, SubnetEndpoints e) => e.ShowAsync(h, id));
+        api.MapPost("/subnets", (HttpContext h, SubnetEndpoints e) => e.CreateAsync(h));
+        api.MapPut("/subnets/{id}", (HttpContext h, string id, SubnetEndpoints e) => e.UpdateAsync(h, id));
+        api.MapDelete("/subnets/{id}", (HttpContext h, string id, SubnetEndpoints e) => e.DeleteAsync(h, id));
+    }
+
+    /// <summary>A subnet is visible with its network: to its project, or to all when the network is shared or external.</summary>
+    public async Task<Versioned<Subnet>> GetVisibleAsync(Caller caller, string id)
+    {
+        var subnet = await store.Grains.GetGrain<ISubnetGrain>(id).GetAsync();
+        if (subnet is not null && (caller.CanSee(subnet.Value.ProjectId) || await NetworkVisibleAsync(caller, subnet.Value.NetworkId)))
+            return subnet;
+        throw ApiException.NotFound("SubnetNotFound", $"Subnet {id} could not be found.");
+    }
+
+    private async Task<bool> NetworkVisibleAsync(Caller caller, string networkId)
+    {
+        var network = await store.Grains.GetGrain<INetworkGrain>(networkId).GetAsync();
+        return network is not null && NetworkEndpoints.IsVisible(caller, network.Value);
+    }
+
+    private async Task<IResult> ListAsync(HttpContext http)
+    {
+        var caller = Caller.Of(http);
+        var query = new ListQuery(http.Request.Query, SubnetJson.Attributes);
+        var visibleNetworks = (await store.ListAsync<Network>(GrainTypes.Network, http.RequestAborted))
+            .Where(n => NetworkEndpoints.IsVisible(caller, n.Value)).Select(n => n.Value.Id).ToHashSet();
+        var subnets = await store.ListAsync<Subnet>(GrainTypes.Subnet, http.RequestAborted);
+        return NeutronResults.List(http, "subnets",
+            subnets.Where(s => caller.CanSee(s.Value.ProjectId) || visibleNetworks.Contains(s.Value.NetworkId)).Select(SubnetJson.Render), query);
+    }
+
+    private async Task<IResult> ShowAsync(HttpContext http, string id) =>
+        NeutronResults.One("subnet", new ListQuery(http.Request.Query, SubnetJson.Attributes).Project(SubnetJson.Render(await GetVisibleAsync(Caller.Of(http), id))));
+
+    private async Task<IResult> CreateAsync(HttpContext http)
+    {
+        var caller = Caller.Of(http);
+        var body = await bodies.ReadAsync(http, "subnet");
+        body.Accept(SubnetJson.Creatable, SubnetJson.Attributes, update: false);
+        var networkId = body.String("network_id") ?? throw RequestObject.Invalid("network_id", "is required");
+        var cidr = body.Prefix("cidr") ?? throw RequestObject.Invalid("cidr", "is required (subnet pools are not supported)");
+        var version = body.Int("ip_version") ?? cidr.Version;
+        if (version is not (4 or 6)) throw RequestObject.Invalid("ip_version", $"{version} must be 4 or 6");
+        if (version != cidr.Version) throw RequestObject.Invalid("cidr", $"{cidr} is not an IPv{version} prefix (ip_version {version})");
+        var network = await networks.GetVisibleAsync(caller, networkId);
+        Projects.RequireOwner(caller, network.Value.ProjectId, $"Network {networkId}");
+        if (version == 6 && network.Value.Mtu < 1280)
+            throw RequestObject.Invalid("ip_version", $"network {networkId} has MTU {network.Value.Mtu}, below the IPv6 minimum of 1280");
+
+        var gateway = body.Has("gateway_ip") ? body.Address("gateway_ip", nullable: true) : SubnetJson.DefaultGateway(cidr);
+        var subnet = new Subnet(Ids.New(), networkId, "", Projects.ForCreate(caller, body), cidr, gateway,
+            ValueList<System.Net.IPAddress>.Empty, ValueList<HostRoute>.Empty, ValueList<AllocationPool>.Empty, EnableDhcp: true);
+        subnet = SubnetJson.Apply(body, subnet);
+        if (!body.Has("allocation_pools") && cidr.IsCanonical) subnet = subnet with { AllocationPools = SubnetJson.DefaultPools(cidr, gateway) };
+        await RefuseOverlapAsync(subnet, http.RequestAborted);
+        var stored = await store.Grains.GetGrain<ISubnetGrain>(subnet.Id).CreateAsync(subnet);
+        return NeutronResults.Created("subnet", SubnetJson.Render(stored));
+    }
+
+    private async Task RefuseOverlapAsync(Subnet subnet, CancellationToken cancellationToken)
+    {
+        if (!subnet.Cidr.IsCanonical) return; // the model's validation names the host bits
+        var other = (await store.ListAsync<Subnet>(GrainTypes.Subnet, cancellationToken))
+            .Select(s => s.Value).FirstOrDefault(s => s.Id != subnet.Id && s.Cidr.Overlaps(subnet.Cidr));
+        if (other is null) return;
+        throw RequestObject.Invalid("cidr", other.NetworkId == subnet.NetworkId
+            ? $"{subnet.Cidr} overlaps subnet {other.Id} ({other.Cidr}) of the same network"
+            : $"{subnet.Cidr} overlaps subnet {other.Id} ({other.Cidr}) of network {other.NetworkId}; all networks share one routed address space");
+    }
+
+    private async Task<IResult> UpdateAsync(HttpContext http, string id)
+    {
+        var caller = Caller.Of(http);
+        var body = await bodies.ReadAsync(http, "subnet");
+        body.Accept(SubnetJson.Updatable, SubnetJson.Attributes, update: true);
+        var stored = await Writes.UpdateAsync(store.Grains.GetGrain<ISubnetGrain>(id), async current =>
+        {
+            var subnet = current is not null ? (await GetVisibleAsync(caller, id)).Value : throw ApiException.NotFound("SubnetNotFound", $"Subnet {id} could not be found.");
+            Projects.RequireOwner(caller, subnet.ProjectId, $"Subnet {id}");
+            return SubnetJson.Apply(body, current.Value);
+        });
+        return NeutronResults.One("subnet", SubnetJson.Render(stored));
+    }
+
+    /// <summary>Refused with 409 while a port or floating IP holds an address from the subnet, like Neutron.</summary>
+    private async Task<IResult> DeleteAsync(HttpContext http, string id)
+    {
+        var caller = Caller.Of(http);
+        var subnet = await GetVisibleAsync(caller, id);
+        Projects.RequireOwner(caller, subnet.Value.ProjectId, $"Subnet {id}");
+        var ports = await store.ListAsync<WorkloadEndpoint>(GrainTypes.Endpoint, http.RequestAborted);
+        if (ports.FirstOrDefault(p => p.Value.FixedIps.Any(f => f.SubnetId == id)) is { } port)
+            throw ApiException.Conflict("SubnetInUse", $"Unable to complete operation on subnet {id}: one or more ports have an IP allocation from this subnet (port {port.Value.Id}).");
+        var floating = await store.ListAsync<FloatingIp>(GrainTypes.FloatingIp, http.RequestAborted);
+        if (floating.FirstOrDefault(f => f.Value.FloatingNetworkId == subnet.Value.NetworkId && subnet.Value.Cidr.Contains(f.Value.FloatingIpAddress)) is { } fip)
+            throw ApiException.Conflict("SubnetInUse", $"Unable to complete operation on subnet {id}: floating IP {fip.Value.FloatingIpAddress} is allocated from this subnet.");
+        await store.Grains.GetGrain<ISubnetGrain>(id).DeleteAsync(subnet.Revision);
+        return Results.NoContent();
+    }
+}

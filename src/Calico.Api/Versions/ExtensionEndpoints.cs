@@ -1,0 +1,50 @@
+using Calico.Api.Http;
+using Calico.Api.Listing;
+using Microsoft.AspNetCore.Routing;
+
+namespace Calico.Api.Versions;
+
+/// <summary>
+/// The Neutron extensions this API implements. Clients probe these to decide what to send: an alias is listed
+/// only when its attributes and behaviour are really there (e.g. not "tag-ports-during-bulk-creation", so the
+/// CLI never sends tags in a port create).
+/// </summary>
+internal static class ExtensionEndpoints
+{
+    private static readonly IReadOnlyList<(string Alias, string Name, string Description)> Supported =
+    [
+        ("agent", "agent", "Agents: one per compute host, alive while its compute silo reports in."),
+        ("allowed-address-pairs", "Allowed Address Pairs", "Extra source addresses a port may send from."),
+        ("binding", "Port Binding", "binding:host_id binds a port to a compute host."),
+        ("external-net", "Neutron external network", "router:external networks, the source of floating IPs."),
+        ("filter-validation", "Filter parameters validation", "Unknown filter attributes are refused with 400."),
+        ("net-mtu", "Network MTU", "The MTU of a network."),
+        ("project-id", "project_id field enabled", "project_id beside tenant_id."),
+        ("security-group", "security-group", "Security groups and their rules."),
+        ("standard-attr-description", "standard-attr-description", "A description on every resource."),
+        ("standard-attr-revisions", "Resource revision numbers", "revision_number, increased by every change."),
+        ("standard-attr-timestamp", "Resource timestamps", "created_at and updated_at."),
+        ("stateful-security-group", "Stateful security group", "Security groups are stateful."),
+    ];
+
+    private static readonly IReadOnlySet<string> Attributes = new HashSet<string> { "alias", "name", "description", "updated", "links" };
+
+    public static void Map(RouteGroupBuilder api)
+    {
+        api.MapGet("/extensions", (HttpContext http) =>
+            NeutronResults.List(http, "extensions", Supported.Select(Render), new ListQuery(http.Request.Query, Attributes)));
+        api.MapGet("/extensions/{alias}", (string alias) =>
+            Supported.FirstOrDefault(e => e.Alias == alias) is { Alias: not null } e
+                ? NeutronResults.One("extension", Render(e))
+                : throw ApiException.NotFound("ExtensionNotFound", $"Extension with alias {alias} does not exist."));
+    }
+
+    private static JsonObject Render((string Alias, string Name, string Description) e) => new()
+    {
+        ["alias"] = e.Alias,
+        ["name"] = e.Name,
+        ["description"] = e.Description,
+        ["updated"] = "2025-01-01T00:00:00-00:00",
+        ["links"] = new JsonArray(),
+    };
+}

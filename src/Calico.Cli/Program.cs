@@ -1,0 +1,6 @@
+using Calico.Cli.CommandLine;
+using Calico.Cli.Ipam;
+
+// calicoctl <group> <command> [options]; every command is one ICliCommand registered here.
+var app = new CliApp("calicoctl", [new IpamAuditCommand()]);
+return await app.RunAsync(args, Console.Out, Console.Error);

@@ -1,0 +1,51 @@
+using Microsoft.Extensions.Options;
+
+namespace Calico.Dataplane.Linux.Driver;
+
+/// <summary>Settings of the Linux dataplane (section "Dataplane").</summary>
+public sealed class DataplaneOptions
+{
+    public const string Section = "Dataplane";
+
+    /// <summary>
+    /// The network namespace to program, by name (/var/run/netns/NAME); empty: the namespace the silo runs in.
+    /// Tests and demos point this at a namespace of their own.
+    /// </summary>
+    public string? NetworkNamespace { get; set; }
+
+    /// <summary>The rtm_protocol that marks our routes: only routes carrying it are ever changed or removed.</summary>
+    public byte RouteProtocol { get; set; } = 80;
+
+    /// <summary>The routing table our routes go in.</summary>
+    public uint RouteTable { get; set; } = 254;
+
+    /// <summary>rp_filter on workload interfaces: 0 off, 1 strict (default), 2 loose.</summary>
+    public int ReversePathFilter { get; set; } = 1;
+
+    /// <summary>How often routes, interfaces and neighbours are read back and drift repaired.</summary>
+    public TimeSpan RouteResyncInterval { get; set; } = TimeSpan.FromSeconds(90);
+
+    /// <summary>How many times a transient kernel error (EBUSY, ENOBUFS, an interrupted dump) is retried.</summary>
+    public int TransientRetries { get; set; } = 5;
+
+    /// <summary>The first pause before retrying a transient error; it doubles each time, with jitter.</summary>
+    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(20);
+}
+
+public sealed class DataplaneOptionsValidator : IValidateOptions<DataplaneOptions>
+{
+    public ValidateOptionsResult Validate(string? name, DataplaneOptions o)
+    {
+        var errors = new List<string>();
+        if (o.RouteProtocol <= 4)
+            errors.Add($"Dataplane:RouteProtocol {o.RouteProtocol} is reserved for the kernel (0-4); choose 5..255, e.g. 80.");
+        if (o.RouteTable is 0 or 253 or 255)
+            errors.Add($"Dataplane:RouteTable {o.RouteTable} is a reserved table; use 254 (main) or a table of your own.");
+        if (o.ReversePathFilter is < 0 or > 2) errors.Add($"Dataplane:ReversePathFilter must be 0, 1 or 2 (is {o.ReversePathFilter}).");
+        if (o.RouteResyncInterval <= TimeSpan.Zero) errors.Add("Dataplane:RouteResyncInterval must be positive.");
+        if (o.TransientRetries < 0) errors.Add("Dataplane:TransientRetries must be 0 or more.");
+        if (o.NetworkNamespace is { Length: > 0 } ns && (ns.Contains('/') || ns is "." or ".."))
+            errors.Add($"Dataplane:NetworkNamespace '{ns}' must be a plain name under /var/run/netns.");
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}

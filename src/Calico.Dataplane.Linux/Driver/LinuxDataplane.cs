@@ -1,0 +1,207 @@
+using System.Diagnostics;
+using System.Net;
+using Calico.Dataplane.Linux.Interfaces;
+using Calico.Dataplane.Linux.Kernel;
+using Calico.Dataplane.Linux.Namespaces;
+using Calico.Dataplane.Linux.Netlink;
+using Calico.Dataplane.Linux.Routes;
+using Calico.Model;
+using Calico.Model.Desired;
+using Calico.Model.Resources;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Polly;
+using RouteKind = Calico.Model.Desired.RouteKind;
+
+namespace Calico.Dataplane.Linux.Driver;
+
+/// <summary>
+/// The host's dataplane on Linux: hands each part of the desired state to the reconciler that owns that kind of
+/// kernel object, in dependency order (interfaces first, since local routes need their index; routes last), and
+/// turns the outcome into per-endpoint statuses. Calls are serialised; the kernel work runs off the caller's thread.
+/// Touches only what its reconcilers own (see their headers); with nothing desired it writes nothing at all.
+/// </summary>
+public sealed partial class LinuxDataplane : IDataplane, IDisposable
+{
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly InterfaceReconciler _interfaces;
+    private readonly RouteReconciler _routes;
+    private readonly DataplaneOptions _options;
+    private readonly ILogger _logger;
+    private readonly IDisposable? _owned;
+    private IReadOnlyDictionary<DesiredKey, DesiredItem> _desired = new Dictionary<DesiredKey, DesiredItem>();
+
+    public LinuxDataplane(IOptions<DataplaneOptions> options, ILoggerFactory loggers)
+        : this(OpenKernel(options.Value), options.Value, loggers)
+    {
+    }
+
+    private LinuxDataplane((INetlink Netlink, ISysctlWriter Sysctls, IDisposable? Owned) kernel, DataplaneOptions options, ILoggerFactory loggers)
+        : this(kernel.Netlink, kernel.Sysctls, options, loggers, TransientRetry.Create(options)) => _owned = kernel.Owned;
+
+    /// <summary>On any kernel: the real one (<see cref="NetlinkKernel"/>) or a fake in tests.</summary>
+    public LinuxDataplane(INetlink netlink, ISysctlWriter sysctls, DataplaneOptions options, ILoggerFactory loggers, ResiliencePipeline retry)
+    {
+        _options = options;
+        _logger = loggers.CreateLogger<LinuxDataplane>();
+        _interfaces = new InterfaceReconciler(netlink, sysctls, options, retry, loggers.CreateLogger<InterfaceReconciler>());
+        _routes = new RouteReconciler(netlink, options, retry, loggers.CreateLogger<RouteReconciler>());
+        _links = () => netlink.ListLinks().ToDictionary(l => l.Name, l => l.Index, StringComparer.Ordinal);
+        _describe = op =>
+        {
+            var names = netlink.ListLinks().ToDictionary(l => l.Index, l => l.Name);
+            var verb = op.Kind switch { RouteOperationKind.Add => "add   ", RouteOperationKind.Delete => "remove", _ => "change" };
+            var route = op.Route;
+            var target = route.Type == RouteType.Blackhole ? "blackhole" : route.Gateway is not null ? $"via {route.Gateway}" : $"dev {names.GetValueOrDefault(route.OutputInterface, $"if{route.OutputInterface}")}";
+            return $"{verb} route {route.Destination} {target} proto {(byte)route.Protocol}";
+        };
+    }
+
+    private readonly Func<Dictionary<string, int>> _links;
+    private readonly Func<RouteOperation, string> _describe;
+
+    public TimeSpan ResyncInterval => _options.RouteResyncInterval;
+
+    private static (INetlink, ISysctlWriter, IDisposable?) OpenKernel(DataplaneOptions options)
+    {
+        if (options.NetworkNamespace is not { Length: > 0 } name)
+            return (new NetlinkKernel(NetlinkRouteClient.Open()), new ProcSysctls(new Sysctls()), null);
+        var ns = NetworkNamespace.Open(name);
+        var kernel = new NetlinkKernel(NetlinkRouteClient.Open(ns));
+        return (kernel, new ProcSysctls(new Sysctls(ns)), new Owned(kernel, ns));
+    }
+
+    public async Task<DataplaneResult> ApplyAsync(IReadOnlyDictionary<DesiredKey, DesiredItem> desired,
+        IReadOnlyList<DesiredChange> changes, bool isSnapshot, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            var sw = Stopwatch.StartNew();
+            var result = await Task.Run(() => Reconcile(desired, drift: false), cancellationToken);
+            _desired = desired;
+            DataplaneTelemetry.ApplyDuration.Record(sw.Elapsed.TotalMilliseconds);
+            return result;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public async Task<DataplaneResult> ResyncAsync(CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            using var activity = CalicoTelemetry.Source.StartActivity("dataplane.resync");
+            var sw = Stopwatch.StartNew();
+            _routes.Invalidate();
+            _interfaces.Invalidate();
+            var result = await Task.Run(() => Reconcile(_desired, drift: true), cancellationToken);
+            DataplaneTelemetry.ResyncDuration.Record(sw.Elapsed.TotalMilliseconds);
+            return result;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private DataplaneResult Reconcile(IReadOnlyDictionary<DesiredKey, DesiredItem> desired, bool drift)
+    {
+        var interfaces = desired.Values.OfType<WorkloadInterfaceItem>().ToList();
+        var interfaceResults = _interfaces.Reconcile(interfaces);
+
+        var (routes, routeOwners) = KernelRoutes(desired, name =>
+            interfaceResults.TryGetValue(name, out var iface) && iface.State == InterfaceState.Ready ? iface.Index : null);
+        var routeResult = _routes.Reconcile(routes, drift);
+        var failedInterfaces = routeResult.Failures
+            .Where(f => routeOwners.ContainsKey(f.Key))
+            .GroupBy(f => routeOwners[f.Key])
+            .ToDictionary(g => g.Key, g => string.Join("; ", g.Select(f => f.Value)));
+
+        var endpoints = new Dictionary<string, EndpointProgramming>(StringComparer.Ordinal);
+        foreach (var item in interfaces)
+        {
+            var state = interfaceResults[item.Name];
+            endpoints[item.EndpointId] = state.State switch
+            {
+                InterfaceState.Missing => new EndpointProgramming(EndpointStatusKind.Down, state.Reason),
+                InterfaceState.Failed => new EndpointProgramming(EndpointStatusKind.Error, state.Reason),
+                _ when failedInterfaces.TryGetValue(item.Name, out var reason) => new EndpointProgramming(EndpointStatusKind.Error, reason),
+                _ when !item.AdminUp => new EndpointProgramming(EndpointStatusKind.Down, "administratively down"),
+                _ => new EndpointProgramming(EndpointStatusKind.Active, null),
+            };
+        }
+        LogApplied(_logger, drift ? "resync" : "apply", routeResult.Written, routeResult.Deleted, routeResult.Failures.Count, interfaces.Count);
+        return new DataplaneResult(endpoints);
+    }
+
+    /// <summary>
+    /// Our routes in kernel terms. A local route needs its interface's index; without one (the interface is not
+    /// ready) it is left out, and its endpoint reports why.
+    /// </summary>
+    private (Dictionary<RouteKey, Route> Routes, Dictionary<RouteKey, string> Owners) KernelRoutes(
+        IReadOnlyDictionary<DesiredKey, DesiredItem> desired, Func<string, int?> indexOf)
+    {
+        var routes = new Dictionary<RouteKey, Route>();
+        var owners = new Dictionary<RouteKey, string>();
+        foreach (var item in desired.Values.OfType<RouteItem>())
+        {
+            var destination = new IPNetwork(item.Destination.Address, item.Destination.Length);
+            Route route;
+            if (item.Kind == RouteKind.Local)
+            {
+                if (indexOf(item.InterfaceName!) is not { } index) continue;
+                route = _routes.OnDevice(destination, index);
+                owners[route.Key] = item.InterfaceName!;
+            }
+            else route = item.Kind == RouteKind.ViaHost ? _routes.Via(destination, item.Gateway!) : _routes.Blackhole(destination);
+            routes[route.Key] = route;
+        }
+        return (routes, owners);
+    }
+
+    /// <summary>
+    /// What applying <paramref name="desired"/> would change, one line each ("add route ...", "change sysctl ..."),
+    /// read from the kernel; nothing is written. The same reconcilers and translation as an apply.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> PlanAsync(IReadOnlyDictionary<DesiredKey, DesiredItem> desired, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            return await Task.Run(() =>
+            {
+                var interfaces = desired.Values.OfType<WorkloadInterfaceItem>().ToList();
+                var plan = _interfaces.Plan(interfaces);
+                var links = _links();
+                var (routes, _) = KernelRoutes(desired, name => links.TryGetValue(name, out var index) ? index : null);
+                plan.AddRange(_routes.Plan(routes).Select(op => _describe(op)));
+                return (IReadOnlyList<string>)plan;
+            }, cancellationToken);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public void Dispose()
+    {
+        _owned?.Dispose();
+        _gate.Dispose();
+    }
+
+    private sealed class Owned(params IDisposable[] parts) : IDisposable
+    {
+        public void Dispose()
+        {
+            foreach (var part in parts) part.Dispose();
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Dataplane {Kind}: {Written} routes written, {Deleted} removed, {Failed} failing; {Interfaces} workload interfaces")]
+    private static partial void LogApplied(ILogger logger, string kind, int written, int deleted, int failed, int interfaces);
+}

@@ -1,0 +1,38 @@
+using System.Net.Sockets;
+using Calico.Dataplane.Linux.Namespaces;
+using Calico.Dataplane.Linux.Netlink;
+
+namespace Calico.Dataplane.Linux.Kernel;
+
+/// <summary>The real kernel: an rtnetlink handle bound to one network namespace.</summary>
+public sealed class NetlinkKernel(NetlinkRouteClient client) : INetlink, IDisposable
+{
+    public IReadOnlyList<Route> ListRoutes(RouteFilter? filter = null) => client.ListRoutes(filter);
+
+    public IReadOnlyList<RouteOperationResult> Apply(IReadOnlyList<RouteOperation> operations) => client.Apply(operations);
+
+    public IReadOnlyList<Link> ListLinks() => client.ListLinks();
+
+    public void SetLinkUp(int index) => client.SetLinkUp(index);
+
+    public IReadOnlyList<Neighbour> ListNeighbours(AddressFamily family = AddressFamily.Unspecified, int interfaceIndex = 0) =>
+        client.ListNeighbours(family, interfaceIndex);
+
+    public void ReplaceNeighbour(Neighbour neighbour) => client.ReplaceNeighbour(neighbour);
+
+    public void DeleteNeighbour(Neighbour neighbour) => client.DeleteNeighbour(neighbour);
+
+    public void Dispose() => client.Dispose();
+}
+
+/// <summary>The real /proc/sys of one network namespace.</summary>
+public sealed class ProcSysctls(Sysctls sysctls) : ISysctlWriter
+{
+    public string? Read(string key)
+    {
+        try { return sysctls.Read(key); }
+        catch (IOException) { return null; }
+    }
+
+    public IReadOnlyList<SysctlSetting> Apply(IEnumerable<SysctlSetting> settings) => sysctls.Apply(settings);
+}

@@ -1,0 +1,97 @@
+using System.Runtime.InteropServices;
+
+namespace Calico.Dataplane.Linux.Netlink.Interop;
+
+/// <summary>
+/// A NETLINK_ROUTE socket descriptor with blocking send/recv. The socket belongs to the network namespace of the
+/// thread that created it, for its whole life, whichever thread later uses it.
+/// </summary>
+internal sealed class NetlinkSocket : IDisposable
+{
+    private readonly SocketHandle _handle;
+
+    private NetlinkSocket(SocketHandle handle) => _handle = handle;
+
+    /// <summary>Creates the socket in the calling thread's network namespace.</summary>
+    public static NetlinkSocket Open()
+    {
+        var fd = LibC.Socket(LibC.AF_NETLINK, LibC.SOCK_RAW | LibC.SOCK_CLOEXEC, LibC.NETLINK_ROUTE);
+        if (fd < 0) throw new NetlinkException("open NETLINK_ROUTE socket", Marshal.GetLastPInvokeError());
+        return new NetlinkSocket(new SocketHandle(fd));
+    }
+
+    public unsafe bool TrySetOption(int level, int name, int value)
+    {
+        return LibC.SetSockOpt(_handle, level, name, &value, sizeof(int)) == 0;
+    }
+
+    public void SetOption(int level, int name, int value, string description)
+    {
+        if (!TrySetOption(level, name, value)) throw new NetlinkException($"set socket option {description}", Marshal.GetLastPInvokeError());
+    }
+
+    public unsafe int GetOption(int level, int name)
+    {
+        int value = 0;
+        uint length = sizeof(int);
+        if (LibC.GetSockOpt(_handle, level, name, &value, ref length) != 0)
+            throw new NetlinkException($"get socket option {level}/{name}", Marshal.GetLastPInvokeError());
+        return value;
+    }
+
+    public unsafe void SetReceiveTimeout(TimeSpan timeout)
+    {
+        var micros = (long)(timeout.TotalMilliseconds * 1000);
+        var value = new LibC.TimeVal { Seconds = micros / 1_000_000, Microseconds = micros % 1_000_000 };
+        if (LibC.SetSockOpt(_handle, LibC.SOL_SOCKET, LibC.SO_RCVTIMEO, &value, (uint)sizeof(LibC.TimeVal)) != 0)
+            throw new NetlinkException("set socket option SO_RCVTIMEO", Marshal.GetLastPInvokeError());
+    }
+
+    /// <summary>Sends one datagram. The kernel processes every request in it before send returns.</summary>
+    public unsafe void Send(ReadOnlySpan<byte> data)
+    {
+        fixed (byte* pointer = data)
+        {
+            while (true)
+            {
+                var sent = LibC.Send(_handle, pointer, (nuint)data.Length, 0);
+                if (sent >= 0) return;
+                var errno = Marshal.GetLastPInvokeError();
+                if (errno != Errno.EINTR) throw new NetlinkException($"send {data.Length} bytes of netlink requests", errno);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Receives one datagram into <paramref name="buffer"/> and returns its length, or -1 when
+    /// <paramref name="dontWait"/> and nothing is queued. A datagram larger than the buffer is an error, never a
+    /// silent truncation (MSG_TRUNC makes recv return the real length).
+    /// </summary>
+    public unsafe int Receive(Span<byte> buffer, bool dontWait, out int errno)
+    {
+        fixed (byte* pointer = buffer)
+        {
+            while (true)
+            {
+                var flags = LibC.MSG_TRUNC | (dontWait ? LibC.MSG_DONTWAIT : 0);
+                var received = LibC.Recv(_handle, pointer, (nuint)buffer.Length, flags);
+                if (received > buffer.Length)
+                    throw new NetlinkException($"receive a {received}-byte netlink reply into {buffer.Length} bytes", Errno.EMSGSIZE);
+                if (received >= 0) { errno = 0; return (int)received; }
+                errno = Marshal.GetLastPInvokeError();
+                if (errno != Errno.EINTR) return -1;
+            }
+        }
+    }
+
+    public void Dispose() => _handle.Dispose();
+
+    private sealed class SocketHandle : SafeHandle
+    {
+        public SocketHandle(int fd) : base(new IntPtr(-1), ownsHandle: true) => SetHandle(new IntPtr(fd));
+
+        public override bool IsInvalid => handle == new IntPtr(-1);
+
+        protected override bool ReleaseHandle() => LibC.Close(handle.ToInt32()) == 0;
+    }
+}

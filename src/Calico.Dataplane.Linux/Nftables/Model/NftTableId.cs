@@ -1,0 +1,31 @@
+namespace Calico.Dataplane.Linux.Nftables;
+
+/// <summary>The address families a table can belong to. <c>inet</c> sees IPv4 and IPv6 traffic in one table.</summary>
+public enum NftFamily { Inet = 1, Ip = 2, Ip6 = 3 }
+
+/// <summary>Netfilter hooks a base chain can attach to.</summary>
+public enum NftHook { Prerouting = 1, Input = 2, Forward = 3, Output = 4, Postrouting = 5 }
+
+public enum NftChainType { Filter = 1, Nat = 2, Route = 3 }
+
+public enum NftPolicy { Accept = 1, Drop = 2 }
+
+/// <summary>A table as nft names it: family and name ("inet calico").</summary>
+public readonly record struct NftTableId
+{
+    public NftTableId(NftFamily family, string name)
+    {
+        if (!Enum.IsDefined(family)) throw new ArgumentOutOfRangeException(nameof(family), family, "not an nftables family");
+        Family = family;
+        Name = NftSyntax.Identifier(name, "table name");
+    }
+
+    public NftFamily Family { get; }
+
+    public string Name { get; }
+
+    /// <summary>The table this project owns by default: one <c>inet</c> table named "calico".</summary>
+    public static NftTableId Calico { get; } = new(NftFamily.Inet, "calico");
+
+    public override string ToString() => $"{NftSyntax.Keyword(Family)} {Name}";
+}

@@ -1,0 +1,155 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using Calico.Dataplane.Linux.Namespaces;
+using Calico.Dataplane.Linux.Nftables.Native;
+
+namespace Calico.Dataplane.Linux.Nftables;
+
+/// <summary>libnftables' output flags (nft_ctx_output_set_flags).</summary>
+[Flags]
+public enum NftOutputFlags : uint
+{
+    None = 0,
+    /// <summary>Print object handles.</summary>
+    Handle = 1 << 3,
+    /// <summary>Print JSON (the format this project reads back).</summary>
+    Json = 1 << 4,
+    /// <summary>Print what a command added (with handles when combined with <see cref="Handle"/>).</summary>
+    Echo = 1 << 5,
+}
+
+/// <summary>
+/// One libnftables context, reused for every call (it keeps nft's cache warm), optionally bound to a network
+/// namespace. Runs nft scripts in process, without spawning nft: one script is one transaction, applied entirely or
+/// not at all. Thread-safe: calls are serialised by a lock, and in a namespace they all run on one dedicated thread
+/// inside it (libnftables talks netlink from the calling thread's namespace).
+/// Also reads the ruleset generation (<see cref="GetGeneration"/>) over its own NETLINK_NETFILTER socket.
+/// </summary>
+public sealed unsafe class NftablesContext : IDisposable
+{
+    private readonly Lock _gate = new();
+    private readonly NamespaceThread? _thread;
+    private readonly LibNftables.Functions _api;
+    private readonly GenerationSocket _generation;
+    private nint _context;
+
+    private NftablesContext(NamespaceThread? thread, string where)
+    {
+        _thread = thread;
+        Where = where;
+        _api = LibNftables.Api;
+        (_context, _generation) = OnThread(() =>
+        {
+            var context = _api.CtxNew(0);
+            if (context == 0) throw new InvalidOperationException("nft_ctx_new failed (out of memory?)");
+            // Buffered output and errors: nft writes into memory that we copy, never to our stdout/stderr.
+            _api.BufferOutput(context);
+            _api.BufferError(context);
+            try
+            {
+                return (context, GenerationSocket.Open());
+            }
+            catch
+            {
+                _api.CtxFree(context);
+                throw;
+            }
+        });
+    }
+
+    /// <summary>"the current namespace" or "netns NAME": where this context's commands take effect.</summary>
+    public string Where { get; }
+
+    /// <summary>
+    /// Opens a context in <paramref name="networkNamespace"/> (the caller keeps ownership of it and may dispose it
+    /// afterwards: the dedicated thread stays inside), or in the calling thread's namespace when null.
+    /// Throws <see cref="DllNotFoundException"/> saying to install libnftables1 when the library is missing.
+    /// </summary>
+    public static NftablesContext Open(NetworkNamespace? networkNamespace = null)
+    {
+        _ = LibNftables.Api;
+        if (networkNamespace is null) return new NftablesContext(null, "the current namespace");
+        var thread = NamespaceThread.Start(networkNamespace, $"nft {networkNamespace.Name}");
+        try
+        {
+            return new NftablesContext(thread, networkNamespace.ToString());
+        }
+        catch
+        {
+            thread.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="commands"/> (nft syntax, one or more lines) as one transaction and returns what nft
+    /// printed (JSON with <see cref="NftOutputFlags.Json"/>). An error throws <see cref="NftablesException"/> naming
+    /// <paramref name="description"/> (or the first command) with nft's error text.
+    /// </summary>
+    public string Run(string commands, NftOutputFlags flags = NftOutputFlags.None, string? description = null)
+    {
+        ArgumentNullException.ThrowIfNull(commands);
+        var input = new byte[Encoding.UTF8.GetMaxByteCount(commands.Length) + 1];
+        input[Encoding.UTF8.GetBytes(commands, input)] = 0;
+        return OnThread(() =>
+        {
+            lock (_gate)
+            {
+                ObjectDisposedException.ThrowIf(_context == 0, this);
+                _api.OutputSetFlags(_context, (uint)flags);
+                int result;
+                fixed (byte* pointer = input) result = _api.RunCmdFromBuffer(_context, pointer);
+                // Both buffers are read every time: reading one resets it for the next command.
+                var output = Marshal.PtrToStringUTF8(_api.GetOutputBuffer(_context)) ?? "";
+                var error = Marshal.PtrToStringUTF8(_api.GetErrorBuffer(_context)) ?? "";
+                if (result != 0)
+                    throw new NftablesException(description ?? Describe(commands), error.Length > 0 ? error : $"nft returned {result} without a message");
+                return output;
+            }
+        });
+    }
+
+    /// <summary>The ruleset generation of the namespace: it changes with every committed transaction, of any table.</summary>
+    public uint GetGeneration() => OnThread(() =>
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_context == 0, this);
+            return _generation.Read();
+        }
+    });
+
+    public void Dispose()
+    {
+        try
+        {
+            OnThread(() =>
+            {
+                lock (_gate)
+                {
+                    if (_context == 0) return false;
+                    _api.CtxFree(_context);
+                    _context = 0;
+                    _generation.Dispose();
+                    return true;
+                }
+            });
+        }
+        catch (ObjectDisposedException)
+        {
+            // The thread is already gone: so is everything it held.
+        }
+        _thread?.Dispose();
+    }
+
+    public override string ToString() => $"nftables context in {Where}";
+
+    private T OnThread<T>(Func<T> work) => _thread is null ? work() : _thread.Invoke(work);
+
+    private static string Describe(string commands)
+    {
+        var lines = commands.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var first = lines.Length == 0 ? "(empty)" : lines[0].Length > 120 ? lines[0][..120] + "..." : lines[0];
+        return lines.Length <= 1 ? $"`{first}`" : $"{lines.Length} commands (first `{first}`)";
+    }
+}

@@ -1,0 +1,145 @@
+namespace Calico.Dataplane.Linux.Nftables;
+
+/// <summary>
+/// The difference between a desired table and the table the kernel holds, as one transaction in an order the kernel
+/// accepts at every step (references must exist when made, and be gone before what they name is deleted):
+/// <list type="number">
+/// <item>create the table if missing;</item>
+/// <item>unlink: flush the chains to rewrite or remove, then delete sets and chains whose declaration changed;</item>
+/// <item>declare new sets and maps, then new chains (and base-chain policy updates);</item>
+/// <item>add elements (before the rules that use them), then the rules of new and rewritten chains;</item>
+/// <item>removals last: elements, then removed maps and sets, then removed chains.</item>
+/// </list>
+/// Unchanged objects cost nothing: they are skipped by reference (desired tables share unchanged parts) or by
+/// comparing rule hashes and elements, so one endpoint's change is a transaction of a few operations whatever the
+/// table's size. The kernel applies the whole transaction atomically, so packets never see an intermediate state.
+/// </summary>
+public static class NftDiff
+{
+    public static NftPlan Plan(NftTable desired, NftTable? kernel)
+    {
+        ArgumentNullException.ThrowIfNull(desired);
+        if (kernel is not null && kernel.Id != desired.Id) throw new ArgumentException($"cannot compare table {desired.Id} with {kernel.Id}");
+        var id = desired.Id;
+        var current = kernel ?? new NftTable(id);
+        var tx = new NftTransaction();
+        if (kernel is null) tx.Add(new NftAddTable(id));
+
+        // Sets: new, re-declared (delete + add), changed elements, removed.
+        var setsNew = new List<NftSet>();
+        var setsRecreated = new List<NftSet>();
+        var setsChanged = new List<(NftSet Desired, NftSet Kernel)>();
+        foreach (var (name, set) in desired.Sets)
+        {
+            if (!current.Sets.TryGetValue(name, out var existing)) setsNew.Add(set);
+            else if (ReferenceEquals(set, existing)) continue;
+            else if (!set.Type.Equals(existing.Type)) setsRecreated.Add(set);
+            else if (!set.Elements.Equals(existing.Elements)) setsChanged.Add((set, existing));
+        }
+        var setsRemoved = current.Sets.Values.Where(s => !desired.Sets.ContainsKey(s.Name)).ToList();
+        var recreatedSetNames = setsRecreated.Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
+
+        // Chains: new, re-created (a hook cannot change in place), rules rewritten, base policy updated, removed.
+        var chainsNew = new List<NftChain>();
+        var chainsRecreated = new List<NftChain>();
+        var chainsRewritten = new List<NftChain>();
+        var policyUpdates = new List<NftChain>();
+        foreach (var (name, chain) in desired.Chains)
+        {
+            if (!current.Chains.TryGetValue(name, out var existing)) { chainsNew.Add(chain); continue; }
+            if (ReferenceEquals(chain, existing)) continue;
+            if (!Equals(chain.Base, existing.Base))
+            {
+                if (chain.Base is null || existing.Base is null || !chain.Base.IsUpdatableFrom(existing.Base)) { chainsRecreated.Add(chain); continue; }
+                policyUpdates.Add(chain);
+            }
+            if (!chain.RuleHashes.Equals(existing.RuleHashes)) chainsRewritten.Add(chain);
+        }
+        // A chain whose rules use a re-declared set is flushed before the set goes, so its rules are added again
+        // (rare: only then is every chain looked at).
+        if (recreatedSetNames.Count > 0)
+        {
+            var touched = chainsNew.Concat(chainsRecreated).Concat(chainsRewritten).Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
+            chainsRewritten.AddRange(desired.Chains.Values.Where(c => !touched.Contains(c.Name) &&
+                c.Rules.Any(r => r.SetReferences.Any(recreatedSetNames.Contains))));
+        }
+        var chainsRemoved = current.Chains.Values.Where(c => !desired.Chains.ContainsKey(c.Name)).ToList();
+
+        foreach (var chain in chainsNew.Concat(chainsRecreated).Concat(chainsRewritten)) ThrowIfInvalid(desired.ReferenceErrors(chain));
+        foreach (var set in setsNew.Concat(setsRecreated).Concat(setsChanged.Select(s => s.Desired))) ThrowIfInvalid(desired.ReferenceErrors(set));
+
+        // 2. Unlink.
+        foreach (var chain in chainsRewritten.Concat(chainsRecreated).Concat(chainsRemoved)) tx.Add(new NftFlushChain(id, chain.Name));
+        var recreatedChainNames = chainsRecreated.Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
+        var elementsRemoved = 0;
+        var elementsAdded = 0;
+        var deferredRemovals = new List<NftDeleteElements>();
+        var additions = new List<NftAddElements>();
+        foreach (var (set, existing) in setsChanged)
+        {
+            var removed = new List<NftValue>();
+            var replaced = new List<NftValue>();
+            var added = new List<NftElement>();
+            foreach (var element in existing.Elements)
+            {
+                if (!set.Elements.TryGetValue(element.Key, out var value)) removed.Add(element.Key);
+                else if (!Equals(value, element.Value)) replaced.Add(element.Key);
+            }
+            foreach (var element in set.Elements)
+            {
+                if (!existing.Elements.TryGetValue(element.Key, out var value) || !Equals(value, element.Value)) added.Add(element);
+            }
+            // A map element pointing at a chain that is about to be re-created must go before the chain does.
+            var early = replaced.Concat(removed.Where(k => existing.Elements.TryGetValue(k, out var v) &&
+                v is NftVerdict { Chain: { } target } && recreatedChainNames.Contains(target))).ToList();
+            if (early.Count > 0) tx.Add(new NftDeleteElements(id, set.Name, early));
+            var late = removed.Except(early).ToList();
+            if (late.Count > 0) deferredRemovals.Add(new NftDeleteElements(id, set.Name, late));
+            if (added.Count > 0) additions.Add(new NftAddElements(id, set.Name, added));
+            // A map element whose value changes counts once, as added.
+            elementsRemoved += removed.Count;
+            elementsAdded += added.Count;
+        }
+        foreach (var set in setsRecreated) tx.Add(new NftDeleteSet(id, set.Name, current.Sets[set.Name].IsMap));
+        foreach (var chain in chainsRecreated) tx.Add(new NftDeleteChain(id, chain.Name));
+
+        // 3. Declare.
+        foreach (var set in setsNew.Concat(setsRecreated)) tx.Add(new NftAddSet(id, set.Name, set.Type));
+        foreach (var chain in chainsNew.Concat(chainsRecreated).Concat(policyUpdates)) tx.Add(new NftAddChain(id, chain.Name, chain.Base));
+
+        // 4. Data, then the rules that use it.
+        foreach (var set in setsNew.Concat(setsRecreated).Where(s => s.Elements.Count > 0))
+        {
+            tx.Add(new NftAddElements(id, set.Name, [.. set.Elements]));
+            elementsAdded += set.Elements.Count;
+        }
+        foreach (var addition in additions) tx.Add(addition);
+        foreach (var chain in chainsNew.Concat(chainsRecreated).Concat(chainsRewritten))
+        {
+            foreach (var rule in chain.Rules) tx.Add(new NftAddRule(id, chain.Name, rule));
+        }
+
+        // 5. Removals.
+        foreach (var removal in deferredRemovals) tx.Add(removal);
+        foreach (var set in setsRemoved) tx.Add(new NftDeleteSet(id, set.Name, set.IsMap));
+        foreach (var chain in chainsRemoved) tx.Add(new NftDeleteChain(id, chain.Name));
+
+        return new NftPlan(tx)
+        {
+            TableCreated = kernel is null,
+            ChainsAdded = chainsNew.Count,
+            ChainsRewritten = chainsRewritten.Count + chainsRecreated.Count + policyUpdates.Count(c => !chainsRewritten.Contains(c)),
+            ChainsRemoved = chainsRemoved.Count,
+            SetsAdded = setsNew.Count + setsRecreated.Count,
+            SetsRemoved = setsRemoved.Count,
+            ElementsAdded = elementsAdded,
+            ElementsRemoved = elementsRemoved,
+        };
+    }
+
+    private static void ThrowIfInvalid(IEnumerable<string> errors)
+    {
+        var list = errors.ToList();
+        if (list.Count > 0) throw new ArgumentException("the desired table is inconsistent: " + string.Join("; ", list));
+    }
+}

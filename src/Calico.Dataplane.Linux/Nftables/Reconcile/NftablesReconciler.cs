@@ -1,0 +1,213 @@
+using System.Diagnostics;
+using Calico.Dataplane.Linux.Driver;
+using Calico.Model;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Polly;
+
+namespace Calico.Dataplane.Linux.Nftables;
+
+/// <summary>
+/// Makes the kernel hold exactly the desired nftables table.
+/// Owns: one table, <see cref="Table"/> (default <c>inet calico</c>), and everything in it: chains, rules, sets,
+/// maps; whatever it finds there that is not desired (a chain, set, rule or element added by hand) it removes.
+/// Never touches: any other table, of any family or name — it never lists the ruleset, never flushes it, and every
+/// command it renders names its own table.
+/// <para>
+/// Keeps what it believes the kernel holds and applies only the difference (<see cref="NftDiff"/>), as one
+/// transaction. Before each apply it reads the ruleset generation (one netlink request): unchanged since its own
+/// last transaction means nothing changed; otherwise it reads its table back and repairs what differs (counted as
+/// drift). A new reconciler reads the table first, so a restart adopts a matching table without writing anything.
+/// Transient kernel errors are retried by the resilience pipeline; a transaction refused otherwise is retried once
+/// after reading the table back (the refusal may come from drift), then surfaces.
+/// Calls are serialised; they block while the kernel works.
+/// </para>
+/// </summary>
+public sealed partial class NftablesReconciler
+{
+    private readonly INftables _nftables;
+    private readonly ResiliencePipeline _retry;
+    private readonly ILogger _logger;
+    private readonly Lock _gate = new();
+    private NftTable? _believed;
+    private bool _known;
+    private bool _everRead;
+    private uint _generation;
+    private NftTable? _lastDesired;
+
+    public NftablesReconciler(INftables nftables, NftTableId? table = null, ResiliencePipeline? retry = null, ILogger? logger = null)
+    {
+        _nftables = nftables ?? throw new ArgumentNullException(nameof(nftables));
+        Table = table ?? NftTableId.Calico;
+        _retry = retry ?? NftablesRetry.Create();
+        _logger = logger ?? NullLogger.Instance;
+    }
+
+    /// <summary>The one table this reconciler owns.</summary>
+    public NftTable? Believed { get { lock (_gate) return _known ? _believed : null; } }
+
+    public NftTableId Table { get; }
+
+    /// <summary>Makes our table hold exactly <paramref name="desired"/>; returns what it did.</summary>
+    public NftReconcileResult Apply(NftTable desired) => Apply(desired, forceRead: false);
+
+    /// <summary>
+    /// Checks the last desired table against the kernel and repairs drift: cheap when the generation shows that
+    /// nothing changed, unless <paramref name="readKernel"/> asks for a full read (a periodic safety net).
+    /// Before the first <see cref="Apply(NftTable)"/> there is nothing desired yet, and nothing is done.
+    /// </summary>
+    public NftReconcileResult Resync(bool readKernel = false)
+    {
+        NftTable? desired;
+        lock (_gate) desired = _lastDesired;
+        return desired is null ? NftReconcileResult.Nothing : Apply(desired, readKernel);
+    }
+
+    /// <summary>Forgets what it believes: the next call reads the table back.</summary>
+    public void Invalidate()
+    {
+        lock (_gate) _known = false;
+    }
+
+    /// <summary>Deletes our table (and only it), e.g. when the node leaves Calico. Nothing else is touched.</summary>
+    public NftReconcileResult Remove()
+    {
+        lock (_gate)
+        {
+            var read = Refresh(force: false);
+            _lastDesired = null;
+            if (_believed is null) return new NftReconcileResult(null, read, 0);
+            var plan = new NftPlan(new NftTransaction().Add(new NftDeleteTable(Table)));
+            Commit(plan, null);
+            return new NftReconcileResult(plan, read, 0);
+        }
+    }
+
+    private NftReconcileResult Apply(NftTable desired, bool forceRead)
+    {
+        ArgumentNullException.ThrowIfNull(desired);
+        if (desired.Id != Table)
+            throw new ArgumentException($"this reconciler owns table {Table} and never writes another (asked for {desired.Id})", nameof(desired));
+        using var activity = CalicoTelemetry.Source.StartActivity("nftables.apply");
+        lock (_gate)
+        {
+            var hadBelief = _everRead;
+            var read = Refresh(forceRead);
+            var plan = NftDiff.Plan(desired, _believed);
+            if (plan.IsEmpty)
+            {
+                // The kernel holds the desired content: remember the desired objects, so that the next diff can skip
+                // unchanged ones by reference.
+                _believed = desired;
+                _lastDesired = desired;
+                return new NftReconcileResult(plan, read, 0);
+            }
+            var drift = read && hadBelief;
+            if (read) LogDifferences(Table, hadBelief ? "drift" : "adopted table", plan.ToString());
+            try
+            {
+                Commit(plan, desired);
+            }
+            catch (NftablesException e) when (!e.IsTransient)
+            {
+                // Refused: perhaps by something changed under us since the generation check. Read and try once more.
+                LogRetryAfterRead(Table, e.Message);
+                NftablesTelemetry.TableReads.Add(1, NftablesTelemetry.Reason("failure"));
+                Refresh(force: true);
+                plan = NftDiff.Plan(desired, _believed);
+                drift = true;
+                if (!plan.IsEmpty) Commit(plan, desired);
+                else { _believed = desired; _lastDesired = desired; }
+            }
+            var repaired = drift ? plan.ObjectsChanged : 0;
+            if (repaired > 0) DataplaneTelemetry.DriftRepairs.Add(repaired, DataplaneTelemetry.Kind(NftablesTelemetry.Kind));
+            return new NftReconcileResult(plan, read, repaired);
+        }
+    }
+
+    /// <summary>Makes <see cref="_believed"/> trustworthy; returns whether it had to read the table.</summary>
+    private bool Refresh(bool force)
+    {
+        if (_known && !force)
+        {
+            var generation = _nftables.GetGeneration();
+            if (generation == _generation) return false;
+            LogGenerationMoved(Table, _generation, generation);
+        }
+        NftablesTelemetry.TableReads.Add(1, NftablesTelemetry.Reason(!_everRead ? "start" : force ? "forced" : "generation"));
+        for (var attempt = 1; ; attempt++)
+        {
+            var before = _nftables.GetGeneration();
+            var table = _retry.Execute(() => _nftables.ReadTable(Table));
+            var after = _nftables.GetGeneration();
+            // A commit while we listed may have been half seen: read again (a few times), else keep it unconfirmed.
+            if (before == after || attempt == 3)
+            {
+                _believed = table;
+                _generation = before;
+                _known = before == after;
+                _everRead = true;
+                return true;
+            }
+        }
+    }
+
+    private void Commit(NftPlan plan, NftTable? desired)
+    {
+        var before = _generation;
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            _retry.Execute(() => _nftables.Apply(plan.Transaction));
+        }
+        catch
+        {
+            _known = false;
+            throw;
+        }
+        finally
+        {
+            NftablesTelemetry.TransactionDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        }
+        var after = _nftables.GetGeneration();
+        _believed = desired;
+        _lastDesired = desired;
+        // Our own commit moves the generation by one (none if it changed nothing). Any other move means someone else
+        // committed around us: keep our belief but confirm it by reading on the next call.
+        _generation = after;
+        _known = after == before || after == Next(before);
+        foreach (var operation in plan.Transaction.Operations)
+        {
+            var objects = operation switch
+            {
+                NftAddElements add => add.Elements.Count,
+                NftDeleteElements delete => delete.Keys.Count,
+                _ => 1,
+            };
+            DataplaneTelemetry.Operations.Add(objects, DataplaneTelemetry.Kind(NftablesTelemetry.Kind), DataplaneTelemetry.Operation(operation.Kind));
+        }
+        LogApplied(Table, plan.ToString(), Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+    }
+
+    private static uint Next(uint generation) => generation == uint.MaxValue ? 1 : generation + 1;
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "nftables table {Table}: {Plan} in {Milliseconds:F2} ms")]
+    private partial void LogApplied(NftTableId table, string plan, double milliseconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "nftables table {Table}: {What}: {Plan}")]
+    private partial void LogDifferences(NftTableId table, string what, string plan);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "nftables table {Table}: ruleset generation moved from {Old} to {New}; reading the table back")]
+    private partial void LogGenerationMoved(NftTableId table, uint old, uint @new);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "nftables table {Table}: transaction refused ({Error}); reading the table back and trying once more")]
+    private partial void LogRetryAfterRead(NftTableId table, string error);
+}
+
+/// <summary>What one reconciliation did: the plan it committed (null when nothing was there to change), whether it read the table.</summary>
+public sealed record NftReconcileResult(NftPlan? Plan, bool ReadKernel, int DriftRepairs)
+{
+    public static NftReconcileResult Nothing { get; } = new(null, false, 0);
+
+    public int Operations => Plan?.Transaction.Count ?? 0;
+}

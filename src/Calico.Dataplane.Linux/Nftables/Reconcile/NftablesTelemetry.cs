@@ -1,0 +1,21 @@
+using System.Diagnostics.Metrics;
+using Calico.Model;
+
+namespace Calico.Dataplane.Linux.Nftables;
+
+/// <summary>
+/// nftables-specific instruments on the project's meter. Operations, drift repairs and retries go to the dataplane's
+/// shared counters (<see cref="Driver.DataplaneTelemetry"/>) with kind "nft", like routes and links.
+/// </summary>
+public static class NftablesTelemetry
+{
+    public const string Kind = "nft";
+
+    public static readonly Histogram<double> TransactionDuration = CalicoTelemetry.Meter.CreateHistogram<double>(
+        "calico.nftables.transaction.duration", unit: "ms", description: "Time to commit one nftables transaction, retries included");
+
+    public static readonly Counter<long> TableReads = CalicoTelemetry.Meter.CreateCounter<long>(
+        "calico.nftables.table_reads", description: "Times our table was read back from the kernel, by reason (start, generation, forced, failure)");
+
+    public static KeyValuePair<string, object?> Reason(string reason) => new("reason", reason);
+}

@@ -1,0 +1,156 @@
+using System.Net;
+using Calico.Dataplane.Linux.Driver;
+using Calico.Dataplane.Linux.Kernel;
+using Calico.Dataplane.Linux.Netlink;
+using Microsoft.Extensions.Logging;
+using Polly;
+
+namespace Calico.Dataplane.Linux.Routes;
+
+/// <summary>
+/// Makes the kernel hold exactly the desired routes of this host.
+/// Owns: routes in <see cref="DataplaneOptions.RouteTable"/> whose protocol is <see cref="DataplaneOptions.RouteProtocol"/>.
+/// Never touches: any route of another protocol or table, whatever its destination (a desired route whose key is
+/// taken by someone else's route is reported as a failure, not forced: new keys are added with NLM_F_EXCL).
+/// Keeps what it believes the kernel holds; a resync reads the kernel back, so drift (a route deleted or changed by
+/// hand) is repaired and counted. Writes go in one batch: adds and replaces first (add before delete), then deletes.
+/// </summary>
+public sealed partial class RouteReconciler(INetlink kernel, DataplaneOptions options, ResiliencePipeline retry, ILogger logger)
+{
+    private readonly RouteProtocol _protocol = (RouteProtocol)options.RouteProtocol;
+    private readonly Dictionary<RouteKey, string> _reported = [];
+    private Dictionary<RouteKey, Route>? _believed;
+
+    /// <summary>Routes as the kernel holds them after our last read and writes (ours only).</summary>
+    public IReadOnlyDictionary<RouteKey, Route> Believed => _believed ?? new Dictionary<RouteKey, Route>();
+
+    /// <summary>Build a route of ours (protocol, table) for the reconciler to apply.</summary>
+    public Route Via(IPNetwork destination, IPAddress gateway) =>
+        Route.ViaGateway(destination, gateway, protocol: _protocol, table: options.RouteTable);
+
+    public Route OnDevice(IPNetwork destination, int interfaceIndex) =>
+        Route.OnDevice(destination, interfaceIndex, protocol: _protocol, table: options.RouteTable);
+
+    public Route Blackhole(IPNetwork destination) => Route.Blackhole(destination, protocol: _protocol, table: options.RouteTable);
+
+    /// <summary>Forget what we believe; the next <see cref="Reconcile"/> reads the kernel and repairs drift.</summary>
+    public void Invalidate() => _believed = null;
+
+    /// <summary>Applies the difference between <paramref name="desired"/> and the kernel; returns what it did and what failed.</summary>
+    public RouteReconcileResult Reconcile(IReadOnlyDictionary<RouteKey, Route> desired, bool countAsDrift = false)
+    {
+        var believed = _believed ??= ReadKernel();
+        var operations = Diff(believed, desired);
+        if (operations.Count == 0) return new RouteReconcileResult(0, 0, desired.Count, ReportFailures(desired, []));
+
+        var failures = new Dictionary<RouteKey, NetlinkException>();
+        var transientErrors = new Dictionary<RouteKey, NetlinkException>();
+        var pending = (IReadOnlyList<RouteOperation>)operations;
+        try
+        {
+            retry.Execute(() =>
+            {
+                var results = kernel.Apply(pending);
+                var transient = new List<RouteOperation>();
+                NetlinkException? first = null;
+                foreach (var (operation, error) in results)
+                {
+                    var key = operation.Route.Key;
+                    if (error is null || (operation.Kind == RouteOperationKind.Delete && error.IsNotFound))
+                    {
+                        if (operation.Kind == RouteOperationKind.Delete) believed.Remove(key);
+                        else believed[key] = operation.Route;
+                        failures.Remove(key);
+                        DataplaneTelemetry.Operations.Add(1, DataplaneTelemetry.Kind("route"), DataplaneTelemetry.Operation(operation.Kind.ToString().ToLowerInvariant()));
+                        if (countAsDrift) DataplaneTelemetry.DriftRepairs.Add(1, DataplaneTelemetry.Kind("route"));
+                    }
+                    else if (error.IsTransient)
+                    {
+                        transient.Add(operation);
+                        transientErrors[key] = error;
+                        first ??= error;
+                    }
+                    else failures[key] = error.IsAlreadyExists && operation.Kind == RouteOperationKind.Add
+                        ? new NetlinkException($"add route {key}: the destination is held by a route that is not ours", error.Errno)
+                        : error;
+                }
+                pending = transient;
+                if (transient.Count > 0) throw new TransientBatchException("route", transient.Count, first!);
+            });
+        }
+        catch (TransientBatchException)
+        {
+            // Retries exhausted: what is still pending failed with its last transient error.
+            foreach (var op in pending) failures[op.Route.Key] = transientErrors[op.Route.Key];
+        }
+        var replaced = operations.Count(o => o.Kind != RouteOperationKind.Delete && !failures.ContainsKey(o.Route.Key));
+        var deleted = operations.Count(o => o.Kind == RouteOperationKind.Delete && !failures.ContainsKey(o.Route.Key));
+        return new RouteReconcileResult(replaced, deleted, desired.Count - replaced, ReportFailures(desired, failures));
+    }
+
+    /// <summary>What <see cref="Reconcile"/> would write, read from the kernel, changing nothing.</summary>
+    public IReadOnlyList<RouteOperation> Plan(IReadOnlyDictionary<RouteKey, Route> desired) => Diff(ReadKernel(), desired);
+
+    private static List<RouteOperation> Diff(IReadOnlyDictionary<RouteKey, Route> believed, IReadOnlyDictionary<RouteKey, Route> desired)
+    {
+        var operations = new List<RouteOperation>();
+        foreach (var (key, route) in desired)
+        {
+            // A key we do not hold is added exclusively: if another owner's route sits there, the kernel refuses
+            // (EEXIST) and we report it instead of overwriting a route that is not ours.
+            if (!believed.TryGetValue(key, out var current)) operations.Add(RouteOperation.Add(route));
+            else if (!Matches(current, route)) operations.Add(RouteOperation.Replace(route));
+        }
+        foreach (var (key, route) in believed)
+        {
+            if (!desired.ContainsKey(key)) operations.Add(RouteOperation.Delete(route));
+        }
+        return operations;
+    }
+
+    private Dictionary<RouteKey, Route> ReadKernel() =>
+        retry.Execute(() => kernel.ListRoutes(new RouteFilter(Table: options.RouteTable, Protocol: _protocol)))
+            .GroupBy(r => r.Key).ToDictionary(g => g.Key, g => g.First());
+
+    /// <summary>The kernel fills in what we leave to it (the device of a route via a gateway); compare only what we set.</summary>
+    private static bool Matches(Route current, Route desired) =>
+        current.Type == desired.Type &&
+        Equals(current.Gateway, desired.Gateway) &&
+        (desired.OutputInterface == 0 || current.OutputInterface == desired.OutputInterface) &&
+        current.Protocol == desired.Protocol &&
+        !current.IsMultipath;
+
+    /// <summary>Logs each failure once, when it first appears or changes, and once when it clears.</summary>
+    private Dictionary<RouteKey, string> ReportFailures(IReadOnlyDictionary<RouteKey, Route> desired, Dictionary<RouteKey, NetlinkException> failures)
+    {
+        var result = new Dictionary<RouteKey, string>();
+        foreach (var (key, error) in failures)
+        {
+            result[key] = error.Message;
+            DataplaneTelemetry.Failures.Add(1, DataplaneTelemetry.Kind("route"));
+            if (!_reported.TryGetValue(key, out var previous) || previous != error.Message)
+            {
+                _reported[key] = error.Message;
+                LogFailed(logger, key.ToString(), error.Message);
+            }
+        }
+        foreach (var key in _reported.Keys.ToList())
+        {
+            if (failures.ContainsKey(key)) continue;
+            // Still failing unless it was tried and succeeded, or is no longer wanted.
+            if (desired.ContainsKey(key) && !(_believed?.ContainsKey(key) ?? false)) continue;
+            _reported.Remove(key);
+            LogRecovered(logger, key.ToString());
+        }
+        return result;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Cannot program route {Route}: {Reason} (retried at every update and resync; logged again only if the reason changes)")]
+    private static partial void LogFailed(ILogger logger, string route, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Route {Route} is programmed again")]
+    private static partial void LogRecovered(ILogger logger, string route);
+}
+
+/// <summary>What one reconcile did: routes written, removed, already right; and those that could not be programmed.</summary>
+public sealed record RouteReconcileResult(int Written, int Deleted, int Unchanged, IReadOnlyDictionary<RouteKey, string> Failures);

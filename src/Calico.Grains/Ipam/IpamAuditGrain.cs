@@ -1,0 +1,135 @@
+using System.Net;
+using Calico.Datastore;
+using Calico.Grains.Resources;
+using Calico.Model.Ipam;
+using Calico.Model.Resources;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Calico.Grains.Ipam;
+
+/// <summary>
+/// Cross-checks the IPAM rows against the ports: an address allocated to a port that does not hold it (or does not
+/// exist) is leaked; an address held by two ports, or by a port it is not allocated to, is doubly claimed; an
+/// address a port holds that IPAM has free could be given out again. Owns nothing: it reads the store, confirms
+/// each finding with the grains that own the facts, and releases leaks through the subnet's IPAM grain.
+/// </summary>
+[GrainType(GrainTypes.IpamAudit)]
+public sealed partial class IpamAuditGrain(
+    IGrainStateCatalog catalog,
+    IOptions<IpamOptions> options,
+    TimeProvider time,
+    ILogger<IpamAuditGrain> logger) : Grain, IIpamAuditGrain
+{
+    private readonly record struct Slot(string SubnetId, IPAddress Address);
+
+    public async Task<IpamAuditReport> AuditAsync(IpamAuditRequest request)
+    {
+        var grace = request.GracePeriod ?? options.Value.LeakGracePeriod;
+        // Ports first: a port's address is allocated before the port is written, so it is in the rows read after.
+        var ports = new Dictionary<string, WorkloadEndpoint>(StringComparer.Ordinal);
+        await foreach (var (id, state) in catalog.ListAsync<ResourceState<WorkloadEndpoint>>(GrainTypes.Endpoint))
+            if (state.Value is { } port) ports[id] = port;
+        var allocations = new Dictionary<Slot, IpBlockAllocation>();
+        await foreach (var (key, state) in catalog.ListAsync<IpBlockState>(GrainTypes.IpBlock))
+        {
+            if (state.Block is null || !IpBlock.TryParseKey(key, out var subnetId, out _)) continue;
+            foreach (var allocation in state.Allocations) allocations[new Slot(subnetId, allocation.Address)] = allocation;
+        }
+
+        var now = time.GetUtcNow();
+        var suspects = Judge(allocations, Holders(ports.Values), ports.ContainsKey, now, grace, out var tooRecent);
+
+        // Confirm with fresh reads from the owners, so a port or allocation that changed between the two lists is not reported.
+        var freshAllocations = new Dictionary<Slot, IpBlockAllocation>();
+        var freshPorts = new Dictionary<string, WorkloadEndpoint>(StringComparer.Ordinal);
+        foreach (var subnetId in suspects.Select(f => f.SubnetId).Distinct(StringComparer.Ordinal))
+            foreach (var a in await GrainFactory.GetGrain<ISubnetIpamGrain>(subnetId).ListAsync())
+                freshAllocations[new Slot(subnetId, a.Address)] = new IpBlockAllocation(a.Address, a.PortId, a.Host, false, a.AllocatedAt);
+        foreach (var portId in suspects.SelectMany(f => f.HeldBy.Append(f.AllocatedTo)).OfType<string>().Distinct(StringComparer.Ordinal))
+            if ((await GrainFactory.GetGrain<IEndpointGrain>(portId).GetAsync())?.Value is { } port) freshPorts[portId] = port;
+        var slots = suspects.Select(f => new Slot(f.SubnetId, f.Address)).ToHashSet();
+        var confirmed = Judge(
+            freshAllocations.Where(kv => slots.Contains(kv.Key)).ToDictionary(),
+            Holders(freshPorts.Values).Where(kv => slots.Contains(kv.Key)).ToDictionary(),
+            freshPorts.ContainsKey, now, grace, out _);
+
+        var findings = new List<IpamFinding>();
+        foreach (var finding in confirmed)
+        {
+            var released = false;
+            if (request.ReleaseLeaks && finding.IsLeak)
+            {
+                try
+                {
+                    await GrainFactory.GetGrain<ISubnetIpamGrain>(finding.SubnetId).ReleaseAsync(finding.AllocatedTo!, finding.Address);
+                    released = true;
+                    LogReleased(logger, finding.SubnetId, finding.Address.ToString(), finding.AllocatedTo!);
+                }
+                catch (Exception ex)
+                {
+                    LogReleaseFailed(logger, ex, finding.SubnetId, finding.Address.ToString());
+                }
+            }
+            findings.Add(finding with { Released = released });
+        }
+        var subnets = allocations.Keys.Select(s => s.SubnetId)
+            .Concat(ports.Values.SelectMany(p => p.FixedIps).Select(f => f.SubnetId)).Distinct(StringComparer.Ordinal).Count();
+        return new IpamAuditReport(subnets, allocations.Count, ports.Count, findings, tooRecent, grace);
+    }
+
+    private static Dictionary<Slot, List<string>> Holders(IEnumerable<WorkloadEndpoint> ports)
+    {
+        var holders = new Dictionary<Slot, List<string>>();
+        foreach (var port in ports)
+            foreach (var fixedIp in port.FixedIps)
+            {
+                var slot = new Slot(fixedIp.SubnetId, fixedIp.Address);
+                if (!holders.TryGetValue(slot, out var list)) holders[slot] = list = [];
+                list.Add(port.Id);
+            }
+        foreach (var list in holders.Values) list.Sort(StringComparer.Ordinal);
+        return holders;
+    }
+
+    /// <summary>Compares allocations with holders, slot by slot, in a fixed order.</summary>
+    private static List<IpamFinding> Judge(
+        Dictionary<Slot, IpBlockAllocation> allocations, Dictionary<Slot, List<string>> holders,
+        Func<string, bool> portExists, DateTimeOffset now, TimeSpan grace, out int tooRecent)
+    {
+        tooRecent = 0;
+        var findings = new List<IpamFinding>();
+        var slots = allocations.Keys.Union(holders.Keys)
+            .OrderBy(s => s.SubnetId, StringComparer.Ordinal).ThenBy(s => s.Address.GetAddressBytes(), BytesComparer.Instance);
+        foreach (var slot in slots)
+        {
+            var allocation = allocations.GetValueOrDefault(slot);
+            var heldBy = holders.GetValueOrDefault(slot) ?? [];
+            IpamProblem? problem = (allocation, heldBy.Count) switch
+            {
+                (null, > 1) => IpamProblem.DoublyClaimed,
+                (null, _) => IpamProblem.NotAllocated,
+                (_, 0) when now - allocation.AllocatedAt < grace => null,
+                (_, 0) => portExists(allocation.PortId) ? IpamProblem.LeakedNotHeld : IpamProblem.LeakedPortMissing,
+                (_, 1) when heldBy[0] == allocation.PortId => null,
+                _ => IpamProblem.DoublyClaimed,
+            };
+            if (allocation is not null && heldBy.Count == 0 && problem is null) tooRecent++;
+            if (problem is { } p) findings.Add(new IpamFinding(p, slot.SubnetId, slot.Address, allocation?.PortId, heldBy, false));
+        }
+        return findings;
+    }
+
+    private sealed class BytesComparer : IComparer<byte[]>
+    {
+        public static readonly BytesComparer Instance = new();
+
+        public int Compare(byte[]? x, byte[]? y) => x!.Length != y!.Length ? x.Length.CompareTo(y.Length) : x.AsSpan().SequenceCompareTo(y);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "IPAM audit released leaked address {Address} of subnet {Subnet} (allocated to port {Port})")]
+    private static partial void LogReleased(ILogger logger, string subnet, string address, string port);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "IPAM audit could not release {Address} of subnet {Subnet}")]
+    private static partial void LogReleaseFailed(ILogger logger, Exception ex, string subnet, string address);
+}

@@ -1,0 +1,51 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Calico.Grains.Ipam;
+
+/// <summary>IP address management settings (section "Ipam").</summary>
+public sealed class IpamOptions
+{
+    public const string Section = "Ipam";
+
+    /// <summary>How many blocks one host may claim in one subnet; beyond it the host borrows addresses (as Calico: 20).</summary>
+    public int MaxBlocksPerHost { get; set; } = 20;
+
+    /// <summary>
+    /// The most allocations and releases one subnet stores in one round of writes. Requests that arrive while a
+    /// round is being stored wait for the next one; 1 stores every request on its own (the benchmark's baseline).
+    /// </summary>
+    public int MaxBatchSize { get; set; } = 512;
+
+    /// <summary>How old an allocation must be before an audit may call it leaked (an API call may be between allocating and writing its port).</summary>
+    public TimeSpan LeakGracePeriod { get; set; } = TimeSpan.FromMinutes(5);
+}
+
+public sealed class IpamOptionsValidator : IValidateOptions<IpamOptions>
+{
+    public ValidateOptionsResult Validate(string? name, IpamOptions o)
+    {
+        var errors = new List<string>();
+        if (o.MaxBlocksPerHost < 1)
+            errors.Add($"Ipam:MaxBlocksPerHost must be at least 1 (is {o.MaxBlocksPerHost}); Calico's default is 20.");
+        if (o.MaxBatchSize < 1)
+            errors.Add($"Ipam:MaxBatchSize must be at least 1 (is {o.MaxBatchSize}); 512 is the default.");
+        if (o.LeakGracePeriod < TimeSpan.Zero)
+            errors.Add($"Ipam:LeakGracePeriod must not be negative (is {o.LeakGracePeriod}).");
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}
+
+public static class IpamServiceCollectionExtensions
+{
+    /// <summary>The IPAM grains' options, bound from the "Ipam" section and validated at start.</summary>
+    public static IServiceCollection AddCalicoIpam(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<IpamOptions>().Bind(configuration.GetSection(IpamOptions.Section)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<IpamOptions>, IpamOptionsValidator>());
+        services.TryAddSingleton(TimeProvider.System);
+        return services;
+    }
+}

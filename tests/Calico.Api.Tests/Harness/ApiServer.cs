@@ -1,0 +1,79 @@
+using Calico.Silo.Tests;
+
+namespace Calico.Api.Tests.Harness;
+
+/// <summary>
+/// A controller silo (the real executable, memory datastore) serving the API on a free loopback port, with an
+/// Orleans client on its gateway for what only a host would do (register, report in, report endpoint status).
+/// </summary>
+public abstract class ApiServer : IAsyncLifetime
+{
+    private SiloProcess? _silo;
+    private ClusterClient? _cluster;
+
+    protected abstract string[] Arguments { get; }
+
+    public string BaseUrl => $"http://127.0.0.1:{Silo.HttpPort}";
+
+    public SiloProcess Silo => _silo ?? throw new InvalidOperationException("not started");
+
+    public IClusterClient Cluster => (_cluster ?? throw new InvalidOperationException("not started")).Client;
+
+    public async Task InitializeAsync()
+    {
+        _silo = SiloProcess.Start(["--role", "controller", "--datastore", "memory", .. Arguments]);
+        await _silo.WaitForAsync("/readyz");
+        _cluster = await ClusterClient.ConnectAsync(_silo.GatewayPort);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_cluster is not null) await _cluster.DisposeAsync();
+        if (_silo is not null) await _silo.DisposeAsync();
+    }
+
+    public NeutronClient Client(string? token = null) => new(BaseUrl, token, () => Silo.Output);
+}
+
+/// <summary>Tokens for three callers: an admin, and two projects that must not see each other.</summary>
+public sealed class TokenApiServer : ApiServer
+{
+    public const string AdminToken = "admin-token-0123456789abcdef";
+    public const string DemoToken = "demo-token-0123456789abcdef";
+    public const string OtherToken = "other-token-0123456789abcdef";
+
+    protected override string[] Arguments =>
+    [
+        "--Api:Auth=token",
+        $"--Api:Tokens:{AdminToken}:ProjectId=admin", $"--Api:Tokens:{AdminToken}:Admin=true",
+        $"--Api:Tokens:{DemoToken}:ProjectId=demo",
+        $"--Api:Tokens:{OtherToken}:ProjectId=other",
+        "--Api:MaxRequestBodyBytes=65536",
+    ];
+
+    public NeutronClient Admin => Client(AdminToken);
+
+    public NeutronClient Demo => Client(DemoToken);
+
+    public NeutronClient Other => Client(OtherToken);
+}
+
+/// <summary>The default configuration: listening on loopback only, so no authentication (Api:Auth=auto).</summary>
+public sealed class LoopbackApiServer : ApiServer
+{
+    public const string CliToken = "cli-token-0123456789abcdef";
+
+    protected override string[] Arguments => [$"--Api:Tokens:{CliToken}:ProjectId=cli"];
+}
+
+[CollectionDefinition(Name)]
+public sealed class TokenApi : ICollectionFixture<TokenApiServer>
+{
+    public const string Name = "token API server";
+}
+
+[CollectionDefinition(Name)]
+public sealed class LoopbackApi : ICollectionFixture<LoopbackApiServer>
+{
+    public const string Name = "loopback API server";
+}

@@ -1,0 +1,82 @@
+using System.Net;
+using System.Text;
+
+namespace Calico.Api.Tests.Harness;
+
+/// <summary>One answer: status and parsed body (null when empty).</summary>
+public sealed record Reply(HttpStatusCode Status, JsonNode? Body, string Text)
+{
+    public JsonObject Object => Body as JsonObject ?? throw new InvalidOperationException($"not a JSON object: {Text}");
+
+    /// <summary>The NeutronError's type and message (fails if the body is not one).</summary>
+    public (string Type, string Message) Error
+    {
+        get
+        {
+            var e = Body?["NeutronError"] ?? throw new InvalidOperationException($"not a NeutronError: {Status} {Text}");
+            return ((string)e["type"]!, (string)e["message"]!);
+        }
+    }
+}
+
+/// <summary>An HTTP client that speaks the API the way a Neutron client does: JSON bodies, X-Auth-Token.</summary>
+public sealed class NeutronClient(string baseUrl, string? token, Func<string> serverOutput)
+{
+    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(30) };
+
+    public Task<Reply> GetAsync(string path) => SendAsync(HttpMethod.Get, path, null);
+
+    public Task<Reply> DeleteAsync(string path) => SendAsync(HttpMethod.Delete, path, null);
+
+    public Task<Reply> PostAsync(string path, JsonNode body) => SendAsync(HttpMethod.Post, path, body.ToJsonString());
+
+    public Task<Reply> PutAsync(string path, JsonNode body) => SendAsync(HttpMethod.Put, path, body.ToJsonString());
+
+    public async Task<Reply> SendAsync(HttpMethod method, string path, string? body)
+    {
+        using var request = new HttpRequestMessage(method, baseUrl + path);
+        if (token is not null) request.Headers.Add("X-Auth-Token", token);
+        if (body is not null) request.Content = new StringContent(body, Encoding.UTF8, "application/json");
+        using var response = await Http.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        var node = text.Length == 0 ? null : JsonNode.Parse(text);
+        return new Reply(response.StatusCode, node, text);
+    }
+
+    /// <summary>POSTs and returns the created resource; fails with the reply (and server log on 500) unless 201.</summary>
+    public async Task<JsonObject> CreateAsync(string collection, string singular, JsonObject attributes)
+    {
+        var reply = await PostAsync($"/v2.0/{collection}", new JsonObject { [singular] = attributes });
+        Assert.True(reply.Status == HttpStatusCode.Created,
+            $"POST /v2.0/{collection} answered {(int)reply.Status}: {reply.Text}{(reply.Status == HttpStatusCode.InternalServerError ? "\n" + serverOutput() : "")}");
+        return (JsonObject)reply.Body![singular]!;
+    }
+
+    public async Task<JsonArray> ListAsync(string collection, string query = "")
+    {
+        var reply = await GetAsync($"/v2.0/{collection}{query}");
+        Assert.True(reply.Status == HttpStatusCode.OK, $"GET /v2.0/{collection}{query} answered {(int)reply.Status}: {reply.Text}");
+        return (JsonArray)reply.Body![collection.Replace('-', '_')]!;
+    }
+
+    public async Task<JsonObject> NetworkAsync(string name, JsonObject? extra = null)
+    {
+        var attributes = new JsonObject { ["name"] = name };
+        foreach (var (k, v) in extra ?? []) attributes[k] = v?.DeepClone();
+        return await CreateAsync("networks", "network", attributes);
+    }
+
+    public async Task<JsonObject> SubnetAsync(string networkId, string cidr, JsonObject? extra = null)
+    {
+        var attributes = new JsonObject { ["network_id"] = networkId, ["cidr"] = cidr, ["ip_version"] = cidr.Contains(':') ? 6 : 4 };
+        foreach (var (k, v) in extra ?? []) attributes[k] = v?.DeepClone();
+        return await CreateAsync("subnets", "subnet", attributes);
+    }
+
+    public async Task<JsonObject> PortAsync(string networkId, JsonObject? extra = null)
+    {
+        var attributes = new JsonObject { ["network_id"] = networkId };
+        foreach (var (k, v) in extra ?? []) attributes[k] = v?.DeepClone();
+        return await CreateAsync("ports", "port", attributes);
+    }
+}

@@ -1,0 +1,158 @@
+using System.Net;
+using Calico.Api.Tests.Harness;
+
+namespace Calico.Api.Tests;
+
+[Collection(TokenApi.Name)]
+public sealed class NetworkAndSubnetTests(TokenApiServer server)
+{
+    private NeutronClient Demo => server.Demo;
+
+    [Fact]
+    public async Task Network_create_show_list_update_delete_in_neutron_shapes()
+    {
+        var created = await Demo.NetworkAsync("net-crud", new JsonObject { ["mtu"] = 1450, ["description"] = "d" });
+        var id = (string)created["id"]!;
+        Assert.True(Guid.TryParse(id, out _));
+        Assert.Equal(1450, (int)created["mtu"]!);
+        Assert.Equal("d", (string)created["description"]!);
+        Assert.Equal("ACTIVE", (string)created["status"]!);
+        Assert.Equal(1, (long)created["revision_number"]!);
+        Assert.False((bool)created["router:external"]!);
+        Assert.Equal((string)created["created_at"]!, (string)created["updated_at"]!);
+
+        var shown = await Demo.GetAsync($"/v2.0/networks/{id}");
+        Assert.Equal(HttpStatusCode.OK, shown.Status);
+        Assert.Equal("net-crud", (string)shown.Body!["network"]!["name"]!);
+
+        var byName = await Demo.ListAsync("networks", "?name=net-crud");
+        Assert.Equal(id, (string)Assert.Single(byName)!["id"]!);
+        var fields = await Demo.ListAsync("networks", "?name=net-crud&fields=id&fields=name");
+        Assert.Equal(["id", "name"], Assert.Single(fields)!.AsObject().Select(p => p.Key).Order());
+
+        var updated = await Demo.PutAsync($"/v2.0/networks/{id}", new JsonObject { ["network"] = new JsonObject { ["name"] = "net-renamed", ["admin_state_up"] = false } });
+        Assert.Equal(HttpStatusCode.OK, updated.Status);
+        Assert.Equal("net-renamed", (string)updated.Body!["network"]!["name"]!);
+        Assert.Equal("DOWN", (string)updated.Body!["network"]!["status"]!);
+        Assert.Equal(2, (long)updated.Body!["network"]!["revision_number"]!);
+
+        var readOnly = await Demo.PutAsync($"/v2.0/networks/{id}", new JsonObject { ["network"] = new JsonObject { ["id"] = "x" } });
+        Assert.Equal(HttpStatusCode.BadRequest, readOnly.Status);
+        Assert.Contains("Cannot update read-only attribute(s) 'id'", readOnly.Error.Message, StringComparison.Ordinal);
+
+        Assert.Equal(HttpStatusCode.NoContent, (await Demo.DeleteAsync($"/v2.0/networks/{id}")).Status);
+        var gone = await Demo.GetAsync($"/v2.0/networks/{id}");
+        Assert.Equal(HttpStatusCode.NotFound, gone.Status);
+        Assert.Equal("NetworkNotFound", gone.Error.Type);
+        Assert.Equal(HttpStatusCode.NotFound, (await Demo.DeleteAsync($"/v2.0/networks/{id}")).Status);
+    }
+
+    [Fact]
+    public async Task Sharing_or_making_a_network_external_is_for_admins()
+    {
+        var reply = await Demo.PostAsync("/v2.0/networks", new JsonObject { ["network"] = new JsonObject { ["name"] = "x", ["router:external"] = true } });
+        Assert.Equal(HttpStatusCode.Forbidden, reply.Status);
+        var shared = await server.Admin.NetworkAsync("shared-by-admin", new JsonObject { ["shared"] = true });
+        // A shared network is visible to every project, but only its owner changes it.
+        Assert.Equal(HttpStatusCode.OK, (await Demo.GetAsync($"/v2.0/networks/{shared["id"]}")).Status);
+        Assert.Equal(HttpStatusCode.Forbidden, (await Demo.DeleteAsync($"/v2.0/networks/{shared["id"]}")).Status);
+    }
+
+    [Fact]
+    public async Task Lists_page_with_limit_and_marker()
+    {
+        for (var i = 0; i < 3; i++) await Demo.NetworkAsync("paged");
+        var first = await Demo.GetAsync("/v2.0/networks?name=paged&limit=2");
+        var page = (JsonArray)first.Body!["networks"]!;
+        Assert.Equal(2, page.Count);
+        var next = (string)first.Body!["networks_links"]![0]!["href"]!;
+        Assert.Contains("marker=" + (string)page[1]!["id"]!, next, StringComparison.Ordinal);
+        var second = await Demo.GetAsync(next[server.BaseUrl.Length..]);
+        var rest = (JsonArray)second.Body!["networks"]!;
+        Assert.Single(rest);
+        Assert.Null(second.Body!["networks_links"]);
+        Assert.DoesNotContain((string)rest[0]!["id"]!, page.Select(n => (string)n!["id"]!));
+    }
+
+    [Fact]
+    public async Task Subnet_gets_neutron_defaults_and_shows_on_its_network()
+    {
+        var network = await Demo.NetworkAsync("net-sub");
+        var cidr = Cidrs.NextV4();
+        var subnet = await Demo.SubnetAsync((string)network["id"]!, cidr, new JsonObject { ["name"] = "sub-a", ["dns_nameservers"] = new JsonArray("192.0.2.53") });
+        Assert.Equal(cidr, (string)subnet["cidr"]!);
+        Assert.Equal(4, (int)subnet["ip_version"]!);
+        Assert.Equal(Cidrs.At(cidr, 1), (string)subnet["gateway_ip"]!);
+        Assert.Equal(Cidrs.At(cidr, 2), (string)subnet["allocation_pools"]![0]!["start"]!);
+        Assert.Equal(Cidrs.At(cidr, 254), (string)subnet["allocation_pools"]![0]!["end"]!);
+        Assert.True((bool)subnet["enable_dhcp"]!);
+        Assert.Equal("192.0.2.53", (string)subnet["dns_nameservers"]![0]!);
+        var shown = await Demo.GetAsync($"/v2.0/networks/{network["id"]}");
+        Assert.Equal((string)subnet["id"]!, (string)shown.Body!["network"]!["subnets"]![0]!);
+        Assert.Single(await Demo.ListAsync("subnets", $"?network_id={network["id"]}"));
+
+        var v6 = await Demo.SubnetAsync((string)network["id"]!, Cidrs.NextV6(), new JsonObject { ["gateway_ip"] = null });
+        Assert.Null(v6["gateway_ip"]);
+        Assert.Equal(6, (int)v6["ip_version"]!);
+
+        var updated = await Demo.PutAsync($"/v2.0/subnets/{subnet["id"]}", new JsonObject { ["subnet"] = new JsonObject { ["name"] = "sub-b", ["enable_dhcp"] = false } });
+        Assert.Equal(HttpStatusCode.OK, updated.Status);
+        Assert.False((bool)updated.Body!["subnet"]!["enable_dhcp"]!);
+        var cidrChange = await Demo.PutAsync($"/v2.0/subnets/{subnet["id"]}", new JsonObject { ["subnet"] = new JsonObject { ["cidr"] = Cidrs.NextV4() } });
+        Assert.Equal(HttpStatusCode.BadRequest, cidrChange.Status);
+
+        Assert.Equal(HttpStatusCode.NoContent, (await Demo.DeleteAsync($"/v2.0/subnets/{v6["id"]}")).Status);
+        // Deleting the network takes its remaining subnet with it.
+        Assert.Equal(HttpStatusCode.NoContent, (await Demo.DeleteAsync($"/v2.0/networks/{network["id"]}")).Status);
+        Assert.Equal(HttpStatusCode.NotFound, (await Demo.GetAsync($"/v2.0/subnets/{subnet["id"]}")).Status);
+    }
+
+    public static TheoryData<string, string> BadSubnets => new()
+    {
+        { """{"cidr": "10.1.2.300/24", "ip_version": 4}""", "'10.1.2.300/24' is not an IP address or prefix" },
+        { """{"cidr": "10.77.0.5/24", "ip_version": 4}""", "has host bits set; did you mean 10.77.0.0/24?" },
+        { """{"cidr": "10.77.1.0/24", "ip_version": 6}""", "is not an IPv6 prefix" },
+        { """{"cidr": "10.77.2.0/31", "ip_version": 4}""", "is too small" },
+        { """{"cidr": "10.77.3.0/24", "gateway_ip": "10.78.0.1"}""", "gateway_ip: 10.78.0.1 is outside 10.77.3.0/24" },
+        { """{"cidr": "10.77.4.0/24", "allocation_pools": [{"start": "10.77.4.10", "end": "10.77.5.1"}]}""", "is not inside 10.77.4.0/24" },
+        { """{"cidr": "10.77.5.0/24", "host_routes": [{"destination": "bad"}]}""", "host_routes[0].destination" },
+        { """{"ip_version": 4}""", "cidr: is required" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadSubnets))]
+    public async Task Invalid_subnets_are_400_and_store_nothing(string attributes, string message)
+    {
+        var network = await Demo.NetworkAsync("net-bad-subnet");
+        var body = JsonNode.Parse(attributes)!.AsObject();
+        body["network_id"] = (string)network["id"]!;
+        var reply = await Demo.PostAsync("/v2.0/subnets", new JsonObject { ["subnet"] = body });
+        Assert.Equal(HttpStatusCode.BadRequest, reply.Status);
+        Assert.Contains(message, reply.Error.Message, StringComparison.Ordinal);
+        Assert.Empty(await Demo.ListAsync("subnets", $"?network_id={network["id"]}"));
+    }
+
+    [Fact]
+    public async Task Overlapping_subnets_are_refused_on_the_same_network_and_on_any_other()
+    {
+        var a = await Demo.NetworkAsync("net-overlap-a");
+        var b = await Demo.NetworkAsync("net-overlap-b");
+        var cidr = Cidrs.NextV4();
+        await Demo.SubnetAsync((string)a["id"]!, cidr);
+        foreach (var (network, text, message) in new[] { (a, cidr, "of the same network"), (b, cidr, "all networks share one routed address space") })
+        {
+            var reply = await Demo.PostAsync("/v2.0/subnets", new JsonObject { ["subnet"] = new JsonObject { ["network_id"] = (string)network["id"]!, ["cidr"] = text, ["ip_version"] = 4 } });
+            Assert.Equal(HttpStatusCode.BadRequest, reply.Status);
+            Assert.Contains(message, reply.Error.Message, StringComparison.Ordinal);
+        }
+        Assert.Empty(await Demo.ListAsync("subnets", $"?network_id={b["id"]}"));
+    }
+
+    [Fact]
+    public async Task A_subnet_on_an_unknown_network_is_404()
+    {
+        var reply = await Demo.PostAsync("/v2.0/subnets", new JsonObject { ["subnet"] = new JsonObject { ["network_id"] = Guid.NewGuid().ToString(), ["cidr"] = Cidrs.NextV4(), ["ip_version"] = 4 } });
+        Assert.Equal(HttpStatusCode.NotFound, reply.Status);
+        Assert.Equal("NetworkNotFound", reply.Error.Type);
+    }
+}

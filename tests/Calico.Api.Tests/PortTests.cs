@@ -1,0 +1,195 @@
+using System.Net;
+using Calico.Api.Tests.Harness;
+using Calico.Grains;
+using Calico.Model.Resources;
+
+namespace Calico.Api.Tests;
+
+[Collection(TokenApi.Name)]
+public sealed class PortTests(TokenApiServer server)
+{
+    private NeutronClient Demo => server.Demo;
+
+    private async Task<(string Network, string Subnet, string Cidr)> NetworkWithSubnetAsync(string name)
+    {
+        var network = await Demo.NetworkAsync(name);
+        var cidr = Cidrs.NextV4();
+        var subnet = await Demo.SubnetAsync((string)network["id"]!, cidr);
+        return ((string)network["id"]!, (string)subnet["id"]!, cidr);
+    }
+
+    [Fact]
+    public async Task A_port_gets_an_address_a_mac_and_the_projects_default_group()
+    {
+        var (network, subnet, cidr) = await NetworkWithSubnetAsync("net-port-defaults");
+        var port = await Demo.PortAsync(network, new JsonObject { ["name"] = "vm-1", ["device_id"] = "vm-1-uuid", ["device_owner"] = "compute:nova" });
+        Assert.Matches("^fa:16:3e(:[0-9a-f]{2}){3}$", (string)port["mac_address"]!);
+        var fixedIp = Assert.Single(port["fixed_ips"]!.AsArray())!;
+        Assert.Equal(subnet, (string)fixedIp["subnet_id"]!);
+        Assert.StartsWith(cidr[..cidr.LastIndexOf('.')], (string)fixedIp["ip_address"]!, StringComparison.Ordinal);
+        Assert.Equal("DOWN", (string)port["status"]!);
+        Assert.Equal("unbound", (string)port["binding:vif_type"]!);
+
+        var groupId = (string)Assert.Single(port["security_groups"]!.AsArray())!;
+        var group = (await Demo.GetAsync($"/v2.0/security-groups/{groupId}")).Body!["security_group"]!;
+        Assert.Equal("default", (string)group["name"]!);
+        Assert.Equal("demo", (string)group["project_id"]!);
+
+        Assert.Single(await Demo.ListAsync("ports", "?device_id=vm-1-uuid"));
+        Assert.Single(await Demo.ListAsync("ports", $"?network_id={network}&name=vm-1"));
+        Assert.Single(await Demo.ListAsync("ports", $"?fixed_ips=ip_address={fixedIp["ip_address"]}"));
+        Assert.Empty(await Demo.ListAsync("ports", "?device_id=no-such-device"));
+        // openstacksdk's names for attributes are understood in fields= (the CLI's "port list --long" sends them).
+        var projected = Assert.Single(await Demo.ListAsync("ports", $"?device_id=vm-1-uuid&fields=id&fields=security_group_ids"))!.AsObject();
+        Assert.Equal(["id", "security_groups"], projected.Select(p => p.Key).Order());
+        Assert.Equal(groupId, (string)projected["security_groups"]![0]!);
+    }
+
+    [Fact]
+    public async Task A_bound_port_is_down_until_its_host_reports_it_programmed()
+    {
+        var (network, _, _) = await NetworkWithSubnetAsync("net-port-status");
+        var port = await Demo.PortAsync(network, new JsonObject { ["binding:host_id"] = "compute-7" });
+        var id = (string)port["id"]!;
+        Assert.Equal("compute-7", (string)port["binding:host_id"]!);
+        Assert.Equal("tap", (string)port["binding:vif_type"]!);
+        Assert.Equal("DOWN", (string)port["status"]!);
+
+        var endpoint = server.Cluster.GetGrain<IEndpointGrain>(id);
+        await endpoint.ReportStatusAsync(new EndpointStatus(EndpointStatusKind.Active, null, "compute-7", 3, DateTimeOffset.UtcNow));
+        Assert.Equal("ACTIVE", await StatusAsync(id));
+        Assert.Equal("ACTIVE", (string)Assert.Single(await Demo.ListAsync("ports", $"?id={id}"))!["status"]!);
+        await endpoint.ReportStatusAsync(new EndpointStatus(EndpointStatusKind.Error, "tap missing", "compute-7", 4, DateTimeOffset.UtcNow));
+        Assert.Equal("ERROR", await StatusAsync(id));
+
+        // Moving the port to another host: that host has not programmed it yet.
+        var moved = await Demo.PutAsync($"/v2.0/ports/{id}", new JsonObject { ["port"] = new JsonObject { ["binding:host_id"] = "compute-8" } });
+        Assert.Equal(HttpStatusCode.OK, moved.Status);
+        Assert.Equal("DOWN", (string)moved.Body!["port"]!["status"]!);
+        Assert.Equal("compute-8", (string)moved.Body!["port"]!["binding:host_id"]!);
+    }
+
+    private async Task<string> StatusAsync(string id) => (string)(await Demo.GetAsync($"/v2.0/ports/{id}")).Body!["port"]!["status"]!;
+
+    [Fact]
+    public async Task Explicit_addresses_pairs_and_groups_are_kept_and_a_taken_address_is_409()
+    {
+        var (network, subnet, cidr) = await NetworkWithSubnetAsync("net-port-explicit");
+        var group = await Demo.CreateAsync("security-groups", "security_group", new JsonObject { ["name"] = "web" });
+        var address = Cidrs.At(cidr, 50);
+        var port = await Demo.PortAsync(network, new JsonObject
+        {
+            ["fixed_ips"] = new JsonArray(new JsonObject { ["subnet_id"] = subnet, ["ip_address"] = address }),
+            ["security_groups"] = new JsonArray((string)group["id"]!),
+            ["allowed_address_pairs"] = new JsonArray(new JsonObject { ["ip_address"] = Cidrs.At(cidr, 99) }),
+            ["mac_address"] = "FA:16:3E:AA:BB:CC",
+        });
+        Assert.Equal(address, (string)port["fixed_ips"]![0]!["ip_address"]!);
+        Assert.Equal((string)group["id"]!, (string)port["security_groups"]![0]!);
+        Assert.Equal(Cidrs.At(cidr, 99), (string)port["allowed_address_pairs"]![0]!["ip_address"]!);
+        Assert.Equal("fa:16:3e:aa:bb:cc", (string)port["allowed_address_pairs"]![0]!["mac_address"]!);
+
+        var before = (await Demo.ListAsync("ports", $"?network_id={network}")).Count;
+        var taken = await Demo.PostAsync("/v2.0/ports", new JsonObject { ["port"] = new JsonObject { ["network_id"] = network, ["fixed_ips"] = new JsonArray(new JsonObject { ["ip_address"] = address }) } });
+        Assert.Equal(HttpStatusCode.Conflict, taken.Status);
+        Assert.Contains(address, taken.Error.Message, StringComparison.Ordinal);
+        var sameMac = await Demo.PostAsync("/v2.0/ports", new JsonObject { ["port"] = new JsonObject { ["network_id"] = network, ["mac_address"] = "fa:16:3e:aa:bb:cc" } });
+        Assert.Equal(HttpStatusCode.Conflict, sameMac.Status);
+        Assert.Equal("MacAddressInUse", sameMac.Error.Type);
+        Assert.Equal(before, (await Demo.ListAsync("ports", $"?network_id={network}")).Count);
+    }
+
+    [Fact]
+    public async Task Concurrent_requests_for_one_address_give_it_to_exactly_one_port()
+    {
+        var (network, _, cidr) = await NetworkWithSubnetAsync("net-port-race");
+        var address = Cidrs.At(cidr, 77);
+        var replies = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Demo.PostAsync("/v2.0/ports", new JsonObject
+        {
+            ["port"] = new JsonObject { ["network_id"] = network, ["fixed_ips"] = new JsonArray(new JsonObject { ["ip_address"] = address }) },
+        })));
+        Assert.Single(replies, r => r.Status == HttpStatusCode.Created);
+        Assert.All(replies.Where(r => r.Status != HttpStatusCode.Created), r => Assert.Equal(HttpStatusCode.Conflict, r.Status));
+        Assert.Single(await Demo.ListAsync("ports", $"?network_id={network}"));
+    }
+
+    public static TheoryData<string, HttpStatusCode, string> BadPorts => new()
+    {
+        { """{"fixed_ips": [{"ip_address": "192.0.2.10"}]}""", HttpStatusCode.BadRequest, "is not a valid IP for any of the subnets" },
+        { """{"fixed_ips": [{"ip_address": "not-an-ip"}]}""", HttpStatusCode.BadRequest, "'not-an-ip' is not a valid IP address" },
+        { """{"fixed_ips": [{"subnet_id": "SUBNET", "ip_address": "192.0.2.10"}]}""", HttpStatusCode.BadRequest, "is not a valid IP for subnet" },
+        { """{"fixed_ips": [{"subnet_id": "OTHER_SUBNET"}]}""", HttpStatusCode.BadRequest, "not on the port's network" },
+        { """{"fixed_ips": [{"subnet_id": "3f0c8d5e-0000-4000-8000-000000000000"}]}""", HttpStatusCode.NotFound, "Subnet 3f0c8d5e-0000-4000-8000-000000000000 could not be found" },
+        { """{"fixed_ips": [{"ip_address": "GATEWAY"}]}""", HttpStatusCode.BadRequest, "gateway" },
+        { """{"fixed_ips": [{"ip_address": "FIFTH"}, {"ip_address": "FIFTH"}]}""", HttpStatusCode.BadRequest, "listed twice" },
+        { """{"security_groups": ["5e1b0000-0000-4000-8000-000000000000"]}""", HttpStatusCode.NotFound, "Security group 5e1b0000-0000-4000-8000-000000000000 does not exist" },
+        { """{"mac_address": "01:00:5e:00:00:01"}""", HttpStatusCode.BadRequest, "multicast" },
+        { """{"binding:vnic_type": "direct"}""", HttpStatusCode.BadRequest, "'direct' is not supported" },
+        { """{"port_security_enabled": false}""", HttpStatusCode.BadRequest, "cannot be false" },
+        { """{"binding:host_id": "bad host!"}""", HttpStatusCode.BadRequest, "binding:host_id" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadPorts))]
+    public async Task Invalid_ports_are_refused_and_take_no_address(string attributes, HttpStatusCode status, string message)
+    {
+        var (network, subnet, cidr) = await NetworkWithSubnetAsync("net-port-bad");
+        var (_, otherSubnet, _) = await NetworkWithSubnetAsync("net-port-bad-other");
+        var body = JsonNode.Parse(attributes
+            .Replace("OTHER_SUBNET", otherSubnet, StringComparison.Ordinal).Replace("SUBNET", subnet, StringComparison.Ordinal)
+            .Replace("GATEWAY", Cidrs.At(cidr, 1), StringComparison.Ordinal).Replace("FIFTH", Cidrs.At(cidr, 5), StringComparison.Ordinal))!.AsObject();
+        body["network_id"] = network;
+        var reply = await Demo.PostAsync("/v2.0/ports", new JsonObject { ["port"] = body });
+        Assert.Equal(status, reply.Status);
+        Assert.Contains(message, reply.Error.Message, StringComparison.Ordinal);
+        Assert.Empty(await Demo.ListAsync("ports", $"?network_id={network}"));
+        // Nothing was left allocated: the subnet's addresses are all free.
+        Assert.Empty(await server.Cluster.GetGrain<ISubnetIpamGrain>(subnet).ListAsync());
+    }
+
+    [Fact]
+    public async Task A_port_on_an_unknown_network_is_404()
+    {
+        var reply = await Demo.PostAsync("/v2.0/ports", new JsonObject { ["port"] = new JsonObject { ["network_id"] = Guid.NewGuid().ToString() } });
+        Assert.Equal(HttpStatusCode.NotFound, reply.Status);
+        Assert.Equal("NetworkNotFound", reply.Error.Type);
+    }
+
+    [Fact]
+    public async Task Changing_or_deleting_a_port_releases_its_addresses()
+    {
+        var (network, subnet, cidr) = await NetworkWithSubnetAsync("net-port-release");
+        var first = Cidrs.At(cidr, 10);
+        var second = Cidrs.At(cidr, 11);
+        var port = await Demo.PortAsync(network, new JsonObject { ["fixed_ips"] = new JsonArray(new JsonObject { ["ip_address"] = first }) });
+        var id = (string)port["id"]!;
+
+        var moved = await Demo.PutAsync($"/v2.0/ports/{id}", new JsonObject { ["port"] = new JsonObject { ["fixed_ips"] = new JsonArray(new JsonObject { ["ip_address"] = second }) } });
+        Assert.Equal(HttpStatusCode.OK, moved.Status);
+        Assert.Equal(second, (string)moved.Body!["port"]!["fixed_ips"]![0]!["ip_address"]!);
+        Assert.Equal([second], (await server.Cluster.GetGrain<ISubnetIpamGrain>(subnet).ListAsync()).Select(a => a.Address.ToString()));
+        // The old address is free again: another port can have it.
+        await Demo.PortAsync(network, new JsonObject { ["fixed_ips"] = new JsonArray(new JsonObject { ["ip_address"] = first }) });
+
+        Assert.Equal(HttpStatusCode.NoContent, (await Demo.DeleteAsync($"/v2.0/ports/{id}")).Status);
+        Assert.Equal(HttpStatusCode.NotFound, (await Demo.GetAsync($"/v2.0/ports/{id}")).Status);
+        await Demo.PortAsync(network, new JsonObject { ["fixed_ips"] = new JsonArray(new JsonObject { ["ip_address"] = second }) });
+    }
+
+    [Fact]
+    public async Task A_network_or_subnet_with_ports_cannot_be_deleted()
+    {
+        var (network, subnet, _) = await NetworkWithSubnetAsync("net-in-use");
+        var port = await Demo.PortAsync(network);
+        var net = await Demo.DeleteAsync($"/v2.0/networks/{network}");
+        Assert.Equal(HttpStatusCode.Conflict, net.Status);
+        Assert.Equal("NetworkInUse", net.Error.Type);
+        var sub = await Demo.DeleteAsync($"/v2.0/subnets/{subnet}");
+        Assert.Equal(HttpStatusCode.Conflict, sub.Status);
+        Assert.Equal("SubnetInUse", sub.Error.Type);
+        Assert.Equal(HttpStatusCode.OK, (await Demo.GetAsync($"/v2.0/networks/{network}")).Status);
+
+        Assert.Equal(HttpStatusCode.NoContent, (await Demo.DeleteAsync($"/v2.0/ports/{port["id"]}")).Status);
+        Assert.Equal(HttpStatusCode.NoContent, (await Demo.DeleteAsync($"/v2.0/networks/{network}")).Status);
+    }
+}

@@ -1,0 +1,112 @@
+using System.Net;
+using System.Net.Sockets;
+using Calico.Dataplane.Linux.Kernel;
+using Calico.Dataplane.Linux.Namespaces;
+using Calico.Dataplane.Linux.Netlink;
+
+namespace Calico.Dataplane.Linux.Tests.Reconcilers;
+
+/// <summary>
+/// A kernel in memory with rtnetlink's semantics for what the reconcilers use: routes keyed by (table, destination,
+/// priority, tos), EXCL adds fail with EEXIST, deletes match the protocol or fail with ESRCH, routes on a device need
+/// the device (ENODEV); links, permanent neighbours, sysctls. Failures can be injected per destination.
+/// </summary>
+public sealed class FakeKernel : INetlink, ISysctlWriter
+{
+    public Dictionary<RouteKey, Route> Routes { get; } = [];
+    public Dictionary<int, Link> Links { get; } = [];
+    public List<Neighbour> Neighbours { get; } = [];
+    public Dictionary<string, string> SysctlValues { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Destination → errno and how many more times to fail (int.MaxValue: always).</summary>
+    public Dictionary<string, (int Errno, int Times)> RouteFaults { get; } = [];
+
+    public int RouteWrites { get; private set; }
+    public int RouteDeletes { get; private set; }
+    public int OtherWrites { get; private set; }
+
+    public Link AddLink(string name, bool up = false)
+    {
+        var link = new Link(Links.Count + 2, name, up ? LinkFlags.Up : LinkFlags.None, null, 1500, "veth", LinkOperState.Up);
+        Links[link.Index] = link;
+        return link;
+    }
+
+    public IReadOnlyList<Route> ListRoutes(RouteFilter? filter = null) =>
+        Routes.Values.Where(r => filter?.Matches(r) ?? true).ToList();
+
+    public IReadOnlyList<RouteOperationResult> Apply(IReadOnlyList<RouteOperation> operations) =>
+        operations.Select(op => new RouteOperationResult(op, ApplyOne(op))).ToList();
+
+    private NetlinkException? ApplyOne(RouteOperation op)
+    {
+        var key = op.Route.Key;
+        var dst = key.Destination.ToString();
+        if (RouteFaults.TryGetValue(dst, out var fault) && fault.Times > 0)
+        {
+            RouteFaults[dst] = (fault.Errno, fault.Times == int.MaxValue ? int.MaxValue : fault.Times - 1);
+            return new NetlinkException($"{op.Kind} route {dst}", fault.Errno);
+        }
+        switch (op.Kind)
+        {
+            case RouteOperationKind.Delete:
+                if (!Routes.TryGetValue(key, out var existing) || existing.Protocol != op.Route.Protocol)
+                    return new NetlinkException($"delete route {dst}", Errno.ESRCH);
+                Routes.Remove(key);
+                RouteDeletes++;
+                return null;
+            case RouteOperationKind.Add when Routes.ContainsKey(key):
+                return new NetlinkException($"add route {dst}", Errno.EEXIST);
+            default:
+                if (op.Route.OutputInterface != 0 && !Links.ContainsKey(op.Route.OutputInterface))
+                    return new NetlinkException($"{op.Kind} route {dst}", Errno.ENODEV);
+                // Like the kernel, a route via a gateway gets the device it resolves to.
+                Routes[key] = op.Route.Gateway is not null && op.Route.OutputInterface == 0 ? op.Route with { OutputInterface = 1 } : op.Route;
+                RouteWrites++;
+                return null;
+        }
+    }
+
+    public IReadOnlyList<Link> ListLinks() => [.. Links.Values];
+
+    public void SetLinkUp(int index)
+    {
+        Links[index] = Links[index] with { Flags = Links[index].Flags | LinkFlags.Up };
+        OtherWrites++;
+    }
+
+    public IReadOnlyList<Neighbour> ListNeighbours(AddressFamily family = AddressFamily.Unspecified, int interfaceIndex = 0) =>
+        Neighbours.Where(n => interfaceIndex == 0 || n.InterfaceIndex == interfaceIndex).ToList();
+
+    public void ReplaceNeighbour(Neighbour neighbour)
+    {
+        if (!Links.ContainsKey(neighbour.InterfaceIndex)) throw new NetlinkException("replace neighbour", Errno.ENODEV);
+        Neighbours.RemoveAll(n => n.InterfaceIndex == neighbour.InterfaceIndex && n.Destination.Equals(neighbour.Destination));
+        Neighbours.Add(neighbour);
+        OtherWrites++;
+    }
+
+    public void DeleteNeighbour(Neighbour neighbour)
+    {
+        if (Neighbours.RemoveAll(n => n.InterfaceIndex == neighbour.InterfaceIndex && n.Destination.Equals(neighbour.Destination)) == 0)
+            throw new NetlinkException("delete neighbour", Errno.ENOENT);
+        OtherWrites++;
+    }
+
+    public string? Read(string key) => SysctlValues.GetValueOrDefault(key);
+
+    public IReadOnlyList<SysctlSetting> Apply(IEnumerable<SysctlSetting> settings)
+    {
+        var changed = new List<SysctlSetting>();
+        foreach (var s in settings)
+        {
+            if (SysctlValues.TryGetValue(s.Key, out var v) && v == s.Value) continue;
+            SysctlValues[s.Key] = s.Value;
+            changed.Add(s);
+            OtherWrites++;
+        }
+        return changed;
+    }
+
+    public static IPNetwork Net(string text) => IPNetwork.Parse(text);
+}
