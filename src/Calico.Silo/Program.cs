@@ -7,7 +7,7 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Orleans.Configuration;
 
 // `calico-silo dataplane plan|apply --file F`: the dataplane's reconcilers once, against a file, no cluster.
-if (args is ["dataplane", .. var rest]) return await Calico.Silo.Commands.DataplaneCommand.RunAsync(rest, Console.Out, Console.Error);
+if (args is ["dataplane", .. var rest]) return await Calico.Dataplane.Linux.Commands.DataplaneFileCommand.RunAsync(rest, Console.Out, Console.Error);
 
 // One executable, three shapes: an all-in-one node (default), a controller, or a compute node.
 // Configuration: appsettings.json < environment (CALICO_ prefix, '__' for ':') < command line.

@@ -3,7 +3,7 @@ using Calico.Model.Desired;
 using Calico.Model.Validation;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace Calico.Silo.Commands;
+namespace Calico.Dataplane.Linux.Commands;
 
 /// <summary>
 /// `calico-silo dataplane plan|apply --file FILE [--netns NAME]`: the agent's own reconcilers, run once against a
@@ -11,7 +11,7 @@ namespace Calico.Silo.Commands;
 /// changed or removed and changes nothing; apply makes the kernel hold the file's state and prints each endpoint's status.
 /// Exit codes: 0 done (plan: no changes needed, or changes listed), 1 an endpoint could not be programmed, 2 bad usage or file.
 /// </summary>
-public static class DataplaneCommand
+public static class DataplaneFileCommand
 {
     public const string Usage = "usage: calico-silo dataplane plan|apply --file FILE [--netns NAME] [--route-protocol N]";
 

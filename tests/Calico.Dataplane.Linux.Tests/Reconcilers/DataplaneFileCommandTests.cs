@@ -1,0 +1,78 @@
+using Calico.Dataplane.Linux.Commands;
+using Calico.Model.Desired;
+using static Calico.Dataplane.Linux.Tests.Reconcilers.Desired;
+
+namespace Calico.Dataplane.Linux.Tests.Reconcilers;
+
+/// <summary>`calico-silo dataplane plan|apply --file F --netns N` against a namespace of the test's own.</summary>
+public sealed class DataplaneFileCommandTests : IDisposable
+{
+    private const string Tap = "tap12345678-9a";
+    private readonly TestNamespace _host = TestNamespace.Create("cal-host");
+    private readonly string _file = Path.GetTempFileName();
+
+    public DataplaneFileCommandTests()
+    {
+        _host.AddVethPair("fab0", "fab0-peer");
+        _host.Ip("addr", "add", "172.18.203.44/24", "dev", "fab0");
+        _host.AddVethPair(Tap, "vm0");
+        File.WriteAllText(_file, DesiredStateJson.Serialize([
+            Interface(Tap, "fa:16:3e:00:00:03", "10.65.0.3"),
+            Local("10.65.0.3/32", Tap),
+            Via("10.65.0.64/26", "172.18.203.31"),
+        ]));
+    }
+
+    public void Dispose()
+    {
+        _host.Dispose();
+        File.Delete(_file);
+    }
+
+    private static async Task<(int Exit, string Output, string Error)> Run(params string[] args)
+    {
+        var (output, error) = (new StringWriter(), new StringWriter());
+        var exit = await DataplaneFileCommand.RunAsync(args, output, error);
+        return (exit, output.ToString(), error.ToString());
+    }
+
+    [Fact]
+    public async Task Plan_changes_nothing_then_apply_programs_the_file_then_plan_finds_nothing_to_do()
+    {
+        var plan = await Run("plan", "--file", _file, "--netns", _host.Name);
+        Assert.Equal(0, plan.Exit);
+        Assert.Contains($"add    route 10.65.0.3/32 dev {Tap} proto 80", plan.Output, StringComparison.Ordinal);
+        Assert.Contains("add    route 10.65.0.64/26 via 172.18.203.31 proto 80", plan.Output, StringComparison.Ordinal);
+        Assert.Equal("", _host.Ip("route", "show", "proto", "80").Trim());
+
+        var apply = await Run("apply", "--file", _file, "--netns", _host.Name);
+        Assert.Equal(0, apply.Exit);
+        Assert.Contains($"port-{Tap}: ACTIVE", apply.Output, StringComparison.Ordinal);
+        Assert.Contains("10.65.0.64/26 via 172.18.203.31 dev fab0", _host.Ip("route", "show", "proto", "80"), StringComparison.Ordinal);
+
+        var again = await Run("plan", "--file", _file, "--netns", _host.Name);
+        Assert.Equal("no changes", again.Output.Trim());
+    }
+
+    [Theory]
+    [InlineData(new[] { "frobnicate" }, "usage")]
+    [InlineData(new[] { "apply" }, "--file is required")]
+    [InlineData(new[] { "apply", "--file", "/nonexistent/desired.json" }, "/nonexistent/desired.json")]
+    [InlineData(new[] { "plan", "--file", "FILE", "--route-protocol", "2" }, "Dataplane:RouteProtocol 2 is reserved")]
+    public async Task Bad_usage_is_refused_with_a_reason_and_exit_code_2(string[] args, string message)
+    {
+        var (exit, _, error) = await Run([.. args.Select(a => a == "FILE" ? _file : a)]);
+        Assert.Equal(2, exit);
+        Assert.Contains(message, error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_malformed_file_changes_nothing()
+    {
+        await File.WriteAllTextAsync(_file, """{"items":[{"item":"route","destination":"10.65.0.0/99","kind":"blackhole"}]}""");
+        var (exit, _, error) = await Run("apply", "--file", _file, "--netns", _host.Name);
+        Assert.Equal(2, exit);
+        Assert.Contains("invalid prefix length", error, StringComparison.Ordinal);
+        Assert.Equal("", _host.Ip("route", "show", "proto", "80").Trim());
+    }
+}
