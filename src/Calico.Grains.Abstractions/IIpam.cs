@@ -66,13 +66,13 @@ public interface ISubnetIpamGrain : IGrainWithStringKey
 /// <summary>What an audit found wrong with one address.</summary>
 public enum IpamProblem
 {
-    /// <summary>Allocated to a port that does not exist.</summary>
+    /// <summary>Allocated to a port (or floating IP) that does not exist.</summary>
     LeakedPortMissing = 1,
-    /// <summary>Allocated to a port that exists but does not hold the address.</summary>
+    /// <summary>Allocated to a port (or floating IP) that exists but does not hold the address.</summary>
     LeakedNotHeld = 2,
-    /// <summary>Held by more than one port, or by a port other than the one it is allocated to.</summary>
+    /// <summary>Held by more than one port or floating IP, or by another than the one it is allocated to.</summary>
     DoublyClaimed = 3,
-    /// <summary>Held by a port but free in IPAM: it could be given out again.</summary>
+    /// <summary>Held by a port or floating IP but free in IPAM: it could be given out again.</summary>
     NotAllocated = 4,
 }
 
@@ -99,7 +99,8 @@ public sealed record IpamFinding(
 
 /// <summary>
 /// The result of an audit. Leaks younger than the grace period are not judged (an API call may be between
-/// allocating and writing its port); they are only counted.
+/// allocating and writing its port); they are only counted. Holders are ports and floating IPs (whose
+/// allocations carry the floating IP's id as their handle).
 /// </summary>
 [GenerateSerializer, Immutable]
 public sealed record IpamAuditReport(
@@ -108,7 +109,8 @@ public sealed record IpamAuditReport(
     [property: Id(2)] int Ports,
     [property: Id(3)] IReadOnlyList<IpamFinding> Findings,
     [property: Id(4)] int TooRecentToJudge,
-    [property: Id(5)] TimeSpan GracePeriod)
+    [property: Id(5)] TimeSpan GracePeriod,
+    [property: Id(6)] int FloatingIps = 0)
 {
     /// <summary>Problems the audit did not (or could not) repair.</summary>
     public IEnumerable<IpamFinding> Remaining => Findings.Where(f => !f.Released);

@@ -58,6 +58,20 @@ public sealed class IpamTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Ipv6_subnets_allocate_from_122_blocks()
+    {
+        await _cluster.Grains.GetGrain<ISubnetGrain>("sub-6").CreateAsync(Samples.Subnet("sub-6") with
+        {
+            Cidr = IpPrefix.Parse("fd00:65::/64"), GatewayIp = IPAddress.Parse("fd00:65::1"),
+        });
+        Assert.Equal("fd00:65::2", await Allocate("p1", "h1", subnet: "sub-6"));
+        Assert.Equal("fd00:65::40", await Allocate("p2", "h2", subnet: "sub-6"));
+        Assert.Equal("fd00:65::3", await Allocate("p3", "h1", subnet: "sub-6"));
+        Assert.Equal("h2", Row("sub-6|fd00:65::40/122")!.Block!.AffinityHost);
+        await Assert.ThrowsAsync<InvalidInputException>(() => Allocate("p4", "h1", "10.65.0.9", subnet: "sub-6"));
+    }
+
+    [Fact]
     public async Task Refusals_say_why()
     {
         var missing = await Assert.ThrowsAsync<ResourceNotFoundException>(() => Allocate("p1", "h1", subnet: "sub-x"));

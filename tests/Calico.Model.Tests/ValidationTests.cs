@@ -144,6 +144,10 @@ public class ValidationTests
         Assert.Empty(pool.Validate());
         AssertInvalid(pool with { BlockSize = 8 }, "block_size", "between");
         AssertInvalid(pool with { Cidr = IpPrefix.Parse("10.65.1.0/16") }, "cidr", "host bits");
+        // Calico's bounds: at most 4,096 addresses a block.
+        AssertInvalid(pool with { BlockSize = 19 }, "block_size", "between /20 and /32");
+        AssertInvalid(new IpPool("p6", IpPrefix.Parse("fd00::/48"), 64, false, false), "block_size", "between /116 and /128");
+        Assert.Empty(new IpPool("p6", IpPrefix.Parse("fd00::/48"), 122, false, false).Validate());
         Assert.Equal(122, IpPool.DefaultBlockSize(6));
     }
 }

@@ -17,7 +17,8 @@ namespace Calico.Api.FloatingIps;
 /// /v2.0/floatingips. The address comes from a subnet of an external network through that subnet's IPAM grain
 /// (the floating IP's id is the allocation's handle), so two floating IPs never get the same address.
 /// </summary>
-internal sealed class FloatingIpEndpoints(ResourceStore store, RequestBody bodies, NetworkEndpoints networks, PortEndpoints ports, PortAddresses addresses)
+internal sealed class FloatingIpEndpoints(
+    ResourceStore store, RequestBody bodies, NetworkEndpoints networks, PortEndpoints ports, PortAddresses addresses, References references)
 {
     public static void Map(RouteGroupBuilder api)
     {
@@ -69,7 +70,13 @@ internal sealed class FloatingIpEndpoints(ResourceStore store, RequestBody bodie
         try
         {
             fip = WithAssociation(fip, portId, fixedIp);
-            var stored = await store.Grains.GetGrain<IFloatingIpGrain>(fip.Id).CreateAsync(fip);
+            var grain = store.Grains.GetGrain<IFloatingIpGrain>(fip.Id);
+            var stored = await grain.CreateAsync(fip);
+            if (await references.FirstMissingAsync(networkId, portId: fip.PortId) is { } missing)
+            {
+                await grain.DeleteAsync(stored.Revision);
+                throw missing;
+            }
             return NeutronResults.Created("floatingip", FloatingIpJson.Render(stored));
         }
         catch
@@ -96,6 +103,14 @@ internal sealed class FloatingIpEndpoints(ResourceStore store, RequestBody bodie
             var (portId, fixedIp) = await AssociationAsync(caller, body, fip);
             return WithAssociation(fip, portId, fixedIp);
         });
+        // A port deleted meanwhile disassociates its floating IPs after its delete; this association may have come
+        // after that, so it checks for the port itself (see References) and takes itself back.
+        if (stored.Value.PortId is { } associated && await references.FirstMissingAsync(portId: associated) is { } missing)
+        {
+            await Writes.UpdateAsync(store.Grains.GetGrain<IFloatingIpGrain>(id), current => Task.FromResult(
+                current is not null && current.Value.PortId == associated ? current.Value with { PortId = null, FixedIpAddress = null } : current?.Value ?? stored.Value));
+            throw missing;
+        }
         return NeutronResults.One("floatingip", FloatingIpJson.Render(stored));
     }
 

@@ -31,6 +31,7 @@ public static class CalicoApiExtensions
         services.TryAddSingleton<ApiAuthenticator>();
         services.TryAddSingleton<RequestBody>();
         services.TryAddSingleton<ResourceStore>();
+        services.TryAddSingleton<References>();
         services.TryAddSingleton<DefaultSecurityGroups>();
         services.TryAddSingleton<PortAddresses>();
         services.TryAddSingleton<NetworkEndpoints>();

@@ -89,15 +89,19 @@ internal sealed class NetworkEndpoints(ResourceStore store, RequestBody bodies)
         var caller = Caller.Of(http);
         var network = await GetVisibleAsync(caller, id);
         Projects.RequireOwner(caller, network.Value.ProjectId, $"Network {id}");
-        var ports = await store.ListAsync<WorkloadEndpoint>(GrainTypes.Endpoint, http.RequestAborted);
-        if (ports.Any(p => p.Value.NetworkId == id))
-            throw ApiException.Conflict("NetworkInUse", $"Unable to complete operation on network {id}. There are one or more ports still in use on the network.");
-        var floating = await store.ListAsync<FloatingIp>(GrainTypes.FloatingIp, http.RequestAborted);
-        if (floating.Any(f => f.Value.FloatingNetworkId == id))
-            throw ApiException.Conflict("NetworkInUse", $"Unable to complete operation on network {id}. There are one or more floating IPs allocated from the network.");
+        await References.DeleteUnlessUsedAsync(store.Grains.GetGrain<INetworkGrain>(id), network, async () =>
+        {
+            var ports = await store.ListAsync<WorkloadEndpoint>(GrainTypes.Endpoint, http.RequestAborted);
+            if (ports.Any(p => p.Value.NetworkId == id))
+                return ApiException.Conflict("NetworkInUse", $"Unable to complete operation on network {id}. There are one or more ports still in use on the network.");
+            var floating = await store.ListAsync<FloatingIp>(GrainTypes.FloatingIp, http.RequestAborted);
+            return floating.Any(f => f.Value.FloatingNetworkId == id)
+                ? ApiException.Conflict("NetworkInUse", $"Unable to complete operation on network {id}. There are one or more floating IPs allocated from the network.")
+                : null;
+        });
+        // Nothing can be added to a network that is gone (writers check after storing), so its subnets go now.
         foreach (var subnet in await SubnetsOfAsync(id, http.RequestAborted))
             await store.Grains.GetGrain<ISubnetGrain>(subnet.Id).DeleteAsync();
-        await store.Grains.GetGrain<INetworkGrain>(id).DeleteAsync(network.Revision);
         return Results.NoContent();
     }
 

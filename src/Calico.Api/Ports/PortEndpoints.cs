@@ -18,7 +18,7 @@ namespace Calico.Api.Ports;
 /// </summary>
 internal sealed class PortEndpoints(
     ResourceStore store, RequestBody bodies, NetworkEndpoints networks, SecurityGroupEndpoints groups,
-    DefaultSecurityGroups defaults, PortAddresses addresses)
+    DefaultSecurityGroups defaults, PortAddresses addresses, References references)
 {
     public static void Map(RouteGroupBuilder api)
     {
@@ -63,7 +63,7 @@ internal sealed class PortEndpoints(
         var mac = PortJson.NormalizeMac(body.String("mac_address"), "mac_address") ?? PortJson.NewMac();
         var port = PortJson.Apply(body, new WorkloadEndpoint(Ids.New(), networkId, "", project, null, mac,
             ValueList<FixedIp>.Empty, ValueList<string>.Empty, ValueList<AllowedAddressPair>.Empty, AdminStateUp: true, "", ""));
-        port = port with { SecurityGroupIds = await SecurityGroupsAsync(caller, body, project) ?? ValueList.Create(DefaultSecurityGroups.IdFor(project)) };
+        port = port with { SecurityGroupIds = await SecurityGroupsAsync(caller, body) ?? ValueList.Create(DefaultSecurityGroups.IdFor(project)) };
         if (!body.Has("security_groups")) await defaults.EnsureAsync(project);
         // Everything that can be refused without touching IPAM is checked before any address is taken.
         port.EnsureValid();
@@ -73,7 +73,14 @@ internal sealed class PortEndpoints(
         var (fixedIps, fresh) = await addresses.AllocateAsync(port.Id, port.Host, requests!, []);
         try
         {
-            var stored = await store.Grains.GetGrain<IEndpointGrain>(port.Id).CreateAsync(port with { FixedIps = fixedIps.ToValueList() });
+            var grain = store.Grains.GetGrain<IEndpointGrain>(port.Id);
+            var stored = await grain.CreateAsync(port with { FixedIps = fixedIps.ToValueList() });
+            // Stored first, checked second (see References): a network, subnet or group deleted meanwhile undoes the port.
+            if (await MissingReferenceAsync(stored.Value) is { } missing)
+            {
+                await grain.DeleteAsync(stored.Revision);
+                throw missing;
+            }
             return NeutronResults.Created("port", PortJson.Render(stored, await StatusAsync(stored.Value)));
         }
         catch
@@ -93,7 +100,7 @@ internal sealed class PortEndpoints(
         {
             var current = await GetVisibleAsync(caller, id);
             var next = PortJson.Apply(body, current.Value);
-            if (await SecurityGroupsAsync(caller, body, current.Value.ProjectId) is { } sgs) next = next with { SecurityGroupIds = sgs };
+            if (await SecurityGroupsAsync(caller, body) is { } sgs) next = next with { SecurityGroupIds = sgs };
             next.EnsureValid();
             var requests = await addresses.ResolveAsync(body, next.NetworkId, create: false, http.RequestAborted);
             IReadOnlyList<FixedIp> fresh = [];
@@ -105,6 +112,11 @@ internal sealed class PortEndpoints(
             try
             {
                 var stored = await grain.PutAsync(next, current.Revision);
+                if (await MissingReferenceAsync(stored.Value) is { } missing)
+                {
+                    await grain.PutAsync(current.Value, stored.Revision);
+                    throw missing;
+                }
                 await addresses.ReleaseAsync(id, current.Value.FixedIps.Except(next.FixedIps));
                 return NeutronResults.One("port", PortJson.Render(stored, await StatusAsync(stored.Value)));
             }
@@ -134,7 +146,7 @@ internal sealed class PortEndpoints(
     }
 
     /// <summary>The groups the request names, each checked to exist and be visible; null when it names none.</summary>
-    private async Task<ValueList<string>?> SecurityGroupsAsync(Caller caller, RequestObject body, string project)
+    private async Task<ValueList<string>?> SecurityGroupsAsync(Caller caller, RequestObject body)
     {
         if (body.IsNull("security_groups")) return ValueList<string>.Empty;
         var ids = body.StringList("security_groups");
@@ -142,6 +154,9 @@ internal sealed class PortEndpoints(
         foreach (var id in ids.Distinct()) await groups.GetVisibleAsync(caller, id);
         return ids.ToValueList();
     }
+
+    private Task<ApiException?> MissingReferenceAsync(WorkloadEndpoint port) =>
+        references.FirstMissingAsync(port.NetworkId, port.FixedIps.Select(f => f.SubnetId).Distinct(), port.SecurityGroupIds);
 
     private async Task RefuseMacInUseAsync(WorkloadEndpoint port, CancellationToken cancellationToken)
     {

@@ -96,10 +96,13 @@ internal sealed class SecurityGroupEndpoints(ResourceStore store, RequestBody bo
         var group = await GetVisibleAsync(caller, id);
         if (group.Value.Name == DefaultSecurityGroups.Name && !caller.IsAdmin)
             throw ApiException.Conflict("SecurityGroupCannotRemoveDefault", "Removing default security group not allowed.");
-        var ports = await store.ListAsync<WorkloadEndpoint>(GrainTypes.Endpoint, http.RequestAborted);
-        if (ports.FirstOrDefault(p => p.Value.SecurityGroupIds.Contains(id)) is { } port)
-            throw ApiException.Conflict("SecurityGroupInUse", $"Security Group {id} in use by port {port.Value.Id}.");
-        await store.Grains.GetGrain<ISecurityGroupGrain>(id).DeleteAsync(group.Revision);
+        await References.DeleteUnlessUsedAsync(store.Grains.GetGrain<ISecurityGroupGrain>(id), group, async () =>
+        {
+            var ports = await store.ListAsync<WorkloadEndpoint>(GrainTypes.Endpoint, http.RequestAborted);
+            return ports.FirstOrDefault(p => p.Value.SecurityGroupIds.Contains(id)) is { } port
+                ? ApiException.Conflict("SecurityGroupInUse", $"Security Group {id} in use by port {port.Value.Id}.")
+                : null;
+        });
         foreach (var other in await store.ListAsync<SecurityGroup>(GrainTypes.SecurityGroup, http.RequestAborted))
         {
             if (!other.Value.Rules.Any(r => r.RemoteGroupId == id)) continue;

@@ -49,7 +49,9 @@ internal sealed class SecurityGroupRuleEndpoints(ResourceStore store, RequestBod
         body.Accept(SecurityGroupJson.RuleCreatable, SecurityGroupJson.RuleAttributes, update: false);
         var groupId = body.String("security_group_id") ?? throw RequestObject.Invalid("security_group_id", "is required");
         var target = await groups.GetVisibleAsync(caller, groupId);
-        if (Projects.ForCreate(caller, body) != target.Value.ProjectId && body.Has("project_id") | body.Has("tenant_id"))
+        // A rule belongs to its group's project; naming another one is a mistake worth saying.
+        var named = body.Has("project_id") || body.Has("tenant_id");
+        if (named && Projects.ForCreate(caller, body) != target.Value.ProjectId)
             throw ApiException.BadRequest($"A rule belongs to its security group's project ({target.Value.ProjectId}).");
         var rule = SecurityGroupJson.ParseRule(body, Ids.New());
         if (rule.RemoteGroupId is { } remote && remote != groupId) await groups.GetVisibleAsync(caller, remote);

@@ -15,7 +15,7 @@ namespace Calico.Api.Subnets;
 /// subnet, on its own network or any other (Neutron refuses overlaps on one network; Calico must refuse them
 /// everywhere, or two workloads would want the same /32 route).
 /// </summary>
-internal sealed class SubnetEndpoints(ResourceStore store, RequestBody bodies, NetworkEndpoints networks)
+internal sealed class SubnetEndpoints(ResourceStore store, RequestBody bodies, NetworkEndpoints networks, References references)
 {
     public static void Map(RouteGroupBuilder api)
     {
@@ -76,15 +76,28 @@ internal sealed class SubnetEndpoints(ResourceStore store, RequestBody bodies, N
         subnet = SubnetJson.Apply(body, subnet);
         if (!body.Has("allocation_pools") && cidr.IsCanonical) subnet = subnet with { AllocationPools = SubnetJson.DefaultPools(cidr, gateway) };
         await RefuseOverlapAsync(subnet, http.RequestAborted);
-        var stored = await store.Grains.GetGrain<ISubnetGrain>(subnet.Id).CreateAsync(subnet);
+        var grain = store.Grains.GetGrain<ISubnetGrain>(subnet.Id);
+        var stored = await grain.CreateAsync(subnet);
+        // Checked again now that this subnet is stored: of two overlapping creates that raced past the first check,
+        // at least one sees the other here and withdraws (both may; never neither).
+        var missing = await references.FirstMissingAsync(networkId);
+        var overlap = missing is null ? await OverlapAsync(subnet, http.RequestAborted) : null;
+        if (missing is not null || overlap is not null)
+        {
+            await grain.DeleteAsync(stored.Revision);
+            throw missing ?? ApiException.Conflict("SubnetOverlap", $"Subnet {overlap!.Id} ({overlap.Cidr}), which overlaps {subnet.Cidr}, was created at the same time; try again.");
+        }
         return NeutronResults.Created("subnet", SubnetJson.Render(stored));
     }
+
+    private async Task<Subnet?> OverlapAsync(Subnet subnet, CancellationToken cancellationToken) =>
+        (await store.ListAsync<Subnet>(GrainTypes.Subnet, cancellationToken))
+            .Select(s => s.Value).FirstOrDefault(s => s.Id != subnet.Id && s.Cidr.Overlaps(subnet.Cidr));
 
     private async Task RefuseOverlapAsync(Subnet subnet, CancellationToken cancellationToken)
     {
         if (!subnet.Cidr.IsCanonical) return; // the model's validation names the host bits
-        var other = (await store.ListAsync<Subnet>(GrainTypes.Subnet, cancellationToken))
-            .Select(s => s.Value).FirstOrDefault(s => s.Id != subnet.Id && s.Cidr.Overlaps(subnet.Cidr));
+        var other = await OverlapAsync(subnet, cancellationToken);
         if (other is null) return;
         throw RequestObject.Invalid("cidr", other.NetworkId == subnet.NetworkId
             ? $"{subnet.Cidr} overlaps subnet {other.Id} ({other.Cidr}) of the same network"
@@ -111,13 +124,16 @@ internal sealed class SubnetEndpoints(ResourceStore store, RequestBody bodies, N
         var caller = Caller.Of(http);
         var subnet = await GetVisibleAsync(caller, id);
         Projects.RequireOwner(caller, subnet.Value.ProjectId, $"Subnet {id}");
-        var ports = await store.ListAsync<WorkloadEndpoint>(GrainTypes.Endpoint, http.RequestAborted);
-        if (ports.FirstOrDefault(p => p.Value.FixedIps.Any(f => f.SubnetId == id)) is { } port)
-            throw ApiException.Conflict("SubnetInUse", $"Unable to complete operation on subnet {id}: one or more ports have an IP allocation from this subnet (port {port.Value.Id}).");
-        var floating = await store.ListAsync<FloatingIp>(GrainTypes.FloatingIp, http.RequestAborted);
-        if (floating.FirstOrDefault(f => f.Value.FloatingNetworkId == subnet.Value.NetworkId && subnet.Value.Cidr.Contains(f.Value.FloatingIpAddress)) is { } fip)
-            throw ApiException.Conflict("SubnetInUse", $"Unable to complete operation on subnet {id}: floating IP {fip.Value.FloatingIpAddress} is allocated from this subnet.");
-        await store.Grains.GetGrain<ISubnetGrain>(id).DeleteAsync(subnet.Revision);
+        await References.DeleteUnlessUsedAsync(store.Grains.GetGrain<ISubnetGrain>(id), subnet, async () =>
+        {
+            var ports = await store.ListAsync<WorkloadEndpoint>(GrainTypes.Endpoint, http.RequestAborted);
+            if (ports.FirstOrDefault(p => p.Value.FixedIps.Any(f => f.SubnetId == id)) is { } port)
+                return ApiException.Conflict("SubnetInUse", $"Unable to complete operation on subnet {id}: one or more ports have an IP allocation from this subnet (port {port.Value.Id}).");
+            var floating = await store.ListAsync<FloatingIp>(GrainTypes.FloatingIp, http.RequestAborted);
+            return floating.FirstOrDefault(f => f.Value.FloatingNetworkId == subnet.Value.NetworkId && subnet.Value.Cidr.Contains(f.Value.FloatingIpAddress)) is { } fip
+                ? ApiException.Conflict("SubnetInUse", $"Unable to complete operation on subnet {id}: floating IP {fip.Value.FloatingIpAddress} is allocated from this subnet.")
+                : null;
+        });
         return Results.NoContent();
     }
 }

@@ -18,10 +18,11 @@ public sealed class CliApp(string name, IReadOnlyList<ICliCommand> commands)
             .MaxBy(c => c.Path.Count);
         if (command is null)
         {
-            var wantsHelp = args.Count == 0 || args.Any(a => a is "--help" or "-h" or "help");
-            if (!wantsHelp) await error.WriteLineAsync($"{name}: unknown command '{string.Join(' ', words)}'");
-            await PrintUsageAsync(wantsHelp ? output : error, words);
-            return wantsHelp && args.Count > 0 ? ExitCodes.Ok : ExitCodes.Usage;
+            // Asked for help: usage on stdout, success. Anything else (nothing at all included) is a usage error.
+            var wantsHelp = args.Any(a => a is "--help" or "-h" or "help");
+            if (!wantsHelp && words.Count > 0) await error.WriteLineAsync($"{name}: unknown command '{string.Join(' ', words)}'");
+            await PrintUsageAsync(wantsHelp ? output : error, words.Where(w => w != "help").ToList());
+            return wantsHelp ? ExitCodes.Ok : ExitCodes.Usage;
         }
 
         var allowed = command.Options.Concat(ClusterConnection.Options).Append(Help).ToList();

@@ -21,8 +21,10 @@ public sealed class ClusterConnection : IAsyncDisposable
     public static readonly CliOption ClusterId = new("--cluster-id", "id", "the Orleans cluster id (default calico)");
     public static readonly CliOption ServiceId = new("--service-id", "id", "the Orleans service id (default calico)");
     public static readonly CliOption Timeout = new("--timeout", "duration", "how long one call may take (default 2m)");
+    public static readonly CliOption ConnectTimeout = new("--connect-timeout", "duration",
+        "how long to keep trying to reach a gateway (default 10s)");
 
-    public static IReadOnlyList<CliOption> Options { get; } = [Gateway, Postgres, ClusterId, ServiceId, Timeout];
+    public static IReadOnlyList<CliOption> Options { get; } = [Gateway, Postgres, ClusterId, ServiceId, Timeout, ConnectTimeout];
 
     private readonly IHost _host;
 
@@ -37,6 +39,7 @@ public sealed class ClusterConnection : IAsyncDisposable
             throw new CliUsageException($"give either {Gateway.Name} or {Postgres.Name}, not both");
         var gateways = postgres is null ? Endpoints(options.Values(Gateway.Name)) : [];
         var timeout = options.Duration(Timeout.Name) ?? TimeSpan.FromMinutes(2);
+        var giveUpAt = DateTime.UtcNow + (options.Duration(ConnectTimeout.Name) ?? TimeSpan.FromSeconds(10));
         var where = postgres is null ? string.Join(", ", gateways) : "the gateways listed in the PostgreSQL database";
 
         var host = new HostBuilder()
@@ -51,6 +54,13 @@ public sealed class ClusterConnection : IAsyncDisposable
                     o.ServiceId = options.Value(ServiceId.Name) ?? "calico";
                 });
                 client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = timeout);
+                // Silos may be starting: retry for a while, then give up with the last error rather than retry forever.
+                client.UseConnectionRetryFilter(async (_, ct) =>
+                {
+                    if (DateTime.UtcNow >= giveUpAt) return false;
+                    await Task.Delay(TimeSpan.FromMilliseconds(500), ct);
+                    return true;
+                });
             })
             .Build();
         try

@@ -34,14 +34,15 @@ public sealed class IpamAuditCommand : ICliCommand
 
     private static async Task PrintAsync(TextWriter o, IpamAuditReport report, bool releasing)
     {
-        await o.WriteLineAsync($"IPAM audit: {report.Subnets} subnets, {report.Allocations} allocations, {report.Ports} ports; " +
+        await o.WriteLineAsync($"IPAM audit: {report.Subnets} subnets, {report.Allocations} allocations, {report.Ports} ports, " +
+                               $"{report.FloatingIps} floating IPs; " +
                                $"allocations judged once older than {report.GracePeriod}");
         foreach (var f in report.Findings)
         {
             var what = f.Problem switch
             {
-                IpamProblem.LeakedPortMissing => $"LEAKED      allocated to port {f.AllocatedTo}, which does not exist",
-                IpamProblem.LeakedNotHeld => $"LEAKED      allocated to port {f.AllocatedTo}, which does not hold it",
+                IpamProblem.LeakedPortMissing => $"LEAKED      allocated to {f.AllocatedTo}, which does not exist",
+                IpamProblem.LeakedNotHeld => $"LEAKED      allocated to {f.AllocatedTo}, which does not hold it",
                 IpamProblem.DoublyClaimed => $"DOUBLE      held by {string.Join(", ", f.HeldBy)}, allocated to {f.AllocatedTo ?? "no port"}",
                 _ => $"UNRECORDED  held by {string.Join(", ", f.HeldBy)} but free in IPAM (could be given out again)",
             };
@@ -63,6 +64,7 @@ public sealed class IpamAuditCommand : ICliCommand
             subnets = report.Subnets,
             allocations = report.Allocations,
             ports = report.Ports,
+            floating_ips = report.FloatingIps,
             grace_period_seconds = report.GracePeriod.TotalSeconds,
             too_recent_to_judge = report.TooRecentToJudge,
             findings = report.Findings.Select(f => new

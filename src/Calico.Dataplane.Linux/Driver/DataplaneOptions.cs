@@ -30,6 +30,26 @@ public sealed class DataplaneOptions
 
     /// <summary>The first pause before retrying a transient error; it doubles each time, with jitter.</summary>
     public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(20);
+
+    // ---- DHCP (Dhcp/DhcpReconciler): one dnsmasq per host, or per NetworkNamespace ----
+
+    /// <summary>
+    /// Where dnsmasq's pid, lease, hosts and options files live (created 0755). With <see cref="NetworkNamespace"/>
+    /// set, a subdirectory netns/NAME of it, so agents of different namespaces never share files.
+    /// </summary>
+    public string DhcpStateDirectory { get; set; } = "/var/lib/calico/dhcp";
+
+    /// <summary>The dnsmasq executable: a path, or a name looked up on PATH, then in /usr/sbin and /sbin.</summary>
+    public string DnsmasqPath { get; set; } = "dnsmasq";
+
+    /// <summary>The lease time dnsmasq gives; at least 2 minutes (dnsmasq's minimum).</summary>
+    public TimeSpan DhcpLeaseTime { get; set; } = TimeSpan.FromDays(1);
+
+    /// <summary>The pause before restarting a dnsmasq that exited; it doubles with each exit in a row, up to <see cref="DhcpMaxRestartDelay"/>.</summary>
+    public TimeSpan DhcpRestartDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The longest pause between restarts; a dnsmasq that ran longer than this starts the doubling afresh.</summary>
+    public TimeSpan DhcpMaxRestartDelay { get; set; } = TimeSpan.FromSeconds(60);
 }
 
 public sealed class DataplaneOptionsValidator : IValidateOptions<DataplaneOptions>
@@ -46,6 +66,21 @@ public sealed class DataplaneOptionsValidator : IValidateOptions<DataplaneOption
         if (o.TransientRetries < 0) errors.Add("Dataplane:TransientRetries must be 0 or more.");
         if (o.NetworkNamespace is { Length: > 0 } ns && (ns.Contains('/') || ns is "." or ".."))
             errors.Add($"Dataplane:NetworkNamespace '{ns}' must be a plain name under /var/run/netns.");
+        ValidateDhcp(o, errors);
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static void ValidateDhcp(DataplaneOptions o, List<string> errors)
+    {
+        if (string.IsNullOrWhiteSpace(o.DhcpStateDirectory) || !Path.IsPathFullyQualified(o.DhcpStateDirectory) ||
+            Path.TrimEndingDirectorySeparator(o.DhcpStateDirectory) == "/")
+            errors.Add($"Dataplane:DhcpStateDirectory '{o.DhcpStateDirectory}' must be an absolute path of a directory of its own, e.g. /var/lib/calico/dhcp.");
+        if (string.IsNullOrWhiteSpace(o.DnsmasqPath))
+            errors.Add("Dataplane:DnsmasqPath must name the dnsmasq executable (a path, or a name looked up on PATH), e.g. dnsmasq.");
+        if (o.DhcpLeaseTime < TimeSpan.FromMinutes(2) || o.DhcpLeaseTime.TotalSeconds >= uint.MaxValue)
+            errors.Add($"Dataplane:DhcpLeaseTime {o.DhcpLeaseTime} must be at least 00:02:00 (dnsmasq's minimum) and less than 136 years.");
+        if (o.DhcpRestartDelay <= TimeSpan.Zero) errors.Add("Dataplane:DhcpRestartDelay must be positive, e.g. 00:00:01.");
+        if (o.DhcpMaxRestartDelay < o.DhcpRestartDelay)
+            errors.Add($"Dataplane:DhcpMaxRestartDelay {o.DhcpMaxRestartDelay} must be at least Dataplane:DhcpRestartDelay {o.DhcpRestartDelay}.");
     }
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using Calico.Dataplane.Linux.Dhcp;
 using Calico.Dataplane.Linux.Interfaces;
 using Calico.Dataplane.Linux.Kernel;
 using Calico.Dataplane.Linux.Namespaces;
@@ -17,8 +18,8 @@ namespace Calico.Dataplane.Linux.Driver;
 
 /// <summary>
 /// The host's dataplane on Linux: hands each part of the desired state to the reconciler that owns that kind of
-/// kernel object, in dependency order (interfaces first, since local routes need their index; routes last), and
-/// turns the outcome into per-endpoint statuses. Calls are serialised; the kernel work runs off the caller's thread.
+/// kernel object, in dependency order (interfaces first, since local routes need their index; then routes; DHCP
+/// last, as dnsmasq answers on the taps), and turns the outcome into per-endpoint statuses. Calls are serialised; the kernel work runs off the caller's thread.
 /// Touches only what its reconcilers own (see their headers); with nothing desired it writes nothing at all.
 /// </summary>
 public sealed partial class LinuxDataplane : IDataplane, IDisposable
@@ -26,6 +27,7 @@ public sealed partial class LinuxDataplane : IDataplane, IDisposable
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly InterfaceReconciler _interfaces;
     private readonly RouteReconciler _routes;
+    private readonly DhcpReconciler? _dhcp;
     private readonly DataplaneOptions _options;
     private readonly ILogger _logger;
     private readonly IDisposable? _owned;
@@ -36,13 +38,19 @@ public sealed partial class LinuxDataplane : IDataplane, IDisposable
     {
     }
 
-    private LinuxDataplane((INetlink Netlink, ISysctlWriter Sysctls, IDisposable? Owned) kernel, DataplaneOptions options, ILoggerFactory loggers)
-        : this(kernel.Netlink, kernel.Sysctls, options, loggers, TransientRetry.Create(options)) => _owned = kernel.Owned;
+    private LinuxDataplane((INetlink Netlink, ISysctlWriter Sysctls, IDisposable? Owned, Func<ILoggerFactory, DhcpReconciler> Dhcp) kernel,
+        DataplaneOptions options, ILoggerFactory loggers)
+        : this(kernel.Netlink, kernel.Sysctls, options, loggers, TransientRetry.Create(options), kernel.Dhcp(loggers)) => _owned = kernel.Owned;
 
-    /// <summary>On any kernel: the real one (<see cref="NetlinkKernel"/>) or a fake in tests.</summary>
-    public LinuxDataplane(INetlink netlink, ISysctlWriter sysctls, DataplaneOptions options, ILoggerFactory loggers, ResiliencePipeline retry)
+    /// <summary>
+    /// On any kernel: the real one (<see cref="NetlinkKernel"/>) or a fake in tests. Without <paramref name="dhcp"/>
+    /// (unit tests on a fake kernel) DHCP items are left aside: no DHCP is served.
+    /// </summary>
+    public LinuxDataplane(INetlink netlink, ISysctlWriter sysctls, DataplaneOptions options, ILoggerFactory loggers, ResiliencePipeline retry,
+        DhcpReconciler? dhcp = null)
     {
         _options = options;
+        _dhcp = dhcp;
         _logger = loggers.CreateLogger<LinuxDataplane>();
         _interfaces = new InterfaceReconciler(netlink, sysctls, options, retry, loggers.CreateLogger<InterfaceReconciler>());
         _routes = new RouteReconciler(netlink, options, retry, loggers.CreateLogger<RouteReconciler>());
@@ -62,13 +70,20 @@ public sealed partial class LinuxDataplane : IDataplane, IDisposable
 
     public TimeSpan ResyncInterval => _options.RouteResyncInterval;
 
-    private static (INetlink, ISysctlWriter, IDisposable?) OpenKernel(DataplaneOptions options)
+    private static (INetlink, ISysctlWriter, IDisposable?, Func<ILoggerFactory, DhcpReconciler>) OpenKernel(DataplaneOptions options)
     {
+        // DHCP shares the rtnetlink client (thread-safe) and starts dnsmasq inside the namespace.
+        Func<ILoggerFactory, DhcpReconciler> Dhcp(NetlinkRouteClient client, NetworkNamespace? ns) => loggers =>
+            new DhcpReconciler(client, ns, options, TransientRetry.Create(options), loggers.CreateLogger<DhcpReconciler>());
         if (options.NetworkNamespace is not { Length: > 0 } name)
-            return (new NetlinkKernel(NetlinkRouteClient.Open()), new ProcSysctls(new Sysctls()), null);
+        {
+            var client = NetlinkRouteClient.Open();
+            return (new NetlinkKernel(client), new ProcSysctls(new Sysctls()), null, Dhcp(client, null));
+        }
         var ns = NetworkNamespace.Open(name);
-        var kernel = new NetlinkKernel(NetlinkRouteClient.Open(ns));
-        return (kernel, new ProcSysctls(new Sysctls(ns)), new Owned(kernel, ns));
+        var nsClient = NetlinkRouteClient.Open(ns);
+        var kernel = new NetlinkKernel(nsClient);
+        return (kernel, new ProcSysctls(new Sysctls(ns)), new Owned(kernel, ns), Dhcp(nsClient, ns));
     }
 
     public async Task<DataplaneResult> ApplyAsync(IReadOnlyDictionary<DesiredKey, DesiredItem> desired,
@@ -98,6 +113,7 @@ public sealed partial class LinuxDataplane : IDataplane, IDisposable
             var sw = Stopwatch.StartNew();
             _routes.Invalidate();
             _interfaces.Invalidate();
+            _dhcp?.Invalidate();
             var result = await Task.Run(() => Reconcile(_desired, drift: true), cancellationToken);
             DataplaneTelemetry.ResyncDuration.Record(sw.Elapsed.TotalMilliseconds);
             return result;
@@ -120,6 +136,7 @@ public sealed partial class LinuxDataplane : IDataplane, IDisposable
             .Where(f => routeOwners.ContainsKey(f.Key))
             .GroupBy(f => routeOwners[f.Key])
             .ToDictionary(g => g.Key, g => string.Join("; ", g.Select(f => f.Value)));
+        var dhcp = ReconcileDhcp(desired, drift);
 
         var endpoints = new Dictionary<string, EndpointProgramming>(StringComparer.Ordinal);
         foreach (var item in interfaces)
@@ -133,10 +150,25 @@ public sealed partial class LinuxDataplane : IDataplane, IDisposable
                 _ when !item.AdminUp => new EndpointProgramming(EndpointStatusKind.Down, "administratively down"),
                 _ => new EndpointProgramming(EndpointStatusKind.Active, null),
             };
+            if (dhcp.Failures.TryGetValue(item.EndpointId, out var dhcpFailure)) endpoints[item.EndpointId] = WithDhcpFailure(endpoints[item.EndpointId], dhcpFailure);
         }
         LogApplied(_logger, drift ? "resync" : "apply", routeResult.Written, routeResult.Deleted, routeResult.Failures.Count, interfaces.Count);
         return new DataplaneResult(endpoints);
     }
+
+    // ---- DHCP (Dhcp/DhcpReconciler) ----
+
+    private DhcpResult ReconcileDhcp(IReadOnlyDictionary<DesiredKey, DesiredItem> desired, bool drift) =>
+        _dhcp?.Reconcile(desired.Values.OfType<DhcpSubnetItem>().ToList(), desired.Values.OfType<DhcpHostItem>().ToList(), drift)
+        ?? DhcpResult.None;
+
+    /// <summary>A port whose DHCP is not served is in error, unless it is already down or in error for another reason.</summary>
+    private static EndpointProgramming WithDhcpFailure(EndpointProgramming status, string reason) => status.Status switch
+    {
+        EndpointStatusKind.Active => new EndpointProgramming(EndpointStatusKind.Error, "DHCP: " + reason),
+        EndpointStatusKind.Error => status with { Message = $"{status.Message}; DHCP: {reason}" },
+        _ => status,
+    };
 
     /// <summary>
     /// Our routes in kernel terms. A local route needs its interface's index; without one (the interface is not
@@ -179,6 +211,8 @@ public sealed partial class LinuxDataplane : IDataplane, IDisposable
                 var links = _links();
                 var (routes, _) = KernelRoutes(desired, name => links.TryGetValue(name, out var index) ? index : null);
                 plan.AddRange(_routes.Plan(routes).Select(op => _describe(op)));
+                if (_dhcp is not null)
+                    plan.AddRange(_dhcp.Plan(desired.Values.OfType<DhcpSubnetItem>().ToList(), desired.Values.OfType<DhcpHostItem>().ToList()));
                 return (IReadOnlyList<string>)plan;
             }, cancellationToken);
         }
@@ -190,6 +224,7 @@ public sealed partial class LinuxDataplane : IDataplane, IDisposable
 
     public void Dispose()
     {
+        _dhcp?.Dispose(); // stops watching dnsmasq; dnsmasq keeps serving (fail-static), the next agent adopts it
         _owned?.Dispose();
         _gate.Dispose();
     }

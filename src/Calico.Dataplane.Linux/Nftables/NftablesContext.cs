@@ -30,7 +30,7 @@ public sealed unsafe class NftablesContext : IDisposable
     private readonly Lock _gate = new();
     private readonly NamespaceThread? _thread;
     private readonly LibNftables.Functions _api;
-    private readonly GenerationSocket _generation;
+    private readonly NetfilterSocket _netfilter;
     private nint _context;
 
     private NftablesContext(NamespaceThread? thread, string where)
@@ -38,7 +38,7 @@ public sealed unsafe class NftablesContext : IDisposable
         _thread = thread;
         Where = where;
         _api = LibNftables.Api;
-        (_context, _generation) = OnThread(() =>
+        (_context, _netfilter) = OnThread(() =>
         {
             var context = _api.CtxNew(0);
             if (context == 0) throw new InvalidOperationException("nft_ctx_new failed (out of memory?)");
@@ -47,7 +47,7 @@ public sealed unsafe class NftablesContext : IDisposable
             _api.BufferError(context);
             try
             {
-                return (context, GenerationSocket.Open());
+                return (context, NetfilterSocket.Open());
             }
             catch
             {
@@ -56,6 +56,9 @@ public sealed unsafe class NftablesContext : IDisposable
             }
         });
     }
+
+    /// <summary>Element batches sent without libnftables (for tests and diagnostics).</summary>
+    internal int NativeBatches { get; private set; }
 
     /// <summary>"the current namespace" or "netns NAME": where this context's commands take effect.</summary>
     public string Where { get; }
@@ -109,13 +112,43 @@ public sealed unsafe class NftablesContext : IDisposable
         });
     }
 
+    /// <summary>
+    /// Commits an element-only transaction as one nfnetlink batch of our own, without libnftables (see
+    /// <see cref="ElementBatch"/>). Returns false, having done nothing, when the transaction is not of that kind or
+    /// too large; throws <see cref="NftablesException"/> (nothing applied) when the kernel refuses it.
+    /// </summary>
+    internal bool TryCommitElements(NftTransaction transaction, string description)
+    {
+        if (!ElementBatch.CanEncode(transaction)) return false;
+        return OnThread(() =>
+        {
+            lock (_gate)
+            {
+                ObjectDisposedException.ThrowIf(_context == 0, this);
+                var first = _netfilter.NextSequence;
+                var batch = ElementBatch.Encode(transaction, first);
+                if (batch is null) return false;
+                _netfilter.Reserve(transaction.Count + 2);
+                NativeBatches++;
+                if (_netfilter.CommitBatch(batch, first + 1, transaction.Count) is { } failure)
+                {
+                    var operation = transaction.Operations[Math.Min(failure.Index, transaction.Count - 1)];
+                    // Worded as nft words kernel errors, so that both paths read the same to people and to ParseErrno.
+                    throw new NftablesException(description, failure.Errno,
+                        $"Error: Could not process rule: {Netlink.Errno.Describe(failure.Errno)}\n{operation}\n");
+                }
+                return true;
+            }
+        });
+    }
+
     /// <summary>The ruleset generation of the namespace: it changes with every committed transaction, of any table.</summary>
     public uint GetGeneration() => OnThread(() =>
     {
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_context == 0, this);
-            return _generation.Read();
+            return _netfilter.ReadGeneration();
         }
     });
 
@@ -130,7 +163,7 @@ public sealed unsafe class NftablesContext : IDisposable
                     if (_context == 0) return false;
                     _api.CtxFree(_context);
                     _context = 0;
-                    _generation.Dispose();
+                    _netfilter.Dispose();
                     return true;
                 }
             });

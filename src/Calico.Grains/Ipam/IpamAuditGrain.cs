@@ -9,10 +9,12 @@ using Microsoft.Extensions.Options;
 namespace Calico.Grains.Ipam;
 
 /// <summary>
-/// Cross-checks the IPAM rows against the ports: an address allocated to a port that does not hold it (or does not
-/// exist) is leaked; an address held by two ports, or by a port it is not allocated to, is doubly claimed; an
-/// address a port holds that IPAM has free could be given out again. Owns nothing: it reads the store, confirms
-/// each finding with the grains that own the facts, and releases leaks through the subnet's IPAM grain.
+/// Cross-checks the IPAM rows against what holds addresses: ports (their fixed IPs) and floating IPs (their address,
+/// allocated under the floating IP's id in the subnet of its network that contains it). An address allocated to a
+/// holder that does not hold it (or does not exist) is leaked; an address held twice, or by another than the one it
+/// is allocated to, is doubly claimed; an address held but free in IPAM could be given out again. Owns nothing: it
+/// reads the store, confirms each finding with the grains that own the facts, and releases leaks through the
+/// subnet's IPAM grain.
 /// </summary>
 [GrainType(GrainTypes.IpamAudit)]
 public sealed partial class IpamAuditGrain(
@@ -30,6 +32,12 @@ public sealed partial class IpamAuditGrain(
         var ports = new Dictionary<string, WorkloadEndpoint>(StringComparer.Ordinal);
         await foreach (var (id, state) in catalog.ListAsync<ResourceState<WorkloadEndpoint>>(GrainTypes.Endpoint))
             if (state.Value is { } port) ports[id] = port;
+        var floatingIps = new Dictionary<string, FloatingIp>(StringComparer.Ordinal);
+        await foreach (var (id, state) in catalog.ListAsync<ResourceState<FloatingIp>>(GrainTypes.FloatingIp))
+            if (state.Value is { } fip) floatingIps[id] = fip;
+        var subnetList = new List<Subnet>();
+        await foreach (var (_, state) in catalog.ListAsync<ResourceState<Subnet>>(GrainTypes.Subnet))
+            if (state.Value is { } subnet) subnetList.Add(subnet);
         var allocations = new Dictionary<Slot, IpBlockAllocation>();
         await foreach (var (key, state) in catalog.ListAsync<IpBlockState>(GrainTypes.IpBlock))
         {
@@ -38,21 +46,26 @@ public sealed partial class IpamAuditGrain(
         }
 
         var now = time.GetUtcNow();
-        var suspects = Judge(allocations, Holders(ports.Values), ports.ContainsKey, now, grace, out var tooRecent);
+        var suspects = Judge(allocations, Holders(ports.Values, floatingIps.Values, subnetList),
+            id => ports.ContainsKey(id) || floatingIps.ContainsKey(id), now, grace, out var tooRecent);
 
         // Confirm with fresh reads from the owners, so a port or allocation that changed between the two lists is not reported.
         var freshAllocations = new Dictionary<Slot, IpBlockAllocation>();
         var freshPorts = new Dictionary<string, WorkloadEndpoint>(StringComparer.Ordinal);
+        var freshFloatingIps = new Dictionary<string, FloatingIp>(StringComparer.Ordinal);
         foreach (var subnetId in suspects.Select(f => f.SubnetId).Distinct(StringComparer.Ordinal))
             foreach (var a in await GrainFactory.GetGrain<ISubnetIpamGrain>(subnetId).ListAsync())
                 freshAllocations[new Slot(subnetId, a.Address)] = new IpBlockAllocation(a.Address, a.PortId, a.Host, false, a.AllocatedAt);
-        foreach (var portId in suspects.SelectMany(f => f.HeldBy.Append(f.AllocatedTo)).OfType<string>().Distinct(StringComparer.Ordinal))
-            if ((await GrainFactory.GetGrain<IEndpointGrain>(portId).GetAsync())?.Value is { } port) freshPorts[portId] = port;
+        foreach (var id in suspects.SelectMany(f => f.HeldBy.Append(f.AllocatedTo)).OfType<string>().Distinct(StringComparer.Ordinal))
+        {
+            if ((await GrainFactory.GetGrain<IEndpointGrain>(id).GetAsync())?.Value is { } port) freshPorts[id] = port;
+            else if ((await GrainFactory.GetGrain<IFloatingIpGrain>(id).GetAsync())?.Value is { } fip) freshFloatingIps[id] = fip;
+        }
         var slots = suspects.Select(f => new Slot(f.SubnetId, f.Address)).ToHashSet();
         var confirmed = Judge(
             freshAllocations.Where(kv => slots.Contains(kv.Key)).ToDictionary(),
-            Holders(freshPorts.Values).Where(kv => slots.Contains(kv.Key)).ToDictionary(),
-            freshPorts.ContainsKey, now, grace, out _);
+            Holders(freshPorts.Values, freshFloatingIps.Values, subnetList).Where(kv => slots.Contains(kv.Key)).ToDictionary(),
+            id => freshPorts.ContainsKey(id) || freshFloatingIps.ContainsKey(id), now, grace, out _);
 
         var findings = new List<IpamFinding>();
         foreach (var finding in confirmed)
@@ -75,19 +88,25 @@ public sealed partial class IpamAuditGrain(
         }
         var subnets = allocations.Keys.Select(s => s.SubnetId)
             .Concat(ports.Values.SelectMany(p => p.FixedIps).Select(f => f.SubnetId)).Distinct(StringComparer.Ordinal).Count();
-        return new IpamAuditReport(subnets, allocations.Count, ports.Count, findings, tooRecent, grace);
+        return new IpamAuditReport(subnets, allocations.Count, ports.Count, findings, tooRecent, grace, floatingIps.Count);
     }
 
-    private static Dictionary<Slot, List<string>> Holders(IEnumerable<WorkloadEndpoint> ports)
+    /// <summary>Who holds each (subnet, address): ports by their fixed IPs, floating IPs in the subnets of their network.</summary>
+    private static Dictionary<Slot, List<string>> Holders(
+        IEnumerable<WorkloadEndpoint> ports, IEnumerable<FloatingIp> floatingIps, IReadOnlyList<Subnet> subnets)
     {
         var holders = new Dictionary<Slot, List<string>>();
+        void Add(string subnetId, IPAddress address, string holder)
+        {
+            var slot = new Slot(subnetId, address);
+            if (!holders.TryGetValue(slot, out var list)) holders[slot] = list = [];
+            list.Add(holder);
+        }
         foreach (var port in ports)
-            foreach (var fixedIp in port.FixedIps)
-            {
-                var slot = new Slot(fixedIp.SubnetId, fixedIp.Address);
-                if (!holders.TryGetValue(slot, out var list)) holders[slot] = list = [];
-                list.Add(port.Id);
-            }
+            foreach (var fixedIp in port.FixedIps) Add(fixedIp.SubnetId, fixedIp.Address, port.Id);
+        foreach (var fip in floatingIps)
+            foreach (var subnet in subnets.Where(s => s.NetworkId == fip.FloatingNetworkId && s.Cidr.Contains(fip.FloatingIpAddress)))
+                Add(subnet.Id, fip.FloatingIpAddress, fip.Id);
         foreach (var list in holders.Values) list.Sort(StringComparer.Ordinal);
         return holders;
     }

@@ -154,11 +154,11 @@ public sealed partial class SubnetIpamGrain(
         }
         var changed = allocator?.EndBatch() ?? new Dictionary<IpPrefix, IpamBlock?>();
 
-        var writes = changed
-            .Where(kv => !ReferenceEquals(kv.Value, allocator!.Block(kv.Key)))
-            .Select(kv => WriteRowAsync(kv.Key, kv.Value, allocator!.Block(kv.Key), now))
-            .ToList();
-        var results = await Task.WhenAll(writes);
+        // One after another: a store with one writer at a time (SQLite) makes parallel writers wait on its lock
+        // in millisecond sleeps, which costs more than the writes themselves.
+        var results = new List<(IpPrefix Cidr, IpamBlock? Before, Exception? Error, ResourceChange? Notify)>();
+        foreach (var (cidr, before) in changed)
+            if (!ReferenceEquals(before, allocator!.Block(cidr))) results.Add(await WriteRowAsync(cidr, before, allocator.Block(cidr), now));
 
         var failed = new Dictionary<IpPrefix, Exception>();
         foreach (var (cidr, before, error, notify) in results)

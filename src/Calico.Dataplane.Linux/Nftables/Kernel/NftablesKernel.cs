@@ -5,20 +5,27 @@ namespace Calico.Dataplane.Linux.Nftables;
 /// <summary>
 /// <see cref="INftables"/> on the kernel: transactions rendered to one nft script and run through libnftables in
 /// process; tables read back as nft's JSON (<c>nft -j list table</c>); the generation read over netlink.
+/// Transactions that only add or remove elements of plain (non-interval) sets and maps are written as an nfnetlink
+/// batch of our own instead (<see cref="UseNativeElements"/>): same atomicity, cost independent of the table's size.
 /// </summary>
 public sealed class NftablesKernel : INftables, IDisposable
 {
     private readonly NftablesContext _context;
     private readonly bool _ownsContext;
 
-    public NftablesKernel(NftablesContext context, bool ownsContext = false)
+    public NftablesKernel(NftablesContext context, bool ownsContext = false, bool useNativeElements = true)
     {
         _context = context;
         _ownsContext = ownsContext;
+        UseNativeElements = useNativeElements;
     }
 
     /// <summary>A kernel accessor with a context of its own, in <paramref name="networkNamespace"/> or the current namespace.</summary>
-    public static NftablesKernel Open(NetworkNamespace? networkNamespace = null) => new(NftablesContext.Open(networkNamespace), ownsContext: true);
+    public static NftablesKernel Open(NetworkNamespace? networkNamespace = null, bool useNativeElements = true) =>
+        new(NftablesContext.Open(networkNamespace), ownsContext: true, useNativeElements);
+
+    /// <summary>Whether element-only transactions bypass libnftables (on by default; off to compare).</summary>
+    public bool UseNativeElements { get; }
 
     public NftablesContext Context => _context;
 
@@ -26,8 +33,9 @@ public sealed class NftablesKernel : INftables, IDisposable
     {
         ArgumentNullException.ThrowIfNull(transaction);
         if (transaction.IsEmpty) return;
-        var table = transaction.Operations[0].Table;
-        _context.Run(transaction.Render(), description: $"apply {transaction.Count} operation(s) to table {table} in {_context.Where}");
+        var description = $"apply {transaction.Count} operation(s) to table {transaction.Operations[0].Table} in {_context.Where}";
+        if (UseNativeElements && _context.TryCommitElements(transaction, description)) return;
+        _context.Run(transaction.Render(), description: description);
     }
 
     public NftTable? ReadTable(NftTableId table)

@@ -92,6 +92,9 @@ public sealed record NftAddElements(NftTableId Table, string Set, IReadOnlyList<
 {
     public override string Kind => "add-element";
 
+    /// <summary>The set's declaration when known: lets the kernel accessor write elements without libnftables.</summary>
+    public NftSetType? SetType { get; init; }
+
     internal override StringBuilder Render(StringBuilder text) => RenderElements(Command(text, "add element").Append(' ').Append(Set), Elements);
 
     internal static StringBuilder RenderElements(StringBuilder text, IEnumerable<NftElement> elements)
@@ -113,6 +116,9 @@ public sealed record NftAddElements(NftTableId Table, string Set, IReadOnlyList<
 public sealed record NftDeleteElements(NftTableId Table, string Set, IReadOnlyList<NftValue> Keys) : NftOperation(Table)
 {
     public override string Kind => "delete-element";
+
+    /// <summary>The set's declaration when known (see <see cref="NftAddElements.SetType"/>).</summary>
+    public NftSetType? SetType { get; init; }
 
     internal override StringBuilder Render(StringBuilder text) =>
         NftAddElements.RenderElements(Command(text, "delete element").Append(' ').Append(Set), Keys.Select(k => new NftElement(k)));

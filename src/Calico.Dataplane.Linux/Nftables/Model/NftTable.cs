@@ -16,11 +16,28 @@ public sealed record NftTable
         Sets = ToDictionary(sets ?? [], s => s.Name, "set");
     }
 
-    private NftTable(NftTableId id, ImmutableSortedDictionary<string, NftChain> chains, ImmutableSortedDictionary<string, NftSet> sets)
+    // A table made by With*/Without* remembers the one it was made from and the name it touched, so that comparing
+    // it with an ancestor (or descendant) looks at the touched names only. The chain is cut at MaxLineage, so old
+    // versions are not kept alive for ever; beyond it, comparing falls back to a walk over all names.
+    private const int MaxLineage = 256;
+    private readonly NftTable? _parent;
+    private readonly string? _touchedChain;
+    private readonly string? _touchedSet;
+    private readonly int _lineage;
+
+    private NftTable(NftTable parent, ImmutableSortedDictionary<string, NftChain> chains, ImmutableSortedDictionary<string, NftSet> sets,
+        string? touchedChain, string? touchedSet)
     {
-        Id = id;
+        Id = parent.Id;
         Chains = chains;
         Sets = sets;
+        if (parent._lineage < MaxLineage)
+        {
+            _parent = parent;
+            _lineage = parent._lineage + 1;
+            _touchedChain = touchedChain;
+            _touchedSet = touchedSet;
+        }
     }
 
     public NftTableId Id { get; }
@@ -31,13 +48,13 @@ public sealed record NftTable
     /// <summary>Sets and maps by name (they share one namespace in nftables).</summary>
     public ImmutableSortedDictionary<string, NftSet> Sets { get; }
 
-    public NftTable WithChain(NftChain chain) => new(Id, Chains.SetItem(chain.Name, chain), Sets);
+    public NftTable WithChain(NftChain chain) => new(this, Chains.SetItem(chain.Name, chain), Sets, chain.Name, null);
 
-    public NftTable WithoutChain(string name) => new(Id, Chains.Remove(name), Sets);
+    public NftTable WithoutChain(string name) => new(this, Chains.Remove(name), Sets, name, null);
 
-    public NftTable WithSet(NftSet set) => new(Id, Chains, Sets.SetItem(set.Name, set));
+    public NftTable WithSet(NftSet set) => new(this, Chains, Sets.SetItem(set.Name, set), null, set.Name);
 
-    public NftTable WithoutSet(string name) => new(Id, Chains, Sets.Remove(name));
+    public NftTable WithoutSet(string name) => new(this, Chains, Sets.Remove(name), null, name);
 
     public NftTable WithElement(string set, NftElement element) => WithSet(GetSet(set).WithElement(element));
 
@@ -73,6 +90,23 @@ public sealed record NftTable
             if (element.Value is NftVerdict { Chain: { } target } && ChainError(target) is { } error)
                 yield return $"map {set.Name}, element {element}: {error}";
         }
+    }
+
+    /// <summary>
+    /// The names of chains and sets that may differ between this table and <paramref name="ancestor"/>, when this
+    /// table was derived from it by With*/Without* calls; false when it was not (or too long ago).
+    /// </summary>
+    internal bool TryGetChangesSince(NftTable ancestor, out HashSet<string> chains, out HashSet<string> sets)
+    {
+        chains = new HashSet<string>(StringComparer.Ordinal);
+        sets = new HashSet<string>(StringComparer.Ordinal);
+        for (var table = this; table is not null; table = table._parent)
+        {
+            if (ReferenceEquals(table, ancestor)) return true;
+            if (table._touchedChain is { } chain) chains.Add(chain);
+            if (table._touchedSet is { } set) sets.Add(set);
+        }
+        return false;
     }
 
     public bool Equals(NftTable? other) =>

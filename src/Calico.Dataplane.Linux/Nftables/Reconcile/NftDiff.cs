@@ -25,18 +25,23 @@ public static class NftDiff
         var tx = new NftTransaction();
         if (kernel is null) tx.Add(new NftAddTable(id));
 
+        var (chainNames, setNames) = Candidates(desired, current);
+
         // Sets: new, re-declared (delete + add), changed elements, removed.
         var setsNew = new List<NftSet>();
         var setsRecreated = new List<NftSet>();
         var setsChanged = new List<(NftSet Desired, NftSet Kernel)>();
-        foreach (var (name, set) in desired.Sets)
+        var setsRemoved = new List<NftSet>();
+        foreach (var name in setNames)
         {
-            if (!current.Sets.TryGetValue(name, out var existing)) setsNew.Add(set);
+            desired.Sets.TryGetValue(name, out var set);
+            current.Sets.TryGetValue(name, out var existing);
+            if (set is null) { if (existing is not null) setsRemoved.Add(existing); }
+            else if (existing is null) setsNew.Add(set);
             else if (ReferenceEquals(set, existing)) continue;
             else if (!set.Type.Equals(existing.Type)) setsRecreated.Add(set);
             else if (!set.Elements.Equals(existing.Elements)) setsChanged.Add((set, existing));
         }
-        var setsRemoved = current.Sets.Values.Where(s => !desired.Sets.ContainsKey(s.Name)).ToList();
         var recreatedSetNames = setsRecreated.Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
 
         // Chains: new, re-created (a hook cannot change in place), rules rewritten, base policy updated, removed.
@@ -44,9 +49,13 @@ public static class NftDiff
         var chainsRecreated = new List<NftChain>();
         var chainsRewritten = new List<NftChain>();
         var policyUpdates = new List<NftChain>();
-        foreach (var (name, chain) in desired.Chains)
+        var chainsRemoved = new List<NftChain>();
+        foreach (var name in chainNames)
         {
-            if (!current.Chains.TryGetValue(name, out var existing)) { chainsNew.Add(chain); continue; }
+            desired.Chains.TryGetValue(name, out var chain);
+            current.Chains.TryGetValue(name, out var existing);
+            if (chain is null) { if (existing is not null) chainsRemoved.Add(existing); continue; }
+            if (existing is null) { chainsNew.Add(chain); continue; }
             if (ReferenceEquals(chain, existing)) continue;
             if (!Equals(chain.Base, existing.Base))
             {
@@ -63,7 +72,6 @@ public static class NftDiff
             chainsRewritten.AddRange(desired.Chains.Values.Where(c => !touched.Contains(c.Name) &&
                 c.Rules.Any(r => r.SetReferences.Any(recreatedSetNames.Contains))));
         }
-        var chainsRemoved = current.Chains.Values.Where(c => !desired.Chains.ContainsKey(c.Name)).ToList();
 
         foreach (var chain in chainsNew.Concat(chainsRecreated).Concat(chainsRewritten)) ThrowIfInvalid(desired.ReferenceErrors(chain));
         foreach (var set in setsNew.Concat(setsRecreated).Concat(setsChanged.Select(s => s.Desired))) ThrowIfInvalid(desired.ReferenceErrors(set));
@@ -92,10 +100,10 @@ public static class NftDiff
             // A map element pointing at a chain that is about to be re-created must go before the chain does.
             var early = replaced.Concat(removed.Where(k => existing.Elements.TryGetValue(k, out var v) &&
                 v is NftVerdict { Chain: { } target } && recreatedChainNames.Contains(target))).ToList();
-            if (early.Count > 0) tx.Add(new NftDeleteElements(id, set.Name, early));
+            if (early.Count > 0) tx.Add(new NftDeleteElements(id, set.Name, early) { SetType = set.Type });
             var late = removed.Except(early).ToList();
-            if (late.Count > 0) deferredRemovals.Add(new NftDeleteElements(id, set.Name, late));
-            if (added.Count > 0) additions.Add(new NftAddElements(id, set.Name, added));
+            if (late.Count > 0) deferredRemovals.Add(new NftDeleteElements(id, set.Name, late) { SetType = set.Type });
+            if (added.Count > 0) additions.Add(new NftAddElements(id, set.Name, added) { SetType = set.Type });
             // A map element whose value changes counts once, as added.
             elementsRemoved += removed.Count;
             elementsAdded += added.Count;
@@ -110,7 +118,7 @@ public static class NftDiff
         // 4. Data, then the rules that use it.
         foreach (var set in setsNew.Concat(setsRecreated).Where(s => s.Elements.Count > 0))
         {
-            tx.Add(new NftAddElements(id, set.Name, [.. set.Elements]));
+            tx.Add(new NftAddElements(id, set.Name, [.. set.Elements]) { SetType = set.Type });
             elementsAdded += set.Elements.Count;
         }
         foreach (var addition in additions) tx.Add(addition);
@@ -135,6 +143,35 @@ public static class NftDiff
             ElementsAdded = elementsAdded,
             ElementsRemoved = elementsRemoved,
         };
+    }
+
+    /// <summary>
+    /// The names worth comparing, sorted (scripts render in name order): only those touched in between when one table
+    /// was derived from the other (the usual case: the desired table is the last one applied plus a change), so that
+    /// planning one endpoint's change costs the same at any table size; otherwise every name of either table.
+    /// </summary>
+    private static (List<string> Chains, List<string> Sets) Candidates(NftTable desired, NftTable current)
+    {
+        if (desired.TryGetChangesSince(current, out var chains, out var sets) || current.TryGetChangesSince(desired, out chains, out sets))
+            return ([.. chains.Order(StringComparer.Ordinal)], [.. sets.Order(StringComparer.Ordinal)]);
+        return (Merge(desired.Chains.Keys, current.Chains.Keys), Merge(desired.Sets.Keys, current.Sets.Keys));
+    }
+
+    /// <summary>The union of two ordinally sorted name sequences, sorted, in one pass.</summary>
+    private static List<string> Merge(IEnumerable<string> left, IEnumerable<string> right)
+    {
+        var result = new List<string>();
+        using var l = left.GetEnumerator();
+        using var r = right.GetEnumerator();
+        bool hasLeft = l.MoveNext(), hasRight = r.MoveNext();
+        while (hasLeft || hasRight)
+        {
+            var order = !hasLeft ? 1 : !hasRight ? -1 : string.CompareOrdinal(l.Current, r.Current);
+            result.Add(order <= 0 ? l.Current : r.Current);
+            if (order <= 0) hasLeft = l.MoveNext();
+            if (order >= 0) hasRight = r.MoveNext();
+        }
+        return result;
     }
 
     private static void ThrowIfInvalid(IEnumerable<string> errors)

@@ -74,7 +74,7 @@ public sealed partial class NftablesReconciler
     {
         lock (_gate)
         {
-            var read = Refresh(force: false);
+            var read = Refresh(forcedBy: null);
             _lastDesired = null;
             if (_believed is null) return new NftReconcileResult(null, read, 0);
             var plan = new NftPlan(new NftTransaction().Add(new NftDeleteTable(Table)));
@@ -92,7 +92,7 @@ public sealed partial class NftablesReconciler
         lock (_gate)
         {
             var hadBelief = _everRead;
-            var read = Refresh(forceRead);
+            var read = Refresh(forceRead ? "forced" : null);
             var plan = NftDiff.Plan(desired, _believed);
             if (plan.IsEmpty)
             {
@@ -103,7 +103,8 @@ public sealed partial class NftablesReconciler
                 return new NftReconcileResult(plan, read, 0);
             }
             var drift = read && hadBelief;
-            if (read) LogDifferences(Table, hadBelief ? "drift" : "adopted table", plan.ToString());
+            if (drift) LogDrift(Table, plan.ToString());
+            else if (read) LogAdopting(Table, plan.ToString());
             try
             {
                 Commit(plan, desired);
@@ -112,8 +113,7 @@ public sealed partial class NftablesReconciler
             {
                 // Refused: perhaps by something changed under us since the generation check. Read and try once more.
                 LogRetryAfterRead(Table, e.Message);
-                NftablesTelemetry.TableReads.Add(1, NftablesTelemetry.Reason("failure"));
-                Refresh(force: true);
+                Refresh(forcedBy: "failure");
                 plan = NftDiff.Plan(desired, _believed);
                 drift = true;
                 if (!plan.IsEmpty) Commit(plan, desired);
@@ -125,16 +125,21 @@ public sealed partial class NftablesReconciler
         }
     }
 
-    /// <summary>Makes <see cref="_believed"/> trustworthy; returns whether it had to read the table.</summary>
-    private bool Refresh(bool force)
+    /// <summary>
+    /// Makes <see cref="_believed"/> trustworthy: a generation check when it is confirmed, else (or when
+    /// <paramref name="forcedBy"/> names a reason) a read of the table. Returns whether it read the table.
+    /// </summary>
+    private bool Refresh(string? forcedBy)
     {
-        if (_known && !force)
+        var reason = !_everRead ? "start" : forcedBy ?? (_known ? null : "unconfirmed");
+        if (reason is null)
         {
             var generation = _nftables.GetGeneration();
             if (generation == _generation) return false;
             LogGenerationMoved(Table, _generation, generation);
+            reason = "generation";
         }
-        NftablesTelemetry.TableReads.Add(1, NftablesTelemetry.Reason(!_everRead ? "start" : force ? "forced" : "generation"));
+        NftablesTelemetry.TableReads.Add(1, NftablesTelemetry.Reason(reason));
         for (var attempt = 1; ; attempt++)
         {
             var before = _nftables.GetGeneration();
@@ -194,8 +199,11 @@ public sealed partial class NftablesReconciler
     [LoggerMessage(Level = LogLevel.Debug, Message = "nftables table {Table}: {Plan} in {Milliseconds:F2} ms")]
     private partial void LogApplied(NftTableId table, string plan, double milliseconds);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "nftables table {Table}: {What}: {Plan}")]
-    private partial void LogDifferences(NftTableId table, string what, string plan);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "nftables table {Table} drifted from what was applied; repairing: {Plan}")]
+    private partial void LogDrift(NftTableId table, string plan);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "nftables table {Table} found at start differs from the desired one: {Plan}")]
+    private partial void LogAdopting(NftTableId table, string plan);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "nftables table {Table}: ruleset generation moved from {Old} to {New}; reading the table back")]
     private partial void LogGenerationMoved(NftTableId table, uint old, uint @new);

@@ -15,7 +15,7 @@ public static class NftablesTelemetry
         "calico.nftables.transaction.duration", unit: "ms", description: "Time to commit one nftables transaction, retries included");
 
     public static readonly Counter<long> TableReads = CalicoTelemetry.Meter.CreateCounter<long>(
-        "calico.nftables.table_reads", description: "Times our table was read back from the kernel, by reason (start, generation, forced, failure)");
+        "calico.nftables.table_reads", description: "Times our table was read back from the kernel, by reason (start, generation, unconfirmed, forced, failure)");
 
     public static KeyValuePair<string, object?> Reason(string reason) => new("reason", reason);
 }

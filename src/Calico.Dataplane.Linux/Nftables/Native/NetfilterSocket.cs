@@ -6,14 +6,17 @@ using Calico.Dataplane.Linux.Netlink.Interop;
 namespace Calico.Dataplane.Linux.Nftables.Native;
 
 /// <summary>
-/// Reads the nftables ruleset generation of a network namespace with one NFT_MSG_GETGEN request over
-/// NETLINK_NETFILTER, the cheapest way to learn whether anything changed: the kernel increments the generation on
-/// every committed transaction (any table), and never on a failed one.
+/// A NETLINK_NETFILTER socket for the two things done without libnftables:
+/// <list type="bullet">
+/// <item>reading the ruleset generation with one NFT_MSG_GETGEN request, the cheapest way to learn whether anything
+/// changed: the kernel increments it on every committed transaction (any table), never on a failed one;</item>
+/// <item>committing element-only batches (<see cref="ElementBatch"/>) and collecting their acknowledgements.</item>
+/// </list>
 /// Layout from the uapi headers: nlmsghdr, then struct nfgenmsg { u8 family; u8 version; __be16 res_id; }, then
-/// attributes; the answer (NFT_MSG_NEWGEN) carries NFTA_GEN_ID as a big-endian u32.
-/// The socket belongs to the namespace of the thread that opened it, for its whole life.
+/// attributes; the answer to GETGEN (NFT_MSG_NEWGEN) carries NFTA_GEN_ID as a big-endian u32.
+/// The socket belongs to the namespace of the thread that opened it, for its whole life. Not thread-safe.
 /// </summary>
-internal sealed class GenerationSocket : IDisposable
+internal sealed class NetfilterSocket : IDisposable
 {
     private const int NetlinkNetfilter = 12;
     private const ushort SubsystemNftables = 10;
@@ -26,17 +29,20 @@ internal sealed class GenerationSocket : IDisposable
     private const int NfGenMsgSize = 4;
 
     private readonly SocketHandle _handle;
-    private readonly byte[] _buffer = new byte[8192];
+    private readonly byte[] _buffer = new byte[64 << 10];
     private uint _sequence;
 
-    private GenerationSocket(SocketHandle handle) => _handle = handle;
+    private NetfilterSocket(SocketHandle handle) => _handle = handle;
 
     /// <summary>Opens the socket in the calling thread's network namespace.</summary>
-    public static unsafe GenerationSocket Open()
+    public static unsafe NetfilterSocket Open()
     {
         var fd = LibC.Socket(LibC.AF_NETLINK, LibC.SOCK_RAW | LibC.SOCK_CLOEXEC, NetlinkNetfilter);
         if (fd < 0) throw new NetlinkException("open NETLINK_NETFILTER socket", Marshal.GetLastPInvokeError());
-        var socket = new GenerationSocket(new SocketHandle(fd));
+        var socket = new NetfilterSocket(new SocketHandle(fd));
+        // Error replies carry only the failed message's header, not the whole request back.
+        var one = 1;
+        LibC.SetSockOpt(socket._handle, LibC.SOL_NETLINK, LibC.NETLINK_CAP_ACK, &one, sizeof(int));
         // A kernel that never answers must not hang the reconciler.
         var timeout = new LibC.TimeVal { Seconds = 5 };
         if (LibC.SetSockOpt(socket._handle, LibC.SOL_SOCKET, LibC.SO_RCVTIMEO, &timeout, (uint)sizeof(LibC.TimeVal)) != 0)
@@ -48,8 +54,8 @@ internal sealed class GenerationSocket : IDisposable
         return socket;
     }
 
-    /// <summary>The current ruleset generation. Not thread-safe: the owner serialises calls.</summary>
-    public unsafe uint Read()
+    /// <summary>The current ruleset generation.</summary>
+    public unsafe uint ReadGeneration()
     {
         var sequence = ++_sequence;
         Span<byte> request = stackalloc byte[HeaderSize + NfGenMsgSize];
@@ -59,14 +65,7 @@ internal sealed class GenerationSocket : IDisposable
         BinaryPrimitives.WriteUInt16LittleEndian(request[6..], NlmFRequest);
         BinaryPrimitives.WriteUInt32LittleEndian(request[8..], sequence);
         // nfgenmsg: AF_UNSPEC, NFNETLINK_V0, res_id 0 — already zero.
-        fixed (byte* pointer = request)
-        {
-            while (LibC.Send(_handle, pointer, (nuint)request.Length, 0) < 0)
-            {
-                var errno = Marshal.GetLastPInvokeError();
-                if (errno != Errno.EINTR) throw new NetlinkException("send NFT_MSG_GETGEN", errno);
-            }
-        }
+        Send(request, "NFT_MSG_GETGEN");
         while (true)
         {
             var length = Receive();
@@ -120,6 +119,62 @@ internal sealed class GenerationSocket : IDisposable
         return false;
     }
 
+    /// <summary>
+    /// Sends one batch (BEGIN, messages with NLM_F_ACK numbered from <paramref name="firstSequence"/>, END) and
+    /// waits for every message's acknowledgement. Returns null when all succeeded (the kernel committed), else the
+    /// index of the first refused message and its errno (the kernel then applied none of them).
+    /// </summary>
+    public (int Index, int Errno)? CommitBatch(ReadOnlySpan<byte> batch, uint firstSequence, int messages)
+    {
+        Send(batch, "nftables element batch");
+        var acknowledged = new bool[messages];
+        var pending = messages;
+        (int Index, int Errno)? failure = null;
+        while (pending > 0)
+        {
+            var datagram = _buffer.AsSpan(0, Receive());
+            while (datagram.Length >= HeaderSize)
+            {
+                var length = (int)BinaryPrimitives.ReadUInt32LittleEndian(datagram);
+                if (length < HeaderSize || length > datagram.Length) throw new NetlinkException("parse nftables batch acknowledgement", Errno.EPROTO);
+                var type = BinaryPrimitives.ReadUInt16LittleEndian(datagram[4..]);
+                var index = (long)BinaryPrimitives.ReadUInt32LittleEndian(datagram[8..]) - firstSequence;
+                if (type == NlmsgError && index >= 0 && index < messages && !acknowledged[index] && length >= HeaderSize + 4)
+                {
+                    acknowledged[index] = true;
+                    pending--;
+                    var error = -BinaryPrimitives.ReadInt32LittleEndian(datagram[HeaderSize..]);
+                    if (error != 0 && (failure is null || index < failure.Value.Index)) failure = ((int)index, error);
+                }
+                else if (type == NlmsgError && (index == -1 || index == messages) && length >= HeaderSize + 4 &&
+                         BinaryPrimitives.ReadInt32LittleEndian(datagram[HeaderSize..]) is var batchError and < 0)
+                {
+                    // The batch itself was refused (a failed commit is acknowledged on BEGIN): nothing more will come.
+                    return failure ?? (0, -batchError);
+                }
+                datagram = datagram[Math.Min(datagram.Length, (length + 3) & ~3)..];
+            }
+        }
+        return failure;
+    }
+
+    /// <summary>The next free sequence number; the caller numbers a batch's messages from it and then calls <see cref="Reserve"/>.</summary>
+    public uint NextSequence => _sequence + 1;
+
+    public void Reserve(int count) => _sequence += (uint)count;
+
+    private unsafe void Send(ReadOnlySpan<byte> data, string what)
+    {
+        fixed (byte* pointer = data)
+        {
+            while (LibC.Send(_handle, pointer, (nuint)data.Length, 0) < 0)
+            {
+                var errno = Marshal.GetLastPInvokeError();
+                if (errno != Errno.EINTR) throw new NetlinkException($"send {what}", errno);
+            }
+        }
+    }
+
     private unsafe int Receive()
     {
         fixed (byte* pointer = _buffer)
@@ -129,7 +184,7 @@ internal sealed class GenerationSocket : IDisposable
                 var received = LibC.Recv(_handle, pointer, (nuint)_buffer.Length, 0);
                 if (received >= 0) return (int)received;
                 var errno = Marshal.GetLastPInvokeError();
-                if (errno != Errno.EINTR) throw new NetlinkException("receive NFT_MSG_GETGEN answer", errno == Errno.EAGAIN ? Errno.ETIMEDOUT : errno);
+                if (errno != Errno.EINTR) throw new NetlinkException("receive from NETLINK_NETFILTER", errno == Errno.EAGAIN ? Errno.ETIMEDOUT : errno);
             }
         }
     }

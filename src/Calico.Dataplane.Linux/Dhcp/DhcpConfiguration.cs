@@ -1,0 +1,245 @@
+using System.Globalization;
+using System.Net;
+using System.Net.NetworkInformation;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text;
+using Calico.Model.Desired;
+using Calico.Model.Net;
+
+namespace Calico.Dataplane.Linux.Dhcp;
+
+/// <summary>A subnet dnsmasq serves: the tag that ties its range to its options, and the address ns-dhcp holds for it.</summary>
+public sealed record ServedSubnet(DhcpSubnetItem Item, string Tag, IPAddress ServerAddress)
+{
+    public string SubnetId => Item.SubnetId;
+
+    public IpPrefix Cidr => Item.Cidr;
+}
+
+/// <summary>
+/// What dnsmasq must run with, computed from the desired DHCP items alone (pure, and tested as golden text):
+/// the command line — whatever needs a restart to change: the served ranges, files, interfaces — and the two files
+/// dnsmasq re-reads on SIGHUP: static leases (hosts) and per-subnet options (opts).
+/// <para>
+/// Served: IPv4 subnets with a gateway, which ns-dhcp holds as the server's address (dnsmasq serves a range only on
+/// a network where its interface has an address). Not served, and said so per endpoint: subnets without a gateway,
+/// IPv6 subnets (DHCPv6 and router advertisements are not implemented), a subnet overlapping one already served.
+/// </para>
+/// <para>
+/// Every value written comes from a typed field (addresses, prefixes, numbers); the free-text ones are checked — a
+/// MAC must parse, a hostname must be one DNS label — so nothing from the control plane can add a line or an option.
+/// </para>
+/// </summary>
+public sealed class DhcpConfiguration
+{
+    /// <summary>The interface that holds the subnets' gateway addresses; dnsmasq treats the taps as aliases of it.</summary>
+    public const string InterfaceName = "ns-dhcp";
+
+    /// <summary>
+    /// The workload interfaces dnsmasq listens on. A wildcard (dnsmasq supports a trailing '*' in --interface and in
+    /// --bridge-interface aliases) keeps the command line the same while VMs come and go, so a new port never
+    /// restarts dnsmasq; only ports with a static lease in the hosts file get an answer.
+    /// </summary>
+    public const string WorkloadInterfacePattern = "tap*";
+
+    private const string Header = "# Written by the Calico dataplane agent (DhcpReconciler) on every change; do not edit.\n";
+
+    private DhcpConfiguration(IReadOnlyList<ServedSubnet> subnets, IReadOnlyList<string> arguments, string hostsFile,
+        string optionsFile, IReadOnlyDictionary<string, string> endpointProblems, IReadOnlyDictionary<string, IReadOnlyList<string>> endpointsBySubnet)
+    {
+        Subnets = subnets;
+        Arguments = arguments;
+        HostsFile = hostsFile;
+        OptionsFile = optionsFile;
+        EndpointProblems = endpointProblems;
+        EndpointsBySubnet = endpointsBySubnet;
+    }
+
+    /// <summary>Subnets served, ordered by id.</summary>
+    public IReadOnlyList<ServedSubnet> Subnets { get; }
+
+    /// <summary>dnsmasq's arguments (without the program name). Any difference means a restart.</summary>
+    public IReadOnlyList<string> Arguments { get; }
+
+    public string HostsFile { get; }
+
+    public string OptionsFile { get; }
+
+    /// <summary>Endpoints (port ids) whose DHCP is not served, and why.</summary>
+    public IReadOnlyDictionary<string, string> EndpointProblems { get; }
+
+    /// <summary>The endpoints with a static lease in each subnet (to report a failure of that subnet to them).</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> EndpointsBySubnet { get; }
+
+    /// <summary>Nothing to serve: no dnsmasq, no ns-dhcp.</summary>
+    public bool IsEmpty => Subnets.Count == 0;
+
+    public static DhcpConfiguration Compute(IEnumerable<DhcpSubnetItem> subnets, IEnumerable<DhcpHostItem> hosts,
+        DnsmasqFiles files, TimeSpan leaseTime)
+    {
+        var subnetProblems = new Dictionary<string, string>(StringComparer.Ordinal);
+        var served = new List<ServedSubnet>();
+        foreach (var subnet in subnets.OrderBy(s => s.SubnetId, StringComparer.Ordinal))
+        {
+            var name = $"subnet {subnet.SubnetId} ({subnet.Cidr})";
+            if (subnet.Cidr.Version == 6)
+                subnetProblems[subnet.SubnetId] = $"{name}: DHCPv6 is not served by this agent yet";
+            else if (subnet.Gateway is null)
+                subnetProblems[subnet.SubnetId] = $"{name} has no gateway address, which DHCP needs as its server's address";
+            else if (!subnet.Cidr.Contains(subnet.Gateway) || !subnet.Cidr.IsCanonical)
+                subnetProblems[subnet.SubnetId] = $"{name}: gateway {subnet.Gateway} is not an address of the subnet";
+            else if (served.FirstOrDefault(s => s.Cidr.Overlaps(subnet.Cidr)) is { } other)
+                subnetProblems[subnet.SubnetId] = $"{name} overlaps subnet {other.SubnetId} ({other.Cidr}), which is served";
+            else
+                served.Add(new ServedSubnet(subnet, Tag(subnet.SubnetId), subnet.Gateway));
+        }
+
+        var bySubnet = served.ToDictionary(s => s.SubnetId, StringComparer.Ordinal);
+        var endpointProblems = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        var endpointsBySubnet = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        var leases = new List<(string Mac, IPAddress Address, string? Hostname)>();
+        var addressOwners = new Dictionary<IPAddress, string>();
+        var macsInSubnet = new HashSet<(string Subnet, string Mac)>();
+        foreach (var host in hosts.OrderBy(h => h.Address, Comparer<IPAddress>.Create(IpAddresses.Compare))
+                     .ThenBy(h => h.EndpointId, StringComparer.Ordinal))
+        {
+            void Problem(string reason) => (endpointProblems.TryGetValue(host.EndpointId, out var list)
+                ? list : endpointProblems[host.EndpointId] = []).Add(reason);
+
+            if (!endpointsBySubnet.TryGetValue(host.SubnetId, out var members)) endpointsBySubnet[host.SubnetId] = members = [];
+            if (!members.Contains(host.EndpointId)) members.Add(host.EndpointId);
+
+            if (!bySubnet.TryGetValue(host.SubnetId, out var subnet))
+            {
+                Problem(subnetProblems.TryGetValue(host.SubnetId, out var why)
+                    ? $"DHCP for {host.Address} is not served: {why}"
+                    : $"DHCP for {host.Address} is not served: subnet {host.SubnetId} is not a DHCP subnet of this host");
+                continue;
+            }
+            if (NormalizeMac(host.MacAddress) is not { } mac)
+            {
+                Problem($"DHCP for {host.Address} is not served: '{host.MacAddress}' is not an Ethernet MAC address");
+                continue;
+            }
+            if (!subnet.Cidr.Contains(host.Address))
+            {
+                Problem($"DHCP for {host.Address} is not served: it is outside subnet {subnet.SubnetId} ({subnet.Cidr})");
+                continue;
+            }
+            if (addressOwners.TryGetValue(host.Address, out var owner) && owner != host.EndpointId)
+            {
+                Problem($"DHCP for {host.Address} is not served: port {owner} has a static lease for it");
+                continue;
+            }
+            addressOwners[host.Address] = host.EndpointId;
+            // One interface gets one IPv4 address by DHCP: with two fixed IPs in one subnet, the lowest one.
+            if (!macsInSubnet.Add((subnet.SubnetId, mac))) continue;
+            leases.Add((mac, host.Address, IsDnsLabel(host.Hostname) ? host.Hostname : null));
+        }
+
+        return new DhcpConfiguration(served, RenderArguments(served, files, leaseTime), RenderHosts(leases), RenderOptions(served),
+            endpointProblems.ToDictionary(kv => kv.Key, kv => string.Join("; ", kv.Value), StringComparer.Ordinal),
+            endpointsBySubnet.ToDictionary(kv => kv.Key, kv => (IReadOnlyList<string>)kv.Value, StringComparer.Ordinal));
+    }
+
+    /// <summary>
+    /// Everything here is fixed for the life of one dnsmasq process. No DNS (--port=0), nothing of the machine's
+    /// (/etc/dnsmasq.conf, /etc/hosts, /etc/resolv.conf) read, logs to stderr for the agent to capture.
+    /// </summary>
+    private static List<string> RenderArguments(List<ServedSubnet> served, DnsmasqFiles files, TimeSpan leaseTime)
+    {
+        var args = new List<string>
+        {
+            "--conf-file=/dev/null",
+            "--keep-in-foreground",
+            "--no-hosts",
+            "--no-resolv",
+            "--port=0",
+            "--bind-dynamic",
+            $"--interface={InterfaceName}",
+            $"--interface={WorkloadInterfacePattern}",
+            $"--bridge-interface={InterfaceName},{WorkloadInterfacePattern}",
+            $"--pid-file={files.PidFile}",
+            $"--dhcp-leasefile={files.LeaseFile}",
+            $"--dhcp-hostsfile={files.HostsFile}",
+            $"--dhcp-optsfile={files.OptionsFile}",
+            "--log-facility=-",
+        };
+        var lease = ((long)leaseTime.TotalSeconds).ToString(CultureInfo.InvariantCulture);
+        foreach (var subnet in served)
+            args.Add($"--dhcp-range=set:{subnet.Tag},{subnet.Cidr.Network.Address},static,{Netmask(subnet.Cidr.Length)},{lease}");
+        return args;
+    }
+
+    private static string RenderHosts(List<(string Mac, IPAddress Address, string? Hostname)> leases)
+    {
+        var text = new StringBuilder(Header);
+        foreach (var (mac, address, hostname) in leases)
+            text.Append(mac).Append(',').Append(address).Append(hostname is null ? "" : "," + hostname).Append('\n');
+        return text.ToString();
+    }
+
+    /// <summary>
+    /// Router, DNS servers, host routes and MTU per subnet. Host routes go as classless static routes (option 121,
+    /// and 249 for older Windows clients); a client that gets them ignores the router option (RFC 3442), so the
+    /// default route via the gateway is added to them unless a host route already covers 0.0.0.0/0.
+    /// </summary>
+    private static string RenderOptions(List<ServedSubnet> served)
+    {
+        var text = new StringBuilder(Header);
+        foreach (var subnet in served)
+        {
+            var item = subnet.Item;
+            var tag = $"tag:{subnet.Tag},";
+            text.Append(tag).Append("option:router,").Append(item.Gateway).Append('\n');
+            var dns = item.DnsNameservers.Where(a => a.AddressFamily == AddressFamily.InterNetwork).ToList();
+            if (dns.Count > 0) text.Append(tag).Append("option:dns-server,").AppendJoin(',', dns).Append('\n');
+            var routes = item.HostRoutes
+                .Where(r => r.Destination.Version == 4 && r.NextHop.AddressFamily == AddressFamily.InterNetwork)
+                .Select(r => $"{r.Destination.Network},{r.NextHop}").ToList();
+            if (routes.Count > 0)
+            {
+                if (!item.HostRoutes.Any(r => r.Destination.Version == 4 && r.Destination.Length == 0))
+                    routes.Add($"0.0.0.0/0,{item.Gateway}");
+                var list = string.Join(',', routes);
+                text.Append(tag).Append("option:classless-static-route,").Append(list).Append('\n');
+                text.Append(tag).Append("249,").Append(list).Append('\n');
+            }
+            if (item.Mtu >= 68) text.Append(tag).Append("option:mtu,").Append(item.Mtu.ToString(CultureInfo.InvariantCulture)).Append('\n');
+        }
+        return text.ToString();
+    }
+
+    /// <summary>
+    /// A dnsmasq tag for a subnet: "s-" and its id when the id is tame (UUIDs are), else a hash of the id — so a ':'
+    /// or ',' in an id can never change the meaning of an option line.
+    /// </summary>
+    public static string Tag(string subnetId) =>
+        subnetId.Length is > 0 and <= 64 && subnetId.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.')
+            ? "s-" + subnetId
+            : "s-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(subnetId)))[..16];
+
+    /// <summary>"fa:16:3e:00:00:03" from any of the usual spellings, or null if it is not a 6-byte address.</summary>
+    public static string? NormalizeMac(string text)
+    {
+        if (string.IsNullOrWhiteSpace(text)) return null;
+        try
+        {
+            var bytes = PhysicalAddress.Parse(text.Trim().Replace(':', '-').ToUpperInvariant()).GetAddressBytes();
+            return bytes.Length == 6 ? string.Join(':', bytes.Select(b => b.ToString("x2", CultureInfo.InvariantCulture))) : null;
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>One DNS label (RFC 1123): 1-63 letters, digits or '-', not starting or ending with '-'.</summary>
+    public static bool IsDnsLabel(string? name) =>
+        name is { Length: > 0 and <= 63 } && name[0] != '-' && name[^1] != '-' &&
+        name.All(c => char.IsAsciiLetterOrDigit(c) || c == '-');
+
+    private static IPAddress Netmask(int length) =>
+        new(length == 0 ? [0, 0, 0, 0] : BitConverter.GetBytes(IPAddress.HostToNetworkOrder(unchecked((int)(0xFFFFFFFFu << (32 - length))))));
+}

@@ -1,0 +1,242 @@
+using System.Collections.Concurrent;
+using System.ComponentModel;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Calico.Dataplane.Linux.Namespaces;
+using Microsoft.Extensions.Logging;
+
+namespace Calico.Dataplane.Linux.Dhcp;
+
+/// <summary>dnsmasq could not be started: not installed, refused its configuration, or died at once.</summary>
+public sealed class DnsmasqStartException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>
+/// One dnsmasq of ours: started here (our child: its stdout and stderr are read into our log) or adopted from a
+/// previous agent (found by our pid file and its command line; its output went to the previous agent, and after
+/// that to syslog — dnsmasq falls back to syslog when its stderr pipe breaks, and keeps serving).
+/// <para>
+/// Ours means: its command line carries --pid-file= with our pid file. Nothing else identifies it, and no other
+/// process is ever signalled. Every signal goes through a pidfd (<see cref="ProcessHandle"/>), so a reused pid can
+/// never receive it; the pidfd also tells us when it exits, whoever its parent is.
+/// </para>
+/// Disposing stops watching and reading; the process keeps running (fail-static: a restarted agent adopts it).
+/// </summary>
+internal sealed partial class DnsmasqProcess : IDisposable
+{
+    private const int KeptLines = 6;
+
+    private readonly ProcessHandle _handle;
+    private readonly Process? _child;
+    private readonly ConcurrentQueue<string> _lastLines = new();
+    private IDisposable? _watch;
+
+    private DnsmasqProcess(ProcessHandle handle, IReadOnlyList<string> arguments, Process? child, long startedAt)
+    {
+        _handle = handle;
+        Arguments = arguments;
+        _child = child;
+        StartedAt = startedAt;
+    }
+
+    public int Pid => _handle.Pid;
+
+    /// <summary>Its arguments (without the program name), as it was started or as /proc shows them.</summary>
+    public IReadOnlyList<string> Arguments { get; }
+
+    /// <summary>Started by a previous agent, not by this one.</summary>
+    public bool Adopted => _child is null;
+
+    /// <summary>When this agent started or adopted it (<see cref="Stopwatch.GetTimestamp"/> ticks).</summary>
+    public long StartedAt { get; }
+
+    public bool HasExited => _handle.HasExited;
+
+    /// <summary>
+    /// Starts dnsmasq in <paramref name="ns"/> (or here) and waits until it has written our pid file — which it does
+    /// after binding its sockets — or has died, or <paramref name="timeout"/> passed. Throws
+    /// <see cref="DnsmasqStartException"/> with dnsmasq's own last words when it does not come up.
+    /// </summary>
+    public static DnsmasqProcess Start(string executable, IReadOnlyList<string> arguments, DnsmasqFiles files,
+        NetworkNamespace? ns, ILogger logger, TimeSpan timeout)
+    {
+        TryDelete(files.PidFile);
+        var start = new ProcessStartInfo(executable)
+        {
+            UseShellExecute = false,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = "/",
+        };
+        foreach (var argument in arguments) start.ArgumentList.Add(argument);
+
+        Process child;
+        try
+        {
+            // fork() copies the calling thread's network namespace, and Process.Start forks on the calling thread:
+            // started from a thread inside the namespace, dnsmasq lives there, with no `ip netns exec` in between.
+            child = (ns is null ? Process.Start(start) : ns.Run(() => Process.Start(start)))
+                ?? throw new DnsmasqStartException($"{executable} did not start");
+        }
+        catch (Win32Exception e)
+        {
+            throw new DnsmasqStartException($"cannot run {executable}: {e.Message}", e);
+        }
+
+        var handle = ProcessHandle.Open(child.Id);
+        var process = new DnsmasqProcess(handle ?? throw Died(child, null, executable), arguments, child, Stopwatch.GetTimestamp());
+        child.StandardInput.Close();
+        child.OutputDataReceived += (_, e) => process.Output(e.Data, logger);
+        child.ErrorDataReceived += (_, e) => process.Output(e.Data, logger);
+        child.BeginOutputReadLine();
+        child.BeginErrorReadLine();
+
+        var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+        while (true)
+        {
+            if (handle.WaitForExit(TimeSpan.FromMilliseconds(20)))
+            {
+                var error = Died(child, process, executable);
+                process.Dispose();
+                throw error;
+            }
+            if (ReadPid(files.PidFile) == child.Id) return process;
+            if (Stopwatch.GetTimestamp() > deadline)
+            {
+                process.Stop(TimeSpan.FromSeconds(1));
+                process.Dispose();
+                throw new DnsmasqStartException($"{executable} (pid {child.Id}) did not write {files.PidFile} within {timeout}; stopped it. {process.LastWords}");
+            }
+        }
+    }
+
+    /// <summary>
+    /// Every running dnsmasq of ours: the process named by our pid file, and any other process whose command line
+    /// carries our --pid-file= (one whose pid file was lost), each verified through a pidfd so that a pid reused
+    /// meanwhile is not taken for it.
+    /// </summary>
+    public static List<DnsmasqProcess> FindRunning(DnsmasqFiles files)
+    {
+        var marker = "--pid-file=" + files.PidFile;
+        var candidates = new List<int>();
+        if (ReadPid(files.PidFile) is { } fromFile) candidates.Add(fromFile);
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) &&
+                !candidates.Contains(pid) && CommandLine(pid) is { } line && line.Contains(marker))
+                candidates.Add(pid);
+        }
+
+        var found = new List<DnsmasqProcess>();
+        foreach (var pid in candidates)
+        {
+            var handle = ProcessHandle.Open(pid);
+            if (handle is null) continue;
+            // Read the command line only once the pidfd is held, and check that it is still alive afterwards: then
+            // the command line is that of the process the pidfd refers to.
+            var argv = CommandLine(pid);
+            if (argv is not { Count: > 1 } || !argv.Contains(marker) || handle.HasExited)
+            {
+                handle.Dispose();
+                continue;
+            }
+            found.Add(new DnsmasqProcess(handle, argv.Skip(1).ToList(), null, Stopwatch.GetTimestamp()));
+        }
+        return found;
+    }
+
+    /// <summary>Calls <paramref name="exited"/> (on a thread of its own) when the process exits, unless disposed or stopped first.</summary>
+    public void WatchExit(Action<DnsmasqProcess> exited) =>
+        _watch ??= _handle.Watch(() => exited(this), $"dnsmasq {Pid} exit watch");
+
+    /// <summary>SIGHUP: dnsmasq re-reads its hosts and options files, without dropping anything it serves.</summary>
+    public bool Reload() => _handle.Signal(ProcessHandle.SIGHUP);
+
+    /// <summary>SIGTERM, then SIGKILL after <paramref name="grace"/>. Stops watching first: this exit is no crash.</summary>
+    public void Stop(TimeSpan grace)
+    {
+        _watch?.Dispose();
+        if (!_handle.Signal(ProcessHandle.SIGTERM)) return;
+        if (_handle.WaitForExit(grace)) return;
+        _handle.Signal(ProcessHandle.SIGKILL);
+        _handle.WaitForExit(TimeSpan.FromSeconds(5));
+    }
+
+    /// <summary>"exit code 2: dnsmasq: bad option ..." for our child; what is known for an adopted one.</summary>
+    public string DescribeExit()
+    {
+        if (_child is null) return $"pid {Pid} exited";
+        _child.WaitForExit(1000);
+        return _child.HasExited ? $"pid {Pid} exited with code {_child.ExitCode}{LastWordsSuffix}" : $"pid {Pid} exited";
+    }
+
+    public void Dispose()
+    {
+        _watch?.Dispose();
+        _handle.Dispose();
+        _child?.Dispose();
+    }
+
+    private string LastWords => string.Join(" | ", _lastLines);
+
+    private string LastWordsSuffix => _lastLines.IsEmpty ? "" : ": " + LastWords;
+
+    private void Output(string? line, ILogger logger)
+    {
+        if (string.IsNullOrWhiteSpace(line)) return;
+        _lastLines.Enqueue(line);
+        while (_lastLines.Count > KeptLines) _lastLines.TryDequeue(out _);
+        // Per-request lines (dnsmasq-dhcp[pid]: DHCPACK(ns-dhcp) ...) are chatty; the rest is start-up, reloads, errors.
+        if (line.StartsWith("dnsmasq-dhcp", StringComparison.Ordinal)) LogRequest(logger, line);
+        else LogLine(logger, line);
+    }
+
+    private static DnsmasqStartException Died(Process child, DnsmasqProcess? process, string executable)
+    {
+        child.WaitForExit(2000); // lets the output readers reach the end, so the last words are complete
+        var code = child.HasExited ? child.ExitCode.ToString(CultureInfo.InvariantCulture) : "unknown";
+        return new DnsmasqStartException($"{executable} exited during start-up with code {code}{process?.LastWordsSuffix}");
+    }
+
+    public static int? ReadPid(string path)
+    {
+        try
+        {
+            return int.TryParse(File.ReadAllText(path).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) && pid > 0 ? pid : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>/proc/PID/cmdline split into arguments; null if the process is gone (or a zombie, which has none).</summary>
+    private static List<string>? CommandLine(int pid)
+    {
+        try
+        {
+            var bytes = File.ReadAllBytes($"/proc/{pid}/cmdline");
+            if (bytes.Length == 0) return null;
+            var parts = Encoding.UTF8.GetString(bytes).Split('\0').ToList();
+            if (parts[^1].Length == 0) parts.RemoveAt(parts.Count - 1);
+            return parts;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    private static void TryDelete(string path)
+    {
+        try { File.Delete(path); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Line}")]
+    private static partial void LogLine(ILogger logger, string line);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "{Line}")]
+    private static partial void LogRequest(ILogger logger, string line);
+}

@@ -1,0 +1,163 @@
+using System.Globalization;
+using System.Net;
+using System.Runtime.InteropServices;
+using Calico.Topology.Kernel;
+using Calico.Topology.Nodes;
+using Calico.Topology.Probes;
+
+namespace Calico.Topology.Commands;
+
+/// <summary>
+/// <c>topology up [--hosts N] [--vms-per-host M]</c>: the tests' topology, by hand. Builds it, creates the seed's
+/// network through the API with VMs spread over the hosts (vm1 10.65.0.2 on h1, vm2 10.65.0.3 on h2, ...), prints how
+/// to reach everything, and keeps it until Ctrl-C (or SIGTERM, SIGHUP), then removes everything.
+/// </summary>
+public static class UpCommand
+{
+    /// <summary>The last line printed once everything is up; the tests wait for it.</summary>
+    public const string ReadyMarker = "ready:";
+
+    public static async Task<int> RunAsync(IReadOnlyList<string> args, TextWriter output, TextWriter error)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(error);
+        if (!TryParse(args, out var hosts, out var vmsPerHost, out var problem))
+        {
+            error.WriteLine($"topology up: {problem} (usage: topology up [--hosts N] [--vms-per-host M])");
+            return 2;
+        }
+
+        using var stop = new CancellationTokenSource();
+        var signals = new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM, PosixSignal.SIGHUP, PosixSignal.SIGQUIT }
+            .Select(s => PosixSignalRegistration.Create(s, context =>
+            {
+                context.Cancel = true;
+                stop.Cancel();
+            })).ToList();
+        NamespaceTopology? topology = null;
+        try
+        {
+            output.WriteLine($"up: building {hosts} hosts with {vmsPerHost} VMs each (the first build of the silo takes a while) ...");
+            topology = await NamespaceTopology.StartAsync(new TopologyOptions
+            {
+                Hosts = hosts,
+                Kind = RunPrefix.ManualKind,
+                ReportInterval = TimeSpan.FromSeconds(2),
+                DeadAfter = TimeSpan.FromSeconds(10),
+                RouteResyncInterval = TimeSpan.FromSeconds(5),
+                Log = line => error.WriteLine("topology: " + line),
+            }, stop.Token);
+            output.WriteLine($"up: {topology.Prefix} silos ready; creating the seed network and VMs through the API ...");
+            var seed = await SeedNetwork.CreateAsync(topology, [new("icmp"), new("tcp", 1, 65535), new("udp", 1, 65535)]);
+            var vms = new List<VirtualMachine>();
+            var n = 0;
+            for (var round = 0; round < vmsPerHost; round++)
+            {
+                foreach (var host in topology.Hosts)
+                {
+                    n++;
+                    vms.Add(await seed.LaunchVmAsync($"vm{n}", host, IPAddress.Parse($"10.65.0.{1 + n}")));
+                }
+            }
+            var statuses = new Dictionary<string, string>();
+            foreach (var vm in vms)
+            {
+                try
+                {
+                    statuses[vm.Name] = await Eventually.UntilAsync($"port of {vm.Name} ACTIVE", () => topology.Api.PortStatusAsync(vm.PortId),
+                        s => s == "ACTIVE", TimeSpan.FromSeconds(30));
+                }
+                catch (TimeoutException)
+                {
+                    statuses[vm.Name] = "(not ACTIVE yet)";
+                }
+            }
+            Describe(topology, vms, statuses, output);
+            output.WriteLine($"{ReadyMarker} {topology.Prefix}");
+            try { await Task.Delay(Timeout.Infinite, stop.Token); }
+            catch (OperationCanceledException) { }
+            output.WriteLine($"up: removing {topology.Prefix} ...");
+            return 0;
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            error.WriteLine("up: interrupted; removing what was built");
+            return 1;
+        }
+        catch (Exception e) when (e is TopologyException or Calico.Topology.Api.NeutronApiException or CommandFailedException or TimeoutException or IOException)
+        {
+            error.WriteLine($"up: failed: {e.Message}");
+            return 1;
+        }
+        finally
+        {
+            if (topology is not null)
+            {
+                await topology.DisposeAsync();
+                output.WriteLine($"up: removed everything of {topology.Prefix}");
+            }
+            foreach (var s in signals) s.Dispose();
+        }
+    }
+
+    private static void Describe(NamespaceTopology t, IReadOnlyList<VirtualMachine> vms, IReadOnlyDictionary<string, string> statuses, TextWriter o)
+    {
+        var os = string.Join(' ', t.Controller.OpenStackCommand);
+        o.WriteLine();
+        o.WriteLine($"Topology {t.Prefix} is up: {t.Hosts.Count} compute hosts, {vms.Count} VMs. Data and logs: {t.TempDirectory}");
+        o.WriteLine();
+        o.WriteLine($"  {"node",-12} {"namespace",-26} {"address",-15} notes");
+        o.WriteLine($"  {"fabric",-12} {t.Fabric.Namespace.Name,-26} {"172.18.203.0/24",-15} bridge {Fabric.Bridge}");
+        o.WriteLine($"  {"controller",-12} {t.Controller.Namespace.Name,-26} {t.Controller.Address,-15} Neutron API {t.Controller.ApiEndpoint} (no auth); log {t.Controller.Silo.LogPath}");
+        foreach (var h in t.Hosts)
+            o.WriteLine($"  {"host " + h.Name,-12} {h.Namespace.Name,-26} {h.Address,-15} compute silo, binding:host_id {h.Name}; log {h.Silo.LogPath}");
+        foreach (var vm in vms)
+            o.WriteLine($"  {vm.Name + " on " + vm.Host.Name,-12} {vm.Namespace.Name,-26} {vm.Address,-15} port {vm.PortId} {statuses.GetValueOrDefault(vm.Name)}, mac {vm.MacAddress}, host side {vm.TapName}");
+        o.WriteLine();
+        o.WriteLine("Try (as root, from any shell):");
+        o.WriteLine($"  {os} network list");
+        o.WriteLine($"  {os} port list --long");
+        o.WriteLine($"  {os} network agent list");
+        foreach (var h in t.Hosts)
+            o.WriteLine($"  ip -n {h.Namespace.Name} route show proto 80");
+        if (vms.Count > 0)
+        {
+            var from = vms[0];
+            var to = vms.FirstOrDefault(v => v.Host != from.Host) ?? vms[^1];
+            o.WriteLine($"  ip -n {from.Namespace.Name} route");
+            o.WriteLine($"  ip netns exec {from.Namespace.Name} ping -c 3 {to.Address}");
+        }
+        o.WriteLine($"  ip netns exec {t.Hosts[0].Namespace.Name} curl -s {t.Hosts[0].Silo.HealthBase}readyz");
+        o.WriteLine($"  tail -f {t.Hosts[0].Silo.LogPath}");
+        o.WriteLine("Security group seed-open lets in ICMP, TCP and UDP. New VMs: create a port bound to a host (--host h1), then");
+        o.WriteLine("  ip -n <host ns> link add tap<first 11 characters of the port id> type veth peer name eth0 netns <new ns> ...");
+        o.WriteLine();
+        o.WriteLine("Ctrl-C removes everything. If this process is killed instead, scripts/topology.sh down removes what it left.");
+    }
+
+    private static bool TryParse(IReadOnlyList<string> args, out int hosts, out int vmsPerHost, out string problem)
+    {
+        hosts = 2;
+        vmsPerHost = 1;
+        problem = "";
+        for (var i = 0; i < args.Count; i++)
+        {
+            var (name, value) = args[i].Split('=', 2) is [var n, var v] ? (n, v) : (args[i], i + 1 < args.Count ? args[++i] : null);
+            if (name is not ("--hosts" or "--vms-per-host"))
+            {
+                problem = $"unknown argument '{args[i]}'";
+                return false;
+            }
+            if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var number))
+            {
+                problem = $"{name} needs a number";
+                return false;
+            }
+            if (name == "--hosts") hosts = number;
+            else vmsPerHost = number;
+        }
+        if (hosts is < 1 or > 17) problem = "--hosts must be 1..17";
+        else if (vmsPerHost < 0 || hosts * vmsPerHost > 200) problem = "--vms-per-host must be 0 or more, and at most 200 VMs in all";
+        return problem.Length == 0;
+    }
+}

@@ -1,0 +1,224 @@
+using System.Collections.Concurrent;
+using System.Net;
+using Calico.Model.Resources;
+using Calico.Topology.Api;
+using Calico.Topology.Kernel;
+using Calico.Topology.Nodes;
+
+namespace Calico.Topology;
+
+/// <summary>
+/// The end-to-end topology of issue 7, built from network namespaces on this machine:
+/// <code>
+///   {prefix}fabric   br0 ─┬─ {prefix}ctl  eth0 172.18.203.10   calico-silo --role controller (API :9696, SQLite)
+///                        ├─ {prefix}h1   eth0 172.18.203.31   calico-silo --role compute --host-name h1
+///                        ├─ {prefix}h2   eth0 172.18.203.44   calico-silo --role compute --host-name h2
+///                        └─ ...
+///   {prefix}vm1  eth0 (port MAC) ══ veth ══ tapXXXXXXXX-XX in {prefix}h1
+/// </code>
+/// This process stays in the machine's namespace and never adds an address, route or rule there: links are created
+/// directly inside the topology's namespaces, commands run with <c>ip -n</c> / <c>ip netns exec</c>, and sockets are
+/// created inside a namespace (<see cref="NamespacedHttp"/>). Every name starts with the run's prefix; everything is
+/// removed by <see cref="DisposeAsync"/>, after a failed start, at process exit (<see cref="RunLedger"/>), or later by
+/// <c>topology down</c> (<see cref="Leftovers"/>) if this process was killed.
+/// </summary>
+public sealed class NamespaceTopology : IAsyncDisposable
+{
+    public static readonly IPAddress ControllerAddress = IPAddress.Parse("172.18.203.10");
+
+    private readonly RunLedger _ledger;
+    private readonly ConcurrentDictionary<string, VirtualMachine> _vms = new(StringComparer.Ordinal);
+    private readonly List<ComputeHost> _hosts = [];
+    private readonly Action<string> _log;
+    private int _disposed;
+
+    private NamespaceTopology(TopologyOptions options, RunLedger ledger)
+    {
+        Options = options;
+        _ledger = ledger;
+        _log = options.Log ?? (_ => { });
+        SiloDll = options.SiloDll ?? Path.Combine(AppContext.BaseDirectory, "calico-silo.dll");
+    }
+
+    public TopologyOptions Options { get; }
+
+    public RunPrefix Prefix => _ledger.Prefix;
+
+    /// <summary>/tmp/cal-e2e-XXXXXX: the silos' data and logs.</summary>
+    public string TempDirectory => _ledger.TempDirectory;
+
+    public string SiloDll { get; }
+
+    public Fabric Fabric { get; private set; } = null!;
+
+    public ControllerNode Controller { get; private set; } = null!;
+
+    public IReadOnlyList<ComputeHost> Hosts => _hosts;
+
+    public IReadOnlyCollection<VirtualMachine> Vms => [.. _vms.Values.OrderBy(v => v.Name, StringComparer.Ordinal)];
+
+    public NeutronClient Api => Controller.Api;
+
+    public IEnumerable<SiloProcess> Silos => new[] { Controller.Silo }.Concat(_hosts.Select(h => h.Silo));
+
+    /// <summary>The address of host <paramref name="index"/> (1-based): 172.18.203.31, .44, .57, ...</summary>
+    public static IPAddress HostAddress(int index) => IPAddress.Parse($"172.18.203.{31 + 13 * (index - 1)}");
+
+    /// <summary>Builds the fabric, the controller and the hosts, starts every silo at once and waits until all are ready.</summary>
+    public static async Task<NamespaceTopology> StartAsync(TopologyOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.Hosts is < 1 or > 17) throw new ArgumentOutOfRangeException(nameof(options), options.Hosts, "Hosts must be 1..17 (172.18.203.31 + 13 per host).");
+        RequireRoot();
+        var topology = new NamespaceTopology(options, RunLedger.Open(options.Prefix ?? RunPrefix.New(options.Kind)));
+        if (!File.Exists(topology.SiloDll))
+        {
+            await topology.DisposeAsync();
+            throw new TopologyException($"calico-silo.dll not found at {topology.SiloDll}; build src/Calico.Silo (the harness references it).");
+        }
+        try
+        {
+            await topology.BuildAsync(cancellationToken);
+            return topology;
+        }
+        catch
+        {
+            await topology.DisposeAsync();
+            throw;
+        }
+    }
+
+    public static void RequireRoot()
+    {
+        if (!Environment.IsPrivilegedProcess)
+            throw new TopologyException(
+                "The topology creates network namespaces, veth pairs and a bridge, which needs root (CAP_SYS_ADMIN and " +
+                "CAP_NET_ADMIN). Run as root; it touches only namespaces it creates itself.");
+    }
+
+    private async Task BuildAsync(CancellationToken cancellationToken)
+    {
+        var fabric = await CreateNamespaceAsync("fabric");
+        await fabric.IpAsync("link", "add", Fabric.Bridge, "type", "bridge");
+        await fabric.IpAsync("link", "set", Fabric.Bridge, "up");
+        Fabric = new Fabric(fabric);
+
+        var ctl = await CreateNamespaceAsync("ctl");
+        await Fabric.ConnectAsync(ctl, "p-ctl", ControllerAddress);
+        Controller = new ControllerNode(ctl, ControllerAddress, NewSilo("controller", ctl, ControllerAddress, ControllerArguments()));
+
+        for (var i = 1; i <= Options.Hosts; i++)
+        {
+            var name = $"h{i}";
+            var address = HostAddress(i);
+            var ns = await CreateNamespaceAsync(name);
+            await Fabric.ConnectAsync(ns, $"p-{name}", address);
+            _hosts.Add(new ComputeHost(name, ns, address, NewSilo(name, ns, address, ComputeArguments(name, address))));
+        }
+
+        // All at once: compute silos keep trying to join until the controller (the primary silo) is up.
+        foreach (var silo in Silos) silo.Start();
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        await Task.WhenAll(Silos.Select(s => s.WaitReadyAsync(Options.StartTimeout, timeout.Token)));
+        _log($"{Prefix}: controller and {_hosts.Count} hosts ready");
+    }
+
+    private SiloProcess NewSilo(string node, Netns ns, IPAddress address, List<string> arguments)
+    {
+        var directory = Path.Combine(TempDirectory, node);
+        Directory.CreateDirectory(directory);
+        arguments.AddRange(CommonArguments(directory));
+        arguments.AddRange(node == "controller" ? Options.ControllerArguments : Options.ComputeArguments);
+        // Supervised from the start; a silo that cannot start at all fails the start through its readiness wait.
+        return new SiloProcess(node, ns, SiloDll, arguments, directory, new Uri($"http://{address}:{ControllerNode.ApiPort}/"), _ledger, _log);
+    }
+
+    private List<string> ControllerArguments() =>
+    [
+        "--role", "controller", "--name", "controller",
+        "--advertise", ControllerAddress.ToString(),
+        "--listen", $"http://{ControllerAddress}:{ControllerNode.ApiPort}",
+        // The API listens on a non-loopback address, where "auto" would demand tokens; the topology is private.
+        "--Api:Auth=none",
+    ];
+
+    private List<string> ComputeArguments(string name, IPAddress address) =>
+    [
+        "--role", "compute", "--name", $"compute-{name}",
+        "--primary", $"{ControllerAddress}:{ControllerNode.SiloPort}",
+        "--advertise", address.ToString(),
+        "--host-name", name,
+        "--host-ipv4", address.ToString(),
+        "--listen", $"http://{address}:{ControllerNode.ApiPort}",
+        // appsettings.json beside the silo says "memory"; here the silo programs the namespace it runs in.
+        "--Compute:Dataplane=linux",
+        $"--Dataplane:RouteResyncInterval={TopologyOptions.Span(Options.RouteResyncInterval)}",
+        $"--Compute:MaxRetryDelay={TopologyOptions.Span(Options.MaxRetryDelay)}",
+    ];
+
+    private List<string> CommonArguments(string directory) =>
+    [
+        "--data-dir", Path.Combine(directory, "data"),
+        $"--Hosts:ReportInterval={TopologyOptions.Span(Options.ReportInterval)}",
+        $"--Hosts:DeadAfter={TopologyOptions.Span(Options.DeadAfter)}",
+        "--Logging:Console:FormatterOptions:SingleLine=true",
+        "--Logging:Console:FormatterOptions:TimestampFormat=HH:mm:ss.fff ",
+        $"--Logging:LogLevel:Calico={(Options.DebugLogs ? "Debug" : "Information")}",
+    ];
+
+    /// <summary>A namespace {prefix}{suffix} with lo up and its own resolv.conf, recorded before it exists.</summary>
+    private async Task<Netns> CreateNamespaceAsync(string suffix)
+    {
+        var name = Prefix.Value + suffix;
+        _ledger.RecordNamespace(name);
+        EtcNetns.WriteResolvConf(name, $"# {name}: a namespace of the Calico topology harness; no name servers here.\n");
+        await Shell.RunAsync("ip", ["netns", "add", name]);
+        var ns = new Netns(name);
+        await ns.IpAsync("link", "set", "lo", "up");
+        return ns;
+    }
+
+    public ComputeHost Host(string name) => _hosts.Single(h => h.Name == name);
+
+    /// <summary>
+    /// Plugs a VM into <paramref name="host"/> the way Nova/libvirt does for a port: a namespace {prefix}{name} whose
+    /// eth0 has the port's MAC, and in the host the tap end named after the port (tap + 11 characters of its id).
+    /// Addresses are not configured here (see <see cref="VirtualMachine.ConfigureStaticAsync"/>).
+    /// </summary>
+    public async Task<VirtualMachine> AddVmAsync(string name, ComputeHost host, string portId, string macAddress)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        var tap = WorkloadEndpoint.InterfaceNameFor(portId);
+        var ns = await CreateNamespaceAsync(name);
+        await host.Namespace.IpAsync("link", "add", tap, "type", "veth", "peer", "name", "eth0", "netns", ns.Name);
+        await ns.IpAsync("link", "set", "eth0", "address", macAddress);
+        // libvirt gives the tap the VM's MAC with fe as first byte.
+        await host.Namespace.IpAsync("link", "set", tap, "address", "fe" + macAddress[2..]);
+        await ns.IpAsync("link", "set", "eth0", "up");
+        await host.Namespace.IpAsync("link", "set", tap, "up");
+        var vm = new VirtualMachine(name, ns, host, portId, macAddress, tap);
+        if (!_vms.TryAdd(name, vm)) throw new InvalidOperationException($"a VM named {name} exists already");
+        return vm;
+    }
+
+    /// <summary>Unplugs and deletes a VM (its namespace, hence both veth ends and the tap, and its /etc/netns directory).</summary>
+    public void RemoveVm(VirtualMachine vm)
+    {
+        ArgumentNullException.ThrowIfNull(vm);
+        _vms.TryRemove(vm.Name, out _);
+        RunLedger.RemoveNamespaces([vm.Namespace.Name]);
+        _ledger.ForgetNamespace(vm.Namespace.Name);
+    }
+
+    /// <summary>Kills every silo, deletes every namespace, /etc/netns directory and the temporary directory.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        List<SiloProcess> silos = Controller is null ? [] : [.. Silos];
+        foreach (var silo in silos) silo.Supervised = false;
+        await Task.WhenAll(silos.Select(s => s.DisposeAsync().AsTask()));
+        Controller?.Dispose();
+        _ledger.RemoveEverything();
+        _log($"{Prefix}: removed");
+    }
+}

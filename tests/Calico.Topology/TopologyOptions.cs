@@ -1,0 +1,49 @@
+using System.Globalization;
+using Calico.Topology.Kernel;
+
+namespace Calico.Topology;
+
+/// <summary>What to build. The defaults suit tests: short report, liveness and resync intervals so that faults show quickly.</summary>
+public sealed record TopologyOptions
+{
+    /// <summary>The run's name prefix; default: a new one of <see cref="Kind"/>. Set it to know the names before the start (e.g. to check a failed start left nothing).</summary>
+    public RunPrefix? Prefix { get; init; }
+
+    /// <summary>Compute hosts (1..17): 172.18.203.31, .44, .57, ... as in the seed (every 13th address).</summary>
+    public int Hosts { get; init; } = 2;
+
+    /// <summary><see cref="RunPrefix.TestKind"/> (cal-e2e-) or <see cref="RunPrefix.ManualKind"/> (cal-topo-).</summary>
+    public string Kind { get; init; } = RunPrefix.TestKind;
+
+    /// <summary>Hosts:ReportInterval of every silo.</summary>
+    public TimeSpan ReportInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Hosts:DeadAfter (the controller decides liveness with it).</summary>
+    public TimeSpan DeadAfter { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Dataplane:RouteResyncInterval of the compute silos: how soon drift (a route deleted by hand) is repaired.</summary>
+    public TimeSpan RouteResyncInterval { get; init; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>Compute:MaxRetryDelay: the longest pause of a host agent while the control plane is unreachable.</summary>
+    public TimeSpan MaxRetryDelay { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Logging:LogLevel:Calico=Debug (every applied desired state, every dataplane apply and resync).</summary>
+    public bool DebugLogs { get; init; } = true;
+
+    /// <summary>Extra arguments for the controller silo, after the harness's own (so they win).</summary>
+    public IReadOnlyList<string> ControllerArguments { get; init; } = [];
+
+    /// <summary>Extra arguments for every compute silo.</summary>
+    public IReadOnlyList<string> ComputeArguments { get; init; } = [];
+
+    /// <summary>How long all silos together may take to become ready.</summary>
+    public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(150);
+
+    /// <summary>Where the harness reports what it does (silo starts, exits, restarts); nowhere by default.</summary>
+    public Action<string>? Log { get; init; }
+
+    /// <summary>calico-silo.dll; default: beside this assembly (the project references the silo for that).</summary>
+    public string? SiloDll { get; init; }
+
+    internal static string Span(TimeSpan value) => value.ToString("c", CultureInfo.InvariantCulture);
+}
