@@ -161,18 +161,14 @@ public sealed partial class SubnetIpamGrain(
             if (!ReferenceEquals(before, allocator!.Block(cidr))) results.Add(await WriteRowAsync(cidr, before, allocator.Block(cidr), now));
 
         var failed = new Dictionary<IpPrefix, Exception>();
-        foreach (var (cidr, before, error, notify) in results)
+        foreach (var (cidr, before, error, _) in results)
         {
-            if (error is not null)
-            {
-                allocator!.Restore(cidr, before);
-                failed[cidr] = error;
-            }
-            else if (notify is not null)
-            {
-                await NotifyCalculatorAsync(notify);
-            }
+            if (error is null) continue;
+            allocator!.Restore(cidr, before);
+            failed[cidr] = error;
         }
+        // Different blocks, each change carrying its revision: the order they reach the calculator does not matter.
+        await Task.WhenAll(results.Select(r => r.Notify).OfType<ResourceChange>().Select(NotifyCalculatorAsync));
 
         foreach (var request in batch)
         {
