@@ -24,7 +24,9 @@ public sealed record ServedSubnet(DhcpSubnetItem Item, string Tag, IPAddress Ser
 /// <para>
 /// Served: IPv4 subnets with a gateway, which ns-dhcp holds as the server's address (dnsmasq serves a range only on
 /// a network where its interface has an address). Not served, and said so per endpoint: subnets without a gateway,
-/// IPv6 subnets (DHCPv6 and router advertisements are not implemented), a subnet overlapping one already served.
+/// a subnet overlapping one already served. IPv6 subnets are left aside without an error (<see cref="Ipv6Subnets"/>):
+/// DHCPv6 and router advertisements are not implemented, and a workload's IPv6 address works without them (static
+/// configuration, as Neutron has it for an IPv6 subnet without an address mode).
 /// </para>
 /// <para>
 /// Every value written comes from a typed field (addresses, prefixes, numbers); the free-text ones are checked — a
@@ -46,8 +48,10 @@ public sealed class DhcpConfiguration
     private const string Header = "# Written by the Calico dataplane agent (DhcpReconciler) on every change; do not edit.\n";
 
     private DhcpConfiguration(IReadOnlyList<ServedSubnet> subnets, IReadOnlyList<string> arguments, string hostsFile,
-        string optionsFile, IReadOnlyDictionary<string, string> endpointProblems, IReadOnlyDictionary<string, IReadOnlyList<string>> endpointsBySubnet)
+        string optionsFile, IReadOnlyDictionary<string, string> endpointProblems, IReadOnlyDictionary<string, IReadOnlyList<string>> endpointsBySubnet,
+        IReadOnlyList<string> ipv6Subnets)
     {
+        Ipv6Subnets = ipv6Subnets;
         Subnets = subnets;
         Arguments = arguments;
         HostsFile = hostsFile;
@@ -72,6 +76,9 @@ public sealed class DhcpConfiguration
     /// <summary>The endpoints with a static lease in each subnet (to report a failure of that subnet to them).</summary>
     public IReadOnlyDictionary<string, IReadOnlyList<string>> EndpointsBySubnet { get; }
 
+    /// <summary>IPv6 DHCP subnets (ids), not served: DHCPv6 is not implemented.</summary>
+    public IReadOnlyList<string> Ipv6Subnets { get; }
+
     /// <summary>Nothing to serve: no dnsmasq, no ns-dhcp.</summary>
     public bool IsEmpty => Subnets.Count == 0;
 
@@ -80,11 +87,12 @@ public sealed class DhcpConfiguration
     {
         var subnetProblems = new Dictionary<string, string>(StringComparer.Ordinal);
         var served = new List<ServedSubnet>();
+        var ipv6 = new List<string>();
         foreach (var subnet in subnets.OrderBy(s => s.SubnetId, StringComparer.Ordinal))
         {
             var name = $"subnet {subnet.SubnetId} ({subnet.Cidr})";
             if (subnet.Cidr.Version == 6)
-                subnetProblems[subnet.SubnetId] = $"{name}: DHCPv6 is not served by this agent yet";
+                ipv6.Add(subnet.SubnetId);
             else if (subnet.Gateway is null)
                 subnetProblems[subnet.SubnetId] = $"{name} has no gateway address, which DHCP needs as its server's address";
             else if (!subnet.Cidr.Contains(subnet.Gateway) || !subnet.Cidr.IsCanonical)
@@ -110,6 +118,7 @@ public sealed class DhcpConfiguration
             if (!endpointsBySubnet.TryGetValue(host.SubnetId, out var members)) endpointsBySubnet[host.SubnetId] = members = [];
             if (!members.Contains(host.EndpointId)) members.Add(host.EndpointId);
 
+            if (host.Address.AddressFamily == AddressFamily.InterNetworkV6 || ipv6.Contains(host.SubnetId)) continue;
             if (!bySubnet.TryGetValue(host.SubnetId, out var subnet))
             {
                 Problem(subnetProblems.TryGetValue(host.SubnetId, out var why)
@@ -140,7 +149,7 @@ public sealed class DhcpConfiguration
 
         return new DhcpConfiguration(served, RenderArguments(served, files, leaseTime), RenderHosts(leases), RenderOptions(served),
             endpointProblems.ToDictionary(kv => kv.Key, kv => string.Join("; ", kv.Value), StringComparer.Ordinal),
-            endpointsBySubnet.ToDictionary(kv => kv.Key, kv => (IReadOnlyList<string>)kv.Value, StringComparer.Ordinal));
+            endpointsBySubnet.ToDictionary(kv => kv.Key, kv => (IReadOnlyList<string>)kv.Value, StringComparer.Ordinal), ipv6);
     }
 
     /// <summary>

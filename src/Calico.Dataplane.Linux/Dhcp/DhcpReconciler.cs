@@ -48,6 +48,10 @@ public sealed partial class DhcpReconciler : IDisposable
     private readonly TimeProvider _time;
     private readonly RestartBackoff _backoff;
     private readonly Dictionary<string, string> _reported = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _reportedIpv6 = new(StringComparer.Ordinal);
+
+    /// <summary>The namespace served ("net:[4026532301]"): a dnsmasq in any other is never ours.</summary>
+    private readonly string _identity;
 
     private DhcpConfiguration? _desired;
     private DhcpConfiguration? _applied;
@@ -75,16 +79,12 @@ public sealed partial class DhcpReconciler : IDisposable
         _logger = logger;
         _time = time ?? TimeProvider.System;
         _backoff = new RestartBackoff(options.DhcpRestartDelay, options.DhcpMaxRestartDelay);
-        Files = DnsmasqFiles.For(options);
+        _identity = NamespaceIdentity.Of(ns);
+        Files = DnsmasqFiles.For(options, ns is not null || NamespaceIdentity.IsInitial(_identity) ? null
+            : NamespaceIdentity.NameOf(_identity) ?? "inode-" + NamespaceIdentity.Inode(_identity));
     }
 
     public DnsmasqFiles Files { get; }
-
-    /// <summary>The pid of the dnsmasq we hold, if any (for tests and diagnostics).</summary>
-    public int? DnsmasqPid
-    {
-        get { lock (_sync) return _process?.Pid; }
-    }
 
     /// <summary>Forget what was applied: the next reconcile reads everything back (link, addresses, files, process).</summary>
     public void Invalidate()
@@ -133,7 +133,7 @@ public sealed partial class DhcpReconciler : IDisposable
         var plan = new List<string>();
         lock (_sync)
         {
-            var found = _process is null ? DnsmasqProcess.FindRunning(Files) : [];
+            var found = _process is null ? DnsmasqProcess.FindRunning(Files, _identity) : [];
             try
             {
                 var running = _process ?? found.FirstOrDefault(p => p.Arguments.SequenceEqual(config.Arguments)) ?? found.FirstOrDefault();
@@ -226,8 +226,7 @@ public sealed partial class DhcpReconciler : IDisposable
 
         var now = _time.GetUtcNow();
         var retrying = _failedArguments is not null && _failedArguments.SequenceEqual(config.Arguments);
-        if (retrying && !restartDue && now < _nextStart)
-            throw new DnsmasqStartException($"dnsmasq {_lastExit}; next start in {(_nextStart - now).TotalSeconds:0.#} s");
+        if (retrying && !restartDue && now < _nextStart) throw new DnsmasqStartException(Pausing(_lastExit));
         try
         {
             var process = DnsmasqProcess.Start(_executable!, config.Arguments, Files, _ns, _logger, StartTimeout);
@@ -241,9 +240,9 @@ public sealed partial class DhcpReconciler : IDisposable
         }
         catch (DnsmasqStartException e)
         {
-            _lastExit = "failed to start: " + e.Message;
+            _lastExit = e.Message;
             ScheduleRestart(config.Arguments, TimeSpan.Zero);
-            throw;
+            throw new DnsmasqStartException(Pausing(e.Message), e);
         }
     }
 
@@ -259,10 +258,10 @@ public sealed partial class DhcpReconciler : IDisposable
             _process = null;
             var description = process.DescribeExit();
             process.Dispose();
-            _lastExit = description;
+            _lastExit = "dnsmasq " + description;
             DataplaneTelemetry.Failures.Add(1, DataplaneTelemetry.Kind("dhcp"));
             var delay = ScheduleRestart(process.Arguments, _time.GetUtcNow() - _processSince);
-            LogExited(_logger, description, delay.TotalSeconds, fromWatch ? "its exit was signalled" : "found at a reconcile");
+            LogExited(_logger, description, delay.TotalSeconds, fromWatch ? "noticed by its exit watch" : "noticed at a reconcile");
         }
     }
 
@@ -302,7 +301,7 @@ public sealed partial class DhcpReconciler : IDisposable
     /// </summary>
     private void AdoptOrStop(DhcpConfiguration config)
     {
-        foreach (var found in DnsmasqProcess.FindRunning(Files))
+        foreach (var found in DnsmasqProcess.FindRunning(Files, _identity))
         {
             if (_process is null && !config.IsEmpty && found.Arguments.SequenceEqual(config.Arguments))
             {
@@ -356,6 +355,7 @@ public sealed partial class DhcpReconciler : IDisposable
     private DhcpResult Result(DhcpConfiguration config, string? global, Dictionary<string, string> addressFailures)
     {
         Report(global);
+        foreach (var subnet in config.Ipv6Subnets.Where(_reportedIpv6.Add)) LogIpv6NotServed(_logger, subnet);
         var failures = new Dictionary<string, string>(config.EndpointProblems, StringComparer.Ordinal);
         foreach (var subnet in config.Subnets)
         {
@@ -384,6 +384,9 @@ public sealed partial class DhcpReconciler : IDisposable
         else LogFailed(_logger, global);
         _globalFailure = global;
     }
+
+    /// <summary>The same words for every attempt of one failure, so it is logged (and reported) once, not at each retry.</summary>
+    private static string Pausing(string? failure) => $"{failure}; it is started again after a pause (restart backoff)";
 
     private static Dictionary<string, (IPAddress Address, int PrefixLength)> Addresses(DhcpConfiguration config) =>
         config.Subnets.ToDictionary(s => s.SubnetId, s => (s.ServerAddress, s.Cidr.Length), StringComparer.Ordinal);
@@ -438,6 +441,9 @@ public sealed partial class DhcpReconciler : IDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Cannot remove DHCP state (retried at the next resync): {Reason}")]
     private static partial void LogTearDownFailed(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "IPv6 subnet {Subnet} has DHCP enabled, but DHCPv6 and router advertisements are not implemented: its ports configure IPv6 themselves")]
+    private static partial void LogIpv6NotServed(ILogger logger, string subnet);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "DHCP for endpoint {Endpoint}: {Reason} (logged again only if the reason changes)")]
     private static partial void LogEndpointFailed(ILogger logger, string endpoint, string reason);

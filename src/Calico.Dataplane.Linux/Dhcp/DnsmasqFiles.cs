@@ -86,11 +86,15 @@ public sealed record DnsmasqFiles(string Directory)
         return removed;
     }
 
-    /// <summary><see cref="DataplaneOptions.DhcpStateDirectory"/>, or its netns/NAME subdirectory for a named namespace.</summary>
-    public static DnsmasqFiles For(DataplaneOptions options) =>
-        new(options.NetworkNamespace is { Length: > 0 } ns
-            ? Path.Combine(options.DhcpStateDirectory, "netns", ns)
-            : options.DhcpStateDirectory);
+    /// <summary>
+    /// <see cref="DataplaneOptions.DhcpStateDirectory"/> for the machine's own namespace; its netns/NAME subdirectory
+    /// for <see cref="DataplaneOptions.NetworkNamespace"/>, or else for <paramref name="agentNamespace"/>: the
+    /// namespace the agent itself runs in when that is not the machine's (started with `ip netns exec NAME`).
+    /// </summary>
+    public static DnsmasqFiles For(DataplaneOptions options, string? agentNamespace = null) =>
+        (options.NetworkNamespace is { Length: > 0 } ns ? ns : agentNamespace) is { } name
+            ? new(Path.Combine(options.DhcpStateDirectory, "netns", name))
+            : new(options.DhcpStateDirectory);
 
     // The dataplane runs on Linux only; these keep the platform analyzer informed.
     private static UnixFileMode ModeOf(string path)

@@ -29,14 +29,15 @@ internal sealed partial class DnsmasqProcess : IDisposable
     private readonly ProcessHandle _handle;
     private readonly Process? _child;
     private readonly ConcurrentQueue<string> _lastLines = new();
+    private readonly TaskCompletionSource _stdoutEnd = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _stderrEnd = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private IDisposable? _watch;
 
-    private DnsmasqProcess(ProcessHandle handle, IReadOnlyList<string> arguments, Process? child, long startedAt)
+    private DnsmasqProcess(ProcessHandle handle, IReadOnlyList<string> arguments, Process? child)
     {
         _handle = handle;
         Arguments = arguments;
         _child = child;
-        StartedAt = startedAt;
     }
 
     public int Pid => _handle.Pid;
@@ -46,9 +47,6 @@ internal sealed partial class DnsmasqProcess : IDisposable
 
     /// <summary>Started by a previous agent, not by this one.</summary>
     public bool Adopted => _child is null;
-
-    /// <summary>When this agent started or adopted it (<see cref="Stopwatch.GetTimestamp"/> ticks).</summary>
-    public long StartedAt { get; }
 
     public bool HasExited => _handle.HasExited;
 
@@ -84,11 +82,20 @@ internal sealed partial class DnsmasqProcess : IDisposable
             throw new DnsmasqStartException($"cannot run {executable}: {e.Message}", e);
         }
 
-        var handle = ProcessHandle.Open(child.Id);
-        var process = new DnsmasqProcess(handle ?? throw Died(child, null, executable), arguments, child, Stopwatch.GetTimestamp());
+        if (ProcessHandle.Open(child.Id) is not { } handle)
+        {
+            // Gone already (exited and reaped): its output is complete, read it directly.
+            var words = ReadToEnd(child.StandardError) + ReadToEnd(child.StandardOutput);
+            child.WaitForExit(2000);
+            var code = child.HasExited ? child.ExitCode.ToString(CultureInfo.InvariantCulture) : "unknown";
+            child.Dispose();
+            throw new DnsmasqStartException($"{executable} exited during start-up with code {code}" +
+                (words.Length == 0 ? "" : ": " + string.Join(" | ", words.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).TakeLast(KeptLines))));
+        }
+        var process = new DnsmasqProcess(handle, arguments, child);
         child.StandardInput.Close();
-        child.OutputDataReceived += (_, e) => process.Output(e.Data, logger);
-        child.ErrorDataReceived += (_, e) => process.Output(e.Data, logger);
+        child.OutputDataReceived += (_, e) => process.Output(e.Data, process._stdoutEnd, logger);
+        child.ErrorDataReceived += (_, e) => process.Output(e.Data, process._stderrEnd, logger);
         child.BeginOutputReadLine();
         child.BeginErrorReadLine();
 
@@ -97,7 +104,7 @@ internal sealed partial class DnsmasqProcess : IDisposable
         {
             if (handle.WaitForExit(TimeSpan.FromMilliseconds(20)))
             {
-                var error = Died(child, process, executable);
+                var error = process.Died(executable);
                 process.Dispose();
                 throw error;
             }
@@ -113,10 +120,10 @@ internal sealed partial class DnsmasqProcess : IDisposable
 
     /// <summary>
     /// Every running dnsmasq of ours: the process named by our pid file, and any other process whose command line
-    /// carries our --pid-file= (one whose pid file was lost), each verified through a pidfd so that a pid reused
-    /// meanwhile is not taken for it.
+    /// carries our --pid-file= (one whose pid file was lost), in the namespace we serve (<paramref name="identity"/>),
+    /// each verified through a pidfd so that a pid reused meanwhile is not taken for it.
     /// </summary>
-    public static List<DnsmasqProcess> FindRunning(DnsmasqFiles files)
+    public static List<DnsmasqProcess> FindRunning(DnsmasqFiles files, string identity)
     {
         var marker = "--pid-file=" + files.PidFile;
         var candidates = new List<int>();
@@ -136,12 +143,12 @@ internal sealed partial class DnsmasqProcess : IDisposable
             // Read the command line only once the pidfd is held, and check that it is still alive afterwards: then
             // the command line is that of the process the pidfd refers to.
             var argv = CommandLine(pid);
-            if (argv is not { Count: > 1 } || !argv.Contains(marker) || handle.HasExited)
+            if (argv is not { Count: > 1 } || !argv.Contains(marker) || NamespaceIdentity.OfProcess(pid) != identity || handle.HasExited)
             {
                 handle.Dispose();
                 continue;
             }
-            found.Add(new DnsmasqProcess(handle, argv.Skip(1).ToList(), null, Stopwatch.GetTimestamp()));
+            found.Add(new DnsmasqProcess(handle, argv.Skip(1).ToList(), null));
         }
         return found;
     }
@@ -163,12 +170,14 @@ internal sealed partial class DnsmasqProcess : IDisposable
         _handle.WaitForExit(TimeSpan.FromSeconds(5));
     }
 
-    /// <summary>"exit code 2: dnsmasq: bad option ..." for our child; what is known for an adopted one.</summary>
+    /// <summary>"pid 7 was killed by signal 9" or "pid 7 exited with code 2" for our child; what is known for an adopted one.</summary>
     public string DescribeExit()
     {
-        if (_child is null) return $"pid {Pid} exited";
-        _child.WaitForExit(1000);
-        return _child.HasExited ? $"pid {Pid} exited with code {_child.ExitCode}{LastWordsSuffix}" : $"pid {Pid} exited";
+        if (_child is null || !WaitForOutput()) return $"pid {Pid} exited";
+        // .NET reports a child killed by signal N as 128 + N; dnsmasq's own exit codes are 0-5.
+        return _child.ExitCode is > 128 and < 160
+            ? $"pid {Pid} was killed by signal {_child.ExitCode - 128}"
+            : $"pid {Pid} exited with code {_child.ExitCode}";
     }
 
     public void Dispose()
@@ -182,8 +191,13 @@ internal sealed partial class DnsmasqProcess : IDisposable
 
     private string LastWordsSuffix => _lastLines.IsEmpty ? "" : ": " + LastWords;
 
-    private void Output(string? line, ILogger logger)
+    private void Output(string? line, TaskCompletionSource end, ILogger logger)
     {
+        if (line is null)
+        {
+            end.TrySetResult();
+            return;
+        }
         if (string.IsNullOrWhiteSpace(line)) return;
         _lastLines.Enqueue(line);
         while (_lastLines.Count > KeptLines) _lastLines.TryDequeue(out _);
@@ -192,11 +206,26 @@ internal sealed partial class DnsmasqProcess : IDisposable
         else LogLine(logger, line);
     }
 
-    private static DnsmasqStartException Died(Process child, DnsmasqProcess? process, string executable)
+    /// <summary>
+    /// Waits (a little) for the exit to be reaped and for stdout and stderr to reach their end, so that the exit code
+    /// and the last words are complete; a grandchild holding the pipes open cannot hang us.
+    /// </summary>
+    private bool WaitForOutput()
     {
-        child.WaitForExit(2000); // lets the output readers reach the end, so the last words are complete
-        var code = child.HasExited ? child.ExitCode.ToString(CultureInfo.InvariantCulture) : "unknown";
-        return new DnsmasqStartException($"{executable} exited during start-up with code {code}{process?.LastWordsSuffix}");
+        Task.WaitAll([_stdoutEnd.Task, _stderrEnd.Task], TimeSpan.FromSeconds(2));
+        return _child is not null && _child.WaitForExit(2000);
+    }
+
+    private DnsmasqStartException Died(string executable)
+    {
+        var code = WaitForOutput() ? _child!.ExitCode.ToString(CultureInfo.InvariantCulture) : "unknown";
+        return new DnsmasqStartException($"{executable} exited during start-up with code {code}{LastWordsSuffix}");
+    }
+
+    private static string ReadToEnd(StreamReader reader)
+    {
+        var read = reader.ReadToEndAsync();
+        return read.Wait(TimeSpan.FromSeconds(2)) ? read.Result.Trim() : "";
     }
 
     public static int? ReadPid(string path)

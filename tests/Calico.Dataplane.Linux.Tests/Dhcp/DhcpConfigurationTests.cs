@@ -113,7 +113,7 @@ public sealed class DhcpConfigurationTests
     }
 
     [Fact]
-    public void Subnets_that_cannot_be_served_are_reported_on_their_ports_and_left_out()
+    public void Subnets_that_cannot_be_served_are_reported_on_their_ports_and_ipv6_ones_left_aside()
     {
         var config = Compute(
             [
@@ -133,7 +133,8 @@ public sealed class DhcpConfigurationTests
         Assert.Equal(["a"], config.Subnets.Select(s => s.SubnetId));
         Assert.Single(config.Arguments, a => a.StartsWith("--dhcp-range", StringComparison.Ordinal));
         Assert.Contains("subnet no-gw (10.70.0.0/24) has no gateway address", config.EndpointProblems["p-nogw"], StringComparison.Ordinal);
-        Assert.Contains("DHCPv6 is not served", config.EndpointProblems["p-v6"], StringComparison.Ordinal);
+        Assert.Equal(["v6"], config.Ipv6Subnets);
+        Assert.False(config.EndpointProblems.ContainsKey("p-v6"));
         Assert.Contains("overlaps subnet a (10.65.0.0/24), which is served", config.EndpointProblems["p-overlap"], StringComparison.Ordinal);
         Assert.Contains("subnet not-desired is not a DHCP subnet of this host", config.EndpointProblems["p-unknown"], StringComparison.Ordinal);
         Assert.False(config.EndpointProblems.ContainsKey("p-ok"));

@@ -146,6 +146,35 @@ public sealed class DhcpKernelTests : IDisposable
     }
 
     [Fact]
+    public async Task Drift_made_by_hand_is_repaired_by_the_resync_without_restarting_dnsmasq()
+    {
+        _lab.AddVm(Tap, Mac);
+        using var dataplane = _lab.Dataplane();
+        await dataplane.ApplyAsync(Seed());
+        var pid = RunningDnsmasq();
+        var hosts = Path.Combine(_lab.DnsmasqDirectory, "hosts");
+        var written = File.ReadAllText(hosts);
+
+        _lab.Host.Ip("addr", "del", "10.65.0.1/24", "dev", "ns-dhcp");
+        _lab.Host.Ip("addr", "add", "10.65.0.1/24", "dev", "ns-dhcp"); // back, but with its subnet route
+        _lab.Host.Ip("addr", "add", "192.0.2.1/24", "dev", "ns-dhcp");
+        _lab.Host.Ip("link", "set", "ns-dhcp-peer", "up");
+        File.WriteAllText(hosts, "# edited by hand\n");
+
+        var result = await dataplane.ResyncAsync(CancellationToken.None);
+
+        Assert.Equal(EndpointStatusKind.Active, result.Endpoints[Port].Status);
+        var addresses = _lab.Host.Ip("-o", "addr", "show", "dev", "ns-dhcp");
+        Assert.Contains("inet 10.65.0.1/24", addresses, StringComparison.Ordinal);
+        Assert.Contains("noprefixroute", addresses, StringComparison.Ordinal);
+        Assert.DoesNotContain("192.0.2.1", addresses, StringComparison.Ordinal);
+        Assert.DoesNotContain("10.65.0.0/24", _lab.Host.Ip("route", "show"), StringComparison.Ordinal);
+        Assert.Contains("state DOWN", _lab.Host.Ip("link", "show", "dev", "ns-dhcp-peer"), StringComparison.Ordinal);
+        Assert.Equal(written, File.ReadAllText(hosts));
+        Assert.Equal(pid, RunningDnsmasq());
+    }
+
+    [Fact]
     public async Task A_dnsmasq_left_with_another_command_line_is_replaced_not_adopted()
     {
         _lab.AddVm(Tap, Mac);
@@ -199,20 +228,26 @@ public sealed class DhcpKernelTests : IDisposable
         // 100, 200, 400, 400, ... ms: about 9 attempts in 3 s, never a spin.
         var attempts = File.ReadAllLines(starts).Length;
         Assert.InRange(attempts, 4, 14);
-        // Between attempts an apply does not start it either; it says when the next attempt is.
-        Assert.Contains("next start in", (await dataplane.ApplyAsync(Seed())).Endpoints[Port].Message, StringComparison.Ordinal);
+        // Between attempts an apply does not start it either, and reports the same failure in the same words.
+        Assert.Equal(result.Endpoints[Port], (await dataplane.ApplyAsync(Seed())).Endpoints[Port]);
     }
 
     [Fact]
     public async Task Other_dnsmasq_processes_and_other_interfaces_addresses_are_never_touched()
     {
-        _lab.AddVm(Tap, Mac);
+        var vm = _lab.AddVm(Tap, Mac);
         _lab.Host.AddVethPair("fab0", "fab0-peer");
         _lab.Host.Ip("addr", "add", "172.18.203.44/24", "dev", "fab0");
         var foreignPidFile = Path.Combine(_lab.Root, "foreign.pid");
         _lab.Host.Exec("dnsmasq", "--conf-file=/dev/null", "--no-hosts", "--no-resolv", "--port=0", "--interface=lo",
             "--pid-file=" + foreignPidFile, "--dhcp-leasefile=" + Path.Combine(_lab.Root, "foreign.leases"));
         var foreign = int.Parse(File.ReadAllText(foreignPidFile).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        // Even one with our very pid file on its command line is not ours when it runs in another namespace.
+        var ourPidFile = Path.Combine(_lab.DnsmasqDirectory, "dnsmasq.pid");
+        Directory.CreateDirectory(_lab.DnsmasqDirectory);
+        vm.Ns.Exec("dnsmasq", "--conf-file=/dev/null", "--no-hosts", "--no-resolv", "--port=0", "--interface=lo",
+            "--pid-file=" + ourPidFile, "--dhcp-leasefile=" + Path.Combine(_lab.Root, "impostor.leases"));
+        var impostor = int.Parse(File.ReadAllText(ourPidFile).Trim(), System.Globalization.CultureInfo.InvariantCulture);
 
         using (var dataplane = _lab.Dataplane())
         {
@@ -223,7 +258,19 @@ public sealed class DhcpKernelTests : IDisposable
         using (var restarted = _lab.Dataplane()) await restarted.ApplyAsync(WithoutDhcp());
 
         Assert.True(DhcpLab.IsAlive(foreign));
+        Assert.True(DhcpLab.IsAlive(impostor));
         Assert.Contains("inet 172.18.203.44/24", _lab.Host.Ip("-o", "addr", "show", "dev", "fab0"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_namespace_is_recognised_by_the_name_ip_netns_gives_it()
+    {
+        using var ns = _lab.Host.Open();
+        var identity = NamespaceIdentity.Of(ns);
+        Assert.Equal(_lab.NamespaceId(_lab.Host), identity);
+        Assert.Equal(_lab.Host.Name, NamespaceIdentity.NameOf(identity));
+        Assert.False(NamespaceIdentity.IsInitial(identity));
+        Assert.Null(NamespaceIdentity.NameOf("net:[1]"));
     }
 
     [Fact]
