@@ -40,6 +40,7 @@ public sealed class FaultTests(FaultTopologyFixture fixture, ITestOutputHelper o
         // Ready means its first desired state is applied (adopting what the kernel holds); one resync more reads it all back.
         await fixture.WaitResyncAsync(h2, restartedAt);
 
+        output.WriteLine($"route changes on h1: {monitor1.Changes.Count}, on h2: {monitor2.Changes.Count}\n  {string.Join("\n  ", monitor1.AllChanges.Concat(monitor2.AllChanges))}");
         Assert.Equal(routesBefore, await RoutesAsync());
         Assert.Equal(neighboursBefore, await h2.Namespace.IpAsync("neigh", "show", "nud", "permanent"));
         Assert.Empty(monitor2.Changes);
@@ -55,6 +56,8 @@ public sealed class FaultTests(FaultTopologyFixture fixture, ITestOutputHelper o
     {
         await fixture.DataPathReadyAsync();
         var (h1, h2, controller) = (fixture.Host(1), fixture.Host(2), fixture.Topology.Controller);
+        var clock = Stopwatch.StartNew();
+        void Phase(string what) => output.WriteLine($"{clock.Elapsed.TotalSeconds,6:0.0} s  {what}");
         var routesBefore = await RoutesAsync();
         var startsBefore = fixture.Topology.Hosts.Select(h => h.Silo.Starts).ToList();
         await using var monitor1 = await RouteMonitor.StartAsync(h1.Namespace);
@@ -63,16 +66,19 @@ public sealed class FaultTests(FaultTopologyFixture fixture, ITestOutputHelper o
 
         var killedAt = fixture.Topology.Hosts.Select(h => h.Silo.OutputMark).ToList();
         await controller.Silo.KillAsync();
+        Phase("controller killed");
         // Down for longer than it takes each host to resync its dataplane on its own, and for a good number of pings.
         for (var i = 0; i < 2; i++) await fixture.WaitResyncAsync(fixture.Topology.Hosts[i], killedAt[i]);
         var successesWhileDown = pinger.Successes;
         await Eventually.UntilAsync("10 more answered pings with the controller down", () => Task.FromResult(pinger.Successes >= successesWhileDown + 10), context: fixture.Diagnostics);
         Assert.Equal("echo: controller down", await SeedTopologyFixture.TcpAsync(fixture.Vm1, fixture.Vm2, "controller down"));
         Assert.Equal(routesBefore, await RoutesAsync());
+        Phase("hosts resynced and forwarded on their own");
 
         var backAt = fixture.Topology.Hosts.Select(h => h.Silo.OutputMark).ToList();
         controller.Silo.Start();
         await controller.Silo.WaitReadyAsync(TimeSpan.FromSeconds(120));
+        Phase("controller back and ready");
         foreach (var host in fixture.Topology.Hosts)
         {
             await host.Silo.WaitReadyAsync(TimeSpan.FromSeconds(120));
@@ -81,6 +87,7 @@ public sealed class FaultTests(FaultTopologyFixture fixture, ITestOutputHelper o
         for (var i = 0; i < 2; i++) await fixture.WaitResyncAsync(fixture.Topology.Hosts[i], backAt[i]);
         Assert.Equal(routesBefore, await RoutesAsync());
         await fixture.WaitActiveAsync(fixture.Vm1, fixture.Vm2);
+        Phase("agents alive, hosts resynced, ports ACTIVE");
 
         // Converged: a port created now is programmed on both hosts and reachable.
         var vm3 = await fixture.Seed.LaunchVmAsync("vm3", h2, IPAddress.Parse("10.65.0.4"));
@@ -89,6 +96,7 @@ public sealed class FaultTests(FaultTopologyFixture fixture, ITestOutputHelper o
             routes => routes.Where(r => r.Covers(vm3.Address!) && r.Type == "unicast").MaxBy(r => r.Network.PrefixLength)?.Gateway == "172.18.203.44",
             context: fixture.Diagnostics);
         await fixture.WaitPingAsync(fixture.Vm1, vm3.Address!);
+        Phase("a new port ACTIVE, routed and reachable");
 
         await pinger.DisposeAsync();
         output.WriteLine($"pings vm1 -> vm2 during the whole test: {pinger.Successes} answered, {pinger.Failures.Count} lost");
@@ -97,8 +105,8 @@ public sealed class FaultTests(FaultTopologyFixture fixture, ITestOutputHelper o
         output.WriteLine($"compute silo restarts by the supervisor after the controller came back: {string.Join(", ", restarts)}");
         Assert.True(pinger.Failures.Count == 0, $"pings lost: {string.Join("; ", pinger.Failures)}");
         // Nothing rewrote a route that was right; the only changes are vm3's.
-        Assert.Empty(monitor1.Changes.Where(c => !c.Contains("10.65.0.4", StringComparison.Ordinal)));
-        Assert.Empty(monitor2.Changes.Where(c => !c.Contains("10.65.0.4", StringComparison.Ordinal) && !c.Contains(vm3.TapName, StringComparison.Ordinal)));
+        Assert.DoesNotContain(monitor1.Changes, c => !c.Contains("10.65.0.4", StringComparison.Ordinal));
+        Assert.DoesNotContain(monitor2.Changes, c => !c.Contains("10.65.0.4", StringComparison.Ordinal) && !c.Contains(vm3.TapName, StringComparison.Ordinal));
     }
 
     /// <summary>Our routes on every host, as text (what an operator compares before and after).</summary>

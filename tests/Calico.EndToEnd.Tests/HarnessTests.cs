@@ -4,6 +4,7 @@ using Calico.EndToEnd.Tests.Fixtures;
 using Calico.Topology;
 using Calico.Topology.Commands;
 using Calico.Topology.Kernel;
+using Calico.Topology.Nodes;
 using Calico.Topology.Probes;
 using Xunit.Abstractions;
 
@@ -17,7 +18,7 @@ public sealed class HarnessTests(ITestOutputHelper output)
     {
         MachineChecks.RemoveAbandonedTestRunsOnce();
         var machineBefore = await MachineChecks.MachineNamespaceAsync();
-        var resolvConf = MachineChecks.ReadResolvConf();
+        var machine = MachineChecks.TakeSnapshot();
         var prefix = RunPrefix.New(RunPrefix.TestKind);
         var topology = await NamespaceTopology.StartAsync(new TopologyOptions { Hosts = 1, Prefix = prefix });
         try
@@ -45,14 +46,14 @@ public sealed class HarnessTests(ITestOutputHelper output)
         {
             await topology.DisposeAsync();
         }
-        await MachineChecks.AssertRemovedAsync(prefix, resolvConf);
+        await MachineChecks.AssertRemovedAsync(prefix, machine);
         Assert.Equal(machineBefore, await MachineChecks.MachineNamespaceAsync());
     }
 
     [Fact]
     public async Task A_start_that_fails_leaves_nothing_behind()
     {
-        var resolvConf = MachineChecks.ReadResolvConf();
+        var machine = MachineChecks.TakeSnapshot();
         var prefix = RunPrefix.New(RunPrefix.TestKind);
         var options = new TopologyOptions
         {
@@ -64,13 +65,13 @@ public sealed class HarnessTests(ITestOutputHelper output)
         var failure = await Assert.ThrowsAsync<TopologyException>(() => NamespaceTopology.StartAsync(options));
         output.WriteLine(failure.Message);
         Assert.Contains("exited with code", failure.Message, StringComparison.Ordinal);
-        await MachineChecks.AssertRemovedAsync(prefix, resolvConf);
+        await MachineChecks.AssertRemovedAsync(prefix, machine);
     }
 
     [Fact]
     public async Task Down_removes_what_a_killed_run_left_behind()
     {
-        var resolvConf = MachineChecks.ReadResolvConf();
+        var machine = MachineChecks.TakeSnapshot();
         var dll = Path.Combine(AppContext.BaseDirectory, "Calico.Topology.dll");
         var lines = new StringBuilder();
         using var up = StartTopologyCommand(dll, ["up", "--hosts", "1", "--vms-per-host", "1"], lines);
@@ -97,14 +98,14 @@ public sealed class HarnessTests(ITestOutputHelper output)
         var leftover = Assert.Single(Leftovers.Find(), r => r.Prefix == prefix);
         output.WriteLine($"left behind: {leftover}");
         Assert.False(leftover.InUse);
-        Assert.Equal(5, leftover.Namespaces.Count);
+        Assert.Equal(4, leftover.Namespaces.Count); // fabric, ctl, h1, vm1
         Assert.True(leftover.Processes.Count >= 2, "the controller's and the host's silos still run");
 
         var down = await Shell.TryRunAsync("dotnet", [dll, "down"], TimeSpan.FromSeconds(60));
         output.WriteLine(down.Output + down.Error);
         Assert.Equal(0, down.ExitCode);
         Assert.Contains($"down: removing {prefix!.Value}", down.Output, StringComparison.Ordinal);
-        await MachineChecks.AssertRemovedAsync(prefix, resolvConf);
+        await MachineChecks.AssertRemovedAsync(prefix, machine);
     }
 
     private static Process StartTopologyCommand(string dll, string[] args, StringBuilder lines)

@@ -118,8 +118,7 @@ public sealed class NamespaceTopology : IAsyncDisposable
 
         // All at once: compute silos keep trying to join until the controller (the primary silo) is up.
         foreach (var silo in Silos) silo.Start();
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        await Task.WhenAll(Silos.Select(s => s.WaitReadyAsync(Options.StartTimeout, timeout.Token)));
+        await Task.WhenAll(Silos.Select(s => s.WaitReadyAsync(Options.StartTimeout, cancellationToken)));
         _log($"{Prefix}: controller and {_hosts.Count} hosts ready");
     }
 
@@ -154,6 +153,8 @@ public sealed class NamespaceTopology : IAsyncDisposable
         "--Compute:Dataplane=linux",
         $"--Dataplane:RouteResyncInterval={TopologyOptions.Span(Options.RouteResyncInterval)}",
         $"--Compute:MaxRetryDelay={TopologyOptions.Span(Options.MaxRetryDelay)}",
+        // dnsmasq's files in the run's directory, never in the machine's /var/lib/calico.
+        $"--Dataplane:DhcpStateDirectory={Path.Combine(TempDirectory, name, "dhcp")}",
     ];
 
     private List<string> CommonArguments(string directory) =>
@@ -179,6 +180,20 @@ public sealed class NamespaceTopology : IAsyncDisposable
     }
 
     public ComputeHost Host(string name) => _hosts.Single(h => h.Name == name);
+
+    /// <summary>Where "the outside" sits on the fabric (a client or an upstream router): 172.18.203.2.</summary>
+    public static readonly IPAddress OutsideAddress = IPAddress.Parse("172.18.203.2");
+
+    /// <summary>
+    /// A namespace {prefix}ext on the fabric at <see cref="OutsideAddress"/>, with no route beyond the fabric: the
+    /// caller adds what an upstream router would know (e.g. the floating range via a compute host).
+    /// </summary>
+    public async Task<Netns> AddOutsideAsync()
+    {
+        var ns = await CreateNamespaceAsync("ext");
+        await Fabric.ConnectAsync(ns, "p-ext", OutsideAddress);
+        return ns;
+    }
 
     /// <summary>
     /// Plugs a VM into <paramref name="host"/> the way Nova/libvirt does for a port: a namespace {prefix}{name} whose
@@ -210,6 +225,21 @@ public sealed class NamespaceTopology : IAsyncDisposable
         _ledger.ForgetNamespace(vm.Namespace.Name);
     }
 
+    private void CopyLogs(IEnumerable<SiloProcess> silos, string directory)
+    {
+        try
+        {
+            Directory.CreateDirectory(directory);
+            foreach (var silo in silos.Where(s => File.Exists(s.LogPath)))
+                File.Copy(silo.LogPath, Path.Combine(directory, silo.Name + ".log"), overwrite: true);
+            _log($"{Prefix}: logs copied to {directory}");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _log($"{Prefix}: could not copy the logs to {directory}: {e.Message}");
+        }
+    }
+
     /// <summary>Kills every silo, deletes every namespace, /etc/netns directory and the temporary directory.</summary>
     public async ValueTask DisposeAsync()
     {
@@ -218,6 +248,7 @@ public sealed class NamespaceTopology : IAsyncDisposable
         foreach (var silo in silos) silo.Supervised = false;
         await Task.WhenAll(silos.Select(s => s.DisposeAsync().AsTask()));
         Controller?.Dispose();
+        if (Options.KeepLogsIn is { Length: > 0 } keep) CopyLogs(silos, Path.Combine(keep, Prefix.Stem));
         _ledger.RemoveEverything();
         _log($"{Prefix}: removed");
     }

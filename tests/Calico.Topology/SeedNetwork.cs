@@ -46,13 +46,17 @@ public sealed class SeedNetwork
         return new SeedNetwork(topology, networkId, (string)subnet["id"]!, groupId);
     }
 
-    /// <summary>Creates the port (bound to <paramref name="host"/>), plugs the VM and configures <paramref name="address"/>/24 on its eth0.</summary>
-    public async Task<VirtualMachine> LaunchVmAsync(string name, ComputeHost host, IPAddress address)
+    /// <summary>
+    /// Creates the port (bound to <paramref name="host"/>, in <paramref name="securityGroups"/> or the network's open
+    /// group), plugs the VM and, unless told not to (to try DHCP), configures <paramref name="address"/>/24 on its eth0.
+    /// </summary>
+    public async Task<VirtualMachine> LaunchVmAsync(string name, ComputeHost host, IPAddress address, bool configure = true,
+        IEnumerable<string>? securityGroups = null)
     {
         ArgumentNullException.ThrowIfNull(host);
-        var port = await _topology.Api.CreatePortAsync(NetworkId, SubnetId, address, host.Name, deviceId: name, [SecurityGroupId]);
+        var port = await _topology.Api.CreatePortAsync(NetworkId, SubnetId, address, host.Name, deviceId: name, securityGroups ?? [SecurityGroupId]);
         var vm = await _topology.AddVmAsync(name, host, (string)port["id"]!, (string)port["mac_address"]!);
-        await vm.ConfigureStaticAsync(address, Cidr.PrefixLength, Gateway);
+        if (configure) await vm.ConfigureStaticAsync(address, Cidr.PrefixLength, Gateway);
         return vm;
     }
 }

@@ -42,6 +42,12 @@ public sealed record TopologyOptions
     /// <summary>Where the harness reports what it does (silo starts, exits, restarts); nowhere by default.</summary>
     public Action<string>? Log { get; init; }
 
+    /// <summary>
+    /// When set, the silos' logs are copied to DIR/&lt;prefix&gt;/ before the run's temporary directory is deleted
+    /// (for debugging; off by default, so that a run leaves nothing behind). The tests set it from CALICO_E2E_LOGS.
+    /// </summary>
+    public string? KeepLogsIn { get; init; }
+
     /// <summary>calico-silo.dll; default: beside this assembly (the project references the silo for that).</summary>
     public string? SiloDll { get; init; }
 

@@ -3,6 +3,9 @@ using Calico.Topology.Probes;
 
 namespace Calico.EndToEnd.Tests.Fixtures;
 
+/// <summary>/etc/resolv.conf's bytes (null: no such file) and whether /var/lib/calico exists.</summary>
+public sealed record MachineFiles(byte[]? ResolvConf, bool CalicoStateExists);
+
 /// <summary>What the tests check about the machine itself: that a run left nothing, and that no file of the machine changed.</summary>
 public static class MachineChecks
 {
@@ -13,11 +16,21 @@ public static class MachineChecks
     /// <summary>Removes what earlier test runs that were killed left behind (only runs whose process is gone), once per process.</summary>
     public static void RemoveAbandonedTestRunsOnce() => _ = Abandoned.Value;
 
-    public static byte[]? ReadResolvConf() => File.Exists(ResolvConf) ? File.ReadAllBytes(ResolvConf) : null;
+    /// <summary>Where a compute silo keeps dnsmasq's files by default; the topology points its silos elsewhere.</summary>
+    public const string CalicoStateDirectory = "/var/lib/calico";
 
-    /// <summary>Nothing named after <paramref name="prefix"/> remains, and /etc/resolv.conf is what it was.</summary>
-    public static async Task AssertRemovedAsync(RunPrefix prefix, byte[]? resolvConfBefore)
+    /// <summary>The files of the machine a run could change by mistake, as they are before it.</summary>
+    public static MachineFiles TakeSnapshot() =>
+        new(File.Exists(ResolvConf) ? File.ReadAllBytes(ResolvConf) : null, Directory.Exists(CalicoStateDirectory));
+
+    /// <summary>
+    /// Nothing named after <paramref name="prefix"/> remains (namespaces, /etc/netns directories, the temporary
+    /// directory, processes), /etc/resolv.conf is byte for byte what it was, and no /var/lib/calico appeared.
+    /// </summary>
+    public static async Task AssertRemovedAsync(RunPrefix prefix, MachineFiles before)
     {
+        ArgumentNullException.ThrowIfNull(prefix);
+        ArgumentNullException.ThrowIfNull(before);
         // Processes that were just killed disappear once reaped: give them a moment, but no more.
         List<LeftoverRun> left;
         try
@@ -30,12 +43,15 @@ public static class MachineChecks
             left = [.. Leftovers.Find().Where(r => r.Prefix == prefix)];
         }
         Assert.True(left.Count == 0, $"left behind: {string.Join("; ", left)}; namespaces {string.Join(", ", left.SelectMany(r => r.Namespaces))}");
-        Assert.Empty(Netns.List().Where(prefix.Owns));
-        Assert.Empty(EtcNetns.Names().Where(prefix.Owns));
+        Assert.DoesNotContain(Netns.List(), prefix.Owns);
+        Assert.DoesNotContain(EtcNetns.Names(), prefix.Owns);
         Assert.False(Directory.Exists(prefix.TempDirectory), $"{prefix.TempDirectory} still exists");
-        var after = ReadResolvConf();
-        Assert.True(resolvConfBefore is null ? after is null : after is not null && after.AsSpan().SequenceEqual(resolvConfBefore),
+        var after = TakeSnapshot();
+        Assert.True(before.ResolvConf is null ? after.ResolvConf is null : after.ResolvConf is not null && after.ResolvConf.AsSpan().SequenceEqual(before.ResolvConf),
             $"{ResolvConf} changed during the run of {prefix}");
+        Assert.True(before.CalicoStateExists || !after.CalicoStateExists, $"{CalicoStateDirectory} appeared during the run of {prefix}");
+        if (after.CalicoStateExists)
+            Assert.DoesNotContain(Directory.EnumerateFileSystemEntries(CalicoStateDirectory, "*", SearchOption.AllDirectories), e => e.Contains(prefix.Value, StringComparison.Ordinal));
     }
 
     /// <summary>

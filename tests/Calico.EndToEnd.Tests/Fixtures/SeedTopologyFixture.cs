@@ -1,5 +1,6 @@
 using System.Net;
 using Calico.Topology;
+using Calico.Topology.Kernel;
 using Calico.Topology.Nodes;
 using Calico.Topology.Probes;
 
@@ -21,6 +22,9 @@ public class SeedTopologyFixture : TopologyFixture
     public static readonly IPAddress Vm2Address = IPAddress.Parse("10.65.0.3");
 
     private readonly List<TcpEchoServer> _servers = [];
+    private readonly SemaphoreSlim _once = new(1, 1);
+    private Netns? _outside;
+    private (string Id, IPAddress Address)? _floating;
 
     public SeedNetwork Seed { get; private set; } = null!;
 
@@ -41,6 +45,65 @@ public class SeedTopologyFixture : TopologyFixture
     {
         foreach (var server in _servers) await server.DisposeAsync();
         _servers.Clear();
+    }
+
+    /// <summary>A TCP echo server in <paramref name="vm"/> on <paramref name="port"/>, stopped with the fixture.</summary>
+    public async Task<TcpEchoServer> ServeTcpAsync(VirtualMachine vm, int port)
+    {
+        var server = await TcpEchoServer.StartAsync(vm.Namespace, new IPEndPoint(vm.Address!, port));
+        lock (_servers) _servers.Add(server);
+        return server;
+    }
+
+    /// <summary>The outside (172.18.203.2 on the fabric), created once; it knows 172.18.204.0/24 via h1, as an upstream router would.</summary>
+    public async Task<Netns> OutsideAsync()
+    {
+        await _once.WaitAsync();
+        try
+        {
+            if (_outside is null)
+            {
+                var ns = await Topology.AddOutsideAsync();
+                await ns.IpAsync("route", "add", FloatingCidr, "via", Host(1).Address.ToString());
+                _outside = ns;
+            }
+            return _outside;
+        }
+        finally
+        {
+            _once.Release();
+        }
+    }
+
+    public const string FloatingCidr = "172.18.204.0/24";
+
+    /// <summary>
+    /// A floating IP for vm2's port, created once: from an external network "public" with subnet
+    /// <see cref="FloatingCidr"/> (no DHCP), as an admin creates it.
+    /// </summary>
+    public async Task<(string Id, IPAddress Address)> FloatingIpOfVm2Async()
+    {
+        await _once.WaitAsync();
+        try
+        {
+            if (_floating is null)
+            {
+                var api = Topology.Api;
+                var network = await api.CreateAsync("networks", "network", new JsonObject { ["name"] = "public", ["router:external"] = true });
+                await api.CreateSubnetAsync((string)network["id"]!, FloatingCidr, "172.18.204.1", "public-subnet", enableDhcp: false);
+                var fip = await api.CreateAsync("floatingips", "floatingip", new JsonObject
+                {
+                    ["floating_network_id"] = (string)network["id"]!,
+                    ["port_id"] = Vm2.PortId,
+                });
+                _floating = ((string)fip["id"]!, IPAddress.Parse((string)fip["floating_ip_address"]!));
+            }
+            return _floating.Value;
+        }
+        finally
+        {
+            _once.Release();
+        }
     }
 
     /// <summary>Both ports ACTIVE and vm1 answered by vm2: what the tests that break something start from.</summary>

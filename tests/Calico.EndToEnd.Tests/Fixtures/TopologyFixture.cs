@@ -16,9 +16,12 @@ namespace Calico.EndToEnd.Tests.Fixtures;
 public abstract class TopologyFixture : IAsyncLifetime
 {
     private readonly ConcurrentQueue<string> _log = new();
-    private byte[]? _resolvConf;
+    private MachineFiles _machine = null!;
 
     public RunPrefix Prefix { get; } = RunPrefix.New(RunPrefix.TestKind);
+
+    /// <summary>CALICO_E2E_LOGS=DIR keeps a copy of every silo's log in DIR (debugging only).</summary>
+    public static string? KeepLogsIn => Environment.GetEnvironmentVariable("CALICO_E2E_LOGS") is { Length: > 0 } dir ? dir : null;
 
     public NamespaceTopology Topology { get; private set; } = null!;
 
@@ -34,8 +37,8 @@ public abstract class TopologyFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         MachineChecks.RemoveAbandonedTestRunsOnce();
-        _resolvConf = MachineChecks.ReadResolvConf();
-        Topology = await NamespaceTopology.StartAsync(Options with { Prefix = Prefix, Log = _log.Enqueue });
+        _machine = MachineChecks.TakeSnapshot();
+        Topology = await NamespaceTopology.StartAsync(Options with { Prefix = Prefix, Log = _log.Enqueue, KeepLogsIn = KeepLogsIn });
         try
         {
             await PopulateAsync();
@@ -53,7 +56,7 @@ public abstract class TopologyFixture : IAsyncLifetime
         await ReleaseAsync();
         await Topology.DisposeAsync();
         Topology = null!;
-        await MachineChecks.AssertRemovedAsync(Prefix, _resolvConf);
+        await MachineChecks.AssertRemovedAsync(Prefix, _machine);
     }
 
     /// <summary>The harness's events and the end of every silo's output, for failure messages.</summary>

@@ -84,7 +84,7 @@ public static class UpCommand
             error.WriteLine("up: interrupted; removing what was built");
             return 1;
         }
-        catch (Exception e) when (e is TopologyException or Calico.Topology.Api.NeutronApiException or CommandFailedException or TimeoutException or IOException)
+        catch (Exception e) when (e is TopologyException or Calico.Topology.Api.NeutronApiException or CommandFailedException or TimeoutException or IOException or HttpRequestException)
         {
             error.WriteLine($"up: failed: {e.Message}");
             return 1;

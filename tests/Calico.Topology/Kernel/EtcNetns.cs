@@ -4,14 +4,14 @@ namespace Calico.Topology.Kernel;
 /// /etc/netns/NAME/: files that <c>ip netns exec NAME</c> bind-mounts over /etc. Every namespace of a topology gets its
 /// own resolv.conf there before anything runs in it, because namespaces share /etc: Debian's dhclient-script run in
 /// a VM namespace would otherwise rewrite the machine's /etc/resolv.conf (see shared/DESIGN-NOTES.md).
-/// /etc/netns itself is removed again when it is empty and this process created it.
+/// /etc/netns itself is removed whenever it is left empty (as the DHCP tests do): an empty /etc/netns means nothing,
+/// and whoever is about to use it again creates it again (<see cref="WriteResolvConf"/> retries for that).
 /// </summary>
 public static class EtcNetns
 {
     public const string Root = "/etc/netns";
 
     private static readonly Lock Gate = new();
-    private static bool _createdRoot;
 
     public static string DirectoryOf(string namespaceName) => Path.Combine(Root, namespaceName);
 
@@ -19,13 +19,8 @@ public static class EtcNetns
     {
         lock (Gate)
         {
-            if (!Directory.Exists(Root))
-            {
-                Directory.CreateDirectory(Root);
-                _createdRoot = true;
-            }
             var directory = DirectoryOf(namespaceName);
-            // Another run may remove an empty /etc/netns at the same moment: try again once.
+            // Someone may remove an empty /etc/netns at the same moment: create it again and retry.
             for (var attempt = 1; ; attempt++)
             {
                 try
@@ -42,8 +37,8 @@ public static class EtcNetns
         }
     }
 
-    /// <summary>Removes NAME's directory; then /etc/netns if it is empty and was created by this process (or <paramref name="evenIfNotOurs"/>).</summary>
-    public static void Remove(string namespaceName, bool evenIfNotOurs = false)
+    /// <summary>Removes NAME's directory, then /etc/netns if that left it empty.</summary>
+    public static void Remove(string namespaceName)
     {
         lock (Gate)
         {
@@ -53,14 +48,10 @@ public static class EtcNetns
                 if (Directory.Exists(directory)) Directory.Delete(directory, recursive: true);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
-            if (!_createdRoot && !evenIfNotOurs) return;
             try
             {
-                if (Directory.Exists(Root) && !Directory.EnumerateFileSystemEntries(Root).Any())
-                {
-                    Directory.Delete(Root);
-                    _createdRoot = false;
-                }
+                // Not recursive: fails (and is left alone) if anyone has put something in it meanwhile.
+                if (Directory.Exists(Root) && !Directory.EnumerateFileSystemEntries(Root).Any()) Directory.Delete(Root);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
         }

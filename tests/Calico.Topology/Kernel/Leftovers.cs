@@ -56,7 +56,7 @@ public static class Leftovers
         foreach (var pid in run.Processes) Shell.Signal(pid, Shell.SIGKILL);
         WaitGone(run.Processes, TimeSpan.FromSeconds(10));
         RunLedger.RemoveNamespaces([.. run.Namespaces.OrderByDescending(NamespaceOrder)]);
-        foreach (var name in run.EtcNetnsDirectories) EtcNetns.Remove(name, evenIfNotOurs: true);
+        foreach (var name in run.EtcNetnsDirectories) EtcNetns.Remove(name);
         if (run.TempDirectory is not null) RunLedger.DeleteDirectory(run.TempDirectory);
     }
 

@@ -25,10 +25,28 @@ public sealed class RouteMonitor : IAsyncDisposable
 
     public Netns Namespace { get; }
 
-    /// <summary>Route changes seen since the monitor started listening, as ip prints them ("Deleted ..." for removals).</summary>
+    /// <summary>
+    /// Route changes seen since the monitor started listening, as ip prints them ("Deleted ..." for removals), but
+    /// for the kernel's own IPv6 link-local and multicast routes (proto kernel, fe80::/ff00::), which follow an
+    /// interface's IPv6 address and link state (duplicate address detection finishing, say), not anyone's programming.
+    /// </summary>
     public IReadOnlyList<string> Changes
     {
+        get { lock (_gate) return [.. _lines.Skip(_mark).Where(l => !IsKernelLinkLocal(l))]; }
+    }
+
+    /// <summary>Every line since the monitor started listening, unfiltered.</summary>
+    public IReadOnlyList<string> AllChanges
+    {
         get { lock (_gate) return [.. _lines.Skip(_mark)]; }
+    }
+
+    private static bool IsKernelLinkLocal(string line)
+    {
+        if (!line.Contains("proto kernel", StringComparison.Ordinal)) return false;
+        var words = line.Split(' ', StringSplitOptions.RemoveEmptyEntries).SkipWhile(w => w is "Deleted" or "local" or "multicast" or "anycast" or "unicast");
+        return words.FirstOrDefault() is { } destination
+            && (destination.StartsWith("fe80:", StringComparison.OrdinalIgnoreCase) || destination.StartsWith("ff00::", StringComparison.OrdinalIgnoreCase));
     }
 
     public static async Task<RouteMonitor> StartAsync(Netns ns)
@@ -45,24 +63,40 @@ public sealed class RouteMonitor : IAsyncDisposable
         process.BeginOutputReadLine();
         try
         {
-            await ns.IpAsync("route", "add", "blackhole", $"{Canary}/32", "proto", "81");
-            await Eventually.UntilAsync($"ip monitor in {ns} to see the canary route", () => Task.FromResult(monitor.Saw(added: true)), TimeSpan.FromSeconds(15));
+            // ip subscribes some time after it starts: add the canary until ip reports it, then delete it; the
+            // report of that deletion is the last line that does not count.
+            var added = -1;
+            for (var attempt = 1; added < 0; attempt++)
+            {
+                await ns.TryIpAsync("route", "del", "blackhole", $"{Canary}/32", "proto", "81");
+                await ns.IpAsync("route", "add", "blackhole", $"{Canary}/32", "proto", "81");
+                var until = DateTime.UtcNow + TimeSpan.FromSeconds(1);
+                while ((added = monitor.IndexOf(added: true, after: -1)) < 0 && DateTime.UtcNow < until) await Task.Delay(20);
+                if (added < 0 && attempt >= 30) throw new TimeoutException($"ip monitor in {ns} never reported the canary route");
+            }
             await ns.IpAsync("route", "del", "blackhole", $"{Canary}/32", "proto", "81");
-            await Eventually.UntilAsync($"ip monitor in {ns} to see the canary deleted", () => Task.FromResult(monitor.Saw(added: false)), TimeSpan.FromSeconds(15));
-            lock (monitor._gate) monitor._mark = monitor._lines.Count;
+            var deleted = await Eventually.UntilAsync($"ip monitor in {ns} to report the canary deleted",
+                () => Task.FromResult(monitor.IndexOf(added: false, after: added)), i => i >= 0, TimeSpan.FromSeconds(15));
+            lock (monitor._gate) monitor._mark = deleted + 1;
             return monitor;
         }
         catch
         {
+            await ns.TryIpAsync("route", "del", "blackhole", $"{Canary}/32", "proto", "81");
             await monitor.DisposeAsync();
             throw;
         }
     }
 
-    private bool Saw(bool added)
+    /// <summary>The index of the first line after <paramref name="after"/> reporting the canary added (or deleted); -1 if none.</summary>
+    private int IndexOf(bool added, int after)
     {
         lock (_gate)
-            return _lines.Any(l => l.Contains(Canary, StringComparison.Ordinal) && l.StartsWith("Deleted", StringComparison.Ordinal) != added);
+        {
+            for (var i = after + 1; i < _lines.Count; i++)
+                if (_lines[i].Contains(Canary, StringComparison.Ordinal) && _lines[i].StartsWith("Deleted", StringComparison.Ordinal) != added) return i;
+            return -1;
+        }
     }
 
     public async ValueTask DisposeAsync()

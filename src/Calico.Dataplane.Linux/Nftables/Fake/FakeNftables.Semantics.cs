@@ -80,7 +80,13 @@ public sealed partial class FakeNftables
         var chain = Chain(table, add.Chain, add);
         foreach (var statement in add.Rule.Statements)
         {
-            if (statement.SetReference is { } setName)
+            if (statement is INftSetLookup lookup)
+            {
+                // Statements added for the policy compiler say what they expect the set or map to be.
+                var looked = Set(table, lookup.Set, add);
+                if (looked.Type.Key != lookup.KeyType || looked.Type.Value != lookup.ValueType) throw Error(add, Errno.EINVAL, "datatype mismatch");
+            }
+            else if (statement.SetReference is { } setName)
             {
                 var set = Set(table, setName, add);
                 var (keyType, isVerdictMap) = statement switch
@@ -124,7 +130,12 @@ public sealed partial class FakeNftables
                 if (!Equals(current, element.Value)) throw Error(add, Errno.EEXIST);
                 continue;
             }
-            if (set.Type.Interval)
+            if (set.Type.Interval && element.Key is NftConcatenation concatenation)
+            {
+                if (set.Elements.Keys.OfType<NftConcatenation>().Any(concatenation.Overlaps))
+                    throw Error(add, Errno.EEXIST, "interval overlaps with an existing one");
+            }
+            else if (set.Type.Interval)
             {
                 var (first, last) = Interval(element.Key);
                 if (set.Elements.Keys.Any(k => Interval(k) is var other && other.First <= last && first <= other.Last))

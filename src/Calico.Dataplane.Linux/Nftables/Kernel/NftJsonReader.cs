@@ -91,15 +91,17 @@ internal static class NftJsonReader
             }
         }
         if (key is NftDataType.Foreign or NftDataType.Verdict || value is NftDataType.Foreign or NftDataType.InterfaceName ||
-            (interval && key == NftDataType.InterfaceName))
+            value is not (null or NftDataType.Verdict or NftDataType.Ipv4Address or NftDataType.Ipv6Address) ||
+            (interval && !NftConcatTypes.AllowsInterval(key)))
         {
             return NftSetType.Foreign;
         }
         return new NftSetType(key, value, interval);
     }
 
-    private static NftDataType DataType(JsonElement type) => type.ValueKind != JsonValueKind.String ? NftDataType.Foreign : type.GetString() switch
+    private static NftDataType DataType(JsonElement type) => type.ValueKind != JsonValueKind.String ? ConcatenatedType(type) : type.GetString() switch
     {
+        "ether_addr" => NftDataType.EtherAddress,
         "ipv4_addr" => NftDataType.Ipv4Address,
         "ipv6_addr" => NftDataType.Ipv6Address,
         "ifname" => NftDataType.InterfaceName,
@@ -136,6 +138,8 @@ internal static class NftJsonReader
                 NftDataType.InterfaceName when value.ValueKind == JsonValueKind.String => new NftInterfaceName(value.GetString()!),
                 NftDataType.Ipv4Address or NftDataType.Ipv6Address => ReadAddress(value, type),
                 NftDataType.Verdict => ReadVerdict(value),
+                NftDataType.EtherAddress when value.ValueKind == JsonValueKind.String => new NftEtherAddress(value.GetString()!),
+                _ when NftConcatTypes.Components(type) is { } parts => ReadConcatenation(value, parts),
                 _ => null,
             };
         }
@@ -143,6 +147,28 @@ internal static class NftJsonReader
         {
             return null;
         }
+    }
+
+    // Added for the policy compiler: concatenated keys, {"concat": ["tap1", "fa:16:3e:00:00:01", "10.65.0.3"]}.
+    private static NftDataType ConcatenatedType(JsonElement type) =>
+        type.ValueKind == JsonValueKind.Array && type.EnumerateArray().All(t => t.ValueKind == JsonValueKind.String)
+            ? NftConcatTypes.FromKeywords([.. type.EnumerateArray().Select(t => t.GetString())])
+            : NftDataType.Foreign;
+
+    private static NftConcatenation? ReadConcatenation(JsonElement value, IReadOnlyList<NftDataType> parts)
+    {
+        if (value.ValueKind != JsonValueKind.Object || !value.TryGetProperty("concat", out var items) ||
+            items.ValueKind != JsonValueKind.Array || items.GetArrayLength() != parts.Count)
+        {
+            return null;
+        }
+        var values = new NftValue[parts.Count];
+        for (var i = 0; i < parts.Count; i++)
+        {
+            if (ReadValue(items[i], parts[i]) is not { } part) return null;
+            values[i] = part;
+        }
+        return new NftConcatenation(values);
     }
 
     private static NftValue? ReadAddress(JsonElement value, NftDataType type)

@@ -13,7 +13,7 @@ public sealed record NftSetType
         if (key is NftDataType.Verdict) throw new ArgumentException("a verdict cannot be a set key", nameof(key));
         if (value is not (null or NftDataType.Verdict or NftDataType.Ipv4Address or NftDataType.Ipv6Address or NftDataType.Foreign))
             throw new ArgumentException($"map values of type {value} are not supported", nameof(value));
-        if (interval && key is not (NftDataType.Ipv4Address or NftDataType.Ipv6Address or NftDataType.Foreign))
+        if (interval && !NftConcatTypes.AllowsInterval(key))
             throw new ArgumentException("only address sets can hold intervals", nameof(interval));
         Key = key;
         Value = value;
@@ -40,7 +40,7 @@ public sealed record NftSetType
         NftDataType.Ipv6Address => "ipv6_addr",
         NftDataType.InterfaceName => "ifname",
         NftDataType.Verdict => "verdict",
-        _ => throw new InvalidOperationException($"type {type} cannot be rendered"),
+        _ => NftConcatTypes.Keyword(type) ?? throw new InvalidOperationException($"type {type} cannot be rendered"),
     };
 
     internal StringBuilder Render(StringBuilder text)
@@ -118,7 +118,7 @@ public sealed record NftSet
     {
         if (element.Key.Type != type.Key)
             throw new ArgumentException($"set {set}: element {element.Key} is a {element.Key.Type}, the set holds {type.Key}");
-        if (!type.Interval && element.Key is NftAddressRange or NftAddress { NeedsInterval: true })
+        if (!type.Interval && element.Key is NftAddressRange or NftAddress { NeedsInterval: true } or NftConcatenation { NeedsInterval: true })
             throw new ArgumentException($"set {set}: element {element.Key} is a prefix or range; declare the set with the interval flag");
         if (type.Value is null)
         {

@@ -16,6 +16,13 @@ public enum NftDataType
     InterfaceName = 3,
     /// <summary><c>verdict</c>: only as a map's value (a verdict map, "vmap").</summary>
     Verdict = 4,
+    // ---- Added for the policy compiler (see NftConcatenation.cs): MAC addresses and concatenated keys. ----
+    /// <summary><c>ether_addr</c>: a MAC address.</summary>
+    EtherAddress = 5,
+    /// <summary><c>ifname . ether_addr . ipv4_addr</c>: an interface, a source MAC and a source address.</summary>
+    InterfaceEtherIpv4 = 6,
+    /// <summary><c>ifname . ether_addr . ipv6_addr</c>.</summary>
+    InterfaceEtherIpv6 = 7,
     /// <summary>Anything else, found when reading the kernel back (a set someone else declared); never desired.</summary>
     Foreign = 99,
 }

@@ -9,7 +9,8 @@ namespace Calico.Dataplane.Linux.Nftables.Native;
 /// through libnftables. Why: libnftables 1.0.6 refills its whole cache (every chain and set of every table) on the
 /// first call after any commit, which makes each element change cost O(table size); this path costs O(change).
 /// Only sets and maps without the interval flag are encoded (interval elements are start/end pairs, left to nft);
-/// keys are ipv4_addr, ipv6_addr (network order) and ifname (16 bytes, zero-padded); map values are verdicts.
+/// keys are ipv4_addr, ipv6_addr (network order), ifname (16 bytes, zero-padded), ether_addr and concatenations of
+/// these (each part padded to 4 bytes); map values are verdicts or addresses.
 /// Attribute numbers are those of include/uapi/linux/netfilter/nf_tables.h and nfnetlink.h.
 /// </summary>
 internal static class ElementBatch
@@ -61,7 +62,14 @@ internal static class ElementBatch
                 var key = buffer.BeginNest(ElemKey);
                 buffer.Attribute(DataValue, Key(element.Key)!);
                 buffer.EndNest(key);
-                if (element.Value is NftVerdict verdict)
+                if (element.Value is NftAddress target)
+                {
+                    // A map to addresses (added for the policy compiler's floating-IP NAT maps).
+                    var data = buffer.BeginNest(ElemData);
+                    buffer.Attribute(DataValue, target.Prefix.Address.GetAddressBytes());
+                    buffer.EndNest(data);
+                }
+                else if (element.Value is NftVerdict verdict)
                 {
                     var data = buffer.BeginNest(ElemData);
                     var code = buffer.BeginNest(DataVerdict);
@@ -81,13 +89,16 @@ internal static class ElementBatch
     }
 
     private static bool Encodable(NftSetType? type) =>
-        type is { Interval: false, IsForeign: false } && (type.Value is null or NftDataType.Verdict);
+        type is { Interval: false, IsForeign: false } &&
+        (type.Value is null or NftDataType.Verdict or NftDataType.Ipv4Address or NftDataType.Ipv6Address);
 
     /// <summary>The key as the kernel stores it, or null for a value that needs an interval set.</summary>
     internal static byte[]? Key(NftValue value) => value switch
     {
         NftAddress { NeedsInterval: false } address => address.Prefix.Address.GetAddressBytes(),
         NftInterfaceName name => InterfaceName(name.Name),
+        NftConcatenation { NeedsInterval: false } concatenation => concatenation.KeyBytes(),
+        NftEtherAddress mac => mac.Bytes(),
         _ => null,
     };
 
