@@ -25,6 +25,7 @@ public sealed class FaultTests(FaultTopologyFixture fixture, ITestOutputHelper o
         var (h1, h2) = (fixture.Host(1), fixture.Host(2));
         var routesBefore = await RoutesAsync();
         var neighboursBefore = await h2.Namespace.IpAsync("neigh", "show", "nud", "permanent");
+        var policyBefore = await PolicyAsync(h2);
         await using var monitor1 = await RouteMonitor.StartAsync(h1.Namespace);
         await using var monitor2 = await RouteMonitor.StartAsync(h2.Namespace);
 
@@ -43,6 +44,7 @@ public sealed class FaultTests(FaultTopologyFixture fixture, ITestOutputHelper o
         output.WriteLine($"route changes on h1: {monitor1.Changes.Count}, on h2: {monitor2.Changes.Count}\n  {string.Join("\n  ", monitor1.AllChanges.Concat(monitor2.AllChanges))}");
         Assert.Equal(routesBefore, await RoutesAsync());
         Assert.Equal(neighboursBefore, await h2.Namespace.IpAsync("neigh", "show", "nud", "permanent"));
+        Assert.Equal(policyBefore, await PolicyAsync(h2));
         Assert.Empty(monitor2.Changes);
         Assert.Empty(monitor1.Changes);
         Assert.Equal("ACTIVE", await fixture.Topology.Api.PortStatusAsync(fixture.Vm2.PortId));
@@ -107,6 +109,13 @@ public sealed class FaultTests(FaultTopologyFixture fixture, ITestOutputHelper o
         // Nothing rewrote a route that was right; the only changes are vm3's.
         Assert.DoesNotContain(monitor1.Changes, c => !c.Contains("10.65.0.4", StringComparison.Ordinal));
         Assert.DoesNotContain(monitor2.Changes, c => !c.Contains("10.65.0.4", StringComparison.Ordinal) && !c.Contains(vm3.TapName, StringComparison.Ordinal));
+    }
+
+    /// <summary>The host's policy table without counters (<c>nft -s list table inet calico</c>); empty when policy is off.</summary>
+    private static async Task<string> PolicyAsync(ComputeHost host)
+    {
+        var table = await host.Namespace.TryExecAsync(TimeSpan.FromSeconds(30), "nft", "-s", "list", "table", "inet", "calico");
+        return table.Succeeded ? table.Output : "";
     }
 
     /// <summary>Our routes on every host, as text (what an operator compares before and after).</summary>

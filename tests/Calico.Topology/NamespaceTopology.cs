@@ -153,6 +153,7 @@ public sealed class NamespaceTopology : IAsyncDisposable
         "--Compute:Dataplane=linux",
         $"--Dataplane:RouteResyncInterval={TopologyOptions.Span(Options.RouteResyncInterval)}",
         $"--Compute:MaxRetryDelay={TopologyOptions.Span(Options.MaxRetryDelay)}",
+        $"--Dataplane:PolicyEnabled={(Options.Policy ? "true" : "false")}",
         // dnsmasq's files in the run's directory, never in the machine's /var/lib/calico.
         $"--Dataplane:DhcpStateDirectory={Path.Combine(TempDirectory, name, "dhcp")}",
     ];
@@ -205,10 +206,11 @@ public sealed class NamespaceTopology : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(host);
         var tap = WorkloadEndpoint.InterfaceNameFor(portId);
         var ns = await CreateNamespaceAsync(name);
-        await host.Namespace.IpAsync("link", "add", tap, "type", "veth", "peer", "name", "eth0", "netns", ns.Name);
-        await ns.IpAsync("link", "set", "eth0", "address", macAddress);
-        // libvirt gives the tap the VM's MAC with fe as first byte.
-        await host.Namespace.IpAsync("link", "set", tap, "address", "fe" + macAddress[2..]);
+        // One message creates both ends with their final MACs (libvirt gives the tap the VM's MAC with fe as first
+        // byte): a MAC changed once the tap exists would flush the permanent neighbour entry the host agent may
+        // already have put on it.
+        await host.Namespace.IpAsync("link", "add", tap, "address", "fe" + macAddress[2..], "type", "veth",
+            "peer", "name", "eth0", "address", macAddress, "netns", ns.Name);
         await ns.IpAsync("link", "set", "eth0", "up");
         await host.Namespace.IpAsync("link", "set", tap, "up");
         var vm = new VirtualMachine(name, ns, host, portId, macAddress, tap);

@@ -27,6 +27,12 @@ public sealed record TopologyOptions
     /// <summary>Compute:MaxRetryDelay: the longest pause of a host agent while the control plane is unreachable.</summary>
     public TimeSpan MaxRetryDelay { get; init; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// Dataplane:PolicyEnabled of the compute silos: security groups, anti-spoofing and floating-IP NAT programmed in
+    /// nftables (table inet calico), as a deployment runs. On by default; workloads then get only what their groups allow.
+    /// </summary>
+    public bool Policy { get; init; } = true;
+
     /// <summary>Logging:LogLevel:Calico=Debug (every applied desired state, every dataplane apply and resync).</summary>
     public bool DebugLogs { get; init; } = true;
 

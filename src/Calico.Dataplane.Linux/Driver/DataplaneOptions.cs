@@ -50,6 +50,35 @@ public sealed class DataplaneOptions
 
     /// <summary>The longest pause between restarts; a dnsmasq that ran longer than this starts the doubling afresh.</summary>
     public TimeSpan DhcpMaxRestartDelay { get; set; } = TimeSpan.FromSeconds(60);
+
+    // ---- Policy (Policy/PolicyCompiler, one nftables table "inet calico"): security groups, anti-spoofing, NAT ----
+
+    /// <summary>
+    /// Whether workload policy, anti-spoofing and NAT are programmed (table inet calico). Off by default for now:
+    /// with it on, workloads reach only DHCP, DNS and metadata on their host (see WorkloadToHostAction), and tests
+    /// that ping the host from a VM must allow that first.
+    /// </summary>
+    public bool PolicyEnabled { get; set; }
+
+    /// <summary>Interfaces whose names start with this are workloads' (policed); every other interface is the host's.</summary>
+    public string WorkloadInterfacePrefix { get; set; } = "tap";
+
+    /// <summary>Where workloads' requests to 169.254.169.254:80 are sent (DNAT); empty: not rewritten.</summary>
+    public string MetadataAddress { get; set; } = "127.0.0.1";
+
+    public int MetadataPort { get; set; } = 8775;
+
+    /// <summary>Host ports always open inbound on non-workload interfaces, as protocol:port, comma separated.</summary>
+    public string FailsafeInboundHostPorts { get; set; } = Policy.PolicySettings.DefaultFailsafeInbound;
+
+    /// <summary>Host ports always open outbound on non-workload interfaces.</summary>
+    public string FailsafeOutboundHostPorts { get; set; } = Policy.PolicySettings.DefaultFailsafeOutbound;
+
+    /// <summary>Ports of the host workloads may reach besides DHCP, DNS and metadata, e.g. "tcp:22,udp:123".</summary>
+    public string WorkloadToHostPorts { get; set; } = "";
+
+    /// <summary>Other workload traffic to the host itself: Drop (default) or Accept.</summary>
+    public string WorkloadToHostAction { get; set; } = "Drop";
 }
 
 public sealed class DataplaneOptionsValidator : IValidateOptions<DataplaneOptions>
@@ -67,6 +96,7 @@ public sealed class DataplaneOptionsValidator : IValidateOptions<DataplaneOption
         if (o.NetworkNamespace is { Length: > 0 } ns && (ns.Contains('/') || ns is "." or ".."))
             errors.Add($"Dataplane:NetworkNamespace '{ns}' must be a plain name under /var/run/netns.");
         ValidateDhcp(o, errors);
+        errors.AddRange(Policy.PolicySettings.Validate(o));
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 

@@ -5,6 +5,8 @@ using Calico.Dataplane.Linux.Interfaces;
 using Calico.Dataplane.Linux.Kernel;
 using Calico.Dataplane.Linux.Namespaces;
 using Calico.Dataplane.Linux.Netlink;
+using Calico.Dataplane.Linux.Nftables;
+using Calico.Dataplane.Linux.Policy;
 using Calico.Dataplane.Linux.Routes;
 using Calico.Model;
 using Calico.Model.Desired;
@@ -18,8 +20,9 @@ namespace Calico.Dataplane.Linux.Driver;
 
 /// <summary>
 /// The host's dataplane on Linux: hands each part of the desired state to the reconciler that owns that kind of
-/// kernel object, in dependency order (interfaces first, since local routes need their index; then routes; DHCP
-/// last, as dnsmasq answers on the taps), and turns the outcome into per-endpoint statuses. Calls are serialised; the kernel work runs off the caller's thread.
+/// kernel object, in dependency order (interfaces first, since local routes need their index; then policy, so a
+/// workload is policed before a route makes it reachable; then routes; DHCP last, as dnsmasq answers on the taps),
+/// and turns the outcome into per-endpoint statuses. Calls are serialised; the kernel work runs off the caller's thread.
 /// Touches only what its reconcilers own (see their headers); with nothing desired it writes nothing at all.
 /// </summary>
 public sealed partial class LinuxDataplane : IDataplane, IDisposable
@@ -28,6 +31,7 @@ public sealed partial class LinuxDataplane : IDataplane, IDisposable
     private readonly InterfaceReconciler _interfaces;
     private readonly RouteReconciler _routes;
     private readonly DhcpReconciler? _dhcp;
+    private readonly WorkloadPolicy? _policy;
     private readonly DataplaneOptions _options;
     private readonly ILogger _logger;
     private readonly IDisposable? _owned;
@@ -38,19 +42,23 @@ public sealed partial class LinuxDataplane : IDataplane, IDisposable
     {
     }
 
-    private LinuxDataplane((INetlink Netlink, ISysctlWriter Sysctls, IDisposable? Owned, Func<ILoggerFactory, DhcpReconciler> Dhcp) kernel,
+    private LinuxDataplane((INetlink Netlink, ISysctlWriter Sysctls, IDisposable? Owned, Func<ILoggerFactory, DhcpReconciler> Dhcp, INftables? Nftables) kernel,
         DataplaneOptions options, ILoggerFactory loggers)
-        : this(kernel.Netlink, kernel.Sysctls, options, loggers, TransientRetry.Create(options), kernel.Dhcp(loggers)) => _owned = kernel.Owned;
+        : this(kernel.Netlink, kernel.Sysctls, options, loggers, TransientRetry.Create(options), kernel.Dhcp(loggers),
+            kernel.Nftables is null ? null : new WorkloadPolicy(kernel.Nftables, PolicySettings.From(options), logger: loggers.CreateLogger<WorkloadPolicy>()))
+        => _owned = kernel.Owned;
 
     /// <summary>
     /// On any kernel: the real one (<see cref="NetlinkKernel"/>) or a fake in tests. Without <paramref name="dhcp"/>
-    /// (unit tests on a fake kernel) DHCP items are left aside: no DHCP is served.
+    /// (unit tests on a fake kernel) DHCP items are left aside: no DHCP is served; without <paramref name="policy"/>,
+    /// no nftables table is programmed.
     /// </summary>
     public LinuxDataplane(INetlink netlink, ISysctlWriter sysctls, DataplaneOptions options, ILoggerFactory loggers, ResiliencePipeline retry,
-        DhcpReconciler? dhcp = null)
+        DhcpReconciler? dhcp = null, WorkloadPolicy? policy = null)
     {
         _options = options;
         _dhcp = dhcp;
+        _policy = policy;
         _logger = loggers.CreateLogger<LinuxDataplane>();
         _interfaces = new InterfaceReconciler(netlink, sysctls, options, retry, loggers.CreateLogger<InterfaceReconciler>());
         _routes = new RouteReconciler(netlink, options, retry, loggers.CreateLogger<RouteReconciler>());
@@ -70,7 +78,7 @@ public sealed partial class LinuxDataplane : IDataplane, IDisposable
 
     public TimeSpan ResyncInterval => _options.RouteResyncInterval;
 
-    private static (INetlink, ISysctlWriter, IDisposable?, Func<ILoggerFactory, DhcpReconciler>) OpenKernel(DataplaneOptions options)
+    private static (INetlink, ISysctlWriter, IDisposable?, Func<ILoggerFactory, DhcpReconciler>, INftables?) OpenKernel(DataplaneOptions options)
     {
         // DHCP shares the rtnetlink client (thread-safe) and starts dnsmasq inside the namespace.
         Func<ILoggerFactory, DhcpReconciler> Dhcp(NetlinkRouteClient client, NetworkNamespace? ns) => loggers =>
@@ -78,12 +86,15 @@ public sealed partial class LinuxDataplane : IDataplane, IDisposable
         if (options.NetworkNamespace is not { Length: > 0 } name)
         {
             var client = NetlinkRouteClient.Open();
-            return (new NetlinkKernel(client), new ProcSysctls(new Sysctls()), null, Dhcp(client, null));
+            var nftables = options.PolicyEnabled ? NftablesKernel.Open() : null;
+            return (new NetlinkKernel(client), new ProcSysctls(new Sysctls()), nftables, Dhcp(client, null), nftables);
         }
         var ns = NetworkNamespace.Open(name);
         var nsClient = NetlinkRouteClient.Open(ns);
         var kernel = new NetlinkKernel(nsClient);
-        return (kernel, new ProcSysctls(new Sysctls(ns)), new Owned(kernel, ns), Dhcp(nsClient, ns));
+        var nsNftables = options.PolicyEnabled ? NftablesKernel.Open(ns) : null;
+        IDisposable[] owned = nsNftables is null ? [kernel, ns] : [nsNftables, kernel, ns];
+        return (kernel, new ProcSysctls(new Sysctls(ns)), new Owned(owned), Dhcp(nsClient, ns), nsNftables);
     }
 
     public async Task<DataplaneResult> ApplyAsync(IReadOnlyDictionary<DesiredKey, DesiredItem> desired,
@@ -93,7 +104,7 @@ public sealed partial class LinuxDataplane : IDataplane, IDisposable
         try
         {
             var sw = Stopwatch.StartNew();
-            var result = await Task.Run(() => Reconcile(desired, drift: false), cancellationToken);
+            var result = await Task.Run(() => Reconcile(desired, drift: false, changes, isSnapshot), cancellationToken);
             _desired = desired;
             DataplaneTelemetry.ApplyDuration.Record(sw.Elapsed.TotalMilliseconds);
             return result;
@@ -124,10 +135,12 @@ public sealed partial class LinuxDataplane : IDataplane, IDisposable
         }
     }
 
-    private DataplaneResult Reconcile(IReadOnlyDictionary<DesiredKey, DesiredItem> desired, bool drift)
+    private DataplaneResult Reconcile(IReadOnlyDictionary<DesiredKey, DesiredItem> desired, bool drift,
+        IReadOnlyList<DesiredChange>? changes = null, bool isSnapshot = true)
     {
         var interfaces = desired.Values.OfType<WorkloadInterfaceItem>().ToList();
         var interfaceResults = _interfaces.Reconcile(interfaces);
+        ReconcilePolicy(desired, drift, changes, isSnapshot);
 
         var (routes, routeOwners) = KernelRoutes(desired, name =>
             interfaceResults.TryGetValue(name, out var iface) && iface.State == InterfaceState.Ready ? iface.Index : null);
@@ -147,6 +160,7 @@ public sealed partial class LinuxDataplane : IDataplane, IDisposable
                 InterfaceState.Missing => new EndpointProgramming(EndpointStatusKind.Down, state.Reason),
                 InterfaceState.Failed => new EndpointProgramming(EndpointStatusKind.Error, state.Reason),
                 _ when failedInterfaces.TryGetValue(item.Name, out var reason) => new EndpointProgramming(EndpointStatusKind.Error, reason),
+                _ when _policy?.ProblemOf(item) is { } problem => new EndpointProgramming(EndpointStatusKind.Error, "policy: " + problem),
                 _ when !item.AdminUp => new EndpointProgramming(EndpointStatusKind.Down, "administratively down"),
                 _ => new EndpointProgramming(EndpointStatusKind.Active, null),
             };
@@ -155,6 +169,29 @@ public sealed partial class LinuxDataplane : IDataplane, IDisposable
         LogApplied(_logger, drift ? "resync" : "apply", routeResult.Written, routeResult.Deleted, routeResult.Failures.Count, interfaces.Count);
         return new DataplaneResult(endpoints);
     }
+
+    // ---- Policy (Policy/WorkloadPolicy: security groups, anti-spoofing, NAT in table inet calico) ----
+
+    /// <summary>
+    /// A refused table concerns every endpoint: it is logged and shows in their statuses (<see cref="WorkloadPolicy.ProblemOf"/>),
+    /// and the next apply or resync compiles from scratch and tries again. Routes and DHCP are programmed regardless.
+    /// </summary>
+    private void ReconcilePolicy(IReadOnlyDictionary<DesiredKey, DesiredItem> desired, bool drift, IReadOnlyList<DesiredChange>? changes, bool isSnapshot)
+    {
+        if (_policy is null) return;
+        try
+        {
+            if (drift) _policy.Resync(desired);
+            else _policy.Apply(desired, changes, isSnapshot);
+        }
+        catch (Exception e) when (e is NftablesException or ArgumentException or InvalidOperationException or KeyNotFoundException)
+        {
+            LogPolicyFailed(_logger, e.Message);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Workload policy (nftables table inet calico) not programmed: {Reason}")]
+    private static partial void LogPolicyFailed(ILogger logger, string reason);
 
     // ---- DHCP (Dhcp/DhcpReconciler) ----
 
@@ -211,6 +248,7 @@ public sealed partial class LinuxDataplane : IDataplane, IDisposable
                 var links = _links();
                 var (routes, _) = KernelRoutes(desired, name => links.TryGetValue(name, out var index) ? index : null);
                 plan.AddRange(_routes.Plan(routes).Select(op => _describe(op)));
+                if (_policy is not null) plan.AddRange(_policy.Plan(desired));
                 if (_dhcp is not null)
                     plan.AddRange(_dhcp.Plan(desired.Values.OfType<DhcpSubnetItem>().ToList(), desired.Values.OfType<DhcpHostItem>().ToList()));
                 return (IReadOnlyList<string>)plan;

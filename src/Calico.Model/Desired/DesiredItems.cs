@@ -15,6 +15,7 @@ public enum DesiredKind
     FloatingNat = 5,
     DhcpSubnet = 6,
     DhcpHost = 7,
+    IpPool = 8,
 }
 
 /// <summary>Identifies one desired item on a host; keys are unique within a host's desired state.</summary>
@@ -127,4 +128,17 @@ public sealed record DhcpHostItem(
     [property: Id(5)] string InterfaceName) : DesiredItem
 {
     public override DesiredKey Key => new(DesiredKind.DhcpHost, $"{EndpointId}|{Address}");
+}
+
+/// <summary>
+/// An IP pool, on every host: the workload address space (traffic between pools is never NATed) and, with
+/// <see cref="OutgoingNat"/>, the sources masqueraded when they leave the pools.
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record IpPoolItem(
+    [property: Id(0)] string Name,
+    [property: Id(1)] IpPrefix Cidr,
+    [property: Id(2)] bool OutgoingNat) : DesiredItem
+{
+    public override DesiredKey Key => new(DesiredKind.IpPool, Name);
 }

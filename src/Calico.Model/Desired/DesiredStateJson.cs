@@ -22,6 +22,7 @@ public static class DesiredStateJson
         (typeof(FloatingNatItem), "floating-nat"),
         (typeof(DhcpSubnetItem), "dhcp-subnet"),
         (typeof(DhcpHostItem), "dhcp-host"),
+        (typeof(IpPoolItem), "ip-pool"),
     ];
 
     public static readonly JsonSerializerOptions Options = CreateOptions();

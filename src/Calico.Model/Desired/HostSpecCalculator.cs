@@ -59,6 +59,10 @@ public static class HostSpecCalculator
             }
         }
 
+        // Every pool, on every host: the address space that floating-IP SNAT and outgoing NAT leave alone.
+        foreach (var pool in intent.Pools())
+            TryAdd(items, new IpPoolItem(pool.Name, pool.Cidr, pool.OutgoingNat));
+
         foreach (var groupId in neededSets)
         {
             foreach (var member in intent.EndpointsInGroup(groupId))

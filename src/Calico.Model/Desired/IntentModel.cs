@@ -26,6 +26,8 @@ public interface IIntentView
     /// (overlapping subnets) the one with the lowest key. Null when no block holds it.
     /// </summary>
     IpBlock? BlockContaining(IPAddress address);
+    /// <summary>Every IP pool, in ordinal name order.</summary>
+    IEnumerable<IpPool> Pools();
 }
 
 /// <summary>Which hosts a change may concern.</summary>
@@ -202,6 +204,8 @@ public sealed class IntentModel : IIntentView
         _floatingIps.Values.Where(f => f.IsAssociated).OrderBy(f => f.Id, StringComparer.Ordinal);
 
     public IEnumerable<IpBlock> Blocks() => _blocks.Values;
+
+    public IEnumerable<IpPool> Pools() => _pools.Values.OrderBy(p => p.Name, StringComparer.Ordinal);
 
     public IpBlock? BlockContaining(IPAddress address)
     {

@@ -129,8 +129,10 @@ public static class UpCommand
         }
         o.WriteLine($"  ip netns exec {t.Hosts[0].Namespace.Name} curl -s {t.Hosts[0].Silo.HealthBase}readyz");
         o.WriteLine($"  tail -f {t.Hosts[0].Silo.LogPath}");
-        o.WriteLine("Security group seed-open lets in ICMP, TCP and UDP. New VMs: create a port bound to a host (--host h1), then");
-        o.WriteLine("  ip -n <host ns> link add tap<first 11 characters of the port id> type veth peer name eth0 netns <new ns> ...");
+        o.WriteLine($"  ip netns exec {t.Hosts[0].Namespace.Name} nft list table inet calico    # the host's policy");
+        o.WriteLine("Policy is on: security group seed-open lets ICMP, TCP and UDP in; VMs reach their own host only for DHCP, DNS and metadata.");
+        o.WriteLine("A VM of your own: create a port bound to a host (openstack port create --host h1 ...), then");
+        o.WriteLine("  ip -n <host ns> link add tap<first 11 characters of the port id> address <fe:...> type veth peer name eth0 address <port MAC> netns <vm ns>");
         o.WriteLine();
         o.WriteLine("Ctrl-C removes everything. If this process is killed instead, scripts/topology.sh down removes what it left.");
     }

@@ -92,6 +92,7 @@ public sealed class SiloProcess : IAsyncDisposable
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             if (_process is { HasExited: false }) throw new InvalidOperationException($"{Name} is already running (pid {_process.Id})");
+            _process?.Dispose();
             _stopping = false;
             _starts++;
             _startMark = _lines;

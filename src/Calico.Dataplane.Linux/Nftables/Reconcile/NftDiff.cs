@@ -30,7 +30,8 @@ public static class NftDiff
         // Sets: new, re-declared (delete + add), changed elements, removed.
         var setsNew = new List<NftSet>();
         var setsRecreated = new List<NftSet>();
-        var setsChanged = new List<(NftSet Desired, NftSet Kernel)>();
+        // Keys: the only keys that may differ, when the desired elements were derived from the kernel's (else null).
+        var setsChanged = new List<(NftSet Desired, NftSet Kernel, List<NftValue>? Keys)>();
         var setsRemoved = new List<NftSet>();
         foreach (var name in setNames)
         {
@@ -40,7 +41,11 @@ public static class NftDiff
             else if (existing is null) setsNew.Add(set);
             else if (ReferenceEquals(set, existing)) continue;
             else if (!set.Type.Equals(existing.Type)) setsRecreated.Add(set);
-            else if (!set.Elements.Equals(existing.Elements)) setsChanged.Add((set, existing));
+            else if (set.Elements.TryGetChangedKeysSince(existing.Elements, out var keys))
+            {
+                if (keys.Any(k => Differs(set.Elements, existing.Elements, k))) setsChanged.Add((set, existing, keys));
+            }
+            else if (!set.Elements.Equals(existing.Elements)) setsChanged.Add((set, existing, null));
         }
         var recreatedSetNames = setsRecreated.Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
 
@@ -74,7 +79,7 @@ public static class NftDiff
         }
 
         foreach (var chain in chainsNew.Concat(chainsRecreated).Concat(chainsRewritten)) ThrowIfInvalid(desired.ReferenceErrors(chain));
-        foreach (var set in setsNew.Concat(setsRecreated).Concat(setsChanged.Select(s => s.Desired))) ThrowIfInvalid(desired.ReferenceErrors(set));
+        foreach (var set in setsNew.Concat(setsRecreated).Concat(setsChanged.Select(s => Touched(s.Desired, s.Keys)))) ThrowIfInvalid(desired.ReferenceErrors(set));
 
         // 2. Unlink.
         foreach (var chain in chainsRewritten.Concat(chainsRecreated).Concat(chainsRemoved)) tx.Add(new NftFlushChain(id, chain.Name));
@@ -83,17 +88,17 @@ public static class NftDiff
         var elementsAdded = 0;
         var deferredRemovals = new List<NftDeleteElements>();
         var additions = new List<NftAddElements>();
-        foreach (var (set, existing) in setsChanged)
+        foreach (var (set, existing, keys) in setsChanged)
         {
             var removed = new List<NftValue>();
             var replaced = new List<NftValue>();
             var added = new List<NftElement>();
-            foreach (var element in existing.Elements)
+            foreach (var element in keys is null ? existing.Elements : Present(existing.Elements, keys))
             {
                 if (!set.Elements.TryGetValue(element.Key, out var value)) removed.Add(element.Key);
                 else if (!Equals(value, element.Value)) replaced.Add(element.Key);
             }
-            foreach (var element in set.Elements)
+            foreach (var element in keys is null ? set.Elements : Present(set.Elements, keys))
             {
                 if (!existing.Elements.TryGetValue(element.Key, out var value) || !Equals(value, element.Value)) added.Add(element);
             }
@@ -173,6 +178,26 @@ public static class NftDiff
         }
         return result;
     }
+
+    // Element-level lineage (NftElements.TryGetChangedKeysSince): compare only the keys a change touched.
+    private static bool Differs(NftElements desired, NftElements kernel, NftValue key)
+    {
+        var inDesired = desired.TryGetValue(key, out var value);
+        var inKernel = kernel.TryGetValue(key, out var existing);
+        return inDesired != inKernel || !Equals(value, existing);
+    }
+
+    private static IEnumerable<NftElement> Present(NftElements elements, List<NftValue> keys)
+    {
+        foreach (var key in keys)
+        {
+            if (elements.TryGetValue(key, out var value)) yield return new NftElement(key, value);
+        }
+    }
+
+    /// <summary>The set with only the touched elements, for reference checks that need not look at the rest.</summary>
+    private static NftSet Touched(NftSet set, List<NftValue>? keys) =>
+        keys is null ? set : NftSet.Observed(set.Name, set.Type, NftElements.Of(Present(set.Elements, keys)));
 
     private static void ThrowIfInvalid(IEnumerable<string> errors)
     {
