@@ -243,14 +243,7 @@ internal sealed class PolicyLab : IDisposable
             return listener;
         }
 
-        /// <summary>The source of the last connection or datagram, waiting a little for it to be recorded.</summary>
-        public async Task<IPAddress?> LastPeerAsync()
-        {
-            for (var i = 0; i < 50 && Peers.IsEmpty; i++) await Task.Delay(20);
-            return Peers.LastOrDefault();
-        }
-
-        /// <summary>Whether a packet from <paramref name="source"/> arrived, waiting up to <paramref name="waitMs"/> for one.</summary>
+        /// <summary>Whether a connection or datagram from <paramref name="source"/> arrived, waiting up to <paramref name="waitMs"/> for one.</summary>
         public async Task<bool> SawAsync(IPAddress source, int waitMs = 1000)
         {
             for (var waited = 0; waited < waitMs && !Peers.Contains(source); waited += 20) await Task.Delay(20);
