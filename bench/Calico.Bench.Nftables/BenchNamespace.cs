@@ -6,7 +6,7 @@ using Calico.Dataplane.Linux.Namespaces;
 namespace Calico.Bench.Nftables;
 
 /// <summary>
-/// A network namespace of the benchmark's own (cal-b-1a2b3c4d), deleted on Dispose, on Ctrl-C and at process exit,
+/// A network namespace of the benchmark's own (cal-b-1a2b3c4d, or another prefix), deleted on Dispose, on Ctrl-C and at process exit,
 /// so the benchmark never programs the machine's own namespace and never leaves one behind.
 /// </summary>
 internal sealed class BenchNamespace : IDisposable
@@ -23,9 +23,9 @@ internal sealed class BenchNamespace : IDisposable
 
     public string Name { get; }
 
-    public static BenchNamespace Create()
+    public static BenchNamespace Create(string prefix = "cal-b")
     {
-        var name = $"cal-b-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}";
+        var name = $"{prefix}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}";
         Live[name] = 0;
         Run("ip", "netns", "add", name);
         return new BenchNamespace(name);

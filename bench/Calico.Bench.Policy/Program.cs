@@ -1,3 +1,4 @@
+using Calico.Bench.Nftables;
 using System.Diagnostics;
 using System.Globalization;
 using Calico.Bench.Policy;
@@ -28,8 +29,8 @@ Console.WriteLine($"large: {large.Endpoints} local endpoints, {large.Groups} gro
                   $"small: {small.Endpoints}, {small.Groups}, {small.Members:N0}. One try = the change (timed: compile, diff, commit), then its undo (untimed).");
 Console.WriteLine();
 
-using var nsLarge = BenchNamespace.Create();
-using var nsSmall = BenchNamespace.Create();
+using var nsLarge = BenchNamespace.Create("cal-bp");
+using var nsSmall = BenchNamespace.Create("cal-bp");
 var atLarge = Run(nsLarge, large);
 var atSmall = Run(nsSmall, small);
 
