@@ -36,7 +36,8 @@ public sealed class ConcurrencyTests(TokenApiServer server)
             }
             else
             {
-                Assert.NotEmpty(ports);
+                // A refused delete keeps the network. The ports that raced it may all have withdrawn as well (each side
+                // saw the other: the documented lock-free outcome, a spurious 409), so their number is checked below.
                 Assert.Equal(HttpStatusCode.OK, (await Demo.GetAsync($"/v2.0/networks/{network}")).Status);
             }
             // Every port that answered 201 and still exists is on a network that exists.
