@@ -8,12 +8,14 @@ namespace Calico.Dataplane.Linux.Commands;
 /// <summary>
 /// `calico-silo dataplane plan|apply --file FILE [--netns NAME]`: the agent's own reconcilers, run once against a
 /// desired-state file (format: <see cref="DesiredStateJson"/>), without a cluster. plan prints what would be added,
-/// changed or removed and changes nothing; apply makes the kernel hold the file's state and prints each endpoint's status.
+/// changed or removed (links and sysctls, routes, the nftables table inet calico, DHCP) and changes nothing; apply
+/// makes the kernel hold the file's state and prints each endpoint's status. --no-policy leaves nftables out
+/// (Dataplane:PolicyEnabled=false), as on a host that runs without policy.
 /// Exit codes: 0 done (plan: no changes needed, or changes listed), 1 an endpoint could not be programmed, 2 bad usage or file.
 /// </summary>
 public static class DataplaneFileCommand
 {
-    public const string Usage = "usage: calico-silo dataplane plan|apply --file FILE [--netns NAME] [--route-protocol N]";
+    public const string Usage = "usage: calico-silo dataplane plan|apply --file FILE [--netns NAME] [--route-protocol N] [--no-policy]";
 
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
     {
@@ -32,6 +34,7 @@ public static class DataplaneFileCommand
                 case "--file" when value is not null: file = value; i++; break;
                 case "--netns" when value is not null: options.NetworkNamespace = value; i++; break;
                 case "--route-protocol" when value is not null && byte.TryParse(value, out var protocol): options.RouteProtocol = protocol; i++; break;
+                case "--no-policy": options.PolicyEnabled = false; break;
                 default:
                     await error.WriteLineAsync($"calico-silo dataplane: unexpected argument '{args[i]}'\n{Usage}");
                     return 2;

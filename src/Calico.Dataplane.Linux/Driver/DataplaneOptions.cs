@@ -54,11 +54,12 @@ public sealed class DataplaneOptions
     // ---- Policy (Policy/PolicyCompiler, one nftables table "inet calico"): security groups, anti-spoofing, NAT ----
 
     /// <summary>
-    /// Whether workload policy, anti-spoofing and NAT are programmed (table inet calico). Off by default for now:
-    /// with it on, workloads reach only DHCP, DNS and metadata on their host (see WorkloadToHostAction), and tests
-    /// that ping the host from a VM must allow that first.
+    /// Whether workload policy, anti-spoofing and NAT are programmed (table inet calico). On by default: a workload
+    /// then passes only what its security groups allow, sends only from its own addresses, and reaches on its host
+    /// only DHCP, DNS and metadata (see <see cref="WorkloadToHostAction"/>). Off: the kernel holds no table of ours,
+    /// and workloads are isolated by nothing but routing (a lab setting, not for production).
     /// </summary>
-    public bool PolicyEnabled { get; set; }
+    public bool PolicyEnabled { get; set; } = true;
 
     /// <summary>Interfaces whose names start with this are workloads' (policed); every other interface is the host's.</summary>
     public string WorkloadInterfacePrefix { get; set; } = "tap";

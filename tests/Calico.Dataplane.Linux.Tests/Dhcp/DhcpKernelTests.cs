@@ -70,10 +70,14 @@ public sealed class DhcpKernelTests : IDisposable
         Assert.Equal("1450", lease["new_interface_mtu"]);
         Assert.Equal("host-10-65-0-3", lease["new_host_name"]);
 
-        // Configured as the lease says, the VM sees an on-link subnet and reaches its gateway on the host.
+        // Configured as the lease says, the VM sees an on-link subnet and resolves its gateway on the host (ARP is
+        // answered on the tap). Policy (on by default) lets a VM reach only DHCP, DNS and metadata on its host: the
+        // lease above came through it, while an echo request to the gateway is dropped.
         vm.Configure(lease);
         Assert.Contains("10.65.0.0/24 dev eth0", vm.Ns.Ip("route", "show"), StringComparison.Ordinal);
-        vm.Ns.Exec("ping", "-c", "1", "-W", "2", "10.65.0.1");
+        var echo = Assert.Throws<InvalidOperationException>(() => vm.Ns.Exec("ping", "-c", "1", "-W", "1", "10.65.0.1"));
+        Assert.Contains("exited with 1", echo.Message, StringComparison.Ordinal);
+        Assert.Matches(@"10\.65\.0\.1 dev eth0 lladdr [0-9a-f:]{17} (REACHABLE|STALE|DELAY)", vm.Ns.Ip("neigh", "show"));
 
         // Other DNS servers: a new options file and a SIGHUP; the VM has them at its next renewal.
         Assert.Equal(EndpointStatusKind.Active, (await dataplane.ApplyAsync(Seed(["192.0.2.99"]))).Endpoints[Port].Status);

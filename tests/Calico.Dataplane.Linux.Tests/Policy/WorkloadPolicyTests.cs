@@ -126,6 +126,6 @@ public sealed class WorkloadPolicyTests
         Assert.Equal("udp:53 udp:67 tcp:179 tcp:2379 tcp:2380 tcp:5473 tcp:6443 tcp:6666 tcp:6667", string.Join(' ', settings.FailsafeOutbound));
         Assert.Equal(WorkloadToHostAction.Drop, settings.WorkloadToHost);
         Assert.Equal("127.0.0.1:8775", $"{settings.MetadataAddress}:{settings.MetadataPort}");
-        Assert.False(options.PolicyEnabled);
+        Assert.True(options.PolicyEnabled);
     }
 }

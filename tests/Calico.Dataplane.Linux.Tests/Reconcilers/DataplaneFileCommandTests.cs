@@ -43,15 +43,35 @@ public sealed class DataplaneFileCommandTests : IDisposable
         Assert.Equal(0, plan.Exit);
         Assert.Contains($"add    route 10.65.0.3/32 dev {Tap} proto 80", plan.Output, StringComparison.Ordinal);
         Assert.Contains("add    route 10.65.0.64/26 via 172.18.203.31 proto 80", plan.Output, StringComparison.Ordinal);
+        // Policy is on by default: the plan names the table and the endpoint's chain it would create.
+        Assert.Contains("nft add table inet calico", plan.Output, StringComparison.Ordinal);
+        Assert.Contains($"nft add chain inet calico", plan.Output, StringComparison.Ordinal);
+        Assert.Contains($"{Tap}", plan.Output.Split('\n').Where(l => l.StartsWith("nft ", StringComparison.Ordinal)).Aggregate("", (a, l) => a + l), StringComparison.Ordinal);
         Assert.Equal("", _host.Ip("route", "show", "proto", "80").Trim());
+        Assert.DoesNotContain("calico", _host.Exec("nft", "list", "tables"), StringComparison.Ordinal);
 
         var apply = await Run("apply", "--file", _file, "--netns", _host.Name);
         Assert.Equal(0, apply.Exit);
         Assert.Contains($"port-{Tap}: ACTIVE", apply.Output, StringComparison.Ordinal);
         Assert.Contains("10.65.0.64/26 via 172.18.203.31 dev fab0", _host.Ip("route", "show", "proto", "80"), StringComparison.Ordinal);
+        Assert.Contains(Tap, _host.Exec("nft", "list", "table", "inet", "calico"), StringComparison.Ordinal);
 
         var again = await Run("plan", "--file", _file, "--netns", _host.Name);
         Assert.Equal("no changes", again.Output.Trim());
+    }
+
+    [Fact]
+    public async Task Without_policy_neither_plan_nor_apply_touches_nftables()
+    {
+        var plan = await Run("plan", "--file", _file, "--netns", _host.Name, "--no-policy");
+        Assert.Equal(0, plan.Exit);
+        Assert.Contains($"add    route 10.65.0.3/32 dev {Tap} proto 80", plan.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("nft ", plan.Output, StringComparison.Ordinal);
+
+        var apply = await Run("apply", "--file", _file, "--netns", _host.Name, "--no-policy");
+        Assert.Equal(0, apply.Exit);
+        Assert.Contains($"10.65.0.3 dev {Tap}", _host.Ip("route", "show", "proto", "80"), StringComparison.Ordinal);
+        Assert.DoesNotContain("calico", _host.Exec("nft", "list", "tables"), StringComparison.Ordinal);
     }
 
     [Theory]

@@ -37,7 +37,8 @@ public sealed class KernelDataplaneTests : IDisposable
         _host.Dispose();
     }
 
-    private LinuxDataplane Dataplane() => new(Microsoft.Extensions.Options.Options.Create(Options(_host.Name)), NullLoggerFactory.Instance);
+    private LinuxDataplane Dataplane(DataplaneOptions? options = null) =>
+        new(Microsoft.Extensions.Options.Options.Create(options ?? Options(_host.Name)), NullLoggerFactory.Instance);
 
     private static Dictionary<Calico.Model.Desired.DesiredKey, Calico.Model.Desired.DesiredItem> Seed() => State(
         Interface(Tap, Mac, "10.65.0.3"),
@@ -50,10 +51,15 @@ public sealed class KernelDataplaneTests : IDisposable
     [Fact]
     public async Task Programs_routes_sysctls_and_neighbours_and_the_vm_reaches_its_host()
     {
-        using var dataplane = Dataplane();
+        // Policy is on (the default) and lets workloads reach only DHCP, DNS and metadata on their host; this host
+        // lets them reach it all, as Dataplane:WorkloadToHostAction=Accept does (PolicyTrafficTests show the default).
+        var options = Options(_host.Name);
+        options.WorkloadToHostAction = "Accept";
+        using var dataplane = Dataplane(options);
         var result = await dataplane.ApplyAsync(Seed());
 
         Assert.Equal(EndpointStatusKind.Active, result.Endpoints["port-" + Tap].Status);
+        Assert.Contains("table inet calico", _host.Exec("nft", "list", "tables"), StringComparison.Ordinal);
         var routes = OurRoutes();
         Assert.Contains($"10.65.0.3 dev {Tap} scope link", routes, StringComparison.Ordinal);
         Assert.Contains("10.65.0.64/26 via 172.18.203.31 dev fab0", routes, StringComparison.Ordinal);
