@@ -45,8 +45,8 @@ public sealed class DataplaneFileCommandTests : IDisposable
         Assert.Contains("add    route 10.65.0.64/26 via 172.18.203.31 proto 80", plan.Output, StringComparison.Ordinal);
         // Policy is on by default: the plan names the table and the endpoint's chain it would create.
         Assert.Contains("nft add table inet calico", plan.Output, StringComparison.Ordinal);
-        Assert.Contains($"nft add chain inet calico", plan.Output, StringComparison.Ordinal);
-        Assert.Contains($"{Tap}", plan.Output.Split('\n').Where(l => l.StartsWith("nft ", StringComparison.Ordinal)).Aggregate("", (a, l) => a + l), StringComparison.Ordinal);
+        Assert.Contains($"nft add element inet calico cali-from-wl {{ \"{Tap}\" : goto cali-pe-", plan.Output, StringComparison.Ordinal);
+        Assert.Contains($"nft add element inet calico cali-wl-src-v4 {{ \"{Tap}\" . fa:16:3e:00:00:03 . 10.65.0.3 }}", plan.Output, StringComparison.Ordinal);
         Assert.Equal("", _host.Ip("route", "show", "proto", "80").Trim());
         Assert.DoesNotContain("calico", _host.Exec("nft", "list", "tables"), StringComparison.Ordinal);
 
