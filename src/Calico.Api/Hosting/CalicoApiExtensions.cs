@@ -20,7 +20,8 @@ public static class CalicoApiExtensions
 {
     /// <summary>
     /// The Neutron-compatible API's services and options (section <see cref="CalicoApiOptions.Section"/>, validated at
-    /// start). Needs, from the silo it runs in: the grain factory, the datastore's catalog, and the Hosts options.
+    /// start). Needs, from the silo it runs in: the grain factory, the datastore's catalog, and the Hosts options; it
+    /// uses the silo's TimeProvider (the system clock if there is none).
     /// </summary>
     public static IServiceCollection AddCalicoApi(this IServiceCollection services, IConfiguration configuration)
     {
@@ -28,6 +29,7 @@ public static class CalicoApiExtensions
         services.AddOptions<CalicoApiOptions>().Bind(configuration.GetSection(CalicoApiOptions.Section)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<CalicoApiOptions>, CalicoApiOptionsValidator>());
         services.AddOptions<HostLivenessOptions>();
+        services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ApiAuthenticator>();
         services.TryAddSingleton<RequestBody>();
         services.TryAddSingleton<ResourceStore>();

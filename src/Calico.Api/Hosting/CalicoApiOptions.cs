@@ -24,6 +24,14 @@ public sealed class CalicoApiOptions
 
     /// <summary>Larger request bodies are refused with 413 before they are parsed.</summary>
     public int MaxRequestBodyBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>
+    /// How long a delete that finds dependants created while it ran (ports on a network or subnet, ports using a
+    /// security group) keeps the resource deleted while those that saw the delete undo themselves. Once none is
+    /// left the delete succeeds; otherwise the resource is put back and the delete refused with 409. Longer than
+    /// one write to the datastore takes; only a delete that raced such a write waits at all.
+    /// </summary>
+    public TimeSpan DeleteSettleTime { get; set; } = TimeSpan.FromSeconds(1);
 }
 
 /// <summary>Whom one token stands for.</summary>

@@ -7,6 +7,9 @@ public sealed class CalicoApiOptionsValidator : IValidateOptions<CalicoApiOption
     /// <summary>Shorter tokens can be guessed; 16 characters is what <c>openssl rand -hex 8</c> gives.</summary>
     public const int MinimumTokenLength = 16;
 
+    /// <summary>A refused delete waits this long at most; more would hold the resource deleted for no benefit.</summary>
+    public static readonly TimeSpan MaxDeleteSettleTime = TimeSpan.FromSeconds(30);
+
     public ValidateOptionsResult Validate(string? name, CalicoApiOptions o)
     {
         var errors = new List<string>();
@@ -27,6 +30,9 @@ public sealed class CalicoApiOptionsValidator : IValidateOptions<CalicoApiOption
             errors.Add($"Api:NoAuthProjectId '{o.NoAuthProjectId}' must be 1..255 letters, digits, '-', '_' or '.'.");
         if (o.MaxRequestBodyBytes is < 1024 or > 64 * 1024 * 1024)
             errors.Add($"Api:MaxRequestBodyBytes {o.MaxRequestBodyBytes} is outside 1024..67108864.");
+        if (o.DeleteSettleTime <= TimeSpan.Zero || o.DeleteSettleTime > MaxDeleteSettleTime)
+            errors.Add($"Api:DeleteSettleTime {o.DeleteSettleTime} must be more than 00:00:00 and at most {MaxDeleteSettleTime} " +
+                       "(the default 00:00:01 covers a datastore write with room to spare).");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 

@@ -9,7 +9,7 @@ using Microsoft.AspNetCore.Routing;
 namespace Calico.Api.Networks;
 
 /// <summary>/v2.0/networks. Shared and external networks are visible to every project; only the owner or an admin changes them.</summary>
-internal sealed class NetworkEndpoints(ResourceStore store, RequestBody bodies)
+internal sealed class NetworkEndpoints(ResourceStore store, RequestBody bodies, References references)
 {
     public static void Map(RouteGroupBuilder api)
     {
@@ -89,7 +89,7 @@ internal sealed class NetworkEndpoints(ResourceStore store, RequestBody bodies)
         var caller = Caller.Of(http);
         var network = await GetVisibleAsync(caller, id);
         Projects.RequireOwner(caller, network.Value.ProjectId, $"Network {id}");
-        await References.DeleteUnlessUsedAsync(store.Grains.GetGrain<INetworkGrain>(id), network, async () =>
+        await references.DeleteUnlessUsedAsync(store.Grains.GetGrain<INetworkGrain>(id), network, async () =>
         {
             var ports = await store.ListAsync<WorkloadEndpoint>(GrainTypes.Endpoint, http.RequestAborted);
             if (ports.Any(p => p.Value.NetworkId == id))

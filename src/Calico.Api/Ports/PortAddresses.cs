@@ -37,7 +37,7 @@ internal sealed partial class PortAddresses(ResourceStore store, ILogger<PortAdd
             Subnet subnet;
             if (subnetId is not null)
             {
-                subnet = subnets.FirstOrDefault(s => s.Id == subnetId) ?? await OnOtherNetwork(subnetId, networkId, field);
+                subnet = subnets.FirstOrDefault(s => s.Id == subnetId) ?? await UnlistedSubnetAsync(subnetId, networkId, field);
                 if (address is not null && !subnet.Cidr.Contains(address))
                     throw RequestObject.Invalid($"{field}.ip_address", $"{address} is not a valid IP for subnet {subnetId} ({subnet.Cidr})");
             }
@@ -52,12 +52,17 @@ internal sealed partial class PortAddresses(ResourceStore store, ILogger<PortAdd
         return requests;
     }
 
-    private async Task<Subnet> OnOtherNetwork(string subnetId, string networkId, string field)
+    /// <summary>
+    /// A subnet the request names that is not among the network's listed subnets: missing, on another network, or
+    /// on this one after all: created since the list was read, or put back by a refused delete (see References)
+    /// that had it deleted while the list was read. The port then uses it like any other.
+    /// </summary>
+    private async Task<Subnet> UnlistedSubnetAsync(string subnetId, string networkId, string field)
     {
         var subnet = await store.Grains.GetGrain<ISubnetGrain>(subnetId).GetAsync();
-        throw subnet is null
-            ? ApiException.NotFound("SubnetNotFound", $"Subnet {subnetId} could not be found.")
-            : RequestObject.Invalid($"{field}.subnet_id", $"subnet {subnetId} is on network {subnet.Value.NetworkId}, not on the port's network {networkId}");
+        if (subnet is null) throw ApiException.NotFound("SubnetNotFound", $"Subnet {subnetId} could not be found.");
+        return subnet.Value.NetworkId == networkId ? subnet.Value
+            : throw RequestObject.Invalid($"{field}.subnet_id", $"subnet {subnetId} is on network {subnet.Value.NetworkId}, not on the port's network {networkId}");
     }
 
     /// <summary>

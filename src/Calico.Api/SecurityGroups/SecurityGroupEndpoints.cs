@@ -10,7 +10,7 @@ using Microsoft.AspNetCore.Routing;
 namespace Calico.Api.SecurityGroups;
 
 /// <summary>/v2.0/security-groups.</summary>
-internal sealed class SecurityGroupEndpoints(ResourceStore store, RequestBody bodies, DefaultSecurityGroups defaults)
+internal sealed class SecurityGroupEndpoints(ResourceStore store, RequestBody bodies, DefaultSecurityGroups defaults, References references)
 {
     public static void Map(RouteGroupBuilder api)
     {
@@ -96,7 +96,7 @@ internal sealed class SecurityGroupEndpoints(ResourceStore store, RequestBody bo
         var group = await GetVisibleAsync(caller, id);
         if (group.Value.Name == DefaultSecurityGroups.Name && !caller.IsAdmin)
             throw ApiException.Conflict("SecurityGroupCannotRemoveDefault", "Removing default security group not allowed.");
-        await References.DeleteUnlessUsedAsync(store.Grains.GetGrain<ISecurityGroupGrain>(id), group, async () =>
+        await references.DeleteUnlessUsedAsync(store.Grains.GetGrain<ISecurityGroupGrain>(id), group, async () =>
         {
             var ports = await store.ListAsync<WorkloadEndpoint>(GrainTypes.Endpoint, http.RequestAborted);
             return ports.FirstOrDefault(p => p.Value.SecurityGroupIds.Contains(id)) is { } port

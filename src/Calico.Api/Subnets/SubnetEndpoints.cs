@@ -124,7 +124,7 @@ internal sealed class SubnetEndpoints(ResourceStore store, RequestBody bodies, N
         var caller = Caller.Of(http);
         var subnet = await GetVisibleAsync(caller, id);
         Projects.RequireOwner(caller, subnet.Value.ProjectId, $"Subnet {id}");
-        await References.DeleteUnlessUsedAsync(store.Grains.GetGrain<ISubnetGrain>(id), subnet, async () =>
+        await references.DeleteUnlessUsedAsync(store.Grains.GetGrain<ISubnetGrain>(id), subnet, async () =>
         {
             var ports = await store.ListAsync<WorkloadEndpoint>(GrainTypes.Endpoint, http.RequestAborted);
             if (ports.FirstOrDefault(p => p.Value.FixedIps.Any(f => f.SubnetId == id)) is { } port)
