@@ -4,7 +4,7 @@
 #
 #   scripts/topology.sh up [--hosts N] [--vms-per-host M]   builds it, prints how to reach everything, keeps it
 #                                                           until Ctrl-C, then removes everything
-#   scripts/topology.sh down [--force]                      removes what killed runs left behind (cal-topo-*, cal-e2e-*)
+#   scripts/topology.sh down [--force]                      removes what killed runs left behind (cal-topo-*, cal-e2e-*, cal-bench-*)
 #
 # Needs root (network namespaces) and the .NET SDK. Touches only namespaces and files named after its run.
 set -euo pipefail

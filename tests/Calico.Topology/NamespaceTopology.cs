@@ -163,6 +163,8 @@ public sealed class NamespaceTopology : IAsyncDisposable
         "--data-dir", Path.Combine(directory, "data"),
         $"--Hosts:ReportInterval={TopologyOptions.Span(Options.ReportInterval)}",
         $"--Hosts:DeadAfter={TopologyOptions.Span(Options.DeadAfter)}",
+        // FormatterOptions bind only with a formatter named.
+        "--Logging:Console:FormatterName=simple",
         "--Logging:Console:FormatterOptions:SingleLine=true",
         "--Logging:Console:FormatterOptions:TimestampFormat=HH:mm:ss.fff ",
         $"--Logging:LogLevel:Calico={(Options.DebugLogs ? "Debug" : "Information")}",

@@ -19,7 +19,7 @@ static int Usage(TextWriter to, int exitCode)
                  removes everything. Defaults: 2 hosts, 1 VM per host. Needs root.
                topology down [--force]
                  Removes what runs that were killed left behind: namespaces, processes, /etc/netns and temporary
-                 directories named cal-topo-XXXXXX-* or cal-e2e-XXXXXX-*. Runs whose process still lives are kept
+                 directories named cal-topo-, cal-e2e- or cal-bench-XXXXXX-*. Runs whose process still lives are kept
                  unless --force.
         (from a checkout: scripts/topology.sh up|down ...)
         """);

@@ -12,7 +12,7 @@ public sealed record TopologyOptions
     /// <summary>Compute hosts (1..17): 172.18.203.31, .44, .57, ... as in the seed (every 13th address).</summary>
     public int Hosts { get; init; } = 2;
 
-    /// <summary><see cref="RunPrefix.TestKind"/> (cal-e2e-) or <see cref="RunPrefix.ManualKind"/> (cal-topo-).</summary>
+    /// <summary><see cref="RunPrefix.TestKind"/> (cal-e2e-), <see cref="RunPrefix.ManualKind"/> (cal-topo-) or <see cref="RunPrefix.BenchKind"/> (cal-bench-).</summary>
     public string Kind { get; init; } = RunPrefix.TestKind;
 
     /// <summary>Hosts:ReportInterval of every silo.</summary>

@@ -85,19 +85,35 @@ public sealed class NeutronClient(HttpClient http, Uri endpoint) : IDisposable
         return CreateAsync("security-group-rules", "security_group_rule", rule, cancellationToken);
     }
 
-    /// <summary>A port with one fixed IP, bound to a host, owned by a VM as Nova creates it.</summary>
-    public Task<JsonObject> CreatePortAsync(string networkId, string subnetId, IPAddress address, string host, string deviceId,
-        IEnumerable<string> securityGroups, string? name = null, CancellationToken cancellationToken = default) =>
-        CreateAsync("ports", "port", new JsonObject
+    /// <summary>
+    /// A port with one fixed IP on <paramref name="subnetId"/> (<paramref name="address"/>, or the next free one when
+    /// null), owned by a VM as Nova creates it, and bound to <paramref name="host"/> unless that is null (an unbound
+    /// port, as Nova creates one before it binds it: see <see cref="BindPortAsync"/>).
+    /// </summary>
+    public Task<JsonObject> CreatePortAsync(string networkId, string subnetId, IPAddress? address, string? host, string deviceId,
+        IEnumerable<string> securityGroups, string? name = null, CancellationToken cancellationToken = default)
+    {
+        var fixedIp = new JsonObject { ["subnet_id"] = subnetId };
+        if (address is not null) fixedIp["ip_address"] = address.ToString();
+        var port = new JsonObject
         {
             ["network_id"] = networkId,
             ["name"] = name ?? deviceId,
-            ["fixed_ips"] = new JsonArray(new JsonObject { ["subnet_id"] = subnetId, ["ip_address"] = address.ToString() }),
-            ["binding:host_id"] = host,
+            ["fixed_ips"] = new JsonArray(fixedIp),
             ["device_owner"] = "compute:nova",
             ["device_id"] = deviceId,
             ["security_groups"] = new JsonArray([.. securityGroups.Select(g => (JsonNode)g)]),
-        }, cancellationToken);
+        };
+        if (host is not null) port["binding:host_id"] = host;
+        return CreateAsync("ports", "port", port, cancellationToken);
+    }
+
+    /// <summary>
+    /// Binds a port to a host (an empty name unbinds it): <c>PUT /v2.0/ports/{id}</c> with binding:host_id, the
+    /// binding part of the update Nova makes to a port it has created for an instance.
+    /// </summary>
+    public Task<JsonObject> BindPortAsync(string portId, string host, CancellationToken cancellationToken = default) =>
+        UpdateAsync("ports", "port", portId, new JsonObject { ["binding:host_id"] = host }, cancellationToken);
 
     public async Task<string> PortStatusAsync(string portId, CancellationToken cancellationToken = default) =>
         (string)(await ShowAsync("ports", "port", portId, cancellationToken))["status"]!;

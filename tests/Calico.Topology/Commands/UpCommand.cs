@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Runtime.InteropServices;
 using Calico.Topology.Kernel;
 using Calico.Topology.Nodes;
 using Calico.Topology.Probes;
@@ -27,13 +26,7 @@ public static class UpCommand
             return 2;
         }
 
-        using var stop = new CancellationTokenSource();
-        var signals = new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM, PosixSignal.SIGHUP, PosixSignal.SIGQUIT }
-            .Select(s => PosixSignalRegistration.Create(s, context =>
-            {
-                context.Cancel = true;
-                stop.Cancel();
-            })).ToList();
+        using var stop = new StopSignals();
         NamespaceTopology? topology = null;
         try
         {
@@ -79,7 +72,7 @@ public static class UpCommand
             output.WriteLine($"up: removing {topology.Prefix} ...");
             return 0;
         }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        catch (OperationCanceledException) when (stop.IsStopRequested)
         {
             error.WriteLine("up: interrupted; removing what was built");
             return 1;
@@ -96,7 +89,6 @@ public static class UpCommand
                 await topology.DisposeAsync();
                 output.WriteLine($"up: removed everything of {topology.Prefix}");
             }
-            foreach (var s in signals) s.Dispose();
         }
     }
 

@@ -23,7 +23,7 @@ public sealed record LeftoverRun(
 
 /// <summary>
 /// Finds and removes what runs left behind (the <c>down</c> command): namespaces, /etc/netns directories, temporary
-/// directories and processes whose names carry a run prefix (cal-e2e-XXXXXX-, cal-topo-XXXXXX-). A run whose owner
+/// directories and processes whose names carry a run prefix (cal-e2e-XXXXXX-, cal-topo-XXXXXX-, cal-bench-XXXXXX-). A run whose owner
 /// process still runs is skipped unless forced, so that <c>down</c> never pulls a topology from under a live test.
 /// Nothing without a run prefix is ever touched.
 /// </summary>

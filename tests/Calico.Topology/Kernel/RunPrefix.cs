@@ -5,7 +5,8 @@ using System.Text.RegularExpressions;
 namespace Calico.Topology.Kernel;
 
 /// <summary>
-/// The name prefix of one run: <c>cal-e2e-1a2b3c-</c> (tests) or <c>cal-topo-1a2b3c-</c> (by hand). Everything a run
+/// The name prefix of one run: <c>cal-e2e-1a2b3c-</c> (tests), <c>cal-topo-1a2b3c-</c> (by hand) or
+/// <c>cal-bench-1a2b3c-</c> (benchmarks). Everything a run
 /// creates carries it: namespaces (<c>cal-e2e-1a2b3c-h1</c>), their /etc/netns directories, the temporary directory
 /// (<c>/tmp/cal-e2e-1a2b3c</c>) and hence the command lines of the silos (their data directory is inside it). So the
 /// leftovers of a crashed run can be found, and told apart from another run's, by name alone.
@@ -14,6 +15,7 @@ public sealed partial record RunPrefix(string Kind, string Id)
 {
     public const string TestKind = "cal-e2e";
     public const string ManualKind = "cal-topo";
+    public const string BenchKind = "cal-bench";
 
     /// <summary>cal-e2e-1a2b3c-: what names begin with.</summary>
     public string Value => $"{Kind}-{Id}-";
@@ -25,7 +27,7 @@ public sealed partial record RunPrefix(string Kind, string Id)
 
     public static RunPrefix New(string kind)
     {
-        if (kind is not (TestKind or ManualKind)) throw new ArgumentException($"unknown run kind '{kind}'", nameof(kind));
+        if (kind is not (TestKind or ManualKind or BenchKind)) throw new ArgumentException($"unknown run kind '{kind}'", nameof(kind));
         return new RunPrefix(kind, Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3)));
     }
 
@@ -42,7 +44,7 @@ public sealed partial record RunPrefix(string Kind, string Id)
 
     public override string ToString() => Value;
 
-    [GeneratedRegex(@"(cal-(?:e2e|topo))-([0-9a-f]{6})(?![0-9a-f])", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"(cal-(?:e2e|topo|bench))-([0-9a-f]{6})(?![0-9a-f])", RegexOptions.CultureInvariant)]
     private static partial Regex Pattern();
 }
 

@@ -6,7 +6,8 @@ namespace Calico.Topology.Probes;
 /// <summary>
 /// Records every route change in a namespace (<c>ip -n NS monitor route</c>), to show that something — a silo
 /// restart, say — rewrote nothing. It is known to listen once a canary route (blackhole 198.51.100.1/32, protocol 81,
-/// which our dataplane never owns) has been seen added and deleted; only changes after that count.
+/// which our dataplane never owns) has been seen added and deleted; only changes after that count. Each line is
+/// stamped with the <see cref="Stopwatch"/> timestamp at which it was read, for measurements (<see cref="Observe"/>).
 /// </summary>
 public sealed class RouteMonitor : IAsyncDisposable
 {
@@ -14,6 +15,8 @@ public sealed class RouteMonitor : IAsyncDisposable
 
     private readonly Process _process;
     private readonly List<string> _lines = [];
+    private readonly List<long> _seenAt = [];
+    private readonly List<Action<string, long>> _observers = [];
     private readonly Lock _gate = new();
     private int _mark;
 
@@ -57,7 +60,7 @@ public sealed class RouteMonitor : IAsyncDisposable
         var monitor = new RouteMonitor(ns, process);
         process.OutputDataReceived += (_, e) =>
         {
-            if (e.Data is { Length: > 0 } line) lock (monitor._gate) monitor._lines.Add(line);
+            if (e.Data is { Length: > 0 } line) monitor.Add(line, Stopwatch.GetTimestamp());
         };
         process.Start();
         process.BeginOutputReadLine();
@@ -85,6 +88,32 @@ public sealed class RouteMonitor : IAsyncDisposable
             await ns.TryIpAsync("route", "del", "blackhole", $"{Canary}/32", "proto", "81");
             await monitor.DisposeAsync();
             throw;
+        }
+    }
+
+    private void Add(string line, long seenAt)
+    {
+        lock (_gate)
+        {
+            _lines.Add(line);
+            _seenAt.Add(seenAt);
+            // Observers exist only once StartAsync has returned, that is after the canary's lines.
+            foreach (var observer in _observers) observer(line, seenAt);
+        }
+    }
+
+    /// <summary>
+    /// Calls <paramref name="observer"/> with every route change since the monitor started listening (those already
+    /// seen first), then with each new one as it is read, in order, each with the <see cref="Stopwatch"/> timestamp
+    /// at which it was read. Called under the monitor's lock: it must be quick and must not call back into the monitor.
+    /// </summary>
+    public void Observe(Action<string, long> observer)
+    {
+        ArgumentNullException.ThrowIfNull(observer);
+        lock (_gate)
+        {
+            for (var i = _mark; i < _lines.Count; i++) observer(_lines[i], _seenAt[i]);
+            _observers.Add(observer);
         }
     }
 

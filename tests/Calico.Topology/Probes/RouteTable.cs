@@ -1,0 +1,150 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Calico.Topology.Kernel;
+
+namespace Calico.Topology.Probes;
+
+/// <summary>What ended a wait on a <see cref="RouteTable"/>: the route, and the <see cref="Stopwatch"/> timestamp at which it was read.</summary>
+/// <param name="AlreadyThere">The route was there before the wait began (<paramref name="SeenAt"/> is then the start of the wait).</param>
+public sealed record RouteSeen(KernelRoute Route, long SeenAt, bool AlreadyThere);
+
+/// <summary>
+/// The IPv4 routes of one protocol in the main table of a namespace, kept current from <c>ip monitor route</c>
+/// (<see cref="RouteMonitor"/>): a dump taken once the monitor listens, then every change the monitor read since it
+/// listened, in order (a change older than the dump leaves the same result, so the two can overlap). For
+/// measurements: <see cref="WaitForAsync"/> tells when the host first routed an address the way a caller expects,
+/// timed by the monitor's read of the change, with no polling. The kernel does not announce the IPv4 routes it drops
+/// with a deleted interface: delete a workload's tap only after its routes are gone, or the table keeps them.
+/// </summary>
+public sealed class RouteTable : IAsyncDisposable
+{
+    private static readonly HashSet<string> Types = ["unicast", "local", "broadcast", "multicast", "blackhole", "unreachable", "prohibit", "throw", "nat", "anycast"];
+
+    private readonly RouteMonitor _monitor;
+    private readonly string _protocol;
+    private readonly Dictionary<IPNetwork, KernelRoute> _routes = [];
+    private readonly List<(IPAddress Address, Func<KernelRoute, bool> Wanted, TaskCompletionSource<RouteSeen> Done)> _waiters = [];
+    private readonly Lock _gate = new();
+
+    private RouteTable(RouteMonitor monitor, int protocol)
+    {
+        _monitor = monitor;
+        _protocol = protocol.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    public Netns Namespace => _monitor.Namespace;
+
+    public int Count { get { lock (_gate) return _routes.Count; } }
+
+    public static async Task<RouteTable> StartAsync(Netns ns, int protocol = 80)
+    {
+        ArgumentNullException.ThrowIfNull(ns);
+        var monitor = await RouteMonitor.StartAsync(ns);
+        try
+        {
+            var table = new RouteTable(monitor, protocol);
+            foreach (var route in await ns.RoutesAsync(protocol)) table._routes[route.Network] = route;
+            monitor.Observe(table.OnChange);
+            return table;
+        }
+        catch
+        {
+            await monitor.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>The most specific route of ours that covers <paramref name="address"/>, or null.</summary>
+    public KernelRoute? Lookup(IPAddress address)
+    {
+        lock (_gate) return LookupLocked(address);
+    }
+
+    /// <summary>
+    /// Completes when the most specific route of ours covering <paramref name="address"/> is one that
+    /// <paramref name="wanted"/> accepts: with that route and the time its change was read, or at once (AlreadyThere)
+    /// if it is so now.
+    /// </summary>
+    public Task<RouteSeen> WaitForAsync(IPAddress address, Func<KernelRoute, bool> wanted, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        ArgumentNullException.ThrowIfNull(wanted);
+        var done = new TaskCompletionSource<RouteSeen>(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_gate)
+        {
+            if (LookupLocked(address) is { } route && wanted(route)) return Task.FromResult(new RouteSeen(route, Stopwatch.GetTimestamp(), true));
+            _waiters.Add((address, wanted, done));
+        }
+        var registration = cancellationToken.Register(() =>
+        {
+            lock (_gate) _waiters.RemoveAll(w => w.Done == done);
+            done.TrySetCanceled(cancellationToken);
+        });
+        _ = done.Task.ContinueWith(_ => registration.Dispose(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return done.Task;
+    }
+
+    private KernelRoute? LookupLocked(IPAddress address)
+    {
+        KernelRoute? best = null;
+        foreach (var (network, route) in _routes)
+            if (network.Contains(address) && (best is null || network.PrefixLength > best.Network.PrefixLength)) best = route;
+        return best;
+    }
+
+    /// <summary>Called by the monitor, under its lock, for each change in order.</summary>
+    private void OnChange(string line, long seenAt)
+    {
+        if (!TryParse(line, out var deleted, out var route, out var table) || route.Protocol != _protocol || table is not (null or "main")) return;
+        lock (_gate)
+        {
+            if (deleted) _routes.Remove(route.Network);
+            else _routes[route.Network] = route;
+            for (var i = _waiters.Count - 1; i >= 0; i--)
+            {
+                var (address, wanted, done) = _waiters[i];
+                if (LookupLocked(address) is not { } current || !wanted(current)) continue;
+                _waiters.RemoveAt(i);
+                done.TrySetResult(new RouteSeen(current, seenAt, false));
+            }
+        }
+    }
+
+    /// <summary>
+    /// One IPv4 route as <c>ip monitor route</c> / <c>ip route</c> print it:
+    /// <c>[Deleted ][type ]destination [via gateway] [dev name] [table t] [proto p] [scope s] ...</c>.
+    /// </summary>
+    public static bool TryParse(string line, out bool deleted, out KernelRoute route, out string? table)
+    {
+        ArgumentNullException.ThrowIfNull(line);
+        var words = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var i = 0;
+        deleted = words.Length > 0 && words[0] == "Deleted";
+        if (deleted) i++;
+        var type = i < words.Length && Types.Contains(words[i]) ? words[i++] : "unicast";
+        route = null!;
+        table = null;
+        if (i >= words.Length) return false;
+        var destination = words[i] == "default" ? "0.0.0.0/0" : words[i].Contains('/', StringComparison.Ordinal) ? words[i] : words[i] + "/32";
+        if (!IPNetwork.TryParse(destination, out var network) || network.BaseAddress.AddressFamily != AddressFamily.InterNetwork) return false;
+        string? Value(string key)
+        {
+            var at = Array.IndexOf(words, key, i + 1);
+            return at > 0 && at + 1 < words.Length ? words[at + 1] : null;
+        }
+        table = Value("table");
+        route = new KernelRoute(network.ToString(), type, Value("via"), Value("dev"), Value("proto"), Value("scope"));
+        return true;
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        lock (_gate)
+        {
+            foreach (var waiter in _waiters) waiter.Done.TrySetCanceled();
+            _waiters.Clear();
+        }
+        return _monitor.DisposeAsync();
+    }
+}
