@@ -60,14 +60,16 @@ internal sealed class PortEndpoints(
         var networkId = body.String("network_id") ?? throw RequestObject.Invalid("network_id", "is required");
         var project = Projects.ForCreate(caller, body);
         await networks.GetVisibleAsync(caller, networkId);
-        var mac = PortJson.NormalizeMac(body.String("mac_address"), "mac_address") ?? PortJson.NewMac();
+        var macsInUse = await MacsInUseAsync(networkId, http.RequestAborted);
+        var mac = PortJson.NormalizeMac(body.String("mac_address"), "mac_address") ?? PortJson.NewMac(macsInUse);
         var port = PortJson.Apply(body, new WorkloadEndpoint(Ids.New(), networkId, "", project, null, mac,
             ValueList<FixedIp>.Empty, ValueList<string>.Empty, ValueList<AllowedAddressPair>.Empty, AdminStateUp: true, "", ""));
         port = port with { SecurityGroupIds = await SecurityGroupsAsync(caller, body) ?? ValueList.Create(DefaultSecurityGroups.IdFor(project)) };
         if (!body.Has("security_groups")) await defaults.EnsureAsync(project);
         // Everything that can be refused without touching IPAM is checked before any address is taken.
         port.EnsureValid();
-        await RefuseMacInUseAsync(port, http.RequestAborted);
+        if (macsInUse.Contains(port.MacAddress))
+            throw ApiException.Conflict("MacAddressInUse", $"Unable to complete operation for network {port.NetworkId}. The mac address {port.MacAddress} is in use.");
         var requests = await addresses.ResolveAsync(body, networkId, create: true, http.RequestAborted);
 
         var (fixedIps, fresh) = await addresses.AllocateAsync(port.Id, port.Host, requests!, []);
@@ -158,11 +160,11 @@ internal sealed class PortEndpoints(
     private Task<ApiException?> MissingReferenceAsync(WorkloadEndpoint port) =>
         references.FirstMissingAsync(port.NetworkId, port.FixedIps.Select(f => f.SubnetId).Distinct(), port.SecurityGroupIds);
 
-    private async Task RefuseMacInUseAsync(WorkloadEndpoint port, CancellationToken cancellationToken)
+    /// <summary>The MACs of the ports on <paramref name="networkId"/>: a new port's MAC must differ from them all.</summary>
+    private async Task<HashSet<string>> MacsInUseAsync(string networkId, CancellationToken cancellationToken)
     {
         var ports = await store.ListAsync<WorkloadEndpoint>(GrainTypes.Endpoint, cancellationToken);
-        if (ports.Any(p => p.Value.NetworkId == port.NetworkId && p.Value.MacAddress == port.MacAddress))
-            throw ApiException.Conflict("MacAddressInUse", $"Unable to complete operation for network {port.NetworkId}. The mac address {port.MacAddress} is in use.");
+        return ports.Where(p => p.Value.NetworkId == networkId).Select(p => p.Value.MacAddress).ToHashSet(StringComparer.Ordinal);
     }
 
     /// <summary>DOWN until the port's host reports it programmed (ACTIVE) or failed (ERROR); an unbound port is DOWN.</summary>
