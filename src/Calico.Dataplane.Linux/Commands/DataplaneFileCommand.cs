@@ -63,6 +63,8 @@ public static class DataplaneFileCommand
             return 2;
         }
 
+        // Runs once: nothing is reconciled later, so link notifications would only cost a socket and a thread.
+        options.WatchLinks = false;
         using var dataplane = new LinuxDataplane(Microsoft.Extensions.Options.Options.Create(options), NullLoggerFactory.Instance);
         if (args[0] == "plan")
         {

@@ -25,6 +25,13 @@ public sealed class DataplaneOptions
     /// <summary>How often routes, interfaces and neighbours are read back and drift repaired.</summary>
     public TimeSpan RouteResyncInterval { get; set; } = TimeSpan.FromSeconds(90);
 
+    /// <summary>
+    /// Whether to listen to the kernel's link notifications, so that a workload interface that appears, disappears or
+    /// goes up or down is reconciled at once (a port bound before its tap exists turns ACTIVE as the tap appears).
+    /// Off: such changes wait for the next apply or resync. One-shot commands turn it off.
+    /// </summary>
+    public bool WatchLinks { get; set; } = true;
+
     /// <summary>How many times a transient kernel error (EBUSY, ENOBUFS, an interrupted dump) is retried.</summary>
     public int TransientRetries { get; set; } = 5;
 

@@ -24,6 +24,12 @@ public static class DataplaneTelemetry
     public static readonly Histogram<double> ResyncDuration = CalicoTelemetry.Meter.CreateHistogram<double>(
         "calico.dataplane.resync.duration", unit: "ms", description: "Time to read the kernel back and repair drift");
 
+    public static readonly Counter<long> WorkloadLinkEvents = CalicoTelemetry.Meter.CreateCounter<long>(
+        "calico.dataplane.workload_link_events", description: "Kernel notices about workload interfaces, by kind (appeared, removed, renamed, up, down; lost: notices dropped, a resync follows)");
+
+    public static readonly Histogram<double> LinkReconcileDuration = CalicoTelemetry.Meter.CreateHistogram<double>(
+        "calico.dataplane.link_reconcile.duration", unit: "ms", description: "Time to reconcile the workload interfaces a link notice named, and their local routes");
+
     public static KeyValuePair<string, object?> Kind(string kind) => new("kind", kind);
 
     public static KeyValuePair<string, object?> Operation(string operation) => new("operation", operation);

@@ -23,7 +23,8 @@ namespace Calico.Dataplane.Linux.Driver;
 /// kernel object, in dependency order (interfaces first, since local routes need their index; then policy, so a
 /// workload is policed before a route makes it reachable; then routes; DHCP last, as dnsmasq answers on the taps),
 /// and turns the outcome into per-endpoint statuses. Calls are serialised; the kernel work runs off the caller's thread.
-/// Touches only what its reconcilers own (see their headers); with nothing desired it writes nothing at all.
+/// Between calls it listens to the kernel's link notices, and reconciles a workload interface that came, went, or went
+/// up or down as soon as it is asked (LinuxDataplane.LinkChanges.cs). Touches only what its reconcilers own (see their headers); with nothing desired it writes nothing at all.
 /// </summary>
 public sealed partial class LinuxDataplane : IDataplane, IDisposable
 {
@@ -32,29 +33,33 @@ public sealed partial class LinuxDataplane : IDataplane, IDisposable
     private readonly RouteReconciler _routes;
     private readonly DhcpReconciler? _dhcp;
     private readonly WorkloadPolicy? _policy;
+    private readonly WorkloadLinkWatch? _linkWatch;
     private readonly DataplaneOptions _options;
     private readonly ILogger _logger;
     private readonly IDisposable? _owned;
     private IReadOnlyDictionary<DesiredKey, DesiredItem> _desired = new Dictionary<DesiredKey, DesiredItem>();
+    private Programmed _programmed = Programmed.Nothing;
+    private long _sequence;
 
     public LinuxDataplane(IOptions<DataplaneOptions> options, ILoggerFactory loggers)
-        : this(OpenKernel(options.Value), options.Value, loggers)
+        : this(OpenKernel(options.Value, loggers), options.Value, loggers)
     {
     }
 
-    private LinuxDataplane((INetlink Netlink, ISysctlWriter Sysctls, IDisposable? Owned, Func<ILoggerFactory, DhcpReconciler> Dhcp, INftables? Nftables) kernel,
-        DataplaneOptions options, ILoggerFactory loggers)
+    private LinuxDataplane(KernelParts kernel, DataplaneOptions options, ILoggerFactory loggers)
         : this(kernel.Netlink, kernel.Sysctls, options, loggers, TransientRetry.Create(options), kernel.Dhcp(loggers),
-            kernel.Nftables is null ? null : new WorkloadPolicy(kernel.Nftables, PolicySettings.From(options), logger: loggers.CreateLogger<WorkloadPolicy>()))
+            kernel.Nftables is null ? null : new WorkloadPolicy(kernel.Nftables, PolicySettings.From(options), logger: loggers.CreateLogger<WorkloadPolicy>()),
+            kernel.Links)
         => _owned = kernel.Owned;
 
     /// <summary>
     /// On any kernel: the real one (<see cref="NetlinkKernel"/>) or a fake in tests. Without <paramref name="dhcp"/>
     /// (unit tests on a fake kernel) DHCP items are left aside: no DHCP is served; without <paramref name="policy"/>,
-    /// no nftables table is programmed.
+    /// no nftables table is programmed; without <paramref name="links"/>, workload interfaces that appear or go are
+    /// found by the next apply or resync only. Link notifications are started here, once subscribed to.
     /// </summary>
     public LinuxDataplane(INetlink netlink, ISysctlWriter sysctls, DataplaneOptions options, ILoggerFactory loggers, ResiliencePipeline retry,
-        DhcpReconciler? dhcp = null, WorkloadPolicy? policy = null)
+        DhcpReconciler? dhcp = null, WorkloadPolicy? policy = null, ILinkNotifications? links = null)
     {
         _options = options;
         _dhcp = dhcp;
@@ -71,6 +76,11 @@ public sealed partial class LinuxDataplane : IDataplane, IDisposable
             var target = route.Type == RouteType.Blackhole ? "blackhole" : route.Gateway is not null ? $"via {route.Gateway}" : $"dev {names.GetValueOrDefault(route.OutputInterface, $"if{route.OutputInterface}")}";
             return $"{verb} route {route.Destination} {target} proto {(byte)route.Protocol}";
         };
+        if (links is not null)
+        {
+            _linkWatch = new WorkloadLinkWatch(links, options.WorkloadInterfacePrefix, loggers.CreateLogger<WorkloadLinkWatch>());
+            links.Start();
+        }
     }
 
     private readonly Func<Dictionary<string, int>> _links;
@@ -78,23 +88,38 @@ public sealed partial class LinuxDataplane : IDataplane, IDisposable
 
     public TimeSpan ResyncInterval => _options.RouteResyncInterval;
 
-    private static (INetlink, ISysctlWriter, IDisposable?, Func<ILoggerFactory, DhcpReconciler>, INftables?) OpenKernel(DataplaneOptions options)
+    /// <summary>What <see cref="OpenKernel"/> found: the kernel's facilities, and what to dispose with the dataplane.</summary>
+    private sealed record KernelParts(INetlink Netlink, ISysctlWriter Sysctls, IDisposable? Owned,
+        Func<ILoggerFactory, DhcpReconciler> Dhcp, INftables? Nftables, ILinkNotifications? Links);
+
+    private static KernelParts OpenKernel(DataplaneOptions options, ILoggerFactory loggers)
     {
         // DHCP shares the rtnetlink client (thread-safe) and starts dnsmasq inside the namespace.
         Func<ILoggerFactory, DhcpReconciler> Dhcp(NetlinkRouteClient client, NetworkNamespace? ns) => loggers =>
             new DhcpReconciler(client, ns, options, TransientRetry.Create(options), loggers.CreateLogger<DhcpReconciler>());
-        if (options.NetworkNamespace is not { Length: > 0 } name)
+        var ns = options.NetworkNamespace is { Length: > 0 } name ? NetworkNamespace.Open(name) : null;
+        var client = ns is null ? NetlinkRouteClient.Open() : NetlinkRouteClient.Open(ns);
+        var kernel = new NetlinkKernel(client);
+        var nftables = !options.PolicyEnabled ? null : ns is null ? NftablesKernel.Open() : NftablesKernel.Open(ns);
+        var links = options.WatchLinks ? OpenLinkNotifications(ns, loggers) : null;
+        // Disposed in this order: notifications first (no handler runs after), the namespace handle last.
+        IDisposable?[] owned = [links, nftables, kernel, ns];
+        return new KernelParts(kernel, new ProcSysctls(ns is null ? new Sysctls() : new Sysctls(ns)),
+            new Owned([.. owned.OfType<IDisposable>()]), Dhcp(client, ns), nftables, links);
+    }
+
+    /// <summary>The link monitor; without it (a kernel that refuses) new taps are found by applies and resyncs only.</summary>
+    private static NetlinkLinkNotifications? OpenLinkNotifications(NetworkNamespace? ns, ILoggerFactory loggers)
+    {
+        try
         {
-            var client = NetlinkRouteClient.Open();
-            var nftables = options.PolicyEnabled ? NftablesKernel.Open() : null;
-            return (new NetlinkKernel(client), new ProcSysctls(new Sysctls()), nftables, Dhcp(client, null), nftables);
+            return new NetlinkLinkNotifications(NetlinkLinkMonitor.Open(ns));
         }
-        var ns = NetworkNamespace.Open(name);
-        var nsClient = NetlinkRouteClient.Open(ns);
-        var kernel = new NetlinkKernel(nsClient);
-        var nsNftables = options.PolicyEnabled ? NftablesKernel.Open(ns) : null;
-        IDisposable[] owned = nsNftables is null ? [kernel, ns] : [nsNftables, kernel, ns];
-        return (kernel, new ProcSysctls(new Sysctls(ns)), new Owned(owned), Dhcp(nsClient, ns), nsNftables);
+        catch (NetlinkException e)
+        {
+            LogNoLinkWatch(loggers.CreateLogger<LinuxDataplane>(), e.Message);
+            return null;
+        }
     }
 
     public async Task<DataplaneResult> ApplyAsync(IReadOnlyDictionary<DesiredKey, DesiredItem> desired,
@@ -120,19 +145,25 @@ public sealed partial class LinuxDataplane : IDataplane, IDisposable
         await _gate.WaitAsync(cancellationToken);
         try
         {
-            using var activity = CalicoTelemetry.Source.StartActivity("dataplane.resync");
-            var sw = Stopwatch.StartNew();
-            _routes.Invalidate();
-            _interfaces.Invalidate();
-            _dhcp?.Invalidate();
-            var result = await Task.Run(() => Reconcile(_desired, drift: true), cancellationToken);
-            DataplaneTelemetry.ResyncDuration.Record(sw.Elapsed.TotalMilliseconds);
-            return result;
+            return await ResyncLockedAsync(cancellationToken);
         }
         finally
         {
             _gate.Release();
         }
+    }
+
+    /// <summary>Forgets every belief and reads the kernel back; called with the gate held.</summary>
+    private async Task<DataplaneResult> ResyncLockedAsync(CancellationToken cancellationToken)
+    {
+        using var activity = CalicoTelemetry.Source.StartActivity("dataplane.resync");
+        var sw = Stopwatch.StartNew();
+        _routes.Invalidate();
+        _interfaces.Invalidate();
+        _dhcp?.Invalidate();
+        var result = await Task.Run(() => Reconcile(_desired, drift: true), cancellationToken);
+        DataplaneTelemetry.ResyncDuration.Record(sw.Elapsed.TotalMilliseconds);
+        return result;
     }
 
     private DataplaneResult Reconcile(IReadOnlyDictionary<DesiredKey, DesiredItem> desired, bool drift,
@@ -142,32 +173,62 @@ public sealed partial class LinuxDataplane : IDataplane, IDisposable
         var interfaceResults = _interfaces.Reconcile(interfaces);
         ReconcilePolicy(desired, drift, changes, isSnapshot);
 
-        var (routes, routeOwners) = KernelRoutes(desired, name =>
+        var (routes, routeOwners, localRoutes) = KernelRoutes(desired, name =>
             interfaceResults.TryGetValue(name, out var iface) && iface.State == InterfaceState.Ready ? iface.Index : null);
         var routeResult = _routes.Reconcile(routes, drift);
-        var failedInterfaces = routeResult.Failures
-            .Where(f => routeOwners.ContainsKey(f.Key))
-            .GroupBy(f => routeOwners[f.Key])
-            .ToDictionary(g => g.Key, g => string.Join("; ", g.Select(f => f.Value)));
         var dhcp = ReconcileDhcp(desired, drift);
+        _programmed = new Programmed(interfaces, localRoutes, interfaceResults,
+            FailuresByInterface(routeResult.Failures, routeOwners), dhcp.Failures);
+        LogApplied(_logger, drift ? "resync" : "apply", routeResult.Written, routeResult.Deleted, routeResult.Failures.Count, interfaces.Count);
+        return Statuses(_programmed);
+    }
 
+    /// <summary>
+    /// What the last reconcile left, by workload interface: enough to reconcile a few interfaces again without
+    /// going through the whole desired state, and to say how every endpoint stands.
+    /// </summary>
+    /// <param name="Interfaces">The desired workload interfaces.</param>
+    /// <param name="LocalRoutes">Each interface's local routes (those on its tap), by interface name.</param>
+    /// <param name="InterfaceStates">How each interface stood.</param>
+    /// <param name="RouteFailures">Interfaces some of whose local routes could not be programmed, and why.</param>
+    /// <param name="DhcpFailures">Endpoints (port ids) whose DHCP is not served, and why.</param>
+    private sealed record Programmed(
+        IReadOnlyList<WorkloadInterfaceItem> Interfaces,
+        IReadOnlyDictionary<string, List<RouteItem>> LocalRoutes,
+        IReadOnlyDictionary<string, InterfaceResult> InterfaceStates,
+        IReadOnlyDictionary<string, string> RouteFailures,
+        IReadOnlyDictionary<string, string> DhcpFailures)
+    {
+        public static readonly Programmed Nothing = new([], new Dictionary<string, List<RouteItem>>(),
+            new Dictionary<string, InterfaceResult>(), new Dictionary<string, string>(), new Dictionary<string, string>());
+    }
+
+    private static Dictionary<string, string> FailuresByInterface(IReadOnlyDictionary<RouteKey, string> failures,
+        IReadOnlyDictionary<RouteKey, string> owners) =>
+        failures.Where(f => owners.ContainsKey(f.Key))
+            .GroupBy(f => owners[f.Key])
+            .ToDictionary(g => g.Key, g => string.Join("; ", g.Select(f => f.Value)), StringComparer.Ordinal);
+
+    /// <summary>Every endpoint's status from what the reconcilers left; numbered, as results are computed under the gate.</summary>
+    private DataplaneResult Statuses(Programmed programmed)
+    {
         var endpoints = new Dictionary<string, EndpointProgramming>(StringComparer.Ordinal);
-        foreach (var item in interfaces)
+        foreach (var item in programmed.Interfaces)
         {
-            var state = interfaceResults[item.Name];
+            var state = programmed.InterfaceStates[item.Name];
             endpoints[item.EndpointId] = state.State switch
             {
                 InterfaceState.Missing => new EndpointProgramming(EndpointStatusKind.Down, state.Reason),
                 InterfaceState.Failed => new EndpointProgramming(EndpointStatusKind.Error, state.Reason),
-                _ when failedInterfaces.TryGetValue(item.Name, out var reason) => new EndpointProgramming(EndpointStatusKind.Error, reason),
+                _ when programmed.RouteFailures.TryGetValue(item.Name, out var reason) => new EndpointProgramming(EndpointStatusKind.Error, reason),
                 _ when _policy?.ProblemOf(item) is { } problem => new EndpointProgramming(EndpointStatusKind.Error, "policy: " + problem),
                 _ when !item.AdminUp => new EndpointProgramming(EndpointStatusKind.Down, "administratively down"),
                 _ => new EndpointProgramming(EndpointStatusKind.Active, null),
             };
-            if (dhcp.Failures.TryGetValue(item.EndpointId, out var dhcpFailure)) endpoints[item.EndpointId] = WithDhcpFailure(endpoints[item.EndpointId], dhcpFailure);
+            if (programmed.DhcpFailures.TryGetValue(item.EndpointId, out var dhcpFailure))
+                endpoints[item.EndpointId] = WithDhcpFailure(endpoints[item.EndpointId], dhcpFailure);
         }
-        LogApplied(_logger, drift ? "resync" : "apply", routeResult.Written, routeResult.Deleted, routeResult.Failures.Count, interfaces.Count);
-        return new DataplaneResult(endpoints);
+        return new DataplaneResult(endpoints) { Sequence = ++_sequence };
     }
 
     // ---- Policy (Policy/WorkloadPolicy: security groups, anti-spoofing, NAT in table inet calico) ----
@@ -209,28 +270,35 @@ public sealed partial class LinuxDataplane : IDataplane, IDisposable
 
     /// <summary>
     /// Our routes in kernel terms. A local route needs its interface's index; without one (the interface is not
-    /// ready) it is left out, and its endpoint reports why.
+    /// ready) it is left out, and its endpoint reports why. Also: which interface each local route is on (by key),
+    /// and each interface's local routes (all of them, ready or not).
     /// </summary>
-    private (Dictionary<RouteKey, Route> Routes, Dictionary<RouteKey, string> Owners) KernelRoutes(
+    private (Dictionary<RouteKey, Route> Routes, Dictionary<RouteKey, string> Owners, Dictionary<string, List<RouteItem>> LocalRoutes) KernelRoutes(
         IReadOnlyDictionary<DesiredKey, DesiredItem> desired, Func<string, int?> indexOf)
     {
         var routes = new Dictionary<RouteKey, Route>();
         var owners = new Dictionary<RouteKey, string>();
+        var localRoutes = new Dictionary<string, List<RouteItem>>(StringComparer.Ordinal);
         foreach (var item in desired.Values.OfType<RouteItem>())
         {
-            var destination = new IPNetwork(item.Destination.Address, item.Destination.Length);
+            var destination = Destination(item);
             Route route;
             if (item.Kind == RouteKind.Local)
             {
-                if (indexOf(item.InterfaceName!) is not { } index) continue;
+                var name = item.InterfaceName!;
+                if (!localRoutes.TryGetValue(name, out var onInterface)) localRoutes[name] = onInterface = [];
+                onInterface.Add(item);
+                if (indexOf(name) is not { } index) continue;
                 route = _routes.OnDevice(destination, index);
-                owners[route.Key] = item.InterfaceName!;
+                owners[route.Key] = name;
             }
             else route = item.Kind == RouteKind.ViaHost ? _routes.Via(destination, item.Gateway!) : _routes.Blackhole(destination);
             routes[route.Key] = route;
         }
-        return (routes, owners);
+        return (routes, owners, localRoutes);
     }
+
+    private static IPNetwork Destination(RouteItem item) => new(item.Destination.Address, item.Destination.Length);
 
     /// <summary>
     /// What applying <paramref name="desired"/> would change, one line each ("add route ...", "change sysctl ..."),
@@ -246,7 +314,7 @@ public sealed partial class LinuxDataplane : IDataplane, IDisposable
                 var interfaces = desired.Values.OfType<WorkloadInterfaceItem>().ToList();
                 var plan = _interfaces.Plan(interfaces);
                 var links = _links();
-                var (routes, _) = KernelRoutes(desired, name => links.TryGetValue(name, out var index) ? index : null);
+                var (routes, _, _) = KernelRoutes(desired, name => links.TryGetValue(name, out var index) ? index : null);
                 plan.AddRange(_routes.Plan(routes).Select(op => _describe(op)));
                 if (_policy is not null) plan.AddRange(_policy.Plan(desired));
                 if (_dhcp is not null)

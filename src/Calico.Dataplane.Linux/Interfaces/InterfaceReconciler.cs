@@ -24,7 +24,7 @@ public sealed record InterfaceResult(InterfaceState State, int Index, string? Re
 /// Never touches: other interfaces (it does not create or delete links: the hypervisor does), other neighbours.
 /// An interface that is not there yet is reported Missing and configured as soon as an update or resync finds it.
 /// Work is done only for interfaces that changed (item, index) since they were last configured; a resync forgets
-/// that and checks everything again, which repairs drift.
+/// that and checks everything again, which repairs drift; a link notice forgets it for the interfaces it names.
 /// </summary>
 public sealed partial class InterfaceReconciler(INetlink kernel, ISysctlWriter sysctls, DataplaneOptions options,
     ResiliencePipeline retry, ILogger logger)
@@ -40,6 +40,15 @@ public sealed partial class InterfaceReconciler(INetlink kernel, ISysctlWriter s
         _configured.Clear();
         _hostConfigured = false;
         _countDrift = true;
+    }
+
+    /// <summary>
+    /// Forget what was configured on these interfaces only (the kernel said they came, went, or went up or down):
+    /// the next reconcile checks them against the kernel again.
+    /// </summary>
+    public void Recheck(IEnumerable<string> names)
+    {
+        foreach (var name in names) _configured.Remove(name);
     }
 
     public Dictionary<string, InterfaceResult> Reconcile(IReadOnlyCollection<WorkloadInterfaceItem> desired)

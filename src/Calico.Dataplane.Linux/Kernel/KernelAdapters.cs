@@ -36,3 +36,23 @@ public sealed class ProcSysctls(Sysctls sysctls) : ISysctlWriter
 
     public IReadOnlyList<SysctlSetting> Apply(IEnumerable<SysctlSetting> settings) => sysctls.Apply(settings);
 }
+
+/// <summary>The real kernel's link notifications: a <see cref="NetlinkLinkMonitor"/> of one network namespace.</summary>
+public sealed class NetlinkLinkNotifications(NetlinkLinkMonitor monitor) : ILinkNotifications, IDisposable
+{
+    public event EventHandler<LinkEvent>? LinkChanged
+    {
+        add => monitor.LinkChanged += value;
+        remove => monitor.LinkChanged -= value;
+    }
+
+    public event EventHandler<LinkNotificationsLost>? NotificationsLost
+    {
+        add => monitor.NotificationsLost += value;
+        remove => monitor.NotificationsLost -= value;
+    }
+
+    public void Start() => monitor.Start();
+
+    public void Dispose() => monitor.Dispose();
+}

@@ -33,6 +33,9 @@ public sealed partial class RouteReconciler(INetlink kernel, DataplaneOptions op
 
     public Route Blackhole(IPNetwork destination) => Route.Blackhole(destination, protocol: _protocol, table: options.RouteTable);
 
+    /// <summary>The key a route of ours to <paramref name="destination"/> has, whatever it points at.</summary>
+    public RouteKey KeyOf(IPNetwork destination) => new(destination, options.RouteTable);
+
     /// <summary>Forget what we believe; the next <see cref="Reconcile"/> reads the kernel and repairs drift.</summary>
     public void Invalidate() => _believed = null;
 
@@ -40,8 +43,45 @@ public sealed partial class RouteReconciler(INetlink kernel, DataplaneOptions op
     public RouteReconcileResult Reconcile(IReadOnlyDictionary<RouteKey, Route> desired, bool countAsDrift = false)
     {
         var believed = _believed ??= ReadKernel();
-        var operations = Diff(believed, desired);
-        if (operations.Count == 0) return new RouteReconcileResult(0, 0, desired.Count, ReportFailures(desired, []));
+        return Execute(believed, Diff(believed, desired), desired, countAsDrift, scope: null);
+    }
+
+    /// <summary>
+    /// Reconciles only the keys in <paramref name="scope"/> (the local routes of interfaces that came, went, or went
+    /// up or down), <paramref name="desired"/> being what they should be. What we believe of those keys on
+    /// <paramref name="devices"/> is replaced by what the kernel holds there now, since the kernel changes routes of a
+    /// device by itself: it deletes them with the device, and IPv4 ones when the device goes down. Every other route
+    /// and belief is left alone. Costs one filtered dump per device (the kernel filters by device), not a full read.
+    /// </summary>
+    public RouteReconcileResult ReconcileDevices(IReadOnlyDictionary<RouteKey, Route> desired, IReadOnlySet<RouteKey> scope,
+        IReadOnlyCollection<int> devices)
+    {
+        var believed = _believed ??= ReadKernel();
+        foreach (var key in scope)
+        {
+            if (believed.TryGetValue(key, out var route) && devices.Contains(route.OutputInterface)) believed.Remove(key);
+        }
+        foreach (var device in devices)
+        {
+            foreach (var route in ReadDevice(device)) believed[route.Key] = route;
+        }
+        var operations = new List<RouteOperation>();
+        foreach (var key in scope)
+        {
+            var wanted = desired.GetValueOrDefault(key);
+            var held = believed.GetValueOrDefault(key);
+            if (wanted is not null && held is null) operations.Add(RouteOperation.Add(wanted));
+            else if (wanted is not null && !Matches(held!, wanted)) operations.Add(RouteOperation.Replace(wanted));
+            else if (wanted is null && held is not null) operations.Add(RouteOperation.Delete(held));
+        }
+        return Execute(believed, operations, desired, countAsDrift: false, scope);
+    }
+
+    /// <summary>Writes <paramref name="operations"/> in one batch, retrying transient failures, and keeps <paramref name="believed"/> up to date.</summary>
+    private RouteReconcileResult Execute(Dictionary<RouteKey, Route> believed, List<RouteOperation> operations,
+        IReadOnlyDictionary<RouteKey, Route> desired, bool countAsDrift, IReadOnlySet<RouteKey>? scope)
+    {
+        if (operations.Count == 0) return new RouteReconcileResult(0, 0, desired.Count, ReportFailures(desired, [], scope));
 
         var failures = new Dictionary<RouteKey, NetlinkException>();
         var transientErrors = new Dictionary<RouteKey, NetlinkException>();
@@ -85,7 +125,7 @@ public sealed partial class RouteReconciler(INetlink kernel, DataplaneOptions op
         }
         var replaced = operations.Count(o => o.Kind != RouteOperationKind.Delete && !failures.ContainsKey(o.Route.Key));
         var deleted = operations.Count(o => o.Kind == RouteOperationKind.Delete && !failures.ContainsKey(o.Route.Key));
-        return new RouteReconcileResult(replaced, deleted, desired.Count - replaced, ReportFailures(desired, failures));
+        return new RouteReconcileResult(replaced, deleted, desired.Count - replaced, ReportFailures(desired, failures, scope));
     }
 
     /// <summary>What <see cref="Reconcile"/> would write, read from the kernel, changing nothing.</summary>
@@ -112,6 +152,19 @@ public sealed partial class RouteReconciler(INetlink kernel, DataplaneOptions op
         retry.Execute(() => kernel.ListRoutes(new RouteFilter(Table: options.RouteTable, Protocol: _protocol)))
             .GroupBy(r => r.Key).ToDictionary(g => g.Key, g => g.First());
 
+    /// <summary>Our routes on one device; none when the device is gone (the kernel refuses the filter with ENODEV).</summary>
+    private IReadOnlyList<Route> ReadDevice(int device)
+    {
+        try
+        {
+            return retry.Execute(() => kernel.ListRoutes(new RouteFilter(Table: options.RouteTable, Protocol: _protocol, OutputInterface: device)));
+        }
+        catch (NetlinkException gone) when (gone.IsNotFound)
+        {
+            return [];
+        }
+    }
+
     /// <summary>The kernel fills in what we leave to it (the device of a route via a gateway); compare only what we set.</summary>
     private static bool Matches(Route current, Route desired) =>
         current.Type == desired.Type &&
@@ -120,8 +173,12 @@ public sealed partial class RouteReconciler(INetlink kernel, DataplaneOptions op
         current.Protocol == desired.Protocol &&
         !current.IsMultipath;
 
-    /// <summary>Logs each failure once, when it first appears or changes, and once when it clears.</summary>
-    private Dictionary<RouteKey, string> ReportFailures(IReadOnlyDictionary<RouteKey, Route> desired, Dictionary<RouteKey, NetlinkException> failures)
+    /// <summary>
+    /// Logs each failure once, when it first appears or changes, and once when it clears. With a <paramref name="scope"/>,
+    /// only failures of keys in it can clear: the others were not tried.
+    /// </summary>
+    private Dictionary<RouteKey, string> ReportFailures(IReadOnlyDictionary<RouteKey, Route> desired, Dictionary<RouteKey, NetlinkException> failures,
+        IReadOnlySet<RouteKey>? scope)
     {
         var result = new Dictionary<RouteKey, string>();
         foreach (var (key, error) in failures)
@@ -136,7 +193,7 @@ public sealed partial class RouteReconciler(INetlink kernel, DataplaneOptions op
         }
         foreach (var key in _reported.Keys.ToList())
         {
-            if (failures.ContainsKey(key)) continue;
+            if (failures.ContainsKey(key) || (scope is not null && !scope.Contains(key))) continue;
             // Still failing unless it was tried and succeeded, or is no longer wanted.
             if (desired.ContainsKey(key) && !(_believed?.ContainsKey(key) ?? false)) continue;
             _reported.Remove(key);

@@ -22,12 +22,34 @@ public interface IDataplane
 
     /// <summary>How often the agent should call <see cref="ResyncAsync"/>.</summary>
     TimeSpan ResyncInterval { get; }
+
+    /// <summary>
+    /// Completes when the dataplane has noticed the kernel change in a way that concerns the desired state (a
+    /// workload interface appeared, disappeared, or went up or down), so that <see cref="ReconcileKernelChangesAsync"/>
+    /// has work. Completes at once while such work is pending. A dataplane that does not watch the kernel never
+    /// completes it (its periodic resync is all there is).
+    /// </summary>
+    Task WaitForKernelChangeAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Reconciles, against the last applied desired state, everything noticed since the previous call (however many
+    /// notices: they are taken together), serialised with <see cref="ApplyAsync"/> and <see cref="ResyncAsync"/>.
+    /// Cheaper than a resync: only what the notices concern is read back, unless notices were lost. The result
+    /// covers every endpoint.
+    /// </summary>
+    Task<DataplaneResult> ReconcileKernelChangesAsync(CancellationToken cancellationToken);
 }
 
 /// <summary>How each local endpoint (by port id) stands after an apply.</summary>
 public sealed record DataplaneResult(IReadOnlyDictionary<string, EndpointProgramming> Endpoints)
 {
     public static readonly DataplaneResult Empty = new(new Dictionary<string, EndpointProgramming>());
+
+    /// <summary>
+    /// Numbers the results of one dataplane in the order they were computed (0: not numbered). Calls from different
+    /// loops may return in another order; a result numbered below one already reported is stale and is not reported.
+    /// </summary>
+    public long Sequence { get; init; }
 }
 
 /// <summary>Active: programmed. Down: waiting (interface not there yet, administratively down). Error: could not be programmed.</summary>

@@ -9,6 +9,9 @@ internal static class AgentTelemetry
     public static readonly Counter<long> Applies =
         CalicoTelemetry.Meter.CreateCounter<long>("calico.agent.applies", description: "Desired-state updates handed to the dataplane, by outcome");
 
+    public static readonly Counter<long> KernelChangeReconciles =
+        CalicoTelemetry.Meter.CreateCounter<long>("calico.agent.kernel_change_reconciles", description: "Reconciles the host agent ran because the kernel changed under the desired state (a workload interface came, went, or went up or down)");
+
     private static readonly Dictionary<string, long> AppliedVersions = new(StringComparer.Ordinal);
     private static readonly Dictionary<string, (Guid Epoch, long Latest, long Applied)> Lags = new(StringComparer.Ordinal);
 
@@ -45,6 +48,8 @@ internal static class AgentTelemetry
         }
         Applies.Add(1, new KeyValuePair<string, object?>("outcome", "ok"));
     }
+
+    public static void KernelChangeReconciled() => KernelChangeReconciles.Add(1);
 
     public static void Failed() => Applies.Add(1, new KeyValuePair<string, object?>("outcome", "failed"));
 }

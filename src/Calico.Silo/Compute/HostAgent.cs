@@ -14,8 +14,10 @@ namespace Calico.Silo.Compute;
 /// <summary>
 /// The compute role's control loop: registers this host, reports in every report interval, and watches the
 /// host's desired state from the cursor it last applied, handing each update to the <see cref="IDataplane"/>.
-/// Owns nothing in the kernel itself. Fail-static: while the control plane cannot be reached it keeps what it
-/// applied and retries with capped exponential backoff and jitter; it never clears the dataplane for lack of news.
+/// Between updates it has the dataplane resync every resync interval, and reconcile at once whatever the kernel
+/// says changed under the desired state (a tap plugged after its port was bound). Owns nothing in the kernel itself.
+/// Fail-static: while the control plane cannot be reached it keeps what it applied and retries with capped
+/// exponential backoff and jitter; it never clears the dataplane for lack of news.
 /// </summary>
 public sealed partial class HostAgent(
     IGrainFactory grains,
@@ -32,6 +34,7 @@ public sealed partial class HostAgent(
     private readonly Dictionary<DesiredKey, DesiredItem> _desired = [];
     private readonly Dictionary<string, EndpointProgramming> _reported = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _statusGate = new(1, 1);
+    private long _reportedSequence;
     private readonly TaskCompletionSource _firstApplied = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>The cursor of the last state handed to the dataplane successfully.</summary>
@@ -45,7 +48,8 @@ public sealed partial class HostAgent(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await RetryAsync("register host", RegisterAsync, stoppingToken);
-        await Task.WhenAll(ReportLoopAsync(stoppingToken), WatchLoopAsync(stoppingToken), ResyncLoopAsync(stoppingToken));
+        await Task.WhenAll(ReportLoopAsync(stoppingToken), WatchLoopAsync(stoppingToken), ResyncLoopAsync(stoppingToken),
+            KernelChangeLoopAsync(stoppingToken));
     }
 
     private async Task RegisterAsync(CancellationToken _)
@@ -157,12 +161,58 @@ public sealed partial class HostAgent(
         }
     }
 
+    /// <summary>
+    /// Reconciles what the kernel says changed under the desired state as soon as it says so, rather than at the next
+    /// resync: Nova binds a port, then plugs its tap, and the port must turn ACTIVE then. Notices are coalesced by the
+    /// dataplane: all that arrive before a reconcile starts are part of it, and those that arrive during one make the
+    /// next wait end at once, so a burst costs one or two reconciles, never one each. Serialised with applies and
+    /// resyncs by the dataplane; nothing is done before the first desired state is applied (that apply sees every link).
+    /// </summary>
+    private async Task KernelChangeLoopAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await FirstApplied.WaitAsync(stoppingToken);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+        var failures = 0;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await dataplane.WaitForKernelChangeAsync(stoppingToken);
+                var result = await dataplane.ReconcileKernelChangesAsync(stoppingToken);
+                AgentTelemetry.KernelChangeReconciled();
+                await ReportStatusesAsync(result, onlyChanged: true);
+                failures = 0;
+            }
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+            {
+                // The dataplane keeps what it could not reconcile for the next try.
+                failures++;
+                LogKernelChangeFailed(logger, failures, ex.Message);
+                await DelayAsync(Backoff(failures), stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
     /// <summary>Tells each endpoint's grain how it stands on this host (DOWN / ACTIVE / ERROR).</summary>
     private async Task ReportStatusesAsync(DataplaneResult result, bool onlyChanged)
     {
         await _statusGate.WaitAsync();
         try
         {
+            // Applies, resyncs and kernel-change reconciles run in different loops: a result computed before one
+            // already reported says less than it, and would put back a status that is no longer true.
+            if (result.Sequence < _reportedSequence) return;
+            _reportedSequence = result.Sequence;
             var version = Applied?.Version ?? 0;
             var now = time.GetUtcNow();
             var reports = new List<Task>();
@@ -230,6 +280,9 @@ public sealed partial class HostAgent(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Watching the desired state failed ({Failures} in a row), keeping the dataplane as it is: {Reason}")]
     private static partial void LogWatchFailed(ILogger logger, int failures, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reconciling a kernel change failed ({Failures} in a row), the next change or resync covers it: {Reason}")]
+    private static partial void LogKernelChangeFailed(ILogger logger, int failures, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Dataplane resync failed, trying again next interval: {Reason}")]
     private static partial void LogResyncFailed(ILogger logger, string reason);

@@ -12,6 +12,7 @@ public sealed partial class InMemoryDataplane(ILogger<InMemoryDataplane> logger)
 {
     private readonly Lock _lock = new();
     private Dictionary<DesiredKey, DesiredItem> _state = [];
+    private long _sequence;
 
     public int Applies { get; private set; }
 
@@ -24,24 +25,42 @@ public sealed partial class InMemoryDataplane(ILogger<InMemoryDataplane> logger)
 
     public TimeSpan ResyncInterval => TimeSpan.FromMinutes(5);
 
-    public Task<DataplaneResult> ResyncAsync(CancellationToken cancellationToken) => Task.FromResult(Result(State));
+    public Task<DataplaneResult> ResyncAsync(CancellationToken cancellationToken) => Task.FromResult(Current());
 
-    /// <summary>Held in memory is all this dataplane does, so every endpoint it holds counts as programmed.</summary>
-    private static DataplaneResult Result(IReadOnlyDictionary<DesiredKey, DesiredItem> state) =>
+    /// <summary>No kernel, so nothing ever changes under it.</summary>
+    public Task WaitForKernelChangeAsync(CancellationToken cancellationToken) => Task.Delay(Timeout.Infinite, cancellationToken);
+
+    public Task<DataplaneResult> ReconcileKernelChangesAsync(CancellationToken cancellationToken) => Task.FromResult(Current());
+
+    private DataplaneResult Current()
+    {
+        lock (_lock) return Result(_state);
+    }
+
+    /// <summary>
+    /// Held in memory is all this dataplane does, so every endpoint it holds counts as programmed. Called with the
+    /// lock held, so results are numbered in the order of the states they describe.
+    /// </summary>
+    private DataplaneResult Result(IReadOnlyDictionary<DesiredKey, DesiredItem> state) =>
         new(state.Values.OfType<WorkloadInterfaceItem>().ToDictionary(i => i.EndpointId,
-            i => new EndpointProgramming(i.AdminUp ? EndpointStatusKind.Active : EndpointStatusKind.Down, i.AdminUp ? null : "administratively down")));
+            i => new EndpointProgramming(i.AdminUp ? EndpointStatusKind.Active : EndpointStatusKind.Down, i.AdminUp ? null : "administratively down")))
+        {
+            Sequence = Interlocked.Increment(ref _sequence),
+        };
 
     public Task<DataplaneResult> ApplyAsync(IReadOnlyDictionary<DesiredKey, DesiredItem> desired, IReadOnlyList<DesiredChange> changes,
         bool isSnapshot, CancellationToken cancellationToken)
     {
+        DataplaneResult result;
         lock (_lock)
         {
             _state = new Dictionary<DesiredKey, DesiredItem>(desired);
             Applies++;
             if (isSnapshot) Snapshots++;
+            result = Result(_state);
         }
         LogApplied(logger, isSnapshot ? "snapshot" : "changes", changes.Count, desired.Count);
-        return Task.FromResult(Result(desired));
+        return Task.FromResult(result);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Desired state {Kind}: {Changes} changes, {Items} items held (memory dataplane, nothing programmed)")]

@@ -21,19 +21,51 @@ public sealed class FakeKernel : INetlink, ISysctlWriter
     /// <summary>Destination → errno and how many more times to fail (int.MaxValue: always).</summary>
     public Dictionary<string, (int Errno, int Times)> RouteFaults { get; } = [];
 
+    /// <summary>Every route listing asked for, in order: what a reconcile read back.</summary>
+    public List<RouteFilter?> RouteListings { get; } = [];
+
+    /// <summary>Runs at each link listing, before it answers: the kernel changing while a reconcile runs.</summary>
+    public Action? OnListLinks { get; set; }
+
     public int RouteWrites { get; private set; }
     public int RouteDeletes { get; private set; }
     public int OtherWrites { get; private set; }
 
     public Link AddLink(string name, bool up = false)
     {
-        var link = new Link(Links.Count + 2, name, up ? LinkFlags.Up : LinkFlags.None, null, 1500, "veth", LinkOperState.Up);
+        // Indexes are never reused, as the kernel's (until they wrap).
+        var link = new Link(Links.Keys.DefaultIfEmpty(1).Max() + 1, name, up ? LinkFlags.Up : LinkFlags.None, null, 1500, "veth", LinkOperState.Up);
         Links[link.Index] = link;
         return link;
     }
 
-    public IReadOnlyList<Route> ListRoutes(RouteFilter? filter = null) =>
-        Routes.Values.Where(r => filter?.Matches(r) ?? true).ToList();
+    /// <summary>Deletes a link as the kernel does: its routes and neighbours go with it.</summary>
+    public Link RemoveLink(string name)
+    {
+        var link = Links.Values.Single(l => l.Name == name);
+        Links.Remove(link.Index);
+        foreach (var key in Routes.Where(r => r.Value.OutputInterface == link.Index).Select(r => r.Key).ToList()) Routes.Remove(key);
+        Neighbours.RemoveAll(n => n.InterfaceIndex == link.Index);
+        return link;
+    }
+
+    /// <summary>Sets a link down as someone else would: the kernel drops the IPv4 routes on it.</summary>
+    public Link SetLinkDown(string name)
+    {
+        var link = Links.Values.Single(l => l.Name == name);
+        Links[link.Index] = link with { Flags = link.Flags & ~LinkFlags.Up };
+        foreach (var key in Routes.Where(r => r.Value.OutputInterface == link.Index && r.Key.Family == AddressFamily.InterNetwork).Select(r => r.Key).ToList())
+            Routes.Remove(key);
+        return Links[link.Index];
+    }
+
+    public IReadOnlyList<Route> ListRoutes(RouteFilter? filter = null)
+    {
+        RouteListings.Add(filter);
+        // With a device, the kernel refuses a filter naming one that does not exist.
+        if (filter?.OutputInterface is { } device && !Links.ContainsKey(device)) throw new NetlinkException("list routes", Errno.ENODEV);
+        return Routes.Values.Where(r => filter?.Matches(r) ?? true).ToList();
+    }
 
     public IReadOnlyList<RouteOperationResult> Apply(IReadOnlyList<RouteOperation> operations) =>
         operations.Select(op => new RouteOperationResult(op, ApplyOne(op))).ToList();
@@ -67,7 +99,11 @@ public sealed class FakeKernel : INetlink, ISysctlWriter
         }
     }
 
-    public IReadOnlyList<Link> ListLinks() => [.. Links.Values];
+    public IReadOnlyList<Link> ListLinks()
+    {
+        OnListLinks?.Invoke();
+        return [.. Links.Values];
+    }
 
     public void SetLinkUp(int index)
     {

@@ -12,7 +12,7 @@ namespace Calico.Dataplane.Linux.Tests.Reconcilers;
 /// The Linux dataplane against the real kernel, inside namespaces these tests create: the seed's destination host
 /// (172.18.203.44 on its fabric interface) with VM 10.65.0.3 behind tap12345678-9a.
 /// </summary>
-public sealed class KernelDataplaneTests : IDisposable
+public sealed partial class KernelDataplaneTests : IDisposable
 {
     private const string Tap = "tap12345678-9a";
     private const string Mac = "fa:16:3e:00:00:03";

@@ -16,6 +16,9 @@ internal static partial class LibC
     public const int SOCK_CLOEXEC = 0x80000;
     public const int NETLINK_ROUTE = 0;
 
+    /// <summary>nl_groups bit of RTNLGRP_LINK (rtnetlink.h): RTM_NEWLINK / RTM_DELLINK notifications.</summary>
+    public const uint RTMGRP_LINK = 1;
+
     public const int SOL_SOCKET = 1;
     public const int SO_SNDBUF = 7;
     public const int SO_RCVBUF = 8;
@@ -31,6 +34,10 @@ internal static partial class LibC
     public const int MSG_DONTWAIT = 0x40;
     public const int MSG_TRUNC = 0x20;
 
+    public const short POLLIN = 0x1;
+    public const int EFD_NONBLOCK = 0x800;
+    public const int EFD_CLOEXEC = 0x80000;
+
     public const int O_RDONLY = 0;
     public const int O_CLOEXEC = 0x80000;
     public const int CLONE_NEWNET = 0x40000000;
@@ -40,6 +47,25 @@ internal static partial class LibC
     {
         public long Seconds;
         public long Microseconds;
+    }
+
+    /// <summary>struct sockaddr_nl (netlink.h, 12 bytes).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct SockAddrNetlink
+    {
+        public ushort Family;
+        public ushort Pad;
+        public uint PortId;
+        public uint Groups;
+    }
+
+    /// <summary>struct pollfd (poll.h).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct PollFd
+    {
+        public int Fd;
+        public short Events;
+        public short ReturnedEvents;
     }
 
     [LibraryImport(Library, EntryPoint = "socket", SetLastError = true)]
@@ -65,4 +91,16 @@ internal static partial class LibC
 
     [LibraryImport(Library, EntryPoint = "recv", SetLastError = true)]
     public static unsafe partial nint Recv(SafeHandle fd, byte* buffer, nuint length, int flags);
+
+    [LibraryImport(Library, EntryPoint = "bind", SetLastError = true)]
+    public static unsafe partial int Bind(SafeHandle fd, SockAddrNetlink* address, uint length);
+
+    [LibraryImport(Library, EntryPoint = "poll", SetLastError = true)]
+    public static unsafe partial int Poll(PollFd* fds, nuint count, int timeoutMilliseconds);
+
+    [LibraryImport(Library, EntryPoint = "eventfd", SetLastError = true)]
+    public static partial int EventFd(uint initialValue, int flags);
+
+    [LibraryImport(Library, EntryPoint = "write", SetLastError = true)]
+    public static unsafe partial nint Write(SafeHandle fd, void* buffer, nuint length);
 }

@@ -8,16 +8,57 @@ namespace Calico.Dataplane.Linux.Netlink.Interop;
 /// </summary>
 internal sealed class NetlinkSocket : IDisposable
 {
-    private readonly SocketHandle _handle;
+    private readonly DescriptorHandle _handle;
 
-    private NetlinkSocket(SocketHandle handle) => _handle = handle;
+    private NetlinkSocket(DescriptorHandle handle) => _handle = handle;
 
     /// <summary>Creates the socket in the calling thread's network namespace.</summary>
     public static NetlinkSocket Open()
     {
         var fd = LibC.Socket(LibC.AF_NETLINK, LibC.SOCK_RAW | LibC.SOCK_CLOEXEC, LibC.NETLINK_ROUTE);
         if (fd < 0) throw new NetlinkException("open NETLINK_ROUTE socket", Marshal.GetLastPInvokeError());
-        return new NetlinkSocket(new SocketHandle(fd));
+        return new NetlinkSocket(new DescriptorHandle(fd));
+    }
+
+    /// <summary>Binds to a port id of the kernel's choosing and joins the multicast groups in <paramref name="groups"/> (nl_groups bits).</summary>
+    public unsafe void Bind(uint groups)
+    {
+        var address = new LibC.SockAddrNetlink { Family = LibC.AF_NETLINK, Groups = groups };
+        if (LibC.Bind(_handle, &address, (uint)sizeof(LibC.SockAddrNetlink)) != 0)
+            throw new NetlinkException($"bind netlink socket to groups 0x{groups:x}", Marshal.GetLastPInvokeError());
+    }
+
+    /// <summary>
+    /// Blocks until a datagram (or a pending error such as ENOBUFS) can be received, or <paramref name="wake"/> is set:
+    /// true for the socket, false for the wake signal. Any other failure of poll() throws.
+    /// </summary>
+    public unsafe bool WaitReadable(WakeSignal wake)
+    {
+        bool socketAdded = false, wakeAdded = false;
+        try
+        {
+            _handle.DangerousAddRef(ref socketAdded);
+            wake.Handle.DangerousAddRef(ref wakeAdded);
+            var fds = stackalloc LibC.PollFd[2];
+            fds[0] = new LibC.PollFd { Fd = (int)_handle.DangerousGetHandle(), Events = LibC.POLLIN };
+            fds[1] = new LibC.PollFd { Fd = (int)wake.Handle.DangerousGetHandle(), Events = LibC.POLLIN };
+            while (true)
+            {
+                if (LibC.Poll(fds, 2, -1) < 0)
+                {
+                    var errno = Marshal.GetLastPInvokeError();
+                    if (errno == Errno.EINTR) continue;
+                    throw new NetlinkException("poll netlink socket", errno);
+                }
+                if (fds[1].ReturnedEvents != 0) return false;
+                if (fds[0].ReturnedEvents != 0) return true;
+            }
+        }
+        finally
+        {
+            if (wakeAdded) wake.Handle.DangerousRelease();
+            if (socketAdded) _handle.DangerousRelease();
+        }
     }
 
     public unsafe bool TrySetOption(int level, int name, int value)
@@ -67,7 +108,19 @@ internal sealed class NetlinkSocket : IDisposable
     /// <paramref name="dontWait"/> and nothing is queued. A datagram larger than the buffer is an error, never a
     /// silent truncation (MSG_TRUNC makes recv return the real length).
     /// </summary>
-    public unsafe int Receive(Span<byte> buffer, bool dontWait, out int errno)
+    public int Receive(Span<byte> buffer, bool dontWait, out int errno)
+    {
+        var received = ReceiveWhole(buffer, dontWait, out errno);
+        if (received > buffer.Length)
+            throw new NetlinkException($"receive a {received}-byte netlink reply into {buffer.Length} bytes", Errno.EMSGSIZE);
+        return (int)received;
+    }
+
+    /// <summary>
+    /// Like <see cref="Receive"/>, but a datagram larger than <paramref name="buffer"/> is not an error: its real
+    /// length comes back (more than the buffer holds, so the caller knows it was cut off), or -1 with errno.
+    /// </summary>
+    public unsafe nint ReceiveWhole(Span<byte> buffer, bool dontWait, out int errno)
     {
         fixed (byte* pointer = buffer)
         {
@@ -75,9 +128,7 @@ internal sealed class NetlinkSocket : IDisposable
             {
                 var flags = LibC.MSG_TRUNC | (dontWait ? LibC.MSG_DONTWAIT : 0);
                 var received = LibC.Recv(_handle, pointer, (nuint)buffer.Length, flags);
-                if (received > buffer.Length)
-                    throw new NetlinkException($"receive a {received}-byte netlink reply into {buffer.Length} bytes", Errno.EMSGSIZE);
-                if (received >= 0) { errno = 0; return (int)received; }
+                if (received >= 0) { errno = 0; return received; }
                 errno = Marshal.GetLastPInvokeError();
                 if (errno != Errno.EINTR) return -1;
             }
@@ -85,13 +136,4 @@ internal sealed class NetlinkSocket : IDisposable
     }
 
     public void Dispose() => _handle.Dispose();
-
-    private sealed class SocketHandle : SafeHandle
-    {
-        public SocketHandle(int fd) : base(new IntPtr(-1), ownsHandle: true) => SetHandle(new IntPtr(fd));
-
-        public override bool IsInvalid => handle == new IntPtr(-1);
-
-        protected override bool ReleaseHandle() => LibC.Close(handle.ToInt32()) == 0;
-    }
 }
