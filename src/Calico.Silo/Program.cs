@@ -42,7 +42,9 @@ builder.UseOrleans(silo =>
         silo.UseDevelopmentClustering(settings.PrimarySiloEndpoint is { Length: > 0 } primary
             ? IPEndPoint.Parse(primary)
             : new IPEndPoint(advertised, settings.SiloPort));
-    silo.AddCalicoDatastore(builder.Configuration.GetSection(CalicoDatastoreOptions.Section));
+    // Grain state lives where the control-plane grains do: a compute-only silo hosts none, so it opens no store
+    // (with postgres clustering it still reaches the database, for membership only).
+    if (roles.HasFlag(SiloRoles.Controller)) silo.AddCalicoDatastore(builder.Configuration.GetSection(CalicoDatastoreOptions.Section));
     silo.AddCalico(builder.Configuration, roles);
 });
 

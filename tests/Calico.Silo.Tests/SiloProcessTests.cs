@@ -65,8 +65,9 @@ public sealed class SiloProcessTests : IDisposable
         await using (primary)
         {
             await primary.WaitForAsync();
+            var computeData = Path.Combine(_dataDir, "compute-h2");
             var compute = SiloProcess.Start("--role", "compute", "--primary", $"127.0.0.1:{primary.SiloPort}",
-                "--name", "compute-h2", "--host-name", "h2", "--host-ipv4", "192.0.2.12");
+                "--name", "compute-h2", "--host-name", "h2", "--host-ipv4", "192.0.2.12", "--data-dir", computeData);
             await using (compute)
             {
                 await compute.WaitForAsync();
@@ -76,6 +77,9 @@ public sealed class SiloProcessTests : IDisposable
                 var h2 = await client.Client.GetGrain<IHostGrain>("h2").GetStatusAsync();
                 Assert.True(h2.Alive);
                 Assert.Equal("compute-h2", h2.LastReport!.SiloName);
+                // The state is the controller's: the compute silo hosts no control-plane grain and opens no store.
+                Assert.True(File.Exists(Path.Combine(_dataDir, "calico.db")));
+                Assert.False(Directory.Exists(computeData), "a compute-only silo created a data directory");
             }
         }
     }
