@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Calico.Topology;
 using Calico.Topology.Api;
 using Calico.Topology.Kernel;
 using Calico.Topology.Nodes;
@@ -13,17 +14,40 @@ internal sealed record RemoteRoute(KernelRoute Route, double Milliseconds, bool 
         new(seen.Route, seen.AlreadyThere ? 0 : BindProbe.Milliseconds(sent, seen.SeenAt), seen.AlreadyThere);
 }
 
+/// <summary>When a VM's tap is plugged, relative to its port's bind call.</summary>
+internal enum PlugOrder
+{
+    /// <summary>Nova's order: the bind call, and as soon as it returns the VIF plugged (the tap created).</summary>
+    AfterBind,
+
+    /// <summary>The tap is there before the bind call.</summary>
+    Before,
+}
+
+/// <summary>When the plug started (its first command creates the tap) and ended (tap and eth0 up), in milliseconds from the bind call sent.</summary>
+internal readonly record struct PlugTimes(double Started, double Done)
+{
+    public double Duration => Done - Started;
+}
+
 /// <summary>What one bind cost, in milliseconds from the moment the bind call was sent.</summary>
 /// <param name="Floor">A GET of the same port just before, alone: one API round trip.</param>
+/// <param name="Plug">When the tap was plugged, in Nova's order; null when it was there before the bind.</param>
 /// <param name="Routes">How each other host came to route the address.</param>
 /// <param name="Sent">When the bind call was sent (UTC), to find the bind in the silos' logs.</param>
-internal sealed record BindSample(Workload Workload, DateTime Sent, double Create, double Floor, double Call, double Active, IReadOnlyList<RemoteRoute> Routes)
+internal sealed record BindSample(Workload Workload, DateTime Sent, double Floor, double Call, PlugTimes? Plug, double Active, IReadOnlyList<RemoteRoute> Routes)
 {
     /// <summary>Until the last of the other hosts routes it.</summary>
     public double RoutesAll => Routes.Max(r => r.Milliseconds);
 
     /// <summary>Until the first of the other hosts routes it.</summary>
     public double RoutesFirst => Routes.Min(r => r.Milliseconds);
+
+    /// <summary>From the start of the plug to ACTIVE read from the API (Nova's order only).</summary>
+    public double PlugToActive => Active - (Plug ?? throw new InvalidOperationException($"{Workload} was plugged before its bind")).Started;
+
+    /// <summary>When the plug started (UTC), to find it in the silos' logs.</summary>
+    public DateTime PlugStarted => Sent.AddMilliseconds(Plug?.Started ?? 0);
 }
 
 /// <summary>
@@ -32,13 +56,16 @@ internal sealed record BindSample(Workload Workload, DateTime Sent, double Creat
 /// saying so); and until every other host routes the port's address via the port's host — the most specific route of
 /// ours (protocol 80) covering it goes via that host's address, whether a /32 or its block — as read by an
 /// <c>ip monitor route</c> running in each host (<see cref="RouteTable"/>), so the route is timed without polling.
+/// In Nova's order the VM is plugged as soon as the call returns, and the plug is timed too.
 /// </summary>
-internal sealed class BindProbe(NeutronClient api, IReadOnlyDictionary<ComputeHost, RouteTable> routes, TimeSpan pollInterval, TimeSpan deadline)
+internal sealed class BindProbe(NamespaceTopology topology, IReadOnlyDictionary<ComputeHost, RouteTable> routes, TimeSpan pollInterval, TimeSpan deadline)
 {
-    public async Task<BindSample> BindAsync(Workload workload, double create, CancellationToken cancellationToken)
+    private readonly NeutronClient _api = topology.Api;
+
+    public async Task<BindSample> BindAsync(Workload workload, PlugOrder order, CancellationToken cancellationToken)
     {
         var floorStart = Stopwatch.GetTimestamp();
-        await api.PortStatusAsync(workload.PortId, cancellationToken);
+        await _api.PortStatusAsync(workload.PortId, cancellationToken);
         var floor = Stopwatch.GetElapsedTime(floorStart).TotalMilliseconds;
 
         using var stopPolling = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -46,25 +73,40 @@ internal sealed class BindProbe(NeutronClient api, IReadOnlyDictionary<ComputeHo
         var sentUtc = DateTime.UtcNow;
         var sent = Stopwatch.GetTimestamp();
         var active = FirstActiveAsync(workload.PortId, stopPolling.Token);
+        PlugTimes? plug = null;
         try
         {
-            await api.BindPortAsync(workload.PortId, workload.Host.Name, cancellationToken);
+            await _api.BindPortAsync(workload.PortId, workload.Host.Name, cancellationToken);
             var call = Stopwatch.GetElapsedTime(sent).TotalMilliseconds;
+            if (order == PlugOrder.AfterBind)
+            {
+                var plugStart = Stopwatch.GetTimestamp();
+                await topology.PlugVmAsync(workload.Vm);
+                plug = new PlugTimes(Milliseconds(sent, plugStart), Milliseconds(sent, Stopwatch.GetTimestamp()));
+            }
             var activeAt = await active.WaitAsync(deadline, cancellationToken);
             var seen = await Task.WhenAll(remote).WaitAsync(deadline, cancellationToken);
-            return new BindSample(workload, sentUtc, create, floor, call, Milliseconds(sent, activeAt), [.. seen.Select(r => RemoteRoute.From(r, sent))]);
+            return new BindSample(workload, sentUtc, floor, call, plug, Milliseconds(sent, activeAt), [.. seen.Select(r => RemoteRoute.From(r, sent))]);
         }
         catch (TimeoutException)
         {
             var missing = routes.Where(r => r.Key != workload.Host)
                 .Select(r => $"{r.Key.Name}: {r.Value.Lookup(workload.Address)?.ToString() ?? "no route"}");
-            throw new TimeoutException($"{workload} bound to {workload.Host.Name} did not converge within {deadline.TotalSeconds:0} s: " +
+            var tap = order == PlugOrder.Before ? "tap plugged before the bind" : plug is null ? "tap not plugged" : "tap plugged after the bind";
+            throw new TimeoutException($"{workload} bound to {workload.Host.Name} did not converge within {deadline.TotalSeconds:0} s ({tap}): " +
                                        $"status {(active.IsCompletedSuccessfully ? "ACTIVE" : "not ACTIVE")}; other hosts route it: {string.Join(", ", missing)}");
         }
         finally
         {
             await stopPolling.CancelAsync();
         }
+    }
+
+    /// <summary>Unbinds the ports one after another (their taps stay) and waits until no host routes them.</summary>
+    public async Task UnbindAllAsync(IReadOnlyCollection<Workload> workloads, CancellationToken cancellationToken)
+    {
+        foreach (var workload in workloads) await _api.BindPortAsync(workload.PortId, "", cancellationToken);
+        await UntilUnroutedAsync(workloads, deadline);
     }
 
     /// <summary>For each other host: when its most specific route of ours to the address goes via the port's host.</summary>
@@ -87,7 +129,7 @@ internal sealed class BindProbe(NeutronClient api, IReadOnlyDictionary<ComputeHo
     {
         while (true)
         {
-            if (await api.PortStatusAsync(portId, cancellationToken) == "ACTIVE") return Stopwatch.GetTimestamp();
+            if (await _api.PortStatusAsync(portId, cancellationToken) == "ACTIVE") return Stopwatch.GetTimestamp();
             await Task.Delay(pollInterval, cancellationToken);
         }
     }

@@ -8,18 +8,12 @@ internal sealed record BurstResult(Percentiles Call, Percentiles Active, Percent
     Percentiles ListRoundTrip);
 
 /// <summary>
-/// The second phase: the ports of the first are unbound (their taps stay plugged), then all bound again at once,
-/// the way a burst of VM boots would. ACTIVE is read by listing the ports (<c>GET /v2.0/ports?fields=id&amp;fields=status</c>)
+/// The last phase: the ports, unbound (their taps stay plugged; <see cref="BindProbe.UnbindAllAsync"/>), are all bound
+/// again at once, the way a burst of VM boots would. ACTIVE is read by listing the ports (<c>GET /v2.0/ports?fields=id&amp;fields=status</c>)
 /// over and over, so its resolution is one list round trip (reported); routes are timed by the hosts' route monitors.
 /// </summary>
 internal sealed class Burst(NeutronClient api, BindProbe probe, TimeSpan pollInterval, TimeSpan deadline)
 {
-    public async Task UnbindAllAsync(IReadOnlyList<Workload> workloads, CancellationToken cancellationToken)
-    {
-        foreach (var workload in workloads) await api.BindPortAsync(workload.PortId, "", cancellationToken);
-        await probe.UntilUnroutedAsync(workloads, deadline);
-    }
-
     public async Task<BurstResult> BindAllAsync(IReadOnlyList<Workload> workloads, CancellationToken cancellationToken)
     {
         var remote = workloads.Select(w => Task.WhenAll(probe.RemoteRoutes(w, cancellationToken))).ToList();

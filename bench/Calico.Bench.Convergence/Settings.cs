@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Calico.Bench.Convergence;
 
 /// <summary>The command line.</summary>
-/// <param name="Settle">Pause between plugging a VM and binding its port, so that whatever the new tap sets off has settled.</param>
+/// <param name="Settle">Pause before each bind (after creating the port and defining its VM, or after the previous bind), so that whatever the previous step set off has settled.</param>
 /// <param name="Deadline">How long one bind (or the burst) may take to converge before the run fails.</param>
 /// <param name="SamplesFile">Where to write one CSV line per bind, if anywhere.</param>
 internal sealed record Settings(int Ports, int Hosts, TimeSpan PollInterval, TimeSpan Settle, bool Burst, bool DebugLogs, string? KeepLogs, string? SamplesFile)

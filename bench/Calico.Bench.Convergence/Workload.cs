@@ -7,14 +7,15 @@ namespace Calico.Bench.Convergence;
 
 /// <summary>
 /// One VM's port, made ready to be bound the way Nova makes it: the port created unbound through the API (the API
-/// chooses its id and MAC; the subnet's IPAM its address), then the VM plugged on its host — a namespace whose eth0
-/// has the port's MAC behind a veth whose host end carries the tap name derived from the port id. The bind itself
-/// (binding:host_id) is what the benchmark times.
+/// chooses its id and MAC; the subnet's IPAM its address), and the VM defined on its host — its namespace, nothing
+/// plugged yet. Plugging (the tap in the host, named after the port id, with eth0 of the port's MAC as its peer in the
+/// VM) is the measurement's business: after the bind call in Nova's order, before it in the tap-first phase.
 /// </summary>
-internal sealed record Workload(int Number, ComputeHost Host, string PortId, IPAddress Address, VirtualMachine Vm)
+/// <param name="Create">How long the create call (POST, unbound) took, in milliseconds.</param>
+internal sealed record Workload(int Number, ComputeHost Host, string PortId, IPAddress Address, VirtualMachine Vm, double Create)
 {
-    public static async Task<(Workload Workload, double CreateMilliseconds)> CreateAsync(NamespaceTopology topology, SeedNetwork seed,
-        int number, ComputeHost host, CancellationToken cancellationToken)
+    public static async Task<Workload> CreateAsync(NamespaceTopology topology, SeedNetwork seed, int number, ComputeHost host,
+        CancellationToken cancellationToken)
     {
         var name = $"vm{number}";
         var started = Stopwatch.GetTimestamp();
@@ -23,8 +24,8 @@ internal sealed record Workload(int Number, ComputeHost Host, string PortId, IPA
         var created = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         var id = (string)port["id"]!;
         var address = IPAddress.Parse((string)port["fixed_ips"]![0]!["ip_address"]!);
-        var vm = await topology.AddVmAsync(name, host, id, (string)port["mac_address"]!);
-        return (new Workload(number, host, id, address, vm), created);
+        var vm = await topology.DefineVmAsync(name, host, id, (string)port["mac_address"]!);
+        return new Workload(number, host, id, address, vm, created);
     }
 
     public override string ToString() => $"vm{Number} ({Address}, port {PortId}, {Vm.TapName} on {Host.Name})";

@@ -202,22 +202,54 @@ public sealed class NamespaceTopology : IAsyncDisposable
     /// Plugs a VM into <paramref name="host"/> the way Nova/libvirt does for a port: a namespace {prefix}{name} whose
     /// eth0 has the port's MAC, and in the host the tap end named after the port (tap + 11 characters of its id).
     /// Addresses are not configured here (see <see cref="VirtualMachine.ConfigureStaticAsync"/>).
+    /// <see cref="DefineVmAsync"/> then <see cref="PlugVmAsync"/>.
     /// </summary>
     public async Task<VirtualMachine> AddVmAsync(string name, ComputeHost host, string portId, string macAddress)
     {
+        var vm = await DefineVmAsync(name, host, portId, macAddress);
+        await PlugVmAsync(vm);
+        return vm;
+    }
+
+    /// <summary>
+    /// The first half of <see cref="AddVmAsync"/>: the VM's namespace {prefix}{name}, with nothing plugged yet (no tap
+    /// in the host, no eth0), as a domain Nova has defined but whose VIF it has not plugged. Lets a caller plug it
+    /// later, e.g. after binding its port, which is Nova's order.
+    /// </summary>
+    public async Task<VirtualMachine> DefineVmAsync(string name, ComputeHost host, string portId, string macAddress)
+    {
         ArgumentNullException.ThrowIfNull(host);
-        var tap = WorkloadEndpoint.InterfaceNameFor(portId);
         var ns = await CreateNamespaceAsync(name);
+        var vm = new VirtualMachine(name, ns, host, portId, macAddress, WorkloadEndpoint.InterfaceNameFor(portId));
+        if (!_vms.TryAdd(name, vm)) throw new InvalidOperationException($"a VM named {name} exists already");
+        return vm;
+    }
+
+    /// <summary>
+    /// The second half of <see cref="AddVmAsync"/>: plugs a VM from <see cref="DefineVmAsync"/> (its first command
+    /// creates the tap in the host, with eth0 as its peer in the VM; then both are set up).
+    /// </summary>
+    public async Task PlugVmAsync(VirtualMachine vm)
+    {
+        ArgumentNullException.ThrowIfNull(vm);
         // One message creates both ends with their final MACs (libvirt gives the tap the VM's MAC with fe as first
         // byte): a MAC changed once the tap exists would flush the permanent neighbour entry the host agent may
         // already have put on it.
-        await host.Namespace.IpAsync("link", "add", tap, "address", "fe" + macAddress[2..], "type", "veth",
-            "peer", "name", "eth0", "address", macAddress, "netns", ns.Name);
-        await ns.IpAsync("link", "set", "eth0", "up");
-        await host.Namespace.IpAsync("link", "set", tap, "up");
-        var vm = new VirtualMachine(name, ns, host, portId, macAddress, tap);
-        if (!_vms.TryAdd(name, vm)) throw new InvalidOperationException($"a VM named {name} exists already");
-        return vm;
+        await vm.Host.Namespace.IpAsync("link", "add", vm.TapName, "address", "fe" + vm.MacAddress[2..], "type", "veth",
+            "peer", "name", "eth0", "address", vm.MacAddress, "netns", vm.Namespace.Name);
+        await vm.Namespace.IpAsync("link", "set", "eth0", "up");
+        await vm.Host.Namespace.IpAsync("link", "set", vm.TapName, "up");
+    }
+
+    /// <summary>
+    /// Unplugs a VM's VIF and keeps the VM (its namespace), as Nova's unplug_vifs does: deletes the tap, hence its peer
+    /// eth0. <see cref="PlugVmAsync"/> plugs it again. The kernel drops the tap's routes without announcing it (see
+    /// <see cref="Probes.RouteTable"/>).
+    /// </summary>
+    public Task UnplugVmAsync(VirtualMachine vm)
+    {
+        ArgumentNullException.ThrowIfNull(vm);
+        return vm.Host.Namespace.IpAsync("link", "del", vm.TapName);
     }
 
     /// <summary>Unplugs and deletes a VM (its namespace, hence both veth ends and the tap, and its /etc/netns directory).</summary>
