@@ -122,6 +122,7 @@ public sealed class PortTests(TokenApiServer server)
         { """{"fixed_ips": [{"subnet_id": "3f0c8d5e-0000-4000-8000-000000000000"}]}""", HttpStatusCode.NotFound, "Subnet 3f0c8d5e-0000-4000-8000-000000000000 could not be found" },
         { """{"fixed_ips": [{"ip_address": "GATEWAY"}]}""", HttpStatusCode.BadRequest, "gateway" },
         { """{"fixed_ips": [{"ip_address": "FIFTH"}, {"ip_address": "FIFTH"}]}""", HttpStatusCode.BadRequest, "listed twice" },
+        { """{"fixed_ips": [{"subnet_id": "SUBNET"}, {"subnet_id": "SUBNET"}]}""", HttpStatusCode.BadRequest, "fixed_ips[1]: asks subnet SUBNET for a second automatic address" },
         { """{"security_groups": ["5e1b0000-0000-4000-8000-000000000000"]}""", HttpStatusCode.NotFound, "Security group 5e1b0000-0000-4000-8000-000000000000 does not exist" },
         { """{"mac_address": "01:00:5e:00:00:01"}""", HttpStatusCode.BadRequest, "multicast" },
         { """{"binding:vnic_type": "direct"}""", HttpStatusCode.BadRequest, "'direct' is not supported" },
@@ -141,7 +142,7 @@ public sealed class PortTests(TokenApiServer server)
         body["network_id"] = network;
         var reply = await Demo.PostAsync("/v2.0/ports", new JsonObject { ["port"] = body });
         Assert.Equal(status, reply.Status);
-        Assert.Contains(message, reply.Error.Message, StringComparison.Ordinal);
+        Assert.Contains(message.Replace("SUBNET", subnet, StringComparison.Ordinal), reply.Error.Message, StringComparison.Ordinal);
         Assert.Empty(await Demo.ListAsync("ports", $"?network_id={network}"));
         // Nothing was left allocated: the subnet's addresses are all free.
         Assert.Empty(await server.Cluster.GetGrain<ISubnetIpamGrain>(subnet).ListAsync());

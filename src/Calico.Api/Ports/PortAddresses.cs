@@ -47,6 +47,8 @@ internal sealed partial class PortAddresses(ResourceStore store, ILogger<PortAdd
                     ?? throw RequestObject.Invalid($"{field}.ip_address", $"{address} is not a valid IP for any of the subnets on network {networkId}");
             }
             else throw RequestObject.Invalid(field, "needs subnet_id, ip_address or both");
+            if (address is null && requests.Any(r => r.Address is null && r.Subnet.Id == subnet.Id))
+                throw RequestObject.Invalid(field, $"asks subnet {subnet.Id} for a second automatic address; a port gets one automatic address per subnet, name any further one with ip_address");
             requests.Add(new AddressRequest(subnet, address));
         }
         return requests;
