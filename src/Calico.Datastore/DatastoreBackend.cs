@@ -41,13 +41,14 @@ internal abstract class DatastoreBackend
         };
     }
 
-    /// <summary>The catalog over the ADO.NET provider's table, using the provider's own serializer and service id.</summary>
+    /// <summary>The catalog over the ADO.NET provider's table (queries from <paramref name="dialect"/>/ListStates*.sql), using the provider's own serializer and service id.</summary>
     protected static IGrainStateCatalog CreateRelationalCatalog(
-        IServiceProvider services, Func<CancellationToken, ValueTask<System.Data.Common.DbConnection>> openConnection, string listSql)
+        IServiceProvider services, Func<CancellationToken, ValueTask<System.Data.Common.DbConnection>> openConnection, string dialect)
     {
         var serviceId = services.GetProviderClusterOptions(StorageNames.Calico).Value.ServiceId;
         var serializer = services.GetRequiredService<IOptionsMonitor<AdoNetGrainStorageOptions>>().Get(StorageNames.Calico).GrainStorageSerializer;
-        return new RelationalGrainStateCatalog(openConnection, listSql, serviceId, serializer);
+        return new RelationalGrainStateCatalog(openConnection, SqlResources.Read($"{dialect}.ListStates"),
+            SqlResources.Read($"{dialect}.ListStatesByKeyPrefix"), serviceId, serializer);
     }
 
     protected static IGrainStorage CreateAdoNetStorage(IServiceProvider services, string name) =>

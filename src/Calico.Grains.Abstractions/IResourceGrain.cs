@@ -35,6 +35,22 @@ public interface IEndpointGrain : IResourceGrain<WorkloadEndpoint>
 
     /// <summary>Records what the endpoint's host reports after programming it.</summary>
     Task ReportStatusAsync(EndpointStatus status);
+
+    /// <summary>
+    /// Stores the port's row in the per-network listing if it is missing (a port stored before that listing existed);
+    /// every write stores it anyway. A no-op for a port that does not exist.
+    /// </summary>
+    Task EnsureNetworkRowAsync();
+}
+
+/// <summary>
+/// Fills the per-network listing of ports once (key 0): asks every stored port for its row, then remembers (stored)
+/// that it did. Ports written since keep their rows themselves.
+/// </summary>
+public interface INetworkPortListingGrain : IGrainWithIntegerKey
+{
+    /// <summary>Returns once every port stored before the listing existed has its row.</summary>
+    Task EnsureCompleteAsync();
 }
 
 public interface ISecurityGroupGrain : IResourceGrain<SecurityGroup>;

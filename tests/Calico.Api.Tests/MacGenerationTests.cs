@@ -7,30 +7,30 @@ namespace Calico.Api.Tests;
 public sealed class MacGenerationTests
 {
     [Fact]
-    public void A_generated_mac_that_the_network_uses_is_drawn_again()
+    public async Task A_generated_mac_that_the_network_uses_is_drawn_again()
     {
         var draws = new Queue<string>(["fa:16:3e:00:00:01", "fa:16:3e:00:00:02", "fa:16:3e:00:00:03"]);
         var inUse = new HashSet<string>(["fa:16:3e:00:00:01", "fa:16:3e:00:00:02"]);
 
-        Assert.Equal("fa:16:3e:00:00:03", PortJson.NewMac(inUse, draws.Dequeue));
+        Assert.Equal("fa:16:3e:00:00:03", await PortJson.NewMacAsync(mac => Task.FromResult(inUse.Contains(mac)), draws.Dequeue));
         Assert.Empty(draws);
     }
 
     [Fact]
-    public void A_network_where_every_draw_is_taken_gets_a_conflict_that_says_so()
+    public async Task A_network_where_every_draw_is_taken_gets_a_conflict_that_says_so()
     {
         var inUse = new HashSet<string>(["fa:16:3e:00:00:01"]);
 
-        var refused = Assert.Throws<ApiException>(() => PortJson.NewMac(inUse, () => "fa:16:3e:00:00:01"));
+        var refused = await Assert.ThrowsAsync<ApiException>(() => PortJson.NewMacAsync(mac => Task.FromResult(inUse.Contains(mac)), () => "fa:16:3e:00:00:01"));
 
         Assert.Equal(409, refused.Status);
         Assert.Equal("MacAddressGenerationFailure", refused.Type);
     }
 
     [Fact]
-    public void Random_macs_are_in_openstacks_range()
+    public async Task Random_macs_are_in_openstacks_range()
     {
-        var mac = PortJson.NewMac(new HashSet<string>());
+        var mac = await PortJson.NewMacAsync(_ => Task.FromResult(false));
         Assert.Matches("^fa:16:3e(:[0-9a-f]{2}){3}$", mac);
     }
 }

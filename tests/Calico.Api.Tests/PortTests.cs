@@ -100,6 +100,34 @@ public sealed class PortTests(TokenApiServer server)
     }
 
     [Fact]
+    public async Task Ports_are_listed_by_network_and_a_mac_is_taken_only_on_its_own_network()
+    {
+        var (a, _, _) = await NetworkWithSubnetAsync("net-rows-a");
+        var (b, _, _) = await NetworkWithSubnetAsync("net-rows-b");
+        const string mac = "fa:16:3e:12:34:56";
+        var onA = (string)(await Demo.PortAsync(a, new JsonObject { ["mac_address"] = mac, ["binding:host_id"] = "compute-9" }))["id"]!;
+        var onB = (string)(await Demo.PortAsync(b, new JsonObject { ["mac_address"] = mac }))["id"]!;
+        var secondOnA = (string)(await Demo.PortAsync(a))["id"]!;
+        static async Task<List<string>> IdsAsync(Task<JsonArray> list) => [.. (await list).Select(p => (string)p!["id"]!).Order(StringComparer.Ordinal)];
+
+        Assert.Equal(new[] { onA, secondOnA }.Order(StringComparer.Ordinal), await IdsAsync(Demo.ListAsync("ports", $"?network_id={a}")));
+        Assert.Equal(new[] { onA, secondOnA, onB }.Order(StringComparer.Ordinal),
+            await IdsAsync(Demo.ListAsync("ports", $"?network_id={a}&network_id={b}")));
+        Assert.Equal([onB], await IdsAsync(Demo.ListAsync("ports", $"?network_id={b}&mac_address={mac}")));
+        Assert.Empty(await Demo.ListAsync("ports", "?network_id=no-such-network"));
+        // Another project's network lists none of its ports to this caller.
+        Assert.Empty(await server.Other.ListAsync("ports", $"?network_id={a}"));
+
+        var sameMac = await Demo.PostAsync("/v2.0/ports", new JsonObject { ["port"] = new JsonObject { ["network_id"] = a, ["mac_address"] = mac } });
+        Assert.Equal(HttpStatusCode.Conflict, sameMac.Status);
+        Assert.Equal("MacAddressInUse", sameMac.Error.Type);
+        // Once the port that had it is gone, the MAC is free on its network again.
+        Assert.Equal(HttpStatusCode.NoContent, (await Demo.DeleteAsync($"/v2.0/ports/{onA}")).Status);
+        var again = (string)(await Demo.PortAsync(a, new JsonObject { ["mac_address"] = mac }))["id"]!;
+        Assert.Equal(new[] { again, secondOnA }.Order(StringComparer.Ordinal), await IdsAsync(Demo.ListAsync("ports", $"?network_id={a}")));
+    }
+
+    [Fact]
     public async Task Concurrent_requests_for_one_address_give_it_to_exactly_one_port()
     {
         var (network, _, cidr) = await NetworkWithSubnetAsync("net-port-race");

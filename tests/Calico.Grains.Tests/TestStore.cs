@@ -85,11 +85,14 @@ public sealed class TestStoreView(TestStore store, DeepCopier copier) : IGrainSt
         return Task.CompletedTask;
     }
 
-    public async IAsyncEnumerable<KeyValuePair<string, T>> ListAsync<T>(string grainType, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public IAsyncEnumerable<KeyValuePair<string, T>> ListAsync<T>(string grainType, CancellationToken cancellationToken = default) =>
+        ListAsync<T>(grainType, "", cancellationToken);
+
+    public async IAsyncEnumerable<KeyValuePair<string, T>> ListAsync<T>(string grainType, string keyPrefix, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         await Task.Yield();
         foreach (var (id, row) in _rows)
-            if (id.Type.ToString() == grainType && row.State is T state)
+            if (id.Type.ToString() == grainType && id.Key.ToString()!.StartsWith(keyPrefix, StringComparison.Ordinal) && row.State is T state)
                 yield return new KeyValuePair<string, T>(id.Key.ToString()!, _copier!.Copy(state));
     }
 }

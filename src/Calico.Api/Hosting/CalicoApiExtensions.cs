@@ -36,6 +36,7 @@ public static class CalicoApiExtensions
         services.TryAddSingleton<References>();
         services.TryAddSingleton<DefaultSecurityGroups>();
         services.TryAddSingleton<PortAddresses>();
+        services.TryAddSingleton<NetworkPorts>();
         services.TryAddSingleton<NetworkEndpoints>();
         services.TryAddSingleton<SubnetEndpoints>();
         services.TryAddSingleton<SecurityGroupEndpoints>();

@@ -62,6 +62,9 @@ internal sealed class ListQuery
         _marker = query["marker"].ToString() is { Length: > 0 } m ? m : null;
     }
 
+    /// <summary>The values a filter on <paramref name="attribute"/> accepts (any of them), or null when there is no such filter.</summary>
+    public IReadOnlyList<string>? Values(string attribute) => _filters.GetValueOrDefault(attribute);
+
     /// <summary>The filtered, sorted page of <paramref name="items"/>, and whether more follow it.</summary>
     public (IReadOnlyList<JsonObject> Page, string? NextMarker) Apply(IEnumerable<JsonObject> items)
     {

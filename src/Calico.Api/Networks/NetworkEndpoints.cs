@@ -1,6 +1,7 @@
 using Calico.Api.Auth;
 using Calico.Api.Http;
 using Calico.Api.Listing;
+using Calico.Api.Ports;
 using Calico.Grains;
 using Calico.Grains.Resources;
 using Calico.Model.Resources;
@@ -9,7 +10,7 @@ using Microsoft.AspNetCore.Routing;
 namespace Calico.Api.Networks;
 
 /// <summary>/v2.0/networks. Shared and external networks are visible to every project; only the owner or an admin changes them.</summary>
-internal sealed class NetworkEndpoints(ResourceStore store, RequestBody bodies, References references)
+internal sealed class NetworkEndpoints(ResourceStore store, RequestBody bodies, NetworkPorts ports, References references)
 {
     public static void Map(RouteGroupBuilder api)
     {
@@ -91,8 +92,7 @@ internal sealed class NetworkEndpoints(ResourceStore store, RequestBody bodies, 
         Projects.RequireOwner(caller, network.Value.ProjectId, $"Network {id}");
         await references.DeleteUnlessUsedAsync(store.Grains.GetGrain<INetworkGrain>(id), network, async () =>
         {
-            var ports = await store.ListAsync<WorkloadEndpoint>(GrainTypes.Endpoint, http.RequestAborted);
-            if (ports.Any(p => p.Value.NetworkId == id))
+            if (await ports.AnyAsync(id, http.RequestAborted) is not null)
                 return ApiException.Conflict("NetworkInUse", $"Unable to complete operation on network {id}. There are one or more ports still in use on the network.");
             var floating = await store.ListAsync<FloatingIp>(GrainTypes.FloatingIp, http.RequestAborted);
             return floating.Any(f => f.Value.FloatingNetworkId == id)

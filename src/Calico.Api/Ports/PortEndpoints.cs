@@ -18,7 +18,7 @@ namespace Calico.Api.Ports;
 /// </summary>
 internal sealed class PortEndpoints(
     ResourceStore store, RequestBody bodies, NetworkEndpoints networks, SecurityGroupEndpoints groups,
-    DefaultSecurityGroups defaults, PortAddresses addresses, References references)
+    DefaultSecurityGroups defaults, PortAddresses addresses, NetworkPorts networkPorts, References references)
 {
     public static void Map(RouteGroupBuilder api)
     {
@@ -41,7 +41,11 @@ internal sealed class PortEndpoints(
     {
         var caller = Caller.Of(http);
         var query = new ListQuery(http.Request.Query, PortJson.Attributes);
-        var ports = (await store.ListAsync<WorkloadEndpoint>(GrainTypes.Endpoint, http.RequestAborted)).Where(p => caller.CanSee(p.Value.ProjectId)).ToList();
+        // Filtered by network: only those networks' ports are read (through their rows); the query filters again.
+        var all = query.Values("network_id") is { } networkIds
+            ? (await Task.WhenAll(networkIds.Distinct().Select(n => networkPorts.ListAsync(n, http.RequestAborted)))).SelectMany(p => p)
+            : await store.ListAsync<WorkloadEndpoint>(GrainTypes.Endpoint, http.RequestAborted);
+        var ports = all.Where(p => caller.CanSee(p.Value.ProjectId)).ToList();
         var statuses = await Task.WhenAll(ports.Select(p => StatusAsync(p.Value)));
         return NeutronResults.List(http, "ports", ports.Select((p, i) => PortJson.Render(p, statuses[i])), query);
     }
@@ -60,15 +64,16 @@ internal sealed class PortEndpoints(
         var networkId = body.String("network_id") ?? throw RequestObject.Invalid("network_id", "is required");
         var project = Projects.ForCreate(caller, body);
         await networks.GetVisibleAsync(caller, networkId);
-        var macsInUse = await MacsInUseAsync(networkId, http.RequestAborted);
-        var mac = PortJson.NormalizeMac(body.String("mac_address"), "mac_address") ?? PortJson.NewMac(macsInUse);
+        var requestedMac = PortJson.NormalizeMac(body.String("mac_address"), "mac_address");
+        Task<bool> MacInUseAsync(string mac) => networkPorts.MacInUseAsync(networkId, mac, http.RequestAborted);
+        var mac = requestedMac ?? await PortJson.NewMacAsync(MacInUseAsync);
         var port = PortJson.Apply(body, new WorkloadEndpoint(Ids.New(), networkId, "", project, null, mac,
             ValueList<FixedIp>.Empty, ValueList<string>.Empty, ValueList<AllowedAddressPair>.Empty, AdminStateUp: true, "", ""));
         port = port with { SecurityGroupIds = await SecurityGroupsAsync(caller, body) ?? ValueList.Create(DefaultSecurityGroups.IdFor(project)) };
         if (!body.Has("security_groups")) await defaults.EnsureAsync(project);
         // Everything that can be refused without touching IPAM is checked before any address is taken.
         port.EnsureValid();
-        if (macsInUse.Contains(port.MacAddress))
+        if (requestedMac is not null && await MacInUseAsync(requestedMac))
             throw ApiException.Conflict("MacAddressInUse", $"Unable to complete operation for network {port.NetworkId}. The mac address {port.MacAddress} is in use.");
         var requests = await addresses.ResolveAsync(body, networkId, create: true, http.RequestAborted);
 
@@ -159,13 +164,6 @@ internal sealed class PortEndpoints(
 
     private Task<ApiException?> MissingReferenceAsync(WorkloadEndpoint port) =>
         references.FirstMissingAsync(port.NetworkId, port.FixedIps.Select(f => f.SubnetId).Distinct(), port.SecurityGroupIds);
-
-    /// <summary>The MACs of the ports on <paramref name="networkId"/>: a new port's MAC must differ from them all.</summary>
-    private async Task<HashSet<string>> MacsInUseAsync(string networkId, CancellationToken cancellationToken)
-    {
-        var ports = await store.ListAsync<WorkloadEndpoint>(GrainTypes.Endpoint, cancellationToken);
-        return ports.Where(p => p.Value.NetworkId == networkId).Select(p => p.Value.MacAddress).ToHashSet(StringComparer.Ordinal);
-    }
 
     /// <summary>DOWN until the port's host reports it programmed (ACTIVE) or failed (ERROR); an unbound port is DOWN.</summary>
     private async Task<string> StatusAsync(WorkloadEndpoint port)

@@ -105,17 +105,17 @@ internal static class PortJson
     }
 
     /// <summary>
-    /// A MAC in OpenStack's range fa:16:3e:00:00:00/24, random in the last three bytes, and not one of
-    /// <paramref name="inUse"/> (the network's ports): a generated MAC is drawn again rather than refused, as Neutron
-    /// does (16,777,216 choices; two ports among a thousand share one with a probability of about 3 %).
+    /// A MAC in OpenStack's range fa:16:3e:00:00:00/24, random in the last three bytes, and not one
+    /// in use (<paramref name="inUse"/>: by a port of the network): a generated MAC is drawn again rather than refused,
+    /// as Neutron does (16,777,216 choices; two ports among a thousand share one with a probability of about 3 %).
     /// </summary>
-    public static string NewMac(IReadOnlySet<string> inUse, Func<string>? draw = null)
+    public static async Task<string> NewMacAsync(Func<string, Task<bool>> inUse, Func<string>? draw = null)
     {
         draw ??= RandomMac;
         for (var attempt = 0; attempt < 64; attempt++)
         {
             var mac = draw();
-            if (!inUse.Contains(mac)) return mac;
+            if (!await inUse(mac)) return mac;
         }
         throw ApiException.Conflict("MacAddressGenerationFailure", "Unable to generate a unique MAC address for the network: every one of 64 random draws is in use.");
     }

@@ -118,6 +118,22 @@ internal sealed class SubnetEndpoints(ResourceStore store, RequestBody bodies, N
         return NeutronResults.One("subnet", SubnetJson.Render(stored));
     }
 
+    /// <summary>
+    /// A port holding an address of the subnet, found through the subnet's IPAM: a port's address is allocated (and
+    /// stored) before the port is, and released only after the port no longer holds it, so every port with an address
+    /// of the subnet is among the allocations; each is confirmed with the port's grain (floating IPs hold allocations
+    /// too, and an allocation can outlive a port whose write failed).
+    /// </summary>
+    private async Task<Versioned<WorkloadEndpoint>?> PortWithAddressAsync(string subnetId)
+    {
+        foreach (var allocation in await store.Grains.GetGrain<ISubnetIpamGrain>(subnetId).ListAsync())
+        {
+            var port = await store.Grains.GetGrain<IEndpointGrain>(allocation.PortId).GetAsync();
+            if (port is not null && port.Value.FixedIps.Any(f => f.SubnetId == subnetId && f.Address.Equals(allocation.Address))) return port;
+        }
+        return null;
+    }
+
     /// <summary>Refused with 409 while a port or floating IP holds an address from the subnet, like Neutron.</summary>
     private async Task<IResult> DeleteAsync(HttpContext http, string id)
     {
@@ -126,8 +142,7 @@ internal sealed class SubnetEndpoints(ResourceStore store, RequestBody bodies, N
         Projects.RequireOwner(caller, subnet.Value.ProjectId, $"Subnet {id}");
         await references.DeleteUnlessUsedAsync(store.Grains.GetGrain<ISubnetGrain>(id), subnet, async () =>
         {
-            var ports = await store.ListAsync<WorkloadEndpoint>(GrainTypes.Endpoint, http.RequestAborted);
-            if (ports.FirstOrDefault(p => p.Value.FixedIps.Any(f => f.SubnetId == id)) is { } port)
+            if (await PortWithAddressAsync(id) is { } port)
                 return ApiException.Conflict("SubnetInUse", $"Unable to complete operation on subnet {id}: one or more ports have an IP allocation from this subnet (port {port.Value.Id}).");
             var floating = await store.ListAsync<FloatingIp>(GrainTypes.FloatingIp, http.RequestAborted);
             return floating.FirstOrDefault(f => f.Value.FloatingNetworkId == subnet.Value.NetworkId && subnet.Value.Cidr.Contains(f.Value.FloatingIpAddress)) is { } fip

@@ -11,18 +11,36 @@ namespace Calico.Datastore.AdoNet;
 internal sealed class RelationalGrainStateCatalog(
     Func<CancellationToken, ValueTask<DbConnection>> openConnection,
     string listSql,
+    string listByKeyPrefixSql,
     string serviceId,
     IGrainStorageSerializer serializer) : IGrainStateCatalog
 {
-    public async IAsyncEnumerable<KeyValuePair<string, T>> ListAsync<T>(
-        string grainType, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public IAsyncEnumerable<KeyValuePair<string, T>> ListAsync<T>(string grainType, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(grainType);
+        return QueryAsync<T>(listSql, grainType, null, cancellationToken);
+    }
+
+    public IAsyncEnumerable<KeyValuePair<string, T>> ListAsync<T>(string grainType, string keyPrefix, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(grainType);
+        ArgumentException.ThrowIfNullOrEmpty(keyPrefix);
+        return QueryAsync<T>(listByKeyPrefixSql, grainType, keyPrefix, cancellationToken);
+    }
+
+    private async IAsyncEnumerable<KeyValuePair<string, T>> QueryAsync<T>(
+        string sql, string grainType, string? keyPrefix, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
         await using var connection = await openConnection(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = listSql;
+        command.CommandText = sql;
         AddParameter(command, "ServiceId", serviceId);
         AddParameter(command, "GrainType", grainType);
+        if (keyPrefix is not null)
+        {
+            AddParameter(command, "KeyFrom", keyPrefix);
+            AddParameter(command, "KeyTo", IGrainStateCatalog.KeyRangeEnd(keyPrefix));
+        }
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {

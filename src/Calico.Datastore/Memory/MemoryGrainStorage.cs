@@ -79,15 +79,27 @@ internal sealed class MemoryGrainStorage(IGrainStorageSerializer serializer, IAc
         }
     }
 
-    public async IAsyncEnumerable<KeyValuePair<string, T>> ListAsync<T>(
-        string grainType, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public IAsyncEnumerable<KeyValuePair<string, T>> ListAsync<T>(string grainType, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(grainType);
+        return ListAsync<T>(grainType, key => true, cancellationToken);
+    }
+
+    public IAsyncEnumerable<KeyValuePair<string, T>> ListAsync<T>(string grainType, string keyPrefix, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(grainType);
+        ArgumentException.ThrowIfNullOrEmpty(keyPrefix);
+        return ListAsync<T>(grainType, key => key.StartsWith(keyPrefix, StringComparison.Ordinal), cancellationToken);
+    }
+
+    private async IAsyncEnumerable<KeyValuePair<string, T>> ListAsync<T>(
+        string grainType, Func<string, bool> keyMatches, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
         List<(string Key, BinaryData Payload)> rows;
         lock (_lock)
         {
             rows = _rows
-                .Where(r => r.Value.Payload is not null && r.Key.Grain.Type.ToString() == grainType)
+                .Where(r => r.Value.Payload is not null && r.Key.Grain.Type.ToString() == grainType && keyMatches(r.Key.Grain.Key.ToString()!))
                 .Select(r => (r.Key.Grain.Key.ToString()!, r.Value.Payload!))
                 .OrderBy(r => r.Item1, StringComparer.Ordinal)
                 .ToList();

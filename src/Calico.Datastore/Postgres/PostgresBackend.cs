@@ -27,7 +27,7 @@ internal sealed class PostgresBackend(string connectionString) : DatastoreBacken
     public override IGrainStorage CreateStorage(IServiceProvider services, string name) => CreateAdoNetStorage(services, name);
 
     public override IGrainStateCatalog CreateCatalog(IServiceProvider services) =>
-        CreateRelationalCatalog(services, OpenAsync, SqlResources.Read("Postgres.ListStates"));
+        CreateRelationalCatalog(services, OpenAsync, "Postgres");
 
     public override Task EnsureSchemaAsync(CancellationToken cancellationToken) =>
         PostgresSchema.ApplyAsync(connectionString, "Postgres.Schema", "Postgres.Queries", cancellationToken);

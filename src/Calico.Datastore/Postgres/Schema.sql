@@ -29,3 +29,6 @@ CREATE TABLE IF NOT EXISTS calico_grain_state
 );
 
 CREATE INDEX IF NOT EXISTS calico_grain_state_by_type ON calico_grain_state (ServiceId, GrainType);
+
+-- The catalog's listing by key prefix (rows whose keys start with a parent's id: a subnet's blocks, a network's ports).
+CREATE INDEX IF NOT EXISTS calico_grain_state_by_key ON calico_grain_state (ServiceId, GrainType, GrainKey COLLATE "C");

@@ -46,7 +46,7 @@ internal sealed class SqliteBackend : DatastoreBackend
     public override IGrainStorage CreateStorage(IServiceProvider services, string name) => CreateAdoNetStorage(services, name);
 
     public override IGrainStateCatalog CreateCatalog(IServiceProvider services) =>
-        CreateRelationalCatalog(services, ct => _dataSource.OpenConnectionAsync(ct), SqlResources.Read("Sqlite.ListStates"));
+        CreateRelationalCatalog(services, ct => _dataSource.OpenConnectionAsync(ct), "Sqlite");
 
     public override async Task EnsureSchemaAsync(CancellationToken cancellationToken)
     {

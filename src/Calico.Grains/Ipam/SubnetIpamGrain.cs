@@ -56,9 +56,9 @@ public sealed partial class SubnetIpamGrain(
     {
         await LoadPoolsAsync(cancellationToken);
         var prefix = SubnetId + "|";
-        await foreach (var (key, _) in catalog.ListAsync<IpBlockState>(GrainTypes.IpBlock, cancellationToken))
+        await foreach (var (key, _) in catalog.ListAsync<IpBlockState>(GrainTypes.IpBlock, prefix, cancellationToken))
         {
-            if (!key.StartsWith(prefix, StringComparison.Ordinal) || !IpBlock.TryParseKey(key, out _, out var cidr)) continue;
+            if (!IpBlock.TryParseKey(key, out _, out var cidr)) continue;
             // Read through the storage, not the catalog: a write needs the row's ETag.
             var row = new BlockRow();
             await _storage.ReadStateAsync(StateName, RowId(key), row);

@@ -73,6 +73,12 @@ public abstract partial class ResourceGrain<T>(
 
     protected virtual void ValidateDelete(T current) { }
 
+    /// <summary>
+    /// Before a write is stored, with the value stored now and the one about to be: for rows that must exist
+    /// whenever the value does. Throwing refuses the write (nothing of the resource changed).
+    /// </summary>
+    protected virtual Task BeforeStoreAsync(T? current, T? next) => Task.CompletedTask;
+
     /// <summary>After a write is stored and the calculator told: for kinds whose change other grains must hear of.</summary>
     protected virtual Task OnStoredAsync(T? previous, T? current) => Task.CompletedTask;
 
@@ -93,6 +99,7 @@ public abstract partial class ResourceGrain<T>(
     /// <summary>Persists <paramref name="value"/> (null deletes) and tells the calculator.</summary>
     protected async Task<Versioned<T>?> WriteAsync(T? value)
     {
+        await BeforeStoreAsync(state.State.Value, value);
         var previous = state.State;
         var now = time.GetUtcNow();
         state.State = new ResourceState<T>

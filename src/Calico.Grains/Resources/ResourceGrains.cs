@@ -3,7 +3,9 @@ using Calico.Model.Desired;
 using Calico.Model.Net;
 using Calico.Model.Resources;
 using Calico.Model.Validation;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Orleans.Storage;
 
 namespace Calico.Grains.Resources;
 
@@ -17,6 +19,9 @@ public static class GrainTypes
     public const string SecurityGroup = "security-group";
     public const string FloatingIp = "floating-ip";
     public const string IpPool = "ip-pool";
+    /// <summary>Rows only (no grain class): one per port, keyed network|mac|port, written by the port's grain (<see cref="NetworkPortRow"/>).</summary>
+    public const string NetworkPort = "network-port";
+    public const string NetworkPortListing = "network-port-listing";
     /// <summary>Rows only (no grain class): one per IP block, written by the subnet's IPAM grain.</summary>
     public const string IpBlock = "ip-block";
     public const string SubnetIpam = "subnet-ipam";
@@ -126,11 +131,16 @@ public sealed partial class IpPoolGrain(
 }
 
 [GrainType(GrainTypes.Endpoint)]
-public sealed class EndpointGrain(
+public sealed partial class EndpointGrain(
     [PersistentState("state", StorageNames.Calico)] IPersistentState<ResourceState<WorkloadEndpoint>> state,
+    IServiceProvider services,
     TimeProvider time, ILogger<EndpointGrain> logger)
     : ResourceGrain<WorkloadEndpoint>(state, time, logger), IEndpointGrain
 {
+    private const string RowStateName = "state";
+
+    private readonly IGrainStorage _storage = services.GetRequiredKeyedService<IGrainStorage>(StorageNames.Calico);
+
     // Status is what the host last reported: derived, kept in memory, re-reported by the host.
     private EndpointStatus? _status;
 
@@ -153,4 +163,46 @@ public sealed class EndpointGrain(
         if (State.Value?.Host == status.Host) _status = status;
         return Task.CompletedTask;
     }
+
+    public async Task EnsureNetworkRowAsync()
+    {
+        if (State.Value is { } port) await WriteRowAsync(NetworkPortRow.Of(port));
+    }
+
+    /// <summary>The port's network row is stored before the port is (see <see cref="NetworkPortRow"/>).</summary>
+    protected override async Task BeforeStoreAsync(WorkloadEndpoint? current, WorkloadEndpoint? next)
+    {
+        if (next is not null && (current is null || NetworkPortRow.Of(current) != NetworkPortRow.Of(next)))
+            await WriteRowAsync(NetworkPortRow.Of(next));
+    }
+
+    /// <summary>The row of what is no longer stored goes after the port's write; if that fails, readers ignore the row.</summary>
+    protected override async Task OnStoredAsync(WorkloadEndpoint? previous, WorkloadEndpoint? current)
+    {
+        if (previous is null || (current is not null && NetworkPortRow.Of(previous) == NetworkPortRow.Of(current))) return;
+        var key = NetworkPortRow.Of(previous).Key;
+        try
+        {
+            var row = new GrainState<NetworkPortRow>();
+            await _storage.ReadStateAsync(RowStateName, NetworkPortRow.RowId(key), row);
+            if (row.RecordExists) await _storage.ClearStateAsync(RowStateName, NetworkPortRow.RowId(key), row);
+        }
+        catch (Exception ex)
+        {
+            LogRowClearFailed(Logger, ex, key);
+        }
+    }
+
+    /// <summary>Stores the row unless it is there already (read first: a cleared row keeps a version to write over).</summary>
+    private async Task WriteRowAsync(NetworkPortRow wanted)
+    {
+        var row = new GrainState<NetworkPortRow>();
+        await _storage.ReadStateAsync(RowStateName, NetworkPortRow.RowId(wanted.Key), row);
+        if (row.RecordExists && row.State == wanted) return;
+        row.State = wanted;
+        await _storage.WriteStateAsync(RowStateName, NetworkPortRow.RowId(wanted.Key), row);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not clear network row {Row} of a port no longer there; readers ignore it")]
+    private static partial void LogRowClearFailed(ILogger logger, Exception ex, string row);
 }
