@@ -176,6 +176,8 @@ public sealed class ChangeNotificationTests
             .Concat(Message(15 /* NFT_MSG_NEWGEN */, 0, (1, BigEndian(7)), (2, BigEndian(4242)), (3, Encoding.ASCII.GetBytes("nft\0"))))
             .Concat(Message(6 /* NFT_MSG_NEWRULE */, Ip, (1, Encoding.ASCII.GetBytes("nat\0"))))
             .Concat(Message(15, 0, (1, BigEndian(8))))
+            .Concat(Message(34 /* a later type: attribute 1 may not be a table */, Inet, (1, Encoding.ASCII.GetBytes("tap0\0"))))
+            .Concat(Message(15, 0, (1, BigEndian(9))))
             .ToArray();
 
         NftablesMonitor.Decode(datagram, log);
@@ -183,6 +185,7 @@ public sealed class ChangeNotificationTests
         Assert.Equal(new NftChanges(null, 1, 0), log.Summarise(Calico, 6, 7));
         Assert.Equal(new NftChanges(null, 0, 1), log.Summarise(Calico, 7, 8));
         Assert.Equal(new NftChanges(null, 1, 0), log.Summarise(new NftTableId(NftFamily.Ip, "nat"), 7, 8));
+        Assert.Equal(new NftChanges(null, 1, 0), log.Summarise(Calico, 8, 9));
     }
 
     /// <summary>nlmsghdr (16 bytes, host order), nfgenmsg (family, version 0, res_id), then attributes padded to 4.</summary>

@@ -10,8 +10,8 @@ namespace Calico.Dataplane.Linux.Nftables.Native;
 /// Listens to nftables change notifications of one network namespace: a NETLINK_NETFILTER socket in multicast group
 /// NFNLGRP_NFTABLES (7), as `nft monitor` does, decoded into an <see cref="NftChangeLog"/>. Facts from the uapi headers
 /// (linux/netfilter/nf_tables.h, nfnetlink.h): message type = NFNL_SUBSYS_NFTABLES (10) &lt;&lt; 8 | NFT_MSG_*; the
-/// payload is struct nfgenmsg (family first), then attributes; every NEW/DEL/DESTROY message of a table, chain, rule,
-/// set, element list, object or flowtable carries its table's name as attribute 1 (NFTA_TABLE_NAME,
+/// payload is struct nfgenmsg (family first), then attributes; every NEW/DEL/DESTROY message (types 0-33 but 15-17) of a
+/// table, chain, rule, set, element list, object or flowtable carries its table's name as attribute 1 (NFTA_TABLE_NAME,
 /// NFTA_CHAIN_TABLE, NFTA_RULE_TABLE, NFTA_SET_TABLE, NFTA_SET_ELEM_LIST_TABLE, NFTA_OBJ_TABLE,
 /// NFTA_FLOWTABLE_TABLE); NFT_MSG_NEWGEN (15) ends each transaction with NFTA_GEN_ID (1, big-endian u32).
 /// <para>
@@ -31,7 +31,7 @@ internal sealed class NftablesMonitor : IDisposable
 
     private const uint GroupNftables = 1u << (7 - 1);
     private const int SubsystemNftables = 10;
-    private const ushort MsgNewGen = 15, MsgTrace = 17, NftaGenId = 1, NftaTable = 1;
+    private const ushort MsgNewGen = 15, MsgTrace = 17, LastWithTableFirst = 33, NftaGenId = 1, NftaTable = 1;
     private const int HeaderSize = 16;
 
     private readonly NetlinkSocket _socket;
@@ -119,7 +119,10 @@ internal sealed class NftablesMonitor : IDisposable
                 continue;
             }
             var family = payload.IsEmpty ? (byte)0 : payload[0];
-            log.Change(family, NetfilterSocket.TryFindAttribute(payload, NftaTable, out var name) ? Text(name) : null);
+            // Message types up to NFT_MSG_GETSETELEM_RESET (33) name their table in attribute 1; later ones may not
+            // (NFTA_DEVICE_NAME is 1 in device messages), so they count as touching every table.
+            var named = (type & 0xff) <= LastWithTableFirst && NetfilterSocket.TryFindAttribute(payload, NftaTable, out var name) ? Text(name) : null;
+            log.Change(family, named);
         }
     }
 
