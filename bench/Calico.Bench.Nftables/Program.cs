@@ -41,6 +41,10 @@ try
     var script = Path.GetTempFileName();
     File.WriteAllText(script, NftDiff.Plan(at500, null).Transaction.Render());
     Console.WriteLine($"full load of 500 endpoints through `nft -f`:        {Time(() => cli.NftFile(script)):F1} ms");
+    // Another program in the same namespace commits to its own table before each change (untimed): with change
+    // notifications the reconciler knows our table was not touched; without them it reads our table back.
+    var (watching, watchingOther) = WithNeighbour(at500, watchChanges: true);
+    var (blind, blindOther) = WithNeighbour(at500, watchChanges: false);
     Console.WriteLine();
 
     var results = Measure(
@@ -63,6 +67,14 @@ try
             _ => Time(() => viaNft500.Apply(at500.WithElement(set, extra))), _ => viaNft500.Apply(at500)),
         new("nothing changed: reconciler apply (generation check only)",
             _ => Time(() => lib500.Apply(at500)), _ => { }),
+        new("after another table's commit: add one endpoint, notified",
+            i => { Neighbour(watchingOther, i); return Time(() => watching.Apply(at500.WithEndpoint(40_000 + i))); }, _ => watching.Apply(at500)),
+        new("after another table's commit: add one endpoint, no monitor",
+            i => { Neighbour(blindOther, i); return Time(() => blind.Apply(at500.WithEndpoint(40_000 + i))); }, _ => blind.Apply(at500)),
+        new("after another table's commit: add one element, notified",
+            i => { Neighbour(watchingOther, i); return Time(() => watching.Apply(at500.WithElement(set, extra))); }, _ => watching.Apply(at500)),
+        new("after another table's commit: add one element, no monitor",
+            i => { Neighbour(blindOther, i); return Time(() => blind.Apply(at500.WithElement(set, extra))); }, _ => blind.Apply(at500)),
     ]);
     File.Delete(script);
 
@@ -74,6 +86,8 @@ try
     Console.WriteLine($"nft -f / reconciler, one endpoint (p50):     {s[1].P50 / s[0].P50:F1}x");
     Console.WriteLine($"500 / 50 endpoints present, one endpoint:    {s[0].P50 / s[3].P50:F2} (p50), {s[0].Max / s[3].Max:F2} (max)");
     Console.WriteLine($"500 / 50 endpoints present, one element:     {s[4].P50 / s[5].P50:F2} (p50), {s[4].Max / s[5].Max:F2} (max)");
+    Console.WriteLine($"after another table's commit, one endpoint, without / with notifications (p50): {s[9].P50 / s[8].P50:F1}x; " +
+                      $"one element: {s[11].P50 / s[10].P50:F1}x; reads of our table: {Reads(blind)} without, {Reads(watching)} with");
     Console.WriteLine($"adopting the `nft -f` table with a new reconciler: {new NftablesReconciler(Kernel(true, cli)).Apply(at500).Operations} operations");
 }
 finally
@@ -105,6 +119,26 @@ NftablesReconciler Reconciler(NftTable table, bool nativeElements, out double lo
     loadMs = Time(() => reconciler.Apply(table));
     return reconciler;
 }
+
+// A reconciler at `table` in a namespace of its own, and another program's context there with a table of its own.
+(NftablesReconciler Reconciler, NftablesKernel Other) WithNeighbour(NftTable table, bool watchChanges)
+{
+    var ns = Namespace();
+    using var handle = ns.Open();
+    var kernel = NftablesKernel.Open(handle, watchChanges: watchChanges);
+    var other = NftablesKernel.Open(handle, watchChanges: false);
+    kernels.Add(kernel);
+    kernels.Add(other);
+    other.Context.Run("add table inet other");
+    var reconciler = new NftablesReconciler(kernel);
+    reconciler.Apply(table);
+    return (reconciler, other);
+}
+
+// One transaction of the other program: a chain more in its table.
+static void Neighbour(NftablesKernel other, int i) => other.Context.Run($"add chain inet other c{i}");
+
+static string Reads(NftablesReconciler reconciler) => string.Join(", ", reconciler.Reads.Select(r => $"{r.Value} {r.Key}"));
 
 // Each try runs every variant's change (timed) then its undo (untimed), variants taking turns.
 static List<(string Name, Stats Stats)> Measure(Variant[] variants)

@@ -17,4 +17,11 @@ public interface INftables
 
     /// <summary>The ruleset generation: it changes with every committed transaction in the namespace, in any table.</summary>
     uint GetGeneration();
+
+    /// <summary>
+    /// What the kernel's change notifications (NFNLGRP_NFTABLES) say about <paramref name="table"/> in the
+    /// transactions that made the generations after <paramref name="after"/> up to and including
+    /// <paramref name="upTo"/>; null when this accessor does not listen to them.
+    /// </summary>
+    NftChanges? ChangesSince(NftTableId table, uint after, uint upTo);
 }

@@ -24,7 +24,8 @@ public enum NftOutputFlags : uint
 /// not at all. Thread-safe: calls are serialised by a lock. In a namespace, libnftables calls all run on one dedicated
 /// thread inside it (libnftables talks netlink from the calling thread's namespace).
 /// Also reads the ruleset generation (<see cref="GetGeneration"/>) and commits element batches over its own
-/// NETLINK_NETFILTER socket, opened inside the namespace once and then used from the caller's thread.
+/// NETLINK_NETFILTER socket, opened inside the namespace once and then used from the caller's thread; and, unless
+/// told not to, listens to the namespace's nftables change notifications (<see cref="Changes"/>) on another one.
 /// </summary>
 public sealed unsafe class NftablesContext : IDisposable
 {
@@ -32,26 +33,30 @@ public sealed unsafe class NftablesContext : IDisposable
     private readonly NamespaceThread? _thread;
     private readonly LibNftables.Functions _api;
     private readonly NetfilterSocket _netfilter;
+    private readonly NftablesMonitor? _monitor;
     private nint _context;
 
-    private NftablesContext(NamespaceThread? thread, string where)
+    private NftablesContext(NamespaceThread? thread, string where, int? monitorBufferBytes)
     {
         _thread = thread;
         Where = where;
         _api = LibNftables.Api;
-        (_context, _netfilter) = OnThread(() =>
+        (_context, _netfilter, _monitor) = OnThread(() =>
         {
             var context = _api.CtxNew(0);
             if (context == 0) throw new InvalidOperationException("nft_ctx_new failed (out of memory?)");
             // Buffered output and errors: nft writes into memory that we copy, never to our stdout/stderr.
             _api.BufferOutput(context);
             _api.BufferError(context);
+            NetfilterSocket? netfilter = null;
             try
             {
-                return (context, NetfilterSocket.Open());
+                netfilter = NetfilterSocket.Open();
+                return (context, netfilter, monitorBufferBytes is { } bytes ? NftablesMonitor.Open(bytes) : null);
             }
             catch
             {
+                netfilter?.Dispose();
                 _api.CtxFree(context);
                 throw;
             }
@@ -68,15 +73,21 @@ public sealed unsafe class NftablesContext : IDisposable
     /// Opens a context in <paramref name="networkNamespace"/> (the caller keeps ownership of it and may dispose it
     /// afterwards: the dedicated thread stays inside), or in the calling thread's namespace when null.
     /// Throws <see cref="DllNotFoundException"/> saying to install libnftables1 when the library is missing.
+    /// With <paramref name="watchChanges"/>, it joins the change notifications before anything else, so that no
+    /// transaction after <see cref="Open"/> returns goes unseen.
     /// </summary>
-    public static NftablesContext Open(NetworkNamespace? networkNamespace = null)
+    public static NftablesContext Open(NetworkNamespace? networkNamespace = null, bool watchChanges = true) =>
+        Open(networkNamespace, watchChanges ? NftablesMonitor.DefaultReceiveBufferBytes : null);
+
+    /// <summary>As above, with the notification socket's receive buffer in bytes (null: no notifications); tests make it small to overflow it.</summary>
+    internal static NftablesContext Open(NetworkNamespace? networkNamespace, int? monitorBufferBytes)
     {
         _ = LibNftables.Api;
-        if (networkNamespace is null) return new NftablesContext(null, "the current namespace");
+        if (networkNamespace is null) return new NftablesContext(null, "the current namespace", monitorBufferBytes);
         var thread = NamespaceThread.Start(networkNamespace, $"nft {networkNamespace.Name}");
         try
         {
-            return new NftablesContext(thread, networkNamespace.ToString());
+            return new NftablesContext(thread, networkNamespace.ToString(), monitorBufferBytes);
         }
         catch
         {
@@ -153,6 +164,27 @@ public sealed unsafe class NftablesContext : IDisposable
         }
     }
 
+    /// <summary>Whether this context listens to change notifications.</summary>
+    public bool WatchesChanges => _monitor is not null;
+
+    /// <summary>
+    /// What the change notifications say about <paramref name="table"/> in the generations after
+    /// <paramref name="after"/> up to <paramref name="upTo"/>; null when this context does not listen.
+    /// </summary>
+    public NftChanges? Changes(NftTableId table, uint after, uint upTo)
+    {
+        if (_monitor is null) return null;
+        // On the caller's thread, like GetGeneration: the socket is already in the right namespace.
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_context == 0, this);
+            return _monitor.Changes(table, after, upTo, _netfilter.ReadGeneration);
+        }
+    }
+
+    /// <summary>The monitor's log, for tests.</summary>
+    internal NftChangeLog? ChangeLog => _monitor?.Log;
+
     public void Dispose()
     {
         try
@@ -165,6 +197,7 @@ public sealed unsafe class NftablesContext : IDisposable
                     _api.CtxFree(_context);
                     _context = 0;
                     _netfilter.Dispose();
+                    _monitor?.Dispose();
                     return true;
                 }
             });

@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Calico.Dataplane.Linux.Nftables;
 
 namespace Calico.Dataplane.Linux.Tests.Nftables;
@@ -6,7 +7,7 @@ namespace Calico.Dataplane.Linux.Tests.Nftables;
 /// A test namespace (<see cref="TestNamespace"/>, always deleted) with an nftables kernel accessor bound to it.
 /// Everything a kernel test writes lives in this namespace; the machine's own ruleset is never read or written.
 /// </summary>
-internal sealed class NftNamespace : IDisposable
+internal sealed partial class NftNamespace : IDisposable
 {
     private readonly List<NftablesKernel> _kernels = [];
 
@@ -28,11 +29,22 @@ internal sealed class NftNamespace : IDisposable
 
     public NftablesKernel Kernel { get; }
 
-    /// <summary>Another context on the same namespace, as a restarted agent would open.</summary>
-    public NftablesKernel OpenKernel()
+    /// <summary>Another context on the same namespace, as a restarted agent would open; with or without change notifications.</summary>
+    public NftablesKernel OpenKernel(bool watchChanges = true)
     {
         using var handle = Namespace.Open();
-        var kernel = NftablesKernel.Open(handle);
+        return Track(NftablesKernel.Open(handle, watchChanges: watchChanges));
+    }
+
+    /// <summary>A context whose notification socket has a receive buffer of <paramref name="bytes"/>, to make it overflow.</summary>
+    public NftablesKernel OpenKernelWithMonitorBuffer(int bytes)
+    {
+        using var handle = Namespace.Open();
+        return Track(new NftablesKernel(NftablesContext.Open(handle, bytes), ownsContext: true));
+    }
+
+    private NftablesKernel Track(NftablesKernel kernel)
+    {
         _kernels.Add(kernel);
         return kernel;
     }
@@ -54,6 +66,17 @@ internal sealed class NftNamespace : IDisposable
             File.Delete(path);
         }
     }
+
+    /// <summary>The handle of the rule of our <paramref name="chain"/> whose text contains <paramref name="text"/> (from `nft -a`).</summary>
+    public string RuleHandle(string chain, string text)
+    {
+        var listing = Nft("-a", "list", "chain", "inet", "calico", chain);
+        var line = listing.Split('\n').First(l => l.Contains(text, StringComparison.Ordinal));
+        return HandlePattern().Match(line).Groups[1].Value;
+    }
+
+    [GeneratedRegex(@"# handle (\d+)")]
+    private static partial Regex HandlePattern();
 
     public void Dispose()
     {

@@ -116,18 +116,21 @@ public sealed class ReconcilerTests
     }
 
     [Fact]
-    public void A_change_in_another_table_costs_one_read_and_no_write()
+    public void Without_notifications_a_change_in_another_table_costs_one_read_and_no_write()
     {
-        var reconciler = NewReconciler();
+        var fake = new FakeNftables(notifications: false);
+        fake.Apply(OtherTable());
+        var reconciler = new NftablesReconciler(fake);
         reconciler.Apply(SampleTables.Empty().WithEndpoint(1));
-        var committed = _fake.Committed.Count;
+        var committed = fake.Committed.Count;
 
-        _fake.Apply(new NftTransaction().Add(new NftAddChain(Other, "more", null)));
+        fake.Apply(new NftTransaction().Add(new NftAddChain(Other, "more", null)));
         var result = reconciler.Resync();
 
         Assert.True(result.ReadKernel);
+        Assert.Equal(1, reconciler.Reads["generation"]);
         Assert.Equal(0, result.Operations);
-        Assert.Equal(committed + 1, _fake.Committed.Count);
+        Assert.Equal(committed + 1, fake.Committed.Count);
     }
 
     [Fact]

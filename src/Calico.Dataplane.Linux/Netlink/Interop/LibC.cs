@@ -15,6 +15,7 @@ internal static partial class LibC
     public const int SOCK_RAW = 3;
     public const int SOCK_CLOEXEC = 0x80000;
     public const int NETLINK_ROUTE = 0;
+    public const int NETLINK_NETFILTER = 12;
 
     /// <summary>nl_groups bit of RTNLGRP_LINK (rtnetlink.h): RTM_NEWLINK / RTM_DELLINK notifications.</summary>
     public const uint RTMGRP_LINK = 1;

@@ -13,10 +13,13 @@ internal sealed class NetlinkSocket : IDisposable
     private NetlinkSocket(DescriptorHandle handle) => _handle = handle;
 
     /// <summary>Creates the socket in the calling thread's network namespace.</summary>
-    public static NetlinkSocket Open()
+    public static NetlinkSocket Open() => Open(LibC.NETLINK_ROUTE, "NETLINK_ROUTE");
+
+    /// <summary>A socket of another netlink family (<paramref name="protocol"/>, named <paramref name="name"/> in errors), in the calling thread's network namespace.</summary>
+    public static NetlinkSocket Open(int protocol, string name)
     {
-        var fd = LibC.Socket(LibC.AF_NETLINK, LibC.SOCK_RAW | LibC.SOCK_CLOEXEC, LibC.NETLINK_ROUTE);
-        if (fd < 0) throw new NetlinkException("open NETLINK_ROUTE socket", Marshal.GetLastPInvokeError());
+        var fd = LibC.Socket(LibC.AF_NETLINK, LibC.SOCK_RAW | LibC.SOCK_CLOEXEC, protocol);
+        if (fd < 0) throw new NetlinkException($"open {name} socket", Marshal.GetLastPInvokeError());
         return new NetlinkSocket(new DescriptorHandle(fd));
     }
 
@@ -58,6 +61,26 @@ internal sealed class NetlinkSocket : IDisposable
         {
             if (wakeAdded) wake.Handle.DangerousRelease();
             if (socketAdded) _handle.DangerousRelease();
+        }
+    }
+
+    /// <summary>Waits up to <paramref name="timeout"/> for a datagram (or a pending error): true if one may be received.</summary>
+    public unsafe bool WaitReadable(TimeSpan timeout)
+    {
+        var added = false;
+        try
+        {
+            _handle.DangerousAddRef(ref added);
+            var fd = new LibC.PollFd { Fd = (int)_handle.DangerousGetHandle(), Events = LibC.POLLIN };
+            var result = LibC.Poll(&fd, 1, (int)Math.Ceiling(timeout.TotalMilliseconds));
+            if (result >= 0) return result > 0;
+            var errno = Marshal.GetLastPInvokeError();
+            // Interrupted: say "readable", so the caller tries to receive and then waits again.
+            return errno == Errno.EINTR ? true : throw new NetlinkException("poll netlink socket", errno);
+        }
+        finally
+        {
+            if (added) _handle.DangerousRelease();
         }
     }
 

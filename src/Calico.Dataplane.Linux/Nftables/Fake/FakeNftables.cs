@@ -10,7 +10,9 @@ namespace Calico.Dataplane.Linux.Nftables;
 /// fine unless it differs (EEXIST), removing what is missing is ENOENT, removing what is still referred to is EBUSY,
 /// a base chain's hook cannot change (EOPNOTSUPP). Every committed transaction increments the generation.
 /// Tests can inject failures (<see cref="FailNext"/>) and edit "by hand" (<see cref="DeleteRule"/>, ...), as an
-/// operator with the nft command would.
+/// operator with the nft command would. Like the kernel with a listener, it announces every transaction to a change
+/// log (<see cref="ChangesSince"/>), unless made without notifications; tests can lose them
+/// (<see cref="LoseNotifications"/>) or commit one unannounced (<see cref="ApplyUnannounced"/>).
 /// </summary>
 public sealed partial class FakeNftables : INftables
 {
@@ -18,8 +20,12 @@ public sealed partial class FakeNftables : INftables
     private readonly List<(int Errno, Func<NftTransaction, bool> When)> _failures = [];
     private readonly List<NftTransaction> _committed = [];
     private Dictionary<NftTableId, FakeTable> _tables = [];
+    private readonly NftChangeLog? _changes;
     private uint _generation = 1;
     private int? _failNextRead;
+    private bool _unannounced;
+
+    public FakeNftables(bool notifications = true) => _changes = notifications ? new NftChangeLog() : null;
 
     /// <summary>Transactions committed so far, by anyone (the reconciler or a test).</summary>
     public IReadOnlyList<NftTransaction> Committed { get { lock (_gate) return [.. _committed]; } }
@@ -67,6 +73,7 @@ public sealed partial class FakeNftables : INftables
             foreach (var operation in transaction.Operations) Execute(working, operation);
             _tables = working;
             _committed.Add(transaction);
+            foreach (var operation in transaction.Operations) Announce(operation.Table);
             Bump();
         }
     }
@@ -90,6 +97,28 @@ public sealed partial class FakeNftables : INftables
         lock (_gate) return _generation;
     }
 
+    public NftChanges? ChangesSince(NftTableId table, uint after, uint upTo)
+    {
+        lock (_gate) return _changes?.Summarise(table, after, upTo);
+    }
+
+    /// <summary>The notifications so far are dropped, as when the listener's socket overflows (ENOBUFS).</summary>
+    public void LoseNotifications()
+    {
+        lock (_gate) _changes?.Lost(_generation);
+    }
+
+    /// <summary>Commits a transaction whose notifications never arrive: a gap in the generations announced.</summary>
+    public void ApplyUnannounced(NftTransaction transaction)
+    {
+        lock (_gate)
+        {
+            _unannounced = true;
+            try { Apply(transaction); }
+            finally { _unannounced = false; }
+        }
+    }
+
     /// <summary>Deletes the rule at <paramref name="index"/> of a chain, as `nft delete rule ... handle N` would.</summary>
     public void DeleteRule(NftTableId table, string chain, int index) => ByHand(table, chain, rules => rules.RemoveAt(index));
 
@@ -105,8 +134,14 @@ public sealed partial class FakeNftables : INftables
             if (!_tables.TryGetValue(table, out var fake) || !fake.Chains.TryGetValue(chain, out var target))
                 throw new InvalidOperationException($"no chain {chain} in table {table}");
             edit(target.Rules);
+            Announce(table);
             Bump();
         }
+    }
+
+    private void Announce(NftTableId table)
+    {
+        if (!_unannounced) _changes?.Change(table.Family.ProtocolFamily(), table.Name);
     }
 
     private void Bump()
@@ -115,6 +150,7 @@ public sealed partial class FakeNftables : INftables
         while (++_generation == 0)
         {
         }
+        if (!_unannounced) _changes?.Generation(_generation);
     }
 
     private sealed class FakeChain(NftBaseChain? baseChain, List<NftRule> rules)

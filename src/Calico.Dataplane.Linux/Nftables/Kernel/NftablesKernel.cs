@@ -7,6 +7,7 @@ namespace Calico.Dataplane.Linux.Nftables;
 /// process; tables read back as nft's JSON (<c>nft -j list table</c>); the generation read over netlink.
 /// Transactions that only add or remove elements of plain (non-interval) sets and maps are written as an nfnetlink
 /// batch of our own instead (<see cref="UseNativeElements"/>): same atomicity, cost independent of the table's size.
+/// The context's change notifications tell which transactions of others touched which table.
 /// </summary>
 public sealed class NftablesKernel : INftables, IDisposable
 {
@@ -20,9 +21,12 @@ public sealed class NftablesKernel : INftables, IDisposable
         UseNativeElements = useNativeElements;
     }
 
-    /// <summary>A kernel accessor with a context of its own, in <paramref name="networkNamespace"/> or the current namespace.</summary>
-    public static NftablesKernel Open(NetworkNamespace? networkNamespace = null, bool useNativeElements = true) =>
-        new(NftablesContext.Open(networkNamespace), ownsContext: true, useNativeElements);
+    /// <summary>
+    /// A kernel accessor with a context of its own, in <paramref name="networkNamespace"/> or the current namespace;
+    /// <paramref name="watchChanges"/> listens to change notifications (<see cref="ChangesSince"/>), off to compare.
+    /// </summary>
+    public static NftablesKernel Open(NetworkNamespace? networkNamespace = null, bool useNativeElements = true, bool watchChanges = true) =>
+        new(NftablesContext.Open(networkNamespace, watchChanges), ownsContext: true, useNativeElements);
 
     /// <summary>Whether element-only transactions bypass libnftables (on by default; off to compare).</summary>
     public bool UseNativeElements { get; }
@@ -53,6 +57,8 @@ public sealed class NftablesKernel : INftables, IDisposable
     }
 
     public uint GetGeneration() => _context.GetGeneration();
+
+    public NftChanges? ChangesSince(NftTableId table, uint after, uint upTo) => _context.Changes(table, after, upTo);
 
     public void Dispose()
     {

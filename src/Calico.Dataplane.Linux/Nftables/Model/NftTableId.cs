@@ -29,3 +29,15 @@ public readonly record struct NftTableId
 
     public override string ToString() => $"{NftSyntax.Keyword(Family)} {Name}";
 }
+
+internal static class NftFamilyCodes
+{
+    /// <summary>The family as netfilter numbers it on the wire (nfgenmsg.nfgen_family): NFPROTO_INET 1, NFPROTO_IPV4 2, NFPROTO_IPV6 10.</summary>
+    public static byte ProtocolFamily(this NftFamily family) => family switch
+    {
+        NftFamily.Inet => 1,
+        NftFamily.Ip => 2,
+        NftFamily.Ip6 => 10,
+        _ => throw new ArgumentOutOfRangeException(nameof(family)),
+    };
+}

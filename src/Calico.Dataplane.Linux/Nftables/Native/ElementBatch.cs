@@ -52,7 +52,7 @@ internal static class ElementBatch
                 NftDeleteElements delete => (DelSetElem, (ushort)(Request | Ack), delete.Set, delete.Keys.Select(k => new NftElement(k)).ToList()),
                 _ => throw new InvalidOperationException($"{operation.Kind} is not an element operation"),
             };
-            var message = buffer.Message(type, flags, sequence++, Family(operation.Table.Family), resourceId: 0);
+            var message = buffer.Message(type, flags, sequence++, operation.Table.Family.ProtocolFamily(), resourceId: 0);
             buffer.String(ListTable, operation.Table.Name);
             buffer.String(ListSet, set);
             var list = buffer.BeginNest(ListElements);
@@ -119,15 +119,6 @@ internal static class ElementBatch
         NftVerdictKind.Goto => -4,
         NftVerdictKind.Return => -5,
         _ => throw new InvalidOperationException($"verdict {kind} cannot be a map value"),
-    };
-
-    // NFPROTO_INET 1, NFPROTO_IPV4 2, NFPROTO_IPV6 10.
-    private static byte Family(NftFamily family) => family switch
-    {
-        NftFamily.Inet => 1,
-        NftFamily.Ip => 2,
-        NftFamily.Ip6 => 10,
-        _ => throw new ArgumentOutOfRangeException(nameof(family)),
     };
 
     /// <summary>Netlink messages and attributes in host order, padded to 4 bytes; nfgenmsg.res_id is big-endian.</summary>

@@ -18,7 +18,6 @@ namespace Calico.Dataplane.Linux.Nftables.Native;
 /// </summary>
 internal sealed class NetfilterSocket : IDisposable
 {
-    private const int NetlinkNetfilter = 12;
     private const ushort SubsystemNftables = 10;
     private const ushort MsgNewGen = 15;
     private const ushort MsgGetGen = 16;
@@ -37,7 +36,7 @@ internal sealed class NetfilterSocket : IDisposable
     /// <summary>Opens the socket in the calling thread's network namespace.</summary>
     public static unsafe NetfilterSocket Open()
     {
-        var fd = LibC.Socket(LibC.AF_NETLINK, LibC.SOCK_RAW | LibC.SOCK_CLOEXEC, NetlinkNetfilter);
+        var fd = LibC.Socket(LibC.AF_NETLINK, LibC.SOCK_RAW | LibC.SOCK_CLOEXEC, LibC.NETLINK_NETFILTER);
         if (fd < 0) throw new NetlinkException("open NETLINK_NETFILTER socket", Marshal.GetLastPInvokeError());
         var socket = new NetfilterSocket(new SocketHandle(fd));
         // Error replies carry only the failed message's header, not the whole request back.
@@ -101,17 +100,25 @@ internal sealed class NetfilterSocket : IDisposable
 
     private static bool TryReadGenerationId(ReadOnlySpan<byte> payload, out uint generation)
     {
-        generation = 0;
+        var found = TryFindAttribute(payload, NftaGenId, out var value) && value.Length >= 4;
+        generation = found ? BinaryPrimitives.ReadUInt32BigEndian(value) : 0;
+        return found;
+    }
+
+    /// <summary>The value of the first attribute of <paramref name="type"/> after the nfgenmsg header of <paramref name="payload"/>.</summary>
+    internal static bool TryFindAttribute(ReadOnlySpan<byte> payload, ushort type, out ReadOnlySpan<byte> value)
+    {
+        value = default;
         if (payload.Length < NfGenMsgSize) return false;
         var attributes = payload[NfGenMsgSize..];
         while (attributes.Length >= 4)
         {
             var length = BinaryPrimitives.ReadUInt16LittleEndian(attributes);
-            var type = BinaryPrimitives.ReadUInt16LittleEndian(attributes[2..]) & 0x3fff;
+            var attributeType = BinaryPrimitives.ReadUInt16LittleEndian(attributes[2..]) & 0x3fff;
             if (length < 4 || length > attributes.Length) return false;
-            if (type == NftaGenId && length >= 8)
+            if (attributeType == type)
             {
-                generation = BinaryPrimitives.ReadUInt32BigEndian(attributes[4..]);
+                value = attributes[4..length];
                 return true;
             }
             attributes = attributes[Math.Min(attributes.Length, (length + 3) & ~3)..];

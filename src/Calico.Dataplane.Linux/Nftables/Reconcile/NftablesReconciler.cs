@@ -16,8 +16,11 @@ namespace Calico.Dataplane.Linux.Nftables;
 /// <para>
 /// Keeps what it believes the kernel holds and applies only the difference (<see cref="NftDiff"/>), as one
 /// transaction. Before each apply it reads the ruleset generation (one netlink request): unchanged since its own
-/// last transaction means nothing changed; otherwise it reads its table back and repairs what differs (counted as
-/// drift). A new reconciler reads the table first, so a restart adopts a matching table without writing anything.
+/// last transaction means nothing changed. If it moved, the change notifications (<see cref="INftables.ChangesSince"/>)
+/// say whether any of those transactions touched our table: if none did (another program's table), nothing changed
+/// for us; if one did, or some were not seen (overflow, gap), or nobody listens, it reads its table back and repairs
+/// what differs (counted as drift). A new reconciler reads the table first, so a restart adopts a matching table
+/// without writing anything.
 /// Transient kernel errors are retried by the resilience pipeline; a transaction refused otherwise is retried once
 /// after reading the table back (the refusal may come from drift), then surfaces.
 /// Calls are serialised; they block while the kernel works.
@@ -34,6 +37,8 @@ public sealed partial class NftablesReconciler
     private bool _everRead;
     private uint _generation;
     private NftTable? _lastDesired;
+    private readonly Dictionary<string, int> _reads = [];
+    private long _othersIgnored;
 
     public NftablesReconciler(INftables nftables, NftTableId? table = null, ResiliencePipeline? retry = null, ILogger? logger = null)
     {
@@ -47,6 +52,12 @@ public sealed partial class NftablesReconciler
     public NftTable? Believed { get { lock (_gate) return _known ? _believed : null; } }
 
     public NftTableId Table { get; }
+
+    /// <summary>How many times this reconciler read its table back, by reason (see <see cref="NftablesTelemetry.TableReads"/>).</summary>
+    public IReadOnlyDictionary<string, int> Reads { get { lock (_gate) return new Dictionary<string, int>(_reads); } }
+
+    /// <summary>Transactions of others, on other tables, that the change notifications let this reconciler skip without a read.</summary>
+    public long OthersIgnored { get { lock (_gate) return _othersIgnored; } }
 
     /// <summary>Makes our table hold exactly <paramref name="desired"/>; returns what it did.</summary>
     public NftReconcileResult Apply(NftTable desired) => Apply(desired, forceRead: false);
@@ -136,25 +147,45 @@ public sealed partial class NftablesReconciler
         {
             var generation = _nftables.GetGeneration();
             if (generation == _generation) return false;
-            LogGenerationMoved(Table, _generation, generation);
-            reason = "generation";
+            var changes = _nftables.ChangesSince(Table, _generation, generation);
+            if (changes is { Untouched: true } untouched)
+            {
+                // Only other tables changed: what we believe still holds at the new generation.
+                LogOthersCommitted(Table, untouched.OtherCommits, generation);
+                IgnoreOthers(untouched.OtherCommits);
+                _generation = generation;
+                return false;
+            }
+            LogGenerationMoved(Table, _generation, generation, changes?.ToString() ?? "no notifications");
+            // "generation": nobody listens to notifications; "changed": a transaction touched our table; else why
+            // the notifications cannot tell (overflow, gap).
+            reason = changes is null ? "generation" : changes.Value.Incomplete ?? "changed";
         }
         NftablesTelemetry.TableReads.Add(1, NftablesTelemetry.Reason(reason));
+        _reads[reason] = _reads.GetValueOrDefault(reason) + 1;
         for (var attempt = 1; ; attempt++)
         {
             var before = _nftables.GetGeneration();
             var table = _retry.Execute(() => _nftables.ReadTable(Table));
             var after = _nftables.GetGeneration();
             // A commit while we listed may have been half seen: read again (a few times), else keep it unconfirmed.
-            if (before == after || attempt == 3)
+            // Commits of others that did not touch our table do not matter.
+            var consistent = before == after || _nftables.ChangesSince(Table, before, after) is { Untouched: true };
+            if (consistent || attempt == 3)
             {
                 _believed = table;
-                _generation = before;
-                _known = before == after;
+                _generation = consistent ? after : before;
+                _known = consistent;
                 _everRead = true;
                 return true;
             }
         }
+    }
+
+    private void IgnoreOthers(int transactions)
+    {
+        _othersIgnored += transactions;
+        NftablesTelemetry.OthersIgnored.Add(transactions);
     }
 
     private void Commit(NftPlan plan, NftTable? desired)
@@ -177,10 +208,16 @@ public sealed partial class NftablesReconciler
         var after = _nftables.GetGeneration();
         _believed = desired;
         _lastDesired = desired;
-        // Our own commit moves the generation by one (none if it changed nothing). Any other move means someone else
-        // committed around us: keep our belief but confirm it by reading on the next call.
+        // Our own commit moves the generation by one (none if it changed nothing). A larger move means others
+        // committed around us: if the notifications show that exactly one of those transactions touched our table
+        // (ours) we still know what it holds; otherwise keep our belief but confirm it by reading on the next call.
         _generation = after;
-        _known = after == before || after == Next(before);
+        _known = after == before || after == NftChangeLog.Next(before);
+        if (!_known && _nftables.ChangesSince(Table, before, after) is { Complete: true, TableCommits: 1 } changes)
+        {
+            _known = true;
+            IgnoreOthers(changes.OtherCommits);
+        }
         foreach (var operation in plan.Transaction.Operations)
         {
             var objects = operation switch
@@ -194,8 +231,6 @@ public sealed partial class NftablesReconciler
         LogApplied(Table, plan.ToString(), Stopwatch.GetElapsedTime(started).TotalMilliseconds);
     }
 
-    private static uint Next(uint generation) => generation == uint.MaxValue ? 1 : generation + 1;
-
     [LoggerMessage(Level = LogLevel.Debug, Message = "nftables table {Table}: {Plan} in {Milliseconds:F2} ms")]
     private partial void LogApplied(NftTableId table, string plan, double milliseconds);
 
@@ -205,8 +240,11 @@ public sealed partial class NftablesReconciler
     [LoggerMessage(Level = LogLevel.Information, Message = "nftables table {Table} found at start differs from the desired one: {Plan}")]
     private partial void LogAdopting(NftTableId table, string plan);
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "nftables table {Table}: ruleset generation moved from {Old} to {New}; reading the table back")]
-    private partial void LogGenerationMoved(NftTableId table, uint old, uint @new);
+    [LoggerMessage(Level = LogLevel.Debug, Message = "nftables table {Table}: ruleset generation moved from {Old} to {New} ({Changes}); reading the table back")]
+    private partial void LogGenerationMoved(NftTableId table, uint old, uint @new, string changes);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "nftables table {Table}: {Count} transaction(s) of others up to generation {Generation}, none touching our table")]
+    private partial void LogOthersCommitted(NftTableId table, int count, uint generation);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "nftables table {Table}: transaction refused ({Error}); reading the table back and trying once more")]
     private partial void LogRetryAfterRead(NftTableId table, string error);

@@ -15,7 +15,10 @@ public static class NftablesTelemetry
         "calico.nftables.transaction.duration", unit: "ms", description: "Time to commit one nftables transaction, retries included");
 
     public static readonly Counter<long> TableReads = CalicoTelemetry.Meter.CreateCounter<long>(
-        "calico.nftables.table_reads", description: "Times our table was read back from the kernel, by reason (start, generation, unconfirmed, forced, failure)");
+        "calico.nftables.table_reads", description: "Times our table was read back from the kernel, by reason (start, generation, changed, overflow, gap, unconfirmed, forced, failure)");
+
+    public static readonly Counter<long> OthersIgnored = CalicoTelemetry.Meter.CreateCounter<long>(
+        "calico.nftables.others_ignored", description: "Transactions of others in the namespace that change notifications showed did not touch our table, so it was not read back");
 
     public static KeyValuePair<string, object?> Reason(string reason) => new("reason", reason);
 }
