@@ -6,7 +6,6 @@ using Calico.Grains;
 using Calico.Grains.Hosts;
 using Calico.Grains.Resources;
 using Calico.Model.Resources;
-using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Options;
 
 namespace Calico.Api.Agents;
@@ -17,6 +16,7 @@ namespace Calico.Api.Agents;
 /// which removes the host's registration (and with it the routes other hosts have via it).
 /// </summary>
 internal sealed class AgentEndpoints(ResourceStore store, IOptions<HostLivenessOptions> liveness)
+    : IReadableCollection, IDeletableCollection
 {
     public const string AgentType = "Calico per-host agent";
 
@@ -26,30 +26,23 @@ internal sealed class AgentEndpoints(ResourceStore store, IOptions<HostLivenessO
         "started_at", "created_at", "description", "configurations", "resources_synced",
     };
 
-    public static void Map(RouteGroupBuilder api)
-    {
-        api.MapGet("/agents", (HttpContext h, AgentEndpoints e) => e.ListAsync(h));
-        api.MapGet("/agents/{id}", (HttpContext h, string id, AgentEndpoints e) => e.ShowAsync(h, id));
-        api.MapDelete("/agents/{id}", (HttpContext h, string id, AgentEndpoints e) => e.DeleteAsync(h, id));
-    }
-
     public static string IdFor(string host) => Ids.NameBased("agent", host);
 
-    private async Task<IResult> ListAsync(HttpContext http)
+    public async Task<IResult> ListAsync(HttpContext http)
     {
         Projects.RequireAdmin(Caller.Of(http), "Listing agents");
         var query = new ListQuery(http.Request.Query, Attributes);
         return NeutronResults.List(http, "agents", await RenderAllAsync(http.RequestAborted), query);
     }
 
-    private async Task<IResult> ShowAsync(HttpContext http, string id)
+    public async Task<IResult> ShowAsync(HttpContext http, string id)
     {
         Projects.RequireAdmin(Caller.Of(http), "Showing an agent");
         var agent = (await RenderAllAsync(http.RequestAborted)).FirstOrDefault(a => (string?)a["id"] == id) ?? throw NotFound(id);
         return NeutronResults.One("agent", new ListQuery(http.Request.Query, Attributes).Project(agent));
     }
 
-    private async Task<IResult> DeleteAsync(HttpContext http, string id)
+    public async Task<IResult> DeleteAsync(HttpContext http, string id)
     {
         Projects.RequireAdmin(Caller.Of(http), "Deleting an agent");
         var host = (await store.ListAsync<HostSpec>(GrainTypes.Host, http.RequestAborted)).FirstOrDefault(h => IdFor(h.Value.Name) == id) ?? throw NotFound(id);

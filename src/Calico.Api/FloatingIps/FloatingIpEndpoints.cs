@@ -9,7 +9,6 @@ using Calico.Grains.Resources;
 using Calico.Model.Net;
 using Calico.Model.Resources;
 using Calico.Model.Validation;
-using Microsoft.AspNetCore.Routing;
 
 namespace Calico.Api.FloatingIps;
 
@@ -19,16 +18,8 @@ namespace Calico.Api.FloatingIps;
 /// </summary>
 internal sealed class FloatingIpEndpoints(
     ResourceStore store, RequestBody bodies, NetworkEndpoints networks, PortEndpoints ports, PortAddresses addresses, References references)
+    : IReadableCollection, ICreatableCollection, IUpdatableCollection, IDeletableCollection
 {
-    public static void Map(RouteGroupBuilder api)
-    {
-        api.MapGet("/floatingips", (HttpContext h, FloatingIpEndpoints e) => e.ListAsync(h));
-        api.MapGet("/floatingips/{id}", (HttpContext h, string id, FloatingIpEndpoints e) => e.ShowAsync(h, id));
-        api.MapPost("/floatingips", (HttpContext h, FloatingIpEndpoints e) => e.CreateAsync(h));
-        api.MapPut("/floatingips/{id}", (HttpContext h, string id, FloatingIpEndpoints e) => e.UpdateAsync(h, id));
-        api.MapDelete("/floatingips/{id}", (HttpContext h, string id, FloatingIpEndpoints e) => e.DeleteAsync(h, id));
-    }
-
     private static ApiException NotFound(string id) => ApiException.NotFound("FloatingIPNotFound", $"Floating IP {id} could not be found.");
 
     private async Task<Versioned<FloatingIp>> GetVisibleAsync(Caller caller, string id)
@@ -37,7 +28,7 @@ internal sealed class FloatingIpEndpoints(
         return fip is not null && caller.CanSee(fip.Value.ProjectId) ? fip : throw NotFound(id);
     }
 
-    private async Task<IResult> ListAsync(HttpContext http)
+    public async Task<IResult> ListAsync(HttpContext http)
     {
         var caller = Caller.Of(http);
         var query = new ListQuery(http.Request.Query, FloatingIpJson.Attributes);
@@ -45,11 +36,11 @@ internal sealed class FloatingIpEndpoints(
         return NeutronResults.List(http, "floatingips", all.Where(f => caller.CanSee(f.Value.ProjectId)).Select(FloatingIpJson.Render), query);
     }
 
-    private async Task<IResult> ShowAsync(HttpContext http, string id) =>
+    public async Task<IResult> ShowAsync(HttpContext http, string id) =>
         NeutronResults.One("floatingip", new ListQuery(http.Request.Query, FloatingIpJson.Attributes)
             .Project(FloatingIpJson.Render(await GetVisibleAsync(Caller.Of(http), id))));
 
-    private async Task<IResult> CreateAsync(HttpContext http)
+    public async Task<IResult> CreateAsync(HttpContext http)
     {
         var caller = Caller.Of(http);
         var body = await bodies.ReadAsync(http, "floatingip");
@@ -86,7 +77,7 @@ internal sealed class FloatingIpEndpoints(
         }
     }
 
-    private async Task<IResult> UpdateAsync(HttpContext http, string id)
+    public async Task<IResult> UpdateAsync(HttpContext http, string id)
     {
         var caller = Caller.Of(http);
         var body = await bodies.ReadAsync(http, "floatingip");
@@ -114,7 +105,7 @@ internal sealed class FloatingIpEndpoints(
         return NeutronResults.One("floatingip", FloatingIpJson.Render(stored));
     }
 
-    private async Task<IResult> DeleteAsync(HttpContext http, string id)
+    public async Task<IResult> DeleteAsync(HttpContext http, string id)
     {
         var fip = await GetVisibleAsync(Caller.Of(http), id);
         await store.Grains.GetGrain<IFloatingIpGrain>(id).DeleteAsync(fip.Revision);

@@ -57,13 +57,13 @@ public static class CalicoApiExtensions
         var api = app.MapGroup("/v2.0");
         api.AddEndpointFilter<NeutronEndpointFilter>();
         ExtensionEndpoints.Map(api);
-        NetworkEndpoints.Map(api);
-        SubnetEndpoints.Map(api);
-        PortEndpoints.Map(api);
-        SecurityGroupEndpoints.Map(api);
-        SecurityGroupRuleEndpoints.Map(api);
-        FloatingIpEndpoints.Map(api);
-        AgentEndpoints.Map(api);
+        api.MapCollection<NetworkEndpoints>("networks");
+        api.MapCollection<SubnetEndpoints>("subnets");
+        api.MapCollection<PortEndpoints>("ports");
+        api.MapCollection<SecurityGroupEndpoints>("security-groups");
+        api.MapCollection<SecurityGroupRuleEndpoints>("security-group-rules");
+        api.MapCollection<FloatingIpEndpoints>("floatingips");
+        api.MapCollection<AgentEndpoints>("agents");
         api.MapFallback(() => Task.FromResult<IResult>(
             NeutronErrors.Result(StatusCodes.Status404NotFound, "HTTPNotFound", "The resource could not be found.")));
         return app;

@@ -5,22 +5,13 @@ using Calico.Api.Ports;
 using Calico.Grains;
 using Calico.Grains.Resources;
 using Calico.Model.Resources;
-using Microsoft.AspNetCore.Routing;
 
 namespace Calico.Api.Networks;
 
 /// <summary>/v2.0/networks. Shared and external networks are visible to every project; only the owner or an admin changes them.</summary>
 internal sealed class NetworkEndpoints(ResourceStore store, RequestBody bodies, NetworkPorts ports, References references)
+    : IReadableCollection, ICreatableCollection, IUpdatableCollection, IDeletableCollection
 {
-    public static void Map(RouteGroupBuilder api)
-    {
-        api.MapGet("/networks", (HttpContext h, NetworkEndpoints e) => e.ListAsync(h));
-        api.MapGet("/networks/{id}", (HttpContext h, string id, NetworkEndpoints e) => e.ShowAsync(h, id));
-        api.MapPost("/networks", (HttpContext h, NetworkEndpoints e) => e.CreateAsync(h));
-        api.MapPut("/networks/{id}", (HttpContext h, string id, NetworkEndpoints e) => e.UpdateAsync(h, id));
-        api.MapDelete("/networks/{id}", (HttpContext h, string id, NetworkEndpoints e) => e.DeleteAsync(h, id));
-    }
-
     public static bool IsVisible(Caller caller, Network n) => caller.CanSee(n.ProjectId) || n.Shared || n.External;
 
     /// <summary>The network if the caller may see it; 404 otherwise (another project's private network does not exist for them).</summary>
@@ -30,7 +21,7 @@ internal sealed class NetworkEndpoints(ResourceStore store, RequestBody bodies, 
         return n is not null && IsVisible(caller, n.Value) ? n : throw ApiException.NotFound("NetworkNotFound", $"Network {id} could not be found.");
     }
 
-    private async Task<IResult> ListAsync(HttpContext http)
+    public async Task<IResult> ListAsync(HttpContext http)
     {
         var caller = Caller.Of(http);
         var query = new ListQuery(http.Request.Query, NetworkJson.Attributes);
@@ -40,14 +31,14 @@ internal sealed class NetworkEndpoints(ResourceStore store, RequestBody bodies, 
             networks.Where(n => IsVisible(caller, n.Value)).Select(n => NetworkJson.Render(n, subnets[n.Value.Id])), query);
     }
 
-    private async Task<IResult> ShowAsync(HttpContext http, string id)
+    public async Task<IResult> ShowAsync(HttpContext http, string id)
     {
         var network = await GetVisibleAsync(Caller.Of(http), id);
         var subnets = await SubnetsByNetworkAsync(http.RequestAborted);
         return NeutronResults.One("network", new ListQuery(http.Request.Query, NetworkJson.Attributes).Project(NetworkJson.Render(network, subnets[id])));
     }
 
-    private async Task<IResult> CreateAsync(HttpContext http)
+    public async Task<IResult> CreateAsync(HttpContext http)
     {
         var caller = Caller.Of(http);
         var body = await bodies.ReadAsync(http, "network");
@@ -59,7 +50,7 @@ internal sealed class NetworkEndpoints(ResourceStore store, RequestBody bodies, 
         return NeutronResults.Created("network", NetworkJson.Render(stored, []));
     }
 
-    private async Task<IResult> UpdateAsync(HttpContext http, string id)
+    public async Task<IResult> UpdateAsync(HttpContext http, string id)
     {
         var caller = Caller.Of(http);
         var body = await bodies.ReadAsync(http, "network");
@@ -85,7 +76,7 @@ internal sealed class NetworkEndpoints(ResourceStore store, RequestBody bodies, 
     /// <summary>
     /// Like Neutron: refused with 409 while ports (or floating IPs) use the network; otherwise its subnets go with it.
     /// </summary>
-    private async Task<IResult> DeleteAsync(HttpContext http, string id)
+    public async Task<IResult> DeleteAsync(HttpContext http, string id)
     {
         var caller = Caller.Of(http);
         var network = await GetVisibleAsync(caller, id);

@@ -8,7 +8,6 @@ using Calico.Grains.Resources;
 using Calico.Model.Collections;
 using Calico.Model.Resources;
 using Calico.Model.Validation;
-using Microsoft.AspNetCore.Routing;
 
 namespace Calico.Api.Ports;
 
@@ -19,16 +18,8 @@ namespace Calico.Api.Ports;
 internal sealed class PortEndpoints(
     ResourceStore store, RequestBody bodies, NetworkEndpoints networks, SecurityGroupEndpoints groups,
     DefaultSecurityGroups defaults, PortAddresses addresses, NetworkPorts networkPorts, References references)
+    : IReadableCollection, ICreatableCollection, IUpdatableCollection, IDeletableCollection
 {
-    public static void Map(RouteGroupBuilder api)
-    {
-        api.MapGet("/ports", (HttpContext h, PortEndpoints e) => e.ListAsync(h));
-        api.MapGet("/ports/{id}", (HttpContext h, string id, PortEndpoints e) => e.ShowAsync(h, id));
-        api.MapPost("/ports", (HttpContext h, PortEndpoints e) => e.CreateAsync(h));
-        api.MapPut("/ports/{id}", (HttpContext h, string id, PortEndpoints e) => e.UpdateAsync(h, id));
-        api.MapDelete("/ports/{id}", (HttpContext h, string id, PortEndpoints e) => e.DeleteAsync(h, id));
-    }
-
     public static ApiException NotFound(string id) => ApiException.NotFound("PortNotFound", $"Port {id} could not be found.");
 
     public async Task<Versioned<WorkloadEndpoint>> GetVisibleAsync(Caller caller, string id)
@@ -37,7 +28,7 @@ internal sealed class PortEndpoints(
         return port is not null && caller.CanSee(port.Value.ProjectId) ? port : throw NotFound(id);
     }
 
-    private async Task<IResult> ListAsync(HttpContext http)
+    public async Task<IResult> ListAsync(HttpContext http)
     {
         var caller = Caller.Of(http);
         var query = new ListQuery(http.Request.Query, PortJson.Attributes);
@@ -50,13 +41,13 @@ internal sealed class PortEndpoints(
         return NeutronResults.List(http, "ports", ports.Select((p, i) => PortJson.Render(p, statuses[i])), query);
     }
 
-    private async Task<IResult> ShowAsync(HttpContext http, string id)
+    public async Task<IResult> ShowAsync(HttpContext http, string id)
     {
         var port = await GetVisibleAsync(Caller.Of(http), id);
         return NeutronResults.One("port", new ListQuery(http.Request.Query, PortJson.Attributes).Project(PortJson.Render(port, await StatusAsync(port.Value))));
     }
 
-    private async Task<IResult> CreateAsync(HttpContext http)
+    public async Task<IResult> CreateAsync(HttpContext http)
     {
         var caller = Caller.Of(http);
         var body = await bodies.ReadAsync(http, "port");
@@ -97,7 +88,7 @@ internal sealed class PortEndpoints(
         }
     }
 
-    private async Task<IResult> UpdateAsync(HttpContext http, string id)
+    public async Task<IResult> UpdateAsync(HttpContext http, string id)
     {
         var caller = Caller.Of(http);
         var body = await bodies.ReadAsync(http, "port");
@@ -137,7 +128,7 @@ internal sealed class PortEndpoints(
     }
 
     /// <summary>Deletes the port, then releases its addresses and disassociates floating IPs that pointed at it (as Neutron does).</summary>
-    private async Task<IResult> DeleteAsync(HttpContext http, string id)
+    public async Task<IResult> DeleteAsync(HttpContext http, string id)
     {
         var caller = Caller.Of(http);
         var port = await GetVisibleAsync(caller, id);

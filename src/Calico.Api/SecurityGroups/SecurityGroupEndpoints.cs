@@ -5,22 +5,13 @@ using Calico.Grains;
 using Calico.Grains.Resources;
 using Calico.Model.Collections;
 using Calico.Model.Resources;
-using Microsoft.AspNetCore.Routing;
 
 namespace Calico.Api.SecurityGroups;
 
 /// <summary>/v2.0/security-groups.</summary>
 internal sealed class SecurityGroupEndpoints(ResourceStore store, RequestBody bodies, DefaultSecurityGroups defaults, References references)
+    : IReadableCollection, ICreatableCollection, IUpdatableCollection, IDeletableCollection
 {
-    public static void Map(RouteGroupBuilder api)
-    {
-        api.MapGet("/security-groups", (HttpContext h, SecurityGroupEndpoints e) => e.ListAsync(h));
-        api.MapGet("/security-groups/{id}", (HttpContext h, string id, SecurityGroupEndpoints e) => e.ShowAsync(h, id));
-        api.MapPost("/security-groups", (HttpContext h, SecurityGroupEndpoints e) => e.CreateAsync(h));
-        api.MapPut("/security-groups/{id}", (HttpContext h, string id, SecurityGroupEndpoints e) => e.UpdateAsync(h, id));
-        api.MapDelete("/security-groups/{id}", (HttpContext h, string id, SecurityGroupEndpoints e) => e.DeleteAsync(h, id));
-    }
-
     public static ApiException NotFound(string id) => ApiException.NotFound("SecurityGroupNotFound", $"Security group {id} does not exist.");
 
     public async Task<Versioned<SecurityGroup>> GetVisibleAsync(Caller caller, string id)
@@ -29,7 +20,7 @@ internal sealed class SecurityGroupEndpoints(ResourceStore store, RequestBody bo
         return group is not null && caller.CanSee(group.Value.ProjectId) ? group : throw NotFound(id);
     }
 
-    private async Task<IResult> ListAsync(HttpContext http)
+    public async Task<IResult> ListAsync(HttpContext http)
     {
         var caller = Caller.Of(http);
         var query = new ListQuery(http.Request.Query, SecurityGroupJson.GroupAttributes);
@@ -39,11 +30,11 @@ internal sealed class SecurityGroupEndpoints(ResourceStore store, RequestBody bo
             groups.Where(g => caller.CanSee(g.Value.ProjectId)).Select(SecurityGroupJson.RenderGroup), query);
     }
 
-    private async Task<IResult> ShowAsync(HttpContext http, string id) =>
+    public async Task<IResult> ShowAsync(HttpContext http, string id) =>
         NeutronResults.One("security_group", new ListQuery(http.Request.Query, SecurityGroupJson.GroupAttributes)
             .Project(SecurityGroupJson.RenderGroup(await GetVisibleAsync(Caller.Of(http), id))));
 
-    private async Task<IResult> CreateAsync(HttpContext http)
+    public async Task<IResult> CreateAsync(HttpContext http)
     {
         var caller = Caller.Of(http);
         var body = await bodies.ReadAsync(http, "security_group");
@@ -63,7 +54,7 @@ internal sealed class SecurityGroupEndpoints(ResourceStore store, RequestBody bo
         return NeutronResults.Created("security_group", SecurityGroupJson.RenderGroup(stored));
     }
 
-    private async Task<IResult> UpdateAsync(HttpContext http, string id)
+    public async Task<IResult> UpdateAsync(HttpContext http, string id)
     {
         var caller = Caller.Of(http);
         var body = await bodies.ReadAsync(http, "security_group");
@@ -90,7 +81,7 @@ internal sealed class SecurityGroupEndpoints(ResourceStore store, RequestBody bo
     /// Refused while a port uses the group (409, like Neutron), and for a project's default group unless by an
     /// admin. Rules of other groups that name it as their remote group go with it, as in Neutron.
     /// </summary>
-    private async Task<IResult> DeleteAsync(HttpContext http, string id)
+    public async Task<IResult> DeleteAsync(HttpContext http, string id)
     {
         var caller = Caller.Of(http);
         var group = await GetVisibleAsync(caller, id);

@@ -5,7 +5,6 @@ using Calico.Grains;
 using Calico.Grains.Resources;
 using Calico.Model.Collections;
 using Calico.Model.Resources;
-using Microsoft.AspNetCore.Routing;
 
 namespace Calico.Api.SecurityGroups;
 
@@ -15,18 +14,11 @@ namespace Calico.Api.SecurityGroups;
 /// and a duplicate added concurrently is caught on the retry.
 /// </summary>
 internal sealed class SecurityGroupRuleEndpoints(ResourceStore store, RequestBody bodies, SecurityGroupEndpoints groups)
+    : IReadableCollection, ICreatableCollection, IDeletableCollection
 {
-    public static void Map(RouteGroupBuilder api)
-    {
-        api.MapGet("/security-group-rules", (HttpContext h, SecurityGroupRuleEndpoints e) => e.ListAsync(h));
-        api.MapGet("/security-group-rules/{id}", (HttpContext h, string id, SecurityGroupRuleEndpoints e) => e.ShowAsync(h, id));
-        api.MapPost("/security-group-rules", (HttpContext h, SecurityGroupRuleEndpoints e) => e.CreateAsync(h));
-        api.MapDelete("/security-group-rules/{id}", (HttpContext h, string id, SecurityGroupRuleEndpoints e) => e.DeleteAsync(h, id));
-    }
-
     private static ApiException NotFound(string id) => ApiException.NotFound("SecurityGroupRuleNotFound", $"Security group rule {id} does not exist.");
 
-    private async Task<IResult> ListAsync(HttpContext http)
+    public async Task<IResult> ListAsync(HttpContext http)
     {
         var caller = Caller.Of(http);
         var query = new ListQuery(http.Request.Query, SecurityGroupJson.RuleAttributes);
@@ -35,14 +27,14 @@ internal sealed class SecurityGroupRuleEndpoints(ResourceStore store, RequestBod
             .SelectMany(g => g.Value.Rules.Select(r => SecurityGroupJson.RenderRule(g, r))), query);
     }
 
-    private async Task<IResult> ShowAsync(HttpContext http, string id)
+    public async Task<IResult> ShowAsync(HttpContext http, string id)
     {
         var (group, rule) = await FindAsync(Caller.Of(http), id, http.RequestAborted);
         return NeutronResults.One("security_group_rule", new ListQuery(http.Request.Query, SecurityGroupJson.RuleAttributes)
             .Project(SecurityGroupJson.RenderRule(group, rule)));
     }
 
-    private async Task<IResult> CreateAsync(HttpContext http)
+    public async Task<IResult> CreateAsync(HttpContext http)
     {
         var caller = Caller.Of(http);
         var body = await bodies.ReadAsync(http, "security_group_rule");
@@ -65,7 +57,7 @@ internal sealed class SecurityGroupRuleEndpoints(ResourceStore store, RequestBod
         return NeutronResults.Created("security_group_rule", SecurityGroupJson.RenderRule(stored, rule));
     }
 
-    private async Task<IResult> DeleteAsync(HttpContext http, string id)
+    public async Task<IResult> DeleteAsync(HttpContext http, string id)
     {
         var caller = Caller.Of(http);
         var (group, _) = await FindAsync(caller, id, http.RequestAborted);

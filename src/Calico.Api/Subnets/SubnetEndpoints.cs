@@ -6,7 +6,6 @@ using Calico.Grains;
 using Calico.Grains.Resources;
 using Calico.Model.Collections;
 using Calico.Model.Resources;
-using Microsoft.AspNetCore.Routing;
 
 namespace Calico.Api.Subnets;
 
@@ -16,16 +15,8 @@ namespace Calico.Api.Subnets;
 /// everywhere, or two workloads would want the same /32 route).
 /// </summary>
 internal sealed class SubnetEndpoints(ResourceStore store, RequestBody bodies, NetworkEndpoints networks, References references)
+    : IReadableCollection, ICreatableCollection, IUpdatableCollection, IDeletableCollection
 {
-    public static void Map(RouteGroupBuilder api)
-    {
-        api.MapGet("/subnets", (HttpContext h, SubnetEndpoints e) => e.ListAsync(h));
-        api.MapGet("/subnets/{id}", (HttpContext h, string id, SubnetEndpoints e) => e.ShowAsync(h, id));
-        api.MapPost("/subnets", (HttpContext h, SubnetEndpoints e) => e.CreateAsync(h));
-        api.MapPut("/subnets/{id}", (HttpContext h, string id, SubnetEndpoints e) => e.UpdateAsync(h, id));
-        api.MapDelete("/subnets/{id}", (HttpContext h, string id, SubnetEndpoints e) => e.DeleteAsync(h, id));
-    }
-
     /// <summary>A subnet is visible with its network: to its project, or to all when the network is shared or external.</summary>
     public async Task<Versioned<Subnet>> GetVisibleAsync(Caller caller, string id)
     {
@@ -41,7 +32,7 @@ internal sealed class SubnetEndpoints(ResourceStore store, RequestBody bodies, N
         return network is not null && NetworkEndpoints.IsVisible(caller, network.Value);
     }
 
-    private async Task<IResult> ListAsync(HttpContext http)
+    public async Task<IResult> ListAsync(HttpContext http)
     {
         var caller = Caller.Of(http);
         var query = new ListQuery(http.Request.Query, SubnetJson.Attributes);
@@ -52,10 +43,10 @@ internal sealed class SubnetEndpoints(ResourceStore store, RequestBody bodies, N
             subnets.Where(s => caller.CanSee(s.Value.ProjectId) || visibleNetworks.Contains(s.Value.NetworkId)).Select(SubnetJson.Render), query);
     }
 
-    private async Task<IResult> ShowAsync(HttpContext http, string id) =>
+    public async Task<IResult> ShowAsync(HttpContext http, string id) =>
         NeutronResults.One("subnet", new ListQuery(http.Request.Query, SubnetJson.Attributes).Project(SubnetJson.Render(await GetVisibleAsync(Caller.Of(http), id))));
 
-    private async Task<IResult> CreateAsync(HttpContext http)
+    public async Task<IResult> CreateAsync(HttpContext http)
     {
         var caller = Caller.Of(http);
         var body = await bodies.ReadAsync(http, "subnet");
@@ -104,7 +95,7 @@ internal sealed class SubnetEndpoints(ResourceStore store, RequestBody bodies, N
             : $"{subnet.Cidr} overlaps subnet {other.Id} ({other.Cidr}) of network {other.NetworkId}; all networks share one routed address space");
     }
 
-    private async Task<IResult> UpdateAsync(HttpContext http, string id)
+    public async Task<IResult> UpdateAsync(HttpContext http, string id)
     {
         var caller = Caller.Of(http);
         var body = await bodies.ReadAsync(http, "subnet");
@@ -135,7 +126,7 @@ internal sealed class SubnetEndpoints(ResourceStore store, RequestBody bodies, N
     }
 
     /// <summary>Refused with 409 while a port or floating IP holds an address from the subnet, like Neutron.</summary>
-    private async Task<IResult> DeleteAsync(HttpContext http, string id)
+    public async Task<IResult> DeleteAsync(HttpContext http, string id)
     {
         var caller = Caller.Of(http);
         var subnet = await GetVisibleAsync(caller, id);

@@ -1,0 +1,51 @@
+using Microsoft.AspNetCore.Routing;
+
+namespace Calico.Api.Http;
+
+/// <summary>A Neutron collection that can be listed (<c>GET /v2.0/{collection}</c>) and shown (<c>GET …/{id}</c>).</summary>
+internal interface IReadableCollection
+{
+    Task<IResult> ListAsync(HttpContext http);
+
+    Task<IResult> ShowAsync(HttpContext http, string id);
+}
+
+/// <summary><c>POST /v2.0/{collection}</c>.</summary>
+internal interface ICreatableCollection
+{
+    Task<IResult> CreateAsync(HttpContext http);
+}
+
+/// <summary><c>PUT /v2.0/{collection}/{id}</c>.</summary>
+internal interface IUpdatableCollection
+{
+    Task<IResult> UpdateAsync(HttpContext http, string id);
+}
+
+/// <summary><c>DELETE /v2.0/{collection}/{id}</c>.</summary>
+internal interface IDeletableCollection
+{
+    Task<IResult> DeleteAsync(HttpContext http, string id);
+}
+
+internal static class CollectionRoutes
+{
+    /// <summary>
+    /// Maps the routes of <paramref name="collection"/> to the operations <typeparamref name="T"/> (a singleton from
+    /// the container) implements: list and show always, create, update and delete when it implements them. A method
+    /// it does not implement is not mapped.
+    /// </summary>
+    public static void MapCollection<T>(this RouteGroupBuilder api, string collection) where T : class, IReadableCollection
+    {
+        var all = "/" + collection;
+        var one = all + "/{id}";
+        api.MapGet(all, (HttpContext h, T e) => e.ListAsync(h));
+        api.MapGet(one, (HttpContext h, string id, T e) => e.ShowAsync(h, id));
+        if (typeof(T).IsAssignableTo(typeof(ICreatableCollection)))
+            api.MapPost(all, (HttpContext h, T e) => ((ICreatableCollection)e).CreateAsync(h));
+        if (typeof(T).IsAssignableTo(typeof(IUpdatableCollection)))
+            api.MapPut(one, (HttpContext h, string id, T e) => ((IUpdatableCollection)e).UpdateAsync(h, id));
+        if (typeof(T).IsAssignableTo(typeof(IDeletableCollection)))
+            api.MapDelete(one, (HttpContext h, string id, T e) => ((IDeletableCollection)e).DeleteAsync(h, id));
+    }
+}
