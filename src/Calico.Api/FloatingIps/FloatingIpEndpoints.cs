@@ -22,11 +22,8 @@ internal sealed class FloatingIpEndpoints(
 {
     private static ApiException NotFound(string id) => ApiException.NotFound("FloatingIPNotFound", $"Floating IP {id} could not be found.");
 
-    private async Task<Versioned<FloatingIp>> GetVisibleAsync(Caller caller, string id)
-    {
-        var fip = await store.Grains.GetGrain<IFloatingIpGrain>(id).GetAsync();
-        return fip is not null && caller.CanSee(fip.Value.ProjectId) ? fip : throw NotFound(id);
-    }
+    private Task<Versioned<FloatingIp>> GetVisibleAsync(Caller caller, string id) =>
+        store.GetVisibleAsync<IFloatingIpGrain, FloatingIp>(caller, id, f => f.ProjectId, NotFound);
 
     public async Task<IResult> ListAsync(HttpContext http)
     {

@@ -25,4 +25,12 @@ internal sealed class ResourceStore(IGrainFactory grains, IGrainStateCatalog cat
 
     public Task<Versioned<T>?> GetAsync<TGrain, T>(string id) where TGrain : IResourceGrain<T> where T : class =>
         grains.GetGrain<TGrain>(id).GetAsync();
+
+    /// <summary>
+    /// The resource <paramref name="id"/> when it exists and <paramref name="caller"/> may see its project; otherwise
+    /// <paramref name="notFound"/> is thrown (a resource of another project is not found, as in Neutron).
+    /// </summary>
+    public async Task<Versioned<T>> GetVisibleAsync<TGrain, T>(Auth.Caller caller, string id, Func<T, string> projectOf, Func<string, ApiException> notFound)
+        where TGrain : IResourceGrain<T> where T : class =>
+        await GetAsync<TGrain, T>(id) is { } found && caller.CanSee(projectOf(found.Value)) ? found : throw notFound(id);
 }

@@ -22,11 +22,8 @@ internal sealed class PortEndpoints(
 {
     public static ApiException NotFound(string id) => ApiException.NotFound("PortNotFound", $"Port {id} could not be found.");
 
-    public async Task<Versioned<WorkloadEndpoint>> GetVisibleAsync(Caller caller, string id)
-    {
-        var port = await store.Grains.GetGrain<IEndpointGrain>(id).GetAsync();
-        return port is not null && caller.CanSee(port.Value.ProjectId) ? port : throw NotFound(id);
-    }
+    public Task<Versioned<WorkloadEndpoint>> GetVisibleAsync(Caller caller, string id) =>
+        store.GetVisibleAsync<IEndpointGrain, WorkloadEndpoint>(caller, id, p => p.ProjectId, NotFound);
 
     public async Task<IResult> ListAsync(HttpContext http)
     {

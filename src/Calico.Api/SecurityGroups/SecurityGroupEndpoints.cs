@@ -14,11 +14,8 @@ internal sealed class SecurityGroupEndpoints(ResourceStore store, RequestBody bo
 {
     public static ApiException NotFound(string id) => ApiException.NotFound("SecurityGroupNotFound", $"Security group {id} does not exist.");
 
-    public async Task<Versioned<SecurityGroup>> GetVisibleAsync(Caller caller, string id)
-    {
-        var group = await store.Grains.GetGrain<ISecurityGroupGrain>(id).GetAsync();
-        return group is not null && caller.CanSee(group.Value.ProjectId) ? group : throw NotFound(id);
-    }
+    public Task<Versioned<SecurityGroup>> GetVisibleAsync(Caller caller, string id) =>
+        store.GetVisibleAsync<ISecurityGroupGrain, SecurityGroup>(caller, id, g => g.ProjectId, NotFound);
 
     public async Task<IResult> ListAsync(HttpContext http)
     {
