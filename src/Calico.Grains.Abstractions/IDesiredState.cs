@@ -57,9 +57,9 @@ public interface IHostDesiredStateGrain : IGrainWithStringKey
 }
 
 /// <summary>
-/// The cluster's desired-state calculator (a single activation, key 0, on a controller silo): holds the intent
-/// in memory, rebuilt from the store at activation and re-read periodically, and pushes each host only the
-/// changes that concern it.
+/// One shard of the cluster's desired-state calculation (key: the shard number, 0..Calculator:Shards-1, on a
+/// controller silo): holds the intent in memory, rebuilt from the store at activation and re-read periodically, and
+/// pushes each of its hosts only the changes that concern it. Every resource change is told to every shard.
 /// </summary>
 public interface IDesiredStateCalculatorGrain : IGrainWithIntegerKey
 {
@@ -70,6 +70,10 @@ public interface IDesiredStateCalculatorGrain : IGrainWithIntegerKey
     [AlwaysInterleave]
     Task<HostPush> GetHostStateAsync(string host);
 
-    /// <summary>Re-reads every resource from the store and pushes what differs.</summary>
+    /// <summary>
+    /// Re-reads every resource from the store and pushes what differs. Interleaves: the store is read outside the
+    /// grain's turns and applied in chunks, so notifications are not held up meanwhile.
+    /// </summary>
+    [AlwaysInterleave]
     Task ResyncAsync();
 }

@@ -106,11 +106,11 @@ public class CalculatorTests
         var model = new IntentModel();
         var v2 = Sample.Endpoint("p1", "h44", "10.65.0.4");
         model.Apply(new ResourceChange(ResourceKind.Endpoint, "p1", 2, v2));
-        Assert.Same(AffectedHosts.None, model.Apply(new ResourceChange(ResourceKind.Endpoint, "p1", 1, Sample.Endpoint("p1", "h44", "10.65.0.3"))));
+        Assert.False(model.Apply(new ResourceChange(ResourceKind.Endpoint, "p1", 1, Sample.Endpoint("p1", "h44", "10.65.0.3"))));
         Assert.Equal(v2, model.Endpoint("p1"));
         model.Apply(new ResourceChange(ResourceKind.Endpoint, "p1", 3, null));
         Assert.Null(model.Endpoint("p1"));
-        Assert.Same(AffectedHosts.None, model.Apply(new ResourceChange(ResourceKind.Endpoint, "p1", 2, v2)));
+        Assert.False(model.Apply(new ResourceChange(ResourceKind.Endpoint, "p1", 2, v2)));
         Assert.Null(model.Endpoint("p1"));
     }
 

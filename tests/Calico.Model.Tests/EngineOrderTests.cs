@@ -83,28 +83,46 @@ public class EngineOrderTests
         return model.KnownHosts.ToDictionary(h => h, h => HostSpecCalculator.Compute(model, h));
     }
 
-    /// <summary>Replays changes through the engine, accumulating what each host would be told, as a watcher does.</summary>
-    private static Dictionary<string, Dictionary<DesiredKey, DesiredItem>> Replay(IEnumerable<ResourceChange> changes, bool checkEveryStep)
+    /// <summary>
+    /// Replays changes through the engine, accumulating what each host would be told, as a watcher does. Every delta
+    /// must be effective (no host told of a change that leaves its state as it was); with
+    /// <paramref name="checkEveryStep"/>, after every change what every host was told, and its snapshot, must equal
+    /// the from-scratch calculation (for a sharded engine, <paramref name="inScope"/>, for the hosts it serves).
+    /// </summary>
+    private static Dictionary<string, Dictionary<DesiredKey, DesiredItem>> Replay(
+        IEnumerable<ResourceChange> changes, bool checkEveryStep, Func<string, bool>? inScope = null)
     {
-        var engine = new DesiredStateEngine();
+        var engine = new DesiredStateEngine(inScope);
         var told = new Dictionary<string, Dictionary<DesiredKey, DesiredItem>>();
         foreach (var change in changes)
         {
             foreach (var (host, delta) in engine.Apply(change))
             {
                 Assert.NotEmpty(delta);
+                Assert.True(inScope is null || inScope(host), $"host {host} is not served by this engine");
                 if (!told.TryGetValue(host, out var items)) told[host] = items = [];
                 Assert.Equal(delta.Count, DesiredDiff.ApplyTo(items, delta));
             }
-            if (checkEveryStep)
-                foreach (var host in engine.Intent.KnownHosts)
-                    AssertSame(HostSpecCalculator.Compute(engine.Intent, host), engine.SpecOf(host), host);
+            if (checkEveryStep) AssertAgreesWithReference(engine, told, inScope);
         }
         foreach (var empty in told.Where(kv => kv.Value.Count == 0).Select(kv => kv.Key).ToList()) told.Remove(empty);
         return told;
     }
 
-    private static void AssertSame(IReadOnlyDictionary<DesiredKey, DesiredItem> expected, IReadOnlyDictionary<DesiredKey, DesiredItem> actual, string host)
+    internal static void AssertAgreesWithReference(
+        DesiredStateEngine engine, Dictionary<string, Dictionary<DesiredKey, DesiredItem>> told, Func<string, bool>? inScope = null)
+    {
+        var known = engine.Intent.KnownHosts.Where(h => inScope is null || inScope(h)).ToHashSet();
+        Assert.Equal(known.Order(StringComparer.Ordinal), engine.Hosts.Order(StringComparer.Ordinal));
+        foreach (var host in known.Union(told.Keys))
+        {
+            var expected = known.Contains(host) ? HostSpecCalculator.Compute(engine.Intent, host) : [];
+            AssertSame(expected, told.GetValueOrDefault(host) ?? [], host);
+            AssertSame(expected, engine.Snapshot(host), host);
+        }
+    }
+
+    internal static void AssertSame(IReadOnlyDictionary<DesiredKey, DesiredItem> expected, IReadOnlyDictionary<DesiredKey, DesiredItem> actual, string host)
     {
         var missing = expected.Keys.Except(actual.Keys).ToList();
         var extra = actual.Keys.Except(expected.Keys).ToList();
@@ -126,6 +144,11 @@ public class EngineOrderTests
     [InlineData(3)]
     [InlineData(4)]
     [InlineData(5)]
+    [InlineData(6)]
+    [InlineData(7)]
+    [InlineData(8)]
+    [InlineData(9)]
+    [InlineData(10)]
     public void Result_depends_only_on_the_final_state(int seed)
     {
         var rng = new Random(seed);
@@ -154,8 +177,16 @@ public class EngineOrderTests
 
         // 3. Only the final states, as a load from the store does.
         var engine = new DesiredStateEngine();
-        engine.ApplyAll(histories.Select(h => h[^1]).OrderBy(_ => rng.Next()));
-        foreach (var (host, spec) in expected) AssertSame(spec, engine.SpecOf(host), host);
+        engine.Load(histories.Select(h => h[^1]).OrderBy(_ => rng.Next()));
+        foreach (var (host, spec) in expected) AssertSame(spec, engine.Snapshot(host), host);
+
+        // 4. Sharded: each of three engines serves a third of the hosts, and agrees with the reference for them.
+        for (var shard = 0; shard < 3; shard++)
+        {
+            var mine = shard;
+            Func<string, bool> inScope = h => h[^1] % 3 == mine;
+            Replay(histories.SelectMany(h => h).OrderBy(_ => rng.Next()), checkEveryStep: true, inScope);
+        }
     }
 
     [Fact]

@@ -14,12 +14,16 @@ public sealed class ClusterClient : IAsyncDisposable
 
     public IClusterClient Client => _host.Services.GetRequiredService<IClusterClient>();
 
-    public static async Task<ClusterClient> ConnectAsync(int gatewayPort, string clusterId = "calico", string serviceId = "calico")
+    public static Task<ClusterClient> ConnectAsync(int gatewayPort, string clusterId = "calico", string serviceId = "calico") =>
+        ConnectAsync([gatewayPort], clusterId, serviceId);
+
+    /// <summary>Through any of several gateways: the client carries on when one of their silos dies.</summary>
+    public static async Task<ClusterClient> ConnectAsync(int[] gatewayPorts, string clusterId = "calico", string serviceId = "calico")
     {
         var host = Host.CreateDefaultBuilder()
             .ConfigureLogging(l => l.ClearProviders())
             .UseOrleansClient(c => c
-                .UseStaticClustering(new IPEndPoint(IPAddress.Loopback, gatewayPort))
+                .UseStaticClustering(gatewayPorts.Select(p => new IPEndPoint(IPAddress.Loopback, p)).ToArray())
                 .Configure<Orleans.Configuration.ClusterOptions>(o => { o.ClusterId = clusterId; o.ServiceId = serviceId; }))
             .Build();
         await host.StartAsync();

@@ -109,6 +109,12 @@ public sealed partial class SiloProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>SIGKILL, as a crash or a power cut: no shutdown at all.</summary>
+    public void Crash()
+    {
+        if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+    }
+
     public async Task<int> WaitForExitAsync(TimeSpan within)
     {
         using var cts = new CancellationTokenSource(within);

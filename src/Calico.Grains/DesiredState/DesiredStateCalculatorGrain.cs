@@ -13,17 +13,41 @@ public sealed class CalculatorOptions
 {
     public const string Section = "Calculator";
 
-    /// <summary>How often the calculator re-reads the whole store to repair anything a lost notification missed.</summary>
+    /// <summary>How often each calculator shard re-reads the whole store to repair anything a lost notification missed.</summary>
     public TimeSpan ResyncInterval { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// How many calculator grains share the hosts (each serves the hosts whose name hashes to it). More shards spread
+    /// the work over more controller silos; each holds the whole intent once. The same on every silo.
+    /// </summary>
+    public int Shards { get; set; } = 1;
+
+    /// <summary>How many stored resources a resync applies in one turn before it lets notifications in.</summary>
+    public int ResyncChunk { get; set; } = 2000;
+}
+
+/// <summary>Refuses calculator settings that cannot work, naming the key.</summary>
+public sealed class CalculatorOptionsValidator : IValidateOptions<CalculatorOptions>
+{
+    public ValidateOptionsResult Validate(string? name, CalculatorOptions o)
+    {
+        var errors = new List<string>();
+        if (o.Shards is < 1 or > 1024) errors.Add($"Calculator:Shards must be between 1 and 1024 (got {o.Shards}).");
+        if (o.ResyncChunk < 1) errors.Add($"Calculator:ResyncChunk must be at least 1 (got {o.ResyncChunk}).");
+        if (o.ResyncInterval <= TimeSpan.Zero) errors.Add($"Calculator:ResyncInterval must be positive (got {o.ResyncInterval}).");
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
 }
 
 /// <summary>
-/// Owns the in-memory intent (derived: rebuilt from the store) and every host's computed desired state.
-/// Tells a host's <see cref="IHostDesiredStateGrain"/> only the changes that concern it, numbered per host so
-/// that a host grain that missed one notices the gap and fetches the whole state.
-/// Non-reentrant: changes are processed one at a time, and each turn updates the model and the sequence
-/// numbers before it awaits anything, so <see cref="GetHostStateAsync"/> (which interleaves) always reads a
-/// consistent state.
+/// One shard of the desired-state calculation (key: the shard number, see <see cref="CalculatorShards"/>). Owns the
+/// in-memory intent (derived: rebuilt from the store) and the incremental engine scoped to its hosts; tells a host's
+/// <see cref="IHostDesiredStateGrain"/> only the changes that concern it, numbered per host so that a host grain that
+/// missed one notices the gap and fetches the whole state.
+/// Each change is applied to the engine synchronously, within one turn, and numbered before anything is awaited, so
+/// <see cref="GetHostStateAsync"/> and the resync (which interleave) always read a consistent state. The resync
+/// reads the store outside the grain's turns and applies what it read in chunks, so notifications are never held up
+/// for longer than one chunk.
 /// </summary>
 [GrainType(GrainTypes.Calculator)]
 public sealed partial class DesiredStateCalculatorGrain(
@@ -34,17 +58,24 @@ public sealed partial class DesiredStateCalculatorGrain(
     private readonly Guid _epoch = Guid.NewGuid();
     private readonly Dictionary<string, long> _sequence = new(StringComparer.Ordinal);
     private DesiredStateEngine _engine = new();
+    private Task? _resync;
+
+    private int Shard => (int)this.GetPrimaryKeyLong();
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        var shards = Math.Max(1, options.Value.Shards);
+        var shard = Shard;
+        var sw = Stopwatch.StartNew();
         var loaded = await LoadAsync(cancellationToken);
-        _engine = new DesiredStateEngine();
-        _engine.ApplyAll(loaded);
-        LogLoaded(logger, _engine.Intent.ResourceCount, _engine.Hosts.Count());
+        _engine = new DesiredStateEngine(shards == 1 ? null : host => CalculatorShards.Of(host, shards) == shard);
+        _engine.Load(loaded);
+        LogLoaded(logger, shard, _engine.Intent.ResourceCount, _engine.Hosts.Count(), sw.Elapsed.TotalMilliseconds);
         // Host grains from before this activation may hold anything: give each the full state, in a turn of its
         // own (a host grain answers by calling back, which cannot be served while this activation is starting).
         this.RegisterGrainTimer(PushFullToAllAsync, new GrainTimerCreationOptions(TimeSpan.Zero, Timeout.InfiniteTimeSpan));
-        this.RegisterGrainTimer(ResyncOnTimerAsync, new GrainTimerCreationOptions(options.Value.ResyncInterval, options.Value.ResyncInterval));
+        this.RegisterGrainTimer(ResyncOnTimerAsync,
+            new GrainTimerCreationOptions(options.Value.ResyncInterval, options.Value.ResyncInterval) { Interleave = true });
     }
 
     public async Task NotifyAsync(ResourceChange change)
@@ -53,29 +84,44 @@ public sealed partial class DesiredStateCalculatorGrain(
         activity?.SetTag("calico.resource.kind", change.Kind.ToString());
         activity?.SetTag("calico.resource.key", change.Key);
         var perHost = _engine.Apply(change);
+        activity?.SetTag("calico.hosts.changed", perHost.Count);
         Telemetry.ResourceChanges.Add(1);
         await PushAllAsync(perHost);
     }
 
     public Task<HostPush> GetHostStateAsync(string host)
     {
-        var items = _engine.SpecOf(host).Values.Select(i => new DesiredChange(i.Key, i)).ToList();
+        var items = _engine.Snapshot(host).Values.Select(i => new DesiredChange(i.Key, i)).ToList();
         return Task.FromResult(new HostPush(_epoch, _sequence.GetValueOrDefault(host), true, items));
     }
 
-    public async Task ResyncAsync()
+    public Task ResyncAsync()
+    {
+        if (_resync is not { IsCompleted: false }) _resync = RunResyncAsync();
+        return _resync;
+    }
+
+    private async Task RunResyncAsync()
     {
         var sw = Stopwatch.StartNew();
-        var loaded = await LoadAsync(CancellationToken.None);
-        var perHost = _engine.ApplyAll(loaded);
-        await PushAllAsync(perHost);
-        LogResynced(logger, perHost.Count, sw.Elapsed.TotalMilliseconds);
+        // Read outside the grain's turns: notifications go on meanwhile (a stale revision read here is then ignored).
+        var loaded = await Task.Run(() => LoadAsync(CancellationToken.None));
+        var hosts = 0;
+        var chunk = Math.Max(1, options.Value.ResyncChunk);
+        for (var i = 0; i < loaded.Count; i += chunk)
+        {
+            if (i > 0) await Task.Delay(1);
+            var perHost = _engine.ApplyAll(loaded.Skip(i).Take(chunk));
+            hosts += perHost.Count;
+            await PushAllAsync(perHost);
+        }
+        LogResynced(logger, Shard, loaded.Count, hosts, sw.Elapsed.TotalMilliseconds);
     }
 
     private Task ResyncOnTimerAsync(CancellationToken _) => ResyncAsync();
 
     private Task PushFullToAllAsync(CancellationToken _) =>
-        Task.WhenAll(_engine.Intent.KnownHosts.ToList().Select(host => PushAsync(host, full: true, [])));
+        Task.WhenAll(_engine.Hosts.ToList().Select(host => PushAsync(host, full: true, [])));
 
     private Task PushAllAsync(Dictionary<string, List<DesiredChange>> perHost) =>
         Task.WhenAll(perHost.Select(kv => PushAsync(kv.Key, full: false, kv.Value)));
@@ -84,7 +130,7 @@ public sealed partial class DesiredStateCalculatorGrain(
     {
         // Numbered before the await, so a concurrent GetHostStateAsync sees a sequence that matches its items.
         var sequence = _sequence[host] = _sequence.GetValueOrDefault(host) + 1;
-        if (full) changes = _engine.SpecOf(host).Values.Select(i => new DesiredChange(i.Key, i)).ToList();
+        if (full) changes = _engine.Snapshot(host).Values.Select(i => new DesiredChange(i.Key, i)).ToList();
         try
         {
             await GrainFactory.GetGrain<IHostDesiredStateGrain>(host)
@@ -120,11 +166,11 @@ public sealed partial class DesiredStateCalculatorGrain(
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Desired-state calculator loaded {Resources} resources for {Hosts} hosts")]
-    private static partial void LogLoaded(ILogger logger, int resources, int hosts);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Desired-state calculator shard {Shard} loaded {Resources} resources for {Hosts} hosts in {Milliseconds:F0} ms")]
+    private static partial void LogLoaded(ILogger logger, int shard, int resources, int hosts, double milliseconds);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Resync changed the desired state of {Hosts} hosts in {Milliseconds:F1} ms")]
-    private static partial void LogResynced(ILogger logger, int hosts, double milliseconds);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Resync of shard {Shard} read {Resources} resources and changed the desired state of {Hosts} hosts in {Milliseconds:F1} ms")]
+    private static partial void LogResynced(ILogger logger, int shard, int resources, int hosts, double milliseconds);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not push desired-state change {Sequence} to host {Host}")]
     private static partial void LogPushFailed(ILogger logger, Exception ex, string host, long sequence);

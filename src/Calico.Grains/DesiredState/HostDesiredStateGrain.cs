@@ -96,7 +96,7 @@ public sealed partial class HostDesiredStateGrain(TimeProvider time, ILogger<Hos
         async Task FetchAsync()
         {
             Telemetry.HostResyncs.Add(1);
-            var state = await GrainFactory.GetGrain<IDesiredStateCalculatorGrain>(0).GetHostStateAsync(Host);
+            var state = await CalculatorShards.For(GrainFactory, ServiceProvider, Host).GetHostStateAsync(Host);
             Install(state);
         }
     }

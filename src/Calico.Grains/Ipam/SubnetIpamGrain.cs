@@ -1,3 +1,4 @@
+using Calico.Grains.DesiredState;
 using System.Collections.Immutable;
 using System.Net;
 using Calico.Model.Collections;
@@ -240,18 +241,8 @@ public sealed partial class SubnetIpamGrain(
     }
 
     /// <summary>Before the callers are answered, so the calculator knows a block before the ports in it are written.</summary>
-    private async Task NotifyCalculatorAsync(ResourceChange change)
-    {
-        try
-        {
-            await GrainFactory.GetGrain<IDesiredStateCalculatorGrain>(0).NotifyAsync(change);
-        }
-        catch (Exception ex)
-        {
-            // Stored already; the calculator's periodic re-read picks it up.
-            LogNotifyFailed(logger, ex, change.Key, change.Revision);
-        }
-    }
+    private Task NotifyCalculatorAsync(ResourceChange change) =>
+        CalculatorShards.NotifyAllAsync(GrainFactory, ServiceProvider, change, logger);
 
     /// <summary>
     /// The allocator for the subnet as it is now. The block length is that of the live blocks; with none, the most
@@ -324,6 +315,4 @@ public sealed partial class SubnetIpamGrain(
     [LoggerMessage(Level = LogLevel.Error, Message = "An IPAM round of subnet {Subnet} failed; none of its {Count} requests was kept")]
     private static partial void LogRoundFailed(ILogger logger, Exception ex, string subnet, int count);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not tell the calculator about IP block {Key} revision {Revision}; the next resync will")]
-    private static partial void LogNotifyFailed(ILogger logger, Exception ex, string key, long revision);
 }

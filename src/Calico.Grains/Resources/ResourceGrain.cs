@@ -1,3 +1,4 @@
+using Calico.Grains.DesiredState;
 using Calico.Model.Desired;
 using Calico.Model.Validation;
 using Microsoft.Extensions.Logging;
@@ -123,20 +124,8 @@ public abstract partial class ResourceGrain<T>(
         return Current;
     }
 
-    private async Task NotifyCalculatorAsync()
-    {
-        var change = new ResourceChange(Kind, Key, state.State.Revision, state.State.Value);
-        try
-        {
-            await GrainFactory.GetGrain<IDesiredStateCalculatorGrain>(0).NotifyAsync(change);
-        }
-        catch (Exception ex)
-        {
-            // Stored already; the calculator's periodic re-read picks it up.
-            LogNotifyFailed(logger, ex, KindName, Key, state.State.Revision);
-        }
-    }
+    // Stored already: a shard that cannot be told now is retried, and the periodic resync repairs anything left.
+    private Task NotifyCalculatorAsync() => CalculatorShards.NotifyAllAsync(GrainFactory, ServiceProvider,
+        new ResourceChange(Kind, Key, state.State.Revision, state.State.Value), logger);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not tell the calculator about {Kind} {Key} revision {Revision}; the next resync will")]
-    private static partial void LogNotifyFailed(ILogger logger, Exception ex, string kind, string key, long revision);
 }

@@ -1,51 +1,668 @@
+using System.Net;
+using Calico.Model.Collections;
+using Calico.Model.Net;
+using Calico.Model.Resources;
+
 namespace Calico.Model.Desired;
 
 /// <summary>
-/// Keeps the intent and every host's computed desired state, and turns each resource change into the
-/// per-host changes it causes. Hosts a change does not concern get nothing, so their watchers are not woken.
-/// Single-threaded, like <see cref="IntentModel"/>.
+/// Keeps the intent and turns each resource change into the per-host changes it causes, at a cost proportional to
+/// what changes: never a recomputation of a whole host. Hosts a change does not concern get nothing, and no host is
+/// told of a change that leaves its state as it was. <see cref="HostSpecCalculator.Compute"/> is the reference: after
+/// every change, <see cref="Snapshot"/> (and what each host was told) equals it for every host (property-tested).
+/// <para>
+/// How: items that several sources may want under one key (routes, interfaces, floating NAT, DHCP) are <em>entries</em>
+/// in a per-key table, ranked in the order the reference calculation adds them (first wins) and visible either to one
+/// host (its local workload, its block's blackhole) or to every host but one (a route via that host). A source (an
+/// endpoint, a block, a floating IP) recomputes only its own entries when it or what it depends on changes; each key
+/// it touches is compared before and after, once for the hosts named by its entries and once for all the others.
+/// Items that are a plain function of shared state (a group's policy, a remote group's members, the pools) are held
+/// once and counted per host (how many of its ports use a group; how many of its used groups name a remote group), so
+/// a member change reaches exactly the hosts that need that group.
+/// </para>
+/// <para>
+/// An engine may be scoped to some hosts (a shard): it then holds local items only for those hosts and tells only
+/// them, but keeps the whole intent, since any host's routes depend on every other host's ports and blocks.
+/// Single-threaded: the owner serialises calls.
+/// </para>
 /// </summary>
-public sealed class DesiredStateEngine
+public sealed class DesiredStateEngine(Func<string, bool>? inScope = null)
 {
-    private readonly Dictionary<string, Dictionary<DesiredKey, DesiredItem>> _specs = new(StringComparer.Ordinal);
+    private static readonly StringComparer Ordinal = StringComparer.Ordinal;
+    private readonly Func<string, bool> _inScope = inScope ?? (_ => true);
+
+    // Ranked entries, per key, and each source's entries (so that a source replaces exactly its own).
+    private readonly Dictionary<DesiredKey, List<Entry>> _entries = [];
+    private readonly Dictionary<(SourceKind, string), Entry[]> _sources = [];
+    private readonly Dictionary<string, Dictionary<DesiredKey, int>> _ownedKeys = new(Ordinal);
+    private readonly Dictionary<DesiredKey, int> _broadcastKeys = [];
+
+    // Shared items, counted per host.
+    private readonly Dictionary<string, SecurityGroupPolicyItem> _groupItems = new(Ordinal);
+    private readonly Dictionary<string, Dictionary<string, int>> _usage = new(Ordinal);
+    private readonly Dictionary<string, HashSet<string>> _usersOfGroup = new(Ordinal);
+    private readonly Dictionary<string, Dictionary<string, int>> _needs = new(Ordinal);
+    private readonly Dictionary<string, HashSet<string>> _needersOfGroup = new(Ordinal);
+    private readonly Dictionary<string, Dictionary<IpPrefix, Member>> _members = new(Ordinal);
+    private readonly SortedDictionary<string, IpPoolItem> _poolItems = new(Ordinal);
+
+    private readonly HashSet<string> _known = new(Ordinal);
+
+    // Per change: each touched key's entries before it, and each touched shared (host, key)'s value before it.
+    // Null outside Apply (a bulk load tells nobody).
+    private Dictionary<DesiredKey, Entry[]>? _journal;
+    private Dictionary<string, Dictionary<DesiredKey, Pending>>? _before;
 
     public IntentModel Intent { get; } = new();
 
-    public IEnumerable<string> Hosts => _specs.Keys;
+    /// <summary>The hosts (in scope) that have a desired state: registered, with bound ports, or owning blocks.</summary>
+    public IEnumerable<string> Hosts => _known;
 
-    /// <summary>The host's current desired state (empty for a host with none).</summary>
-    public IReadOnlyDictionary<DesiredKey, DesiredItem> SpecOf(string host) =>
-        _specs.TryGetValue(host, out var spec) ? spec : new Dictionary<DesiredKey, DesiredItem>();
+    public bool IsKnown(string host) => _known.Contains(host);
 
-    /// <summary>Applies one stored resource change; returns the non-empty per-host changes it causes.</summary>
-    public Dictionary<string, List<DesiredChange>> Apply(ResourceChange change)
+    /// <summary>Items held once for all hosts (entries and shared items), for the benchmark and metrics.</summary>
+    public int ItemsHeld => _entries.Values.Sum(l => l.Count) + _members.Values.Sum(m => m.Count) + _groupItems.Count + _poolItems.Count;
+
+    /// <summary>
+    /// Loads many stored resources at once into an empty engine (at start), telling nobody: watchers take snapshots.
+    /// Cost: one pass over the resources.
+    /// </summary>
+    public void Load(IEnumerable<ResourceChange> changes)
     {
-        var affected = Intent.Apply(change);
-        if (affected == AffectedHosts.None) return [];
-        IEnumerable<string> hosts = affected.All
-            ? Intent.KnownHosts.Union(_specs.Keys, StringComparer.Ordinal).ToList()
-            : affected.Hosts;
-        return Recompute(hosts);
+        if (Intent.ResourceCount != 0) throw new InvalidOperationException("Load is for an empty engine; apply changes to a loaded one");
+        foreach (var change in changes) Intent.Apply(change, out _);
+        foreach (var host in Intent.KnownHosts) if (_inScope(host)) _known.Add(host);
+        foreach (var group in Intent.SecurityGroups()) _groupItems[group.Id] = PolicyItemOf(group);
+        foreach (var pool in Intent.Pools()) _poolItems[pool.Name] = PoolItemOf(pool);
+        foreach (var endpoint in Intent.Endpoints())
+        {
+            foreach (var (group, prefix) in MembershipsOf(endpoint)) ChangeMember(group, prefix, +1);
+            foreach (var (host, group) in UsesOf(endpoint)) ChangeUsage(host, group, +1);
+            if (endpoint.IsBound) Recompute(SourceKind.Endpoint, endpoint.Id);
+        }
+        foreach (var key in Intent.BlockKeys()) Recompute(SourceKind.Block, key);
+        foreach (var floating in Intent.FloatingIps()) Recompute(SourceKind.Floating, floating.Id);
     }
 
-    /// <summary>Applies many changes (a load at start, or a resync) and recomputes every host once.</summary>
+    /// <summary>Applies many changes (a resync) one by one; returns what each host must be told, merged per key.</summary>
     public Dictionary<string, List<DesiredChange>> ApplyAll(IEnumerable<ResourceChange> changes)
     {
-        foreach (var change in changes) Intent.Apply(change);
-        return Recompute(Intent.KnownHosts.Union(_specs.Keys, StringComparer.Ordinal).ToList());
+        var merged = new Dictionary<string, Dictionary<DesiredKey, DesiredChange>>(Ordinal);
+        foreach (var change in changes)
+            foreach (var (host, delta) in Apply(change))
+            {
+                if (!merged.TryGetValue(host, out var byKey)) merged[host] = byKey = [];
+                foreach (var c in delta) byKey[c.Key] = c;
+            }
+        return merged.ToDictionary(kv => kv.Key, kv => Sorted([.. kv.Value.Values]), Ordinal);
     }
 
-    private Dictionary<string, List<DesiredChange>> Recompute(IEnumerable<string> hosts)
+    /// <summary>Applies one stored resource change; returns the non-empty, effective per-host changes it causes.</summary>
+    public Dictionary<string, List<DesiredChange>> Apply(ResourceChange change)
     {
-        var result = new Dictionary<string, List<DesiredChange>>(StringComparer.Ordinal);
-        foreach (var host in hosts)
+        if (change.Revision <= Intent.RevisionOf(change.Kind, change.Key)) return [];
+
+        // Hosts whose existence may change with this resource, and the state of any that might disappear.
+        var candidates = HostsNamedBy(change);
+        var knownBefore = candidates.Where(_known.Contains).ToHashSet(Ordinal);
+        var leavingState = new Dictionary<string, Dictionary<DesiredKey, DesiredItem>>(Ordinal);
+        foreach (var host in knownBefore)
+            if (MayDisappear(host, change)) leavingState[host] = Snapshot(host);
+
+        _journal = [];
+        _before = new(Ordinal);
+        try
         {
-            var next = HostSpecCalculator.Compute(Intent, host);
-            var changes = DesiredDiff.Between(SpecOf(host), next);
-            if (next.Count == 0) _specs.Remove(host);
-            else _specs[host] = next;
-            if (changes.Count > 0) result[host] = changes;
+            Intent.Apply(change, out var previous);
+            switch (change.Kind)
+            {
+                case ResourceKind.Host: HostChanged(change.Key, (HostSpec?)previous, (HostSpec?)change.Value); break;
+                case ResourceKind.Network: NetworkChanged(change.Key, (Network?)previous, (Network?)change.Value); break;
+                case ResourceKind.Subnet: SubnetChanged(change.Key, (Subnet?)previous, (Subnet?)change.Value); break;
+                case ResourceKind.SecurityGroup: GroupChanged(change.Key, (SecurityGroup?)previous, (SecurityGroup?)change.Value); break;
+                case ResourceKind.IpPool: PoolChanged(change.Key, (IpPool?)change.Value); break;
+                case ResourceKind.Endpoint: EndpointChanged(change.Key, (WorkloadEndpoint?)previous, (WorkloadEndpoint?)change.Value); break;
+                case ResourceKind.FloatingIp: Recompute(SourceKind.Floating, change.Key); break;
+                case ResourceKind.IpBlock: BlockChanged(change.Key, (IpBlock?)previous, (IpBlock?)change.Value); break;
+            }
+
+            var entering = new HashSet<string>(Ordinal);
+            var leaving = new HashSet<string>(Ordinal);
+            foreach (var host in candidates)
+            {
+                var now = _inScope(host) && Intent.IsKnownHost(host);
+                if (now && _known.Add(host)) entering.Add(host);
+                else if (!now && _known.Remove(host)) leaving.Add(host);
+            }
+            return Collect(entering, leaving, leavingState);
         }
-        return result;
+        finally
+        {
+            _journal = null;
+            _before = null;
+        }
     }
+
+    /// <summary>The host's whole desired state, built from the shared tables (cost: the size of that state).</summary>
+    public Dictionary<DesiredKey, DesiredItem> Snapshot(string host)
+    {
+        var items = new Dictionary<DesiredKey, DesiredItem>();
+        if (!_known.Contains(host)) return items;
+        if (_ownedKeys.TryGetValue(host, out var owned))
+            foreach (var key in owned.Keys)
+                if (WinnerFor(_entries[key], host) is { } item) items[key] = item;
+        foreach (var key in _broadcastKeys.Keys)
+            if (!items.ContainsKey(key) && WinnerFor(_entries[key], host) is { } item) items[key] = item;
+        if (_usage.TryGetValue(host, out var usage))
+            foreach (var (group, count) in usage)
+                if (count > 0 && _groupItems.TryGetValue(group, out var policy)) items[policy.Key] = policy;
+        if (_needs.TryGetValue(host, out var needs))
+            foreach (var (group, count) in needs)
+                if (count > 0 && _members.TryGetValue(group, out var members))
+                    foreach (var member in members.Values) items[member.Item.Key] = member.Item;
+        foreach (var pool in _poolItems.Values) items[pool.Key] = pool;
+        return items;
+    }
+
+    // ---- What each kind of change recomputes ----
+
+    private void HostChanged(string name, HostSpec? previous, HostSpec? current)
+    {
+        // Only the host's existence and addresses matter to anyone's routes.
+        if (previous?.Ipv4Address == current?.Ipv4Address && previous?.Ipv6Address == current?.Ipv6Address
+            && (previous is null) == (current is null)) return;
+        foreach (var key in Intent.BlocksOfHost(name).ToList()) Recompute(SourceKind.Block, key);
+        foreach (var endpoint in Intent.EndpointsOnHost(name).ToList())
+        {
+            Recompute(SourceKind.Endpoint, endpoint.Id);
+            foreach (var floating in Intent.FloatingIpsOfPort(endpoint.Id)) Recompute(SourceKind.Floating, floating);
+        }
+    }
+
+    private void NetworkChanged(string id, Network? previous, Network? current)
+    {
+        if ((previous?.Mtu ?? Network.DefaultMtu) == (current?.Mtu ?? Network.DefaultMtu)) return;
+        foreach (var endpoint in Intent.BoundEndpointsOnNetwork(id).ToList()) Recompute(SourceKind.Endpoint, endpoint);
+    }
+
+    private void SubnetChanged(string id, Subnet? previous, Subnet? current)
+    {
+        if (Equals(previous, current)) return;
+        foreach (var endpoint in Intent.BoundEndpointsOnSubnet(id).ToList()) Recompute(SourceKind.Endpoint, endpoint);
+    }
+
+    private void GroupChanged(string id, SecurityGroup? previous, SecurityGroup? current)
+    {
+        var users = _usersOfGroup.TryGetValue(id, out var set) ? set.ToList() : [];
+        var policyKey = new DesiredKey(DesiredKind.Policy, id);
+        foreach (var host in users) Record(host, policyKey, null);
+        if (current is null) _groupItems.Remove(id);
+        else _groupItems[id] = PolicyItemOf(current);
+
+        string[] before = previous is null ? [] : [.. previous.RemoteGroupIds];
+        string[] after = current is null ? [] : [.. current.RemoteGroupIds];
+        if (before.SequenceEqual(after)) return;
+        foreach (var host in users)
+        {
+            foreach (var remote in after) ChangeNeed(host, remote, +1);
+            foreach (var remote in before) ChangeNeed(host, remote, -1);
+        }
+    }
+
+    private void PoolChanged(string name, IpPool? current)
+    {
+        var key = new DesiredKey(DesiredKind.IpPool, name);
+        foreach (var host in _known) Record(host, key, null);
+        if (current is null) _poolItems.Remove(name);
+        else _poolItems[name] = PoolItemOf(current);
+    }
+
+    private void EndpointChanged(string id, WorkloadEndpoint? previous, WorkloadEndpoint? current)
+    {
+        // Remote-group membership (bound or not) and group use on the port's host, changed by difference only, so
+        // that a bind or an edit that keeps them reaches no other host.
+        foreach (var ((group, prefix), delta) in Difference(MembershipsOf(previous), MembershipsOf(current)))
+            ChangeMember(group, prefix, delta);
+        foreach (var ((host, group), delta) in Difference(UsesOf(previous), UsesOf(current)))
+            ChangeUsage(host, group, delta);
+        Recompute(SourceKind.Endpoint, id);
+        foreach (var floating in Intent.FloatingIpsOfPort(id)) Recompute(SourceKind.Floating, floating);
+    }
+
+    private void BlockChanged(string key, IpBlock? previous, IpBlock? current)
+    {
+        // A block's row is rewritten with every allocation in it; only its range and affinity matter here.
+        if (previous?.Cidr == current?.Cidr && previous?.AffinityHost == current?.AffinityHost
+            && (previous is null) == (current is null)) return;
+        Recompute(SourceKind.Block, key);
+        // Whether a port's address is covered by its host's block decides whether others need a /32 for it.
+        var ranges = new[] { previous?.Cidr, current?.Cidr }.OfType<IpPrefix>().Distinct();
+        foreach (var endpoint in ranges.SelectMany(Intent.BoundEndpointsWithAddressIn).Distinct(Ordinal).ToList())
+            Recompute(SourceKind.Endpoint, endpoint);
+    }
+
+    // ---- Entries: what each source wants, ranked as the reference calculation adds them ----
+
+    private Entry[] EntriesOf(SourceKind kind, string id) => kind switch
+    {
+        SourceKind.Endpoint => Intent.Endpoint(id) is { IsBound: true } endpoint ? EndpointEntries(endpoint) : [],
+        SourceKind.Block => Intent.Block(id) is { } block ? BlockEntries(id, block) : [],
+        SourceKind.Floating => Intent.FloatingIp(id) is { IsAssociated: true } floating ? FloatingEntries(floating) : [],
+        _ => [],
+    };
+
+    private Entry[] EndpointEntries(WorkloadEndpoint endpoint)
+    {
+        var entries = new List<Entry>();
+        var host = endpoint.Host!;
+        if (_inScope(host))
+        {
+            var mtu = Intent.Network(endpoint.NetworkId)?.Mtu ?? Network.DefaultMtu;
+            var addresses = endpoint.Addresses.Select(IpPrefix.Host)
+                .OrderBy(p => p.Version).ThenBy(p => p.Address, Comparer<IPAddress>.Create(IpAddresses.Compare)).ToValueList();
+            var iface = new WorkloadInterfaceItem(endpoint.InterfaceName, endpoint.Id, endpoint.MacAddress, addresses,
+                endpoint.AdminStateUp, endpoint.SecurityGroupIds, endpoint.AllowedAddressPairs, mtu);
+            entries.Add(Entry.Owner(new Rank(0, endpoint.Id, 0), host, iface));
+            if (endpoint.AdminStateUp)
+                for (var i = 0; i < addresses.Count; i++)
+                    entries.Add(Entry.Owner(new Rank(RouteLocal, endpoint.Id, i), host, RouteItem.Local(addresses[i], endpoint.InterfaceName)));
+            for (var i = 0; i < endpoint.FixedIps.Count; i++)
+            {
+                var fixedIp = endpoint.FixedIps[i];
+                if (Intent.Subnet(fixedIp.SubnetId) is not { EnableDhcp: true } subnet) continue;
+                var rank = new Rank(0, endpoint.Id, i);
+                entries.Add(Entry.Owner(rank, host, new DhcpSubnetItem(subnet.Id, subnet.Cidr, subnet.GatewayIp, subnet.DnsNameservers, subnet.HostRoutes, mtu)));
+                entries.Add(Entry.Owner(rank, host, new DhcpHostItem(endpoint.Id, endpoint.MacAddress, fixedIp.Address, subnet.Id,
+                    HostSpecCalculator.HostnameFor(fixedIp.Address), endpoint.InterfaceName)));
+            }
+        }
+        // Other hosts route an address its host borrowed (outside that host's blocks) to the host itself.
+        if (endpoint.AdminStateUp && Intent.Host(host) is { } owner)
+        {
+            var index = 0;
+            foreach (var address in endpoint.Addresses)
+            {
+                var rank = new Rank(RouteRemoteWorkload, endpoint.Id, index++);
+                if (Intent.BlockContaining(address)?.AffinityHost == host) continue;
+                if (owner.AddressFor(address.Version()) is { } gateway)
+                    entries.Add(Entry.AllBut(rank, host, RouteItem.Via(IpPrefix.Host(address), gateway, host)));
+            }
+        }
+        return [.. entries];
+    }
+
+    private Entry[] BlockEntries(string key, IpBlock block)
+    {
+        if (block.AffinityHost is not { } host) return [];
+        var entries = new List<Entry>(2);
+        if (_inScope(host)) entries.Add(Entry.Owner(new Rank(RouteOwnBlock, key, 0), host, RouteItem.Blackhole(block.Cidr)));
+        if (Intent.Host(host)?.AddressFor(block.Cidr.Version) is { } gateway)
+            entries.Add(Entry.AllBut(new Rank(RouteRemoteBlock, key, 0), host, RouteItem.Via(block.Cidr, gateway, host)));
+        return [.. entries];
+    }
+
+    private Entry[] FloatingEntries(FloatingIp floating)
+    {
+        if (Intent.Endpoint(floating.PortId!) is not { IsBound: true, AdminStateUp: true } port) return [];
+        var host = port.Host!;
+        var entries = new List<Entry>(2);
+        if (_inScope(host) && port.Addresses.Contains(floating.FixedIpAddress!))
+            entries.Add(Entry.Owner(new Rank(0, floating.Id, 0), host,
+                new FloatingNatItem(floating.FloatingIpAddress, floating.FixedIpAddress!, port.InterfaceName, floating.Id)));
+        if (Intent.Host(host)?.AddressFor(floating.FloatingIpAddress.Version()) is { } gateway)
+            entries.Add(Entry.AllBut(new Rank(RouteFloating, floating.Id, 0), host,
+                RouteItem.Via(IpPrefix.Host(floating.FloatingIpAddress), gateway, host)));
+        return [.. entries];
+    }
+
+    // Route ranks: the order in which the reference calculation adds routes (the first wins a key).
+    private const int RouteLocal = 1, RouteOwnBlock = 2, RouteRemoteWorkload = 3, RouteRemoteBlock = 4, RouteFloating = 5;
+
+    private void Recompute(SourceKind kind, string id)
+    {
+        var source = (kind, id);
+        var previous = _sources.GetValueOrDefault(source) ?? [];
+        var next = EntriesOf(kind, id);
+        if (previous.Length == next.Length && previous.Zip(next).All(p => p.First.SameAs(p.Second))) return;
+        foreach (var entry in previous) RemoveEntry(entry);
+        foreach (var entry in next) AddEntry(entry);
+        if (next.Length == 0) _sources.Remove(source);
+        else _sources[source] = next;
+    }
+
+    private void AddEntry(Entry entry)
+    {
+        Journal(entry.Key);
+        if (!_entries.TryGetValue(entry.Key, out var list)) _entries[entry.Key] = list = new List<Entry>(1);
+        var at = list.Count;
+        while (at > 0 && list[at - 1].Rank.CompareTo(entry.Rank) > 0) at--;
+        list.Insert(at, entry);
+        if (entry.IsAllBut) Count(_broadcastKeys, entry.Key, +1);
+        else
+        {
+            if (!_ownedKeys.TryGetValue(entry.Host, out var owned)) _ownedKeys[entry.Host] = owned = [];
+            Count(owned, entry.Key, +1);
+        }
+    }
+
+    private void RemoveEntry(Entry entry)
+    {
+        Journal(entry.Key);
+        var list = _entries[entry.Key];
+        list.Remove(entry);
+        if (list.Count == 0) _entries.Remove(entry.Key);
+        if (entry.IsAllBut) Count(_broadcastKeys, entry.Key, -1);
+        else
+        {
+            var owned = _ownedKeys[entry.Host];
+            Count(owned, entry.Key, -1);
+            if (owned.Count == 0) _ownedKeys.Remove(entry.Host);
+        }
+    }
+
+    private void Journal(DesiredKey key)
+    {
+        if (_journal is null || _journal.ContainsKey(key)) return;
+        _journal[key] = _entries.TryGetValue(key, out var list) ? [.. list] : [];
+    }
+
+    /// <summary>The first entry in rank order that the host sees.</summary>
+    private static DesiredItem? WinnerFor(IReadOnlyList<Entry> entries, string host)
+    {
+        foreach (var entry in entries)
+            if (entry.IsAllBut ? entry.Host != host : entry.Host == host) return entry.Item;
+        return null;
+    }
+
+    /// <summary>What a host named by none of the entries sees: the first route via another host.</summary>
+    private static DesiredItem? GenericWinner(IReadOnlyList<Entry> entries)
+    {
+        foreach (var entry in entries)
+            if (entry.IsAllBut) return entry.Item;
+        return null;
+    }
+
+    // ---- Shared items counted per host ----
+
+    private static IEnumerable<(string Group, IpPrefix Prefix)> MembershipsOf(WorkloadEndpoint? endpoint)
+    {
+        if (endpoint is null) yield break;
+        foreach (var group in endpoint.SecurityGroupIds.Distinct(Ordinal))
+        {
+            foreach (var address in endpoint.Addresses) yield return (group, IpPrefix.Host(address));
+            foreach (var pair in endpoint.AllowedAddressPairs) yield return (group, pair.IpAddress);
+        }
+    }
+
+    private IEnumerable<(string Host, string Group)> UsesOf(WorkloadEndpoint? endpoint)
+    {
+        if (endpoint is not { IsBound: true } || !_inScope(endpoint.Host!)) yield break;
+        foreach (var group in endpoint.SecurityGroupIds.Distinct(Ordinal)) yield return (endpoint.Host!, group);
+    }
+
+    private static Dictionary<T, int> Difference<T>(IEnumerable<T> before, IEnumerable<T> after) where T : notnull
+    {
+        var delta = new Dictionary<T, int>();
+        foreach (var item in before) delta[item] = delta.GetValueOrDefault(item) - 1;
+        foreach (var item in after) delta[item] = delta.GetValueOrDefault(item) + 1;
+        foreach (var unchanged in delta.Where(kv => kv.Value == 0).Select(kv => kv.Key).ToList()) delta.Remove(unchanged);
+        return delta;
+    }
+
+    private void ChangeMember(string group, IpPrefix prefix, int delta)
+    {
+        if (!_members.TryGetValue(group, out var members)) _members[group] = members = [];
+        if (members.TryGetValue(prefix, out var member))
+        {
+            if (member.Count + delta > 0)
+            {
+                member.Count += delta;
+                return;
+            }
+            RecordNeeders(group, member.Item);
+            members.Remove(prefix);
+            if (members.Count == 0) _members.Remove(group);
+        }
+        else if (delta > 0)
+        {
+            var item = new IpSetMemberItem(group, prefix);
+            RecordNeeders(group, item);
+            members[prefix] = new Member(item) { Count = delta };
+        }
+    }
+
+    private void RecordNeeders(string group, IpSetMemberItem item)
+    {
+        if (_before is null || !_needersOfGroup.TryGetValue(group, out var hosts)) return;
+        foreach (var host in hosts) Record(host, item.Key, item);
+    }
+
+    private void ChangeUsage(string host, string group, int delta)
+    {
+        if (!_usage.TryGetValue(host, out var usage)) _usage[host] = usage = new(Ordinal);
+        var before = usage.GetValueOrDefault(group);
+        var after = before + delta;
+        if (before > 0 != after > 0)
+        {
+            Record(host, new DesiredKey(DesiredKind.Policy, group), null);
+            // The remote groups a used group names are the member sets this host needs.
+            if (Intent.SecurityGroup(group) is { } used)
+                foreach (var remote in used.RemoteGroupIds) ChangeNeed(host, remote, after > 0 ? +1 : -1);
+            if (after > 0) Bucket(_usersOfGroup, group).Add(host);
+            else RemoveFromBucket(_usersOfGroup, group, host);
+        }
+        if (after > 0) usage[group] = after;
+        else if (usage.Remove(group) && usage.Count == 0) _usage.Remove(host);
+    }
+
+    private void ChangeNeed(string host, string group, int delta)
+    {
+        if (!_needs.TryGetValue(host, out var needs)) _needs[host] = needs = new(Ordinal);
+        var before = needs.GetValueOrDefault(group);
+        var after = before + delta;
+        if (before > 0 != after > 0)
+        {
+            if (_before is not null && _members.TryGetValue(group, out var members))
+                foreach (var member in members.Values) Record(host, member.Item.Key, member.Item);
+            if (after > 0) Bucket(_needersOfGroup, group).Add(host);
+            else RemoveFromBucket(_needersOfGroup, group, host);
+        }
+        if (after > 0) needs[group] = after;
+        else if (needs.Remove(group) && needs.Count == 0) _needs.Remove(host);
+    }
+
+    /// <summary>Notes a shared item's value for the host before the first change that may alter it.</summary>
+    private void Record(string host, DesiredKey key, IpSetMemberItem? member)
+    {
+        if (_before is null || !_known.Contains(host)) return;
+        if (!_before.TryGetValue(host, out var pending)) _before[host] = pending = [];
+        if (!pending.ContainsKey(key)) pending[key] = new Pending(SharedValue(host, key, member), member);
+    }
+
+    private DesiredItem? SharedValue(string host, DesiredKey key, IpSetMemberItem? member) => key.Kind switch
+    {
+        DesiredKind.Policy => _usage.TryGetValue(host, out var usage) && usage.GetValueOrDefault(key.Id) > 0
+            ? _groupItems.GetValueOrDefault(key.Id) : null,
+        DesiredKind.IpSetMember => _needs.TryGetValue(host, out var needs) && needs.GetValueOrDefault(member!.GroupId) > 0
+            && _members.TryGetValue(member.GroupId, out var members) && members.TryGetValue(member.Member, out var m) ? m.Item : null,
+        DesiredKind.IpPool => _poolItems.GetValueOrDefault(key.Id),
+        _ => throw new InvalidOperationException($"{key.Kind} is not a shared item"),
+    };
+
+    // ---- Turning the journal into per-host changes ----
+
+    private Dictionary<string, List<DesiredChange>> Collect(
+        HashSet<string> entering, HashSet<string> leaving, Dictionary<string, Dictionary<DesiredKey, DesiredItem>> leavingState)
+    {
+        var output = new Dictionary<string, List<DesiredChange>>(Ordinal);
+        void Emit(string host, DesiredChange change)
+        {
+            if (!output.TryGetValue(host, out var list)) output[host] = list = [];
+            list.Add(change);
+        }
+        bool Steady(string host) => _known.Contains(host) && !entering.Contains(host);
+
+        foreach (var host in entering)
+            output[host] = [.. Snapshot(host).Values.Select(i => new DesiredChange(i.Key, i))];
+        foreach (var host in leaving)
+            if (leavingState.TryGetValue(host, out var state) && state.Count > 0)
+                output[host] = [.. state.Keys.Select(k => new DesiredChange(k, null))];
+
+        foreach (var (key, before) in _journal!)
+        {
+            IReadOnlyList<Entry> after = _entries.TryGetValue(key, out var list) ? list : [];
+            var named = new HashSet<string>(Ordinal);
+            foreach (var entry in before) named.Add(entry.Host);
+            foreach (var entry in after) named.Add(entry.Host);
+
+            var genericBefore = GenericWinner(before);
+            var genericAfter = GenericWinner(after);
+            if (!Same(genericBefore, genericAfter))
+            {
+                var change = new DesiredChange(key, genericAfter);
+                foreach (var host in _known)
+                    if (!named.Contains(host) && !entering.Contains(host)) Emit(host, change);
+            }
+            foreach (var host in named)
+            {
+                if (!Steady(host)) continue;
+                var was = WinnerFor(before, host);
+                var now = WinnerFor(after, host);
+                if (!Same(was, now)) Emit(host, new DesiredChange(key, now));
+            }
+        }
+
+        foreach (var (host, pending) in _before!)
+        {
+            if (!Steady(host)) continue;
+            foreach (var (key, (was, member)) in pending)
+            {
+                var now = SharedValue(host, key, member);
+                if (!Same(was, now)) Emit(host, new DesiredChange(key, now));
+            }
+        }
+
+        foreach (var list in output.Values) Sort(list);
+        foreach (var empty in output.Where(kv => kv.Value.Count == 0).Select(kv => kv.Key).ToList()) output.Remove(empty);
+        return output;
+    }
+
+    private static bool Same(DesiredItem? a, DesiredItem? b) => ReferenceEquals(a, b) || (a is not null && a.Equals(b));
+
+    /// <summary>Removals first, then by key: the order <see cref="DesiredDiff.Between"/> gives.</summary>
+    private static List<DesiredChange> Sorted(List<DesiredChange> changes)
+    {
+        Sort(changes);
+        return changes;
+    }
+
+    private static void Sort(List<DesiredChange> changes) => changes.Sort((a, b) => (a.IsRemoval, b.IsRemoval) switch
+    {
+        (true, false) => -1,
+        (false, true) => 1,
+        _ => a.Key.CompareTo(b.Key),
+    });
+
+    // ---- Hosts appearing and disappearing ----
+
+    private List<string> HostsNamedBy(ResourceChange change)
+    {
+        var hosts = new List<string>(2);
+        void Add(string? host)
+        {
+            if (host is not null && !hosts.Contains(host)) hosts.Add(host);
+        }
+        switch (change.Kind)
+        {
+            case ResourceKind.Host:
+                Add(change.Key);
+                break;
+            case ResourceKind.Endpoint:
+                Add(Intent.Endpoint(change.Key)?.Host);
+                Add((change.Value as WorkloadEndpoint)?.Host);
+                break;
+            case ResourceKind.IpBlock:
+                Add(Intent.Block(change.Key)?.AffinityHost);
+                Add((change.Value as IpBlock)?.AffinityHost);
+                break;
+        }
+        hosts.RemoveAll(h => h.Length == 0);
+        return hosts;
+    }
+
+    /// <summary>
+    /// Whether the change might leave the host with no registration, no bound port and no block (so that its state
+    /// must be taken now, to tell it to remove everything). Conservative: true also for some that stay.
+    /// </summary>
+    private bool MayDisappear(string host, ResourceChange change)
+    {
+        var deregistered = change.Kind == ResourceKind.Host && change.Key == host && change.Value is null;
+        if (Intent.Host(host) is not null && !deregistered) return false;
+        var endpoints = Intent.CountEndpointsOnHost(host) - (change.Kind == ResourceKind.Endpoint ? 1 : 0);
+        var blocks = Intent.CountBlocksOfHost(host) - (change.Kind == ResourceKind.IpBlock ? 1 : 0);
+        return endpoints <= 0 && blocks <= 0;
+    }
+
+    // ---- Small helpers ----
+
+    private static SecurityGroupPolicyItem PolicyItemOf(SecurityGroup group) => new(group.Id, group.Rules, group.Stateful);
+
+    private static IpPoolItem PoolItemOf(IpPool pool) => new(pool.Name, pool.Cidr, pool.OutgoingNat);
+
+    private static void Count<TKey>(Dictionary<TKey, int> counts, TKey key, int delta) where TKey : notnull
+    {
+        var count = counts.GetValueOrDefault(key) + delta;
+        if (count > 0) counts[key] = count;
+        else counts.Remove(key);
+    }
+
+    private static HashSet<string> Bucket(Dictionary<string, HashSet<string>> index, string key)
+    {
+        if (!index.TryGetValue(key, out var set)) index[key] = set = new HashSet<string>(Ordinal);
+        return set;
+    }
+
+    private static void RemoveFromBucket(Dictionary<string, HashSet<string>> index, string key, string value)
+    {
+        if (index.TryGetValue(key, out var set) && set.Remove(value) && set.Count == 0) index.Remove(key);
+    }
+
+    private enum SourceKind : byte { Endpoint, Block, Floating }
+
+    /// <summary>Where an entry stands among others for its key: class (route kind), then source id, then index.</summary>
+    private readonly record struct Rank(int Class, string Id, int Index) : IComparable<Rank>
+    {
+        public int CompareTo(Rank other)
+        {
+            var c = Class.CompareTo(other.Class);
+            if (c != 0) return c;
+            c = string.CompareOrdinal(Id, other.Id);
+            return c != 0 ? c : Index.CompareTo(other.Index);
+        }
+    }
+
+    /// <summary>One source's wish for one key: visible to <see cref="Host"/> only, or (AllBut) to every host but it.</summary>
+    private sealed class Entry(Rank rank, string host, bool allBut, DesiredItem item)
+    {
+        public DesiredKey Key { get; } = item.Key;
+        public Rank Rank { get; } = rank;
+        public string Host { get; } = host;
+        public bool IsAllBut { get; } = allBut;
+        public DesiredItem Item { get; } = item;
+
+        public static Entry Owner(Rank rank, string host, DesiredItem item) => new(rank, host, false, item);
+
+        public static Entry AllBut(Rank rank, string host, DesiredItem item) => new(rank, host, true, item);
+
+        public bool SameAs(Entry other) =>
+            Rank.Equals(other.Rank) && Host == other.Host && IsAllBut == other.IsAllBut && Same(Item, other.Item);
+    }
+
+    private sealed class Member(IpSetMemberItem item)
+    {
+        public IpSetMemberItem Item { get; } = item;
+        public int Count { get; set; }
+    }
+
+    private readonly record struct Pending(DesiredItem? Before, IpSetMemberItem? Member);
 }

@@ -30,38 +30,42 @@ public interface IIntentView
     IEnumerable<IpPool> Pools();
 }
 
-/// <summary>Which hosts a change may concern.</summary>
-public sealed record AffectedHosts(bool All, IReadOnlySet<string> Hosts)
-{
-    public static readonly AffectedHosts None = new(false, new HashSet<string>());
-    public static readonly AffectedHosts Everyone = new(true, new HashSet<string>());
-}
-
 /// <summary>
-/// The cluster's intent held in memory with the indexes the calculation needs. Single-threaded: the owner
-/// (the calculator grain, or a test) serialises calls. Applying the same final set of resources in any order
-/// yields the same model, because each resource is replaced whole and stale revisions are ignored.
+/// The cluster's intent held in memory with the indexes the calculations need. Single-threaded: the owner (a
+/// desired-state shard, or a test) serialises calls. Applying the same final set of resources in any order yields
+/// the same model, because each resource is replaced whole and stale revisions are ignored. Resource records are
+/// immutable and held by reference, so several models fed the same records share them.
 /// </summary>
 public sealed class IntentModel : IIntentView
 {
-    private readonly Dictionary<string, HostSpec> _hosts = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, Network> _networks = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, Subnet> _subnets = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, SecurityGroup> _groups = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, FloatingIp> _floatingIps = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, IpPool> _pools = new(StringComparer.Ordinal);
-    private readonly SortedDictionary<string, WorkloadEndpoint> _endpoints = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, SortedSet<string>> _endpointsByHost = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, SortedSet<string>> _endpointsByGroup = new(StringComparer.Ordinal);
-    private readonly SortedDictionary<string, IpBlock> _blocks = new(StringComparer.Ordinal);
+    private static readonly StringComparer Ordinal = StringComparer.Ordinal;
+
+    private readonly Dictionary<string, HostSpec> _hosts = new(Ordinal);
+    private readonly Dictionary<string, Network> _networks = new(Ordinal);
+    private readonly Dictionary<string, Subnet> _subnets = new(Ordinal);
+    private readonly Dictionary<string, SecurityGroup> _groups = new(Ordinal);
+    private readonly Dictionary<string, FloatingIp> _floatingIps = new(Ordinal);
+    private readonly SortedDictionary<string, IpPool> _pools = new(Ordinal);
+    private readonly Dictionary<string, WorkloadEndpoint> _endpoints = new(Ordinal);
+    private readonly Dictionary<string, SortedSet<string>> _endpointsByHost = new(Ordinal);
+    private readonly Dictionary<string, SortedSet<string>> _endpointsByGroup = new(Ordinal);
+    private readonly Dictionary<string, HashSet<string>> _boundEndpointsByNetwork = new(Ordinal);
+    private readonly Dictionary<string, HashSet<string>> _boundEndpointsBySubnet = new(Ordinal);
+    private readonly Dictionary<string, SortedSet<string>> _floatingIpsByPort = new(Ordinal);
+    private readonly SortedSet<AddressOwner> _boundAddresses = new(AddressOwner.Order);
+    private readonly SortedDictionary<string, IpBlock> _blocks = new(Ordinal);
     private readonly Dictionary<IpPrefix, SortedSet<string>> _blocksByCidr = [];
-    private readonly SortedSet<(int Version, int Length)> _blockLengths = [];
-    private readonly Dictionary<string, int> _blockCountByHost = new(StringComparer.Ordinal);
+    private readonly Dictionary<(int Version, int Length), int> _blockLengths = [];
+    private (int Version, int Length)[] _blockLengthsMostSpecificFirst = [];
+    private readonly Dictionary<string, SortedSet<string>> _blocksByAffinity = new(Ordinal);
     private readonly Dictionary<(ResourceKind, string), long> _revisions = [];
 
-    /// <summary>Every host that is registered, has endpoints or owns blocks: the hosts that have a desired state.</summary>
+    /// <summary>Every host that is registered, has bound endpoints or owns blocks: the hosts that have a desired state.</summary>
     public IEnumerable<string> KnownHosts =>
-        _hosts.Keys.Union(_endpointsByHost.Keys).Union(_blockCountByHost.Keys).Distinct(StringComparer.Ordinal);
+        _hosts.Keys.Union(_endpointsByHost.Keys, Ordinal).Union(_blocksByAffinity.Keys, Ordinal);
+
+    public bool IsKnownHost(string host) =>
+        _hosts.ContainsKey(host) || _endpointsByHost.ContainsKey(host) || _blocksByAffinity.ContainsKey(host);
 
     public int ResourceCount =>
         _hosts.Count + _networks.Count + _subnets.Count + _groups.Count + _floatingIps.Count + _pools.Count + _endpoints.Count + _blocks.Count;
@@ -69,37 +73,54 @@ public sealed class IntentModel : IIntentView
     public long RevisionOf(ResourceKind kind, string key) => _revisions.GetValueOrDefault((kind, key));
 
     /// <summary>
-    /// Applies a stored resource (or its deletion). Returns the hosts whose desired state may have changed,
-    /// or <see cref="AffectedHosts.None"/> when the change is older than what the model already holds.
+    /// Applies a stored resource (or its deletion) and returns the value it replaces (null when it is new). Returns
+    /// false, changing nothing, when the change is not newer than what the model holds.
     /// </summary>
-    public AffectedHosts Apply(ResourceChange change)
+    public bool Apply(ResourceChange change, out object? previous)
     {
-        if (change.Revision <= RevisionOf(change.Kind, change.Key)) return AffectedHosts.None;
+        previous = null;
+        if (change.Revision <= RevisionOf(change.Kind, change.Key)) return false;
         _revisions[(change.Kind, change.Key)] = change.Revision;
-        return change.Kind switch
+        previous = change.Kind switch
         {
-            ResourceKind.Host => Replace(_hosts, change, _ => AffectedHosts.Everyone),
-            ResourceKind.IpPool => Replace(_pools, change, _ => AffectedHosts.Everyone),
-            ResourceKind.FloatingIp => Replace(_floatingIps, change, _ => AffectedHosts.Everyone),
-            ResourceKind.Network => Replace(_networks, change, _ => HostsWhere(e => e.NetworkId == change.Key)),
-            ResourceKind.Subnet => Replace(_subnets, change, _ => HostsWhere(e => e.FixedIps.Any(f => f.SubnetId == change.Key))),
-            ResourceKind.SecurityGroup => Replace(_groups, change, _ => HostsOfGroups([change.Key])),
+            ResourceKind.Host => Replace(_hosts, change),
+            ResourceKind.Network => Replace(_networks, change),
+            ResourceKind.Subnet => Replace(_subnets, change),
+            ResourceKind.SecurityGroup => Replace(_groups, change),
+            ResourceKind.IpPool => Replace(_pools, change),
+            ResourceKind.FloatingIp => ApplyFloatingIp(change.Key, (FloatingIp?)change.Value),
             ResourceKind.Endpoint => ApplyEndpoint(change.Key, (WorkloadEndpoint?)change.Value),
             ResourceKind.IpBlock => ApplyBlock(change.Key, (IpBlock?)change.Value),
             _ => throw new ArgumentOutOfRangeException(nameof(change), change.Kind, "unknown resource kind"),
         };
+        return true;
     }
 
-    private static AffectedHosts Replace<T>(Dictionary<string, T> map, ResourceChange change, Func<T?, AffectedHosts> affected)
-        where T : class
+    /// <summary>Applies a stored resource (or its deletion); false, changing nothing, when it is not newer.</summary>
+    public bool Apply(ResourceChange change) => Apply(change, out _);
+
+    private static T? Replace<T>(IDictionary<string, T> map, ResourceChange change) where T : class
     {
         map.TryGetValue(change.Key, out var old);
         if (change.Value is T value) map[change.Key] = value;
         else map.Remove(change.Key);
-        return affected(old);
+        return old;
     }
 
-    private AffectedHosts ApplyEndpoint(string id, WorkloadEndpoint? value)
+    private FloatingIp? ApplyFloatingIp(string id, FloatingIp? value)
+    {
+        _floatingIps.TryGetValue(id, out var old);
+        if (old?.PortId is { } oldPort) RemoveFromBucket(_floatingIpsByPort, oldPort, id);
+        if (value is null) _floatingIps.Remove(id);
+        else
+        {
+            _floatingIps[id] = value;
+            if (value.PortId is { } port) Bucket(_floatingIpsByPort, port).Add(id);
+        }
+        return old;
+    }
+
+    private WorkloadEndpoint? ApplyEndpoint(string id, WorkloadEndpoint? value)
     {
         _endpoints.TryGetValue(id, out var old);
         if (old is not null) Unindex(old);
@@ -109,65 +130,72 @@ public sealed class IntentModel : IIntentView
             _endpoints[id] = value;
             Index(value);
         }
-        if (old is null && value is null) return AffectedHosts.None;
-        // Anything that moves an address changes other hosts' routes.
-        if (old is null || value is null || old.Host != value.Host || old.FixedIps != value.FixedIps || old.AdminStateUp != value.AdminStateUp)
-            return AffectedHosts.Everyone;
-        var hosts = new HashSet<string>(StringComparer.Ordinal);
-        if (value.IsBound) hosts.Add(value.Host!);
-        if (old.SecurityGroupIds != value.SecurityGroupIds || old.AllowedAddressPairs != value.AllowedAddressPairs)
-        {
-            // Member sets of these groups live on every host whose local endpoints have rules referencing them.
-            var changedGroups = old.SecurityGroupIds.Union(value.SecurityGroupIds).ToHashSet(StringComparer.Ordinal);
-            var referencing = _groups.Values.Where(g => g.RemoteGroupIds.Any(changedGroups.Contains)).Select(g => g.Id);
-            hosts.UnionWith(HostsOfGroups(referencing).Hosts);
-        }
-        return new AffectedHosts(false, hosts);
+        return old;
     }
 
-    /// <summary>
-    /// A block's affinity decides every host's routes to it (and whether its addresses need routes of their own), so
-    /// a real change concerns everyone. The store re-sends unchanged blocks (their row's revision also counts
-    /// allocations): those wake nobody.
-    /// </summary>
-    private AffectedHosts ApplyBlock(string key, IpBlock? value)
+    private IpBlock? ApplyBlock(string key, IpBlock? value)
     {
         _blocks.TryGetValue(key, out var old);
-        if (Equals(old, value)) return AffectedHosts.None;
         if (old is not null)
         {
             _blocks.Remove(key);
             RemoveFromBucket(_blocksByCidr, old.Cidr, key);
-            if (!_blocksByCidr.Keys.Any(c => c.Version == old.Cidr.Version && c.Length == old.Cidr.Length))
-                _blockLengths.Remove((old.Cidr.Version, old.Cidr.Length));
-            if (old.AffinityHost is { } oldHost && --_blockCountByHost[oldHost] == 0) _blockCountByHost.Remove(oldHost);
+            CountBlockLength(old.Cidr, -1);
+            if (old.AffinityHost is { } oldHost) RemoveFromBucket(_blocksByAffinity, oldHost, key);
         }
         if (value is not null)
         {
             _blocks[key] = value;
-            if (!_blocksByCidr.TryGetValue(value.Cidr, out var keys)) _blocksByCidr[value.Cidr] = keys = new SortedSet<string>(StringComparer.Ordinal);
-            keys.Add(key);
-            _blockLengths.Add((value.Cidr.Version, value.Cidr.Length));
-            if (value.AffinityHost is { } host) _blockCountByHost[host] = _blockCountByHost.GetValueOrDefault(host) + 1;
+            Bucket(_blocksByCidr, value.Cidr).Add(key);
+            CountBlockLength(value.Cidr, +1);
+            if (value.AffinityHost is { } host) Bucket(_blocksByAffinity, host).Add(key);
         }
-        return AffectedHosts.Everyone;
+        return old;
+    }
+
+    private void CountBlockLength(IpPrefix cidr, int delta)
+    {
+        var length = (cidr.Version, cidr.Length);
+        var count = _blockLengths.GetValueOrDefault(length) + delta;
+        if (count > 0 == _blockLengths.ContainsKey(length))
+        {
+            _blockLengths[length] = count;
+            return;
+        }
+        if (count > 0) _blockLengths[length] = count;
+        else _blockLengths.Remove(length);
+        _blockLengthsMostSpecificFirst = [.. _blockLengths.Keys.OrderByDescending(l => l.Length)];
     }
 
     private void Index(WorkloadEndpoint e)
     {
-        if (e.IsBound) Bucket(_endpointsByHost, e.Host!).Add(e.Id);
         foreach (var g in e.SecurityGroupIds) Bucket(_endpointsByGroup, g).Add(e.Id);
+        if (!e.IsBound) return;
+        Bucket(_endpointsByHost, e.Host!).Add(e.Id);
+        HashBucket(_boundEndpointsByNetwork, e.NetworkId).Add(e.Id);
+        foreach (var f in e.FixedIps)
+        {
+            HashBucket(_boundEndpointsBySubnet, f.SubnetId).Add(e.Id);
+            _boundAddresses.Add(new AddressOwner(f.Address, e.Id));
+        }
     }
 
     private void Unindex(WorkloadEndpoint e)
     {
-        if (e.IsBound) RemoveFromBucket(_endpointsByHost, e.Host!, e.Id);
         foreach (var g in e.SecurityGroupIds) RemoveFromBucket(_endpointsByGroup, g, e.Id);
+        if (!e.IsBound) return;
+        RemoveFromBucket(_endpointsByHost, e.Host!, e.Id);
+        RemoveFromHashBucket(_boundEndpointsByNetwork, e.NetworkId, e.Id);
+        foreach (var f in e.FixedIps)
+        {
+            RemoveFromHashBucket(_boundEndpointsBySubnet, f.SubnetId, e.Id);
+            _boundAddresses.Remove(new AddressOwner(f.Address, e.Id));
+        }
     }
 
-    private static SortedSet<string> Bucket(Dictionary<string, SortedSet<string>> index, string key)
+    private static SortedSet<string> Bucket<TKey>(Dictionary<TKey, SortedSet<string>> index, TKey key) where TKey : notnull
     {
-        if (!index.TryGetValue(key, out var set)) index[key] = set = new SortedSet<string>(StringComparer.Ordinal);
+        if (!index.TryGetValue(key, out var set)) index[key] = set = new SortedSet<string>(Ordinal);
         return set;
     }
 
@@ -176,11 +204,16 @@ public sealed class IntentModel : IIntentView
         if (index.TryGetValue(key, out var set) && set.Remove(id) && set.Count == 0) index.Remove(key);
     }
 
-    private AffectedHosts HostsWhere(Func<WorkloadEndpoint, bool> predicate) =>
-        new(false, _endpoints.Values.Where(e => e.IsBound && predicate(e)).Select(e => e.Host!).ToHashSet(StringComparer.Ordinal));
+    private static HashSet<string> HashBucket(Dictionary<string, HashSet<string>> index, string key)
+    {
+        if (!index.TryGetValue(key, out var set)) index[key] = set = new HashSet<string>(Ordinal);
+        return set;
+    }
 
-    private AffectedHosts HostsOfGroups(IEnumerable<string> groupIds) =>
-        new(false, groupIds.SelectMany(EndpointsInGroup).Where(e => e.IsBound).Select(e => e.Host!).ToHashSet(StringComparer.Ordinal));
+    private static void RemoveFromHashBucket(Dictionary<string, HashSet<string>> index, string key, string id)
+    {
+        if (index.TryGetValue(key, out var set) && set.Remove(id) && set.Count == 0) index.Remove(key);
+    }
 
     public HostSpec? Host(string name) => _hosts.GetValueOrDefault(name);
 
@@ -192,31 +225,93 @@ public sealed class IntentModel : IIntentView
 
     public WorkloadEndpoint? Endpoint(string id) => _endpoints.GetValueOrDefault(id);
 
+    public FloatingIp? FloatingIp(string id) => _floatingIps.GetValueOrDefault(id);
+
+    public IpBlock? Block(string key) => _blocks.GetValueOrDefault(key);
+
     public IEnumerable<WorkloadEndpoint> EndpointsOnHost(string host) =>
         _endpointsByHost.TryGetValue(host, out var ids) ? ids.Select(id => _endpoints[id]) : [];
 
-    public IEnumerable<WorkloadEndpoint> BoundEndpoints() => _endpoints.Values.Where(e => e.IsBound);
+    public IEnumerable<WorkloadEndpoint> BoundEndpoints() =>
+        _endpointsByHost.Values.SelectMany(ids => ids).Order(Ordinal).Select(id => _endpoints[id]);
+
+    /// <summary>Every endpoint, bound or not (any order).</summary>
+    public IEnumerable<WorkloadEndpoint> Endpoints() => _endpoints.Values;
+
+    /// <summary>Every floating IP, associated or not (any order).</summary>
+    public IEnumerable<FloatingIp> FloatingIps() => _floatingIps.Values;
+
+    public int CountEndpointsOnHost(string host) => _endpointsByHost.TryGetValue(host, out var ids) ? ids.Count : 0;
+
+    public int CountBlocksOfHost(string host) => _blocksByAffinity.TryGetValue(host, out var keys) ? keys.Count : 0;
 
     public IEnumerable<WorkloadEndpoint> EndpointsInGroup(string groupId) =>
         _endpointsByGroup.TryGetValue(groupId, out var ids) ? ids.Select(id => _endpoints[id]) : [];
 
+    /// <summary>Bound endpoints on the network (any order).</summary>
+    public IEnumerable<string> BoundEndpointsOnNetwork(string networkId) =>
+        _boundEndpointsByNetwork.TryGetValue(networkId, out var ids) ? ids : [];
+
+    /// <summary>Bound endpoints with a fixed IP on the subnet (any order).</summary>
+    public IEnumerable<string> BoundEndpointsOnSubnet(string subnetId) =>
+        _boundEndpointsBySubnet.TryGetValue(subnetId, out var ids) ? ids : [];
+
+    /// <summary>Bound endpoints with an address inside <paramref name="prefix"/>, each once.</summary>
+    public IEnumerable<string> BoundEndpointsWithAddressIn(IpPrefix prefix)
+    {
+        var (first, last) = (prefix.First(), prefix.Last());
+        var view = _boundAddresses.GetViewBetween(
+            new AddressOwner(prefix.Version, first, ""), new AddressOwner(prefix.Version, last, null));
+        return view.Select(a => a.EndpointId!).Distinct(Ordinal).ToList();
+    }
+
+    /// <summary>Ids of the floating IPs that name the port (associated or not).</summary>
+    public IEnumerable<string> FloatingIpsOfPort(string portId) =>
+        _floatingIpsByPort.TryGetValue(portId, out var ids) ? ids : [];
+
+    /// <summary>Keys of the blocks affine to the host.</summary>
+    public IEnumerable<string> BlocksOfHost(string host) =>
+        _blocksByAffinity.TryGetValue(host, out var keys) ? keys : [];
+
+    public IEnumerable<SecurityGroup> SecurityGroups() => _groups.Values;
+
     public IEnumerable<FloatingIp> AssociatedFloatingIps() =>
-        _floatingIps.Values.Where(f => f.IsAssociated).OrderBy(f => f.Id, StringComparer.Ordinal);
+        _floatingIps.Values.Where(f => f.IsAssociated).OrderBy(f => f.Id, Ordinal);
 
     public IEnumerable<IpBlock> Blocks() => _blocks.Values;
 
-    public IEnumerable<IpPool> Pools() => _pools.Values.OrderBy(p => p.Name, StringComparer.Ordinal);
+    /// <summary>The keys blocks are held under, in ordinal order.</summary>
+    public IEnumerable<string> BlockKeys() => _blocks.Keys;
+
+    public IEnumerable<IpPool> Pools() => _pools.Values;
 
     public IpBlock? BlockContaining(IPAddress address)
     {
         var version = address.Version();
         // Most specific first; a subnet's blocks all have one length, so this is one or two lookups.
-        foreach (var (v, length) in _blockLengths.Reverse())
+        foreach (var (v, length) in _blockLengthsMostSpecificFirst)
         {
             if (v != version) continue;
             if (_blocksByCidr.TryGetValue(new IpPrefix(IpPrefix.Mask(address, length), length), out var keys))
                 return _blocks[keys.Min!];
         }
         return null;
+    }
+
+    /// <summary>A bound endpoint's address, ordered by family and number so that a prefix is one range.</summary>
+    private readonly record struct AddressOwner(int Version, UInt128 Number, string? EndpointId)
+    {
+        public AddressOwner(IPAddress address, string endpointId) : this(address.Version(), address.ToNumber(), endpointId) { }
+
+        /// <summary>Null sorts after every id, so (v, n, "") .. (v, n', null) spans all owners of n .. n'.</summary>
+        public static readonly IComparer<AddressOwner> Order = Comparer<AddressOwner>.Create((a, b) =>
+        {
+            var c = a.Version.CompareTo(b.Version);
+            if (c != 0) return c;
+            c = a.Number.CompareTo(b.Number);
+            if (c != 0) return c;
+            if (a.EndpointId is null) return b.EndpointId is null ? 0 : 1;
+            return b.EndpointId is null ? -1 : string.CompareOrdinal(a.EndpointId, b.EndpointId);
+        });
     }
 }

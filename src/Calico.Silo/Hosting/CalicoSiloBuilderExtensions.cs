@@ -27,7 +27,8 @@ public static class CalicoSiloBuilderExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddOptions<HostLivenessOptions>().Bind(configuration.GetSection(HostLivenessOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<HostLivenessOptions>, HostLivenessOptionsValidator>();
-        services.AddOptions<CalculatorOptions>().Bind(configuration.GetSection(CalculatorOptions.Section));
+        services.AddOptions<CalculatorOptions>().Bind(configuration.GetSection(CalculatorOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<CalculatorOptions>, CalculatorOptionsValidator>();
         services.AddCalicoIpam(configuration);
 
         if (!roles.HasFlag(SiloRoles.Controller))

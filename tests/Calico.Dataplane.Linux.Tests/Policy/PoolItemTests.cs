@@ -30,7 +30,7 @@ public sealed class PoolItemTests
 
         var changed = engine.Apply(Change(new IpPool("pool-a", IpPrefix.Parse("10.65.0.0/16"), 26, false, OutgoingNat: false), "pool-a", 2));
         Assert.Equal(2, changed.Count);
-        Assert.False(((IpPoolItem)engine.SpecOf("h2")[new DesiredKey(DesiredKind.IpPool, "pool-a")]).OutgoingNat);
+        Assert.False(((IpPoolItem)engine.Snapshot("h2")[new DesiredKey(DesiredKind.IpPool, "pool-a")]).OutgoingNat);
     }
 
     [Fact]

@@ -1,0 +1,112 @@
+using Calico.Model.Collections;
+using Calico.Model.Desired;
+using Calico.Model.Net;
+using Calico.Model.Resources;
+
+namespace Calico.Model.Tests;
+
+/// <summary>
+/// A change costs what it changes: each resource change reaches exactly the hosts whose state it changes, with only
+/// the items that change (issue 11). Twenty hosts, each with its block and a port in it, two groups of which one
+/// names the other as a remote group.
+/// </summary>
+public class EngineCostTests
+{
+    private const int Hosts = 20;
+
+    private static string H(int i) => $"h{i:00}";
+
+    private static ResourceChange Ch(object value, long revision = 1) =>
+        new(ResourceChange.KindOf(value), CalculatorTests.KeyOf(value), revision, value);
+
+    private static IpBlock Block(int i, string? host) => new(IpPrefix.Parse($"10.65.{i}.0/26"), "sub-1", host);
+
+    private static WorkloadEndpoint Port(string id, int host, int last, params string[] groups) =>
+        Sample.Endpoint(id, H(host), $"10.65.{host}.{last}") with { SecurityGroupIds = groups.ToValueList() };
+
+    /// <summary>h00..h19, blocks 10.65.i.0/26 on hi, port pi on hi; ports on h00..h02 use sg-web (whose rule names sg-db).</summary>
+    private static DesiredStateEngine Cluster()
+    {
+        var engine = new DesiredStateEngine();
+        var resources = new List<ResourceChange>
+        {
+            Ch(Sample.Network()), Ch(Sample.Subnet(cidr: "10.65.0.0/16")),
+            Ch(Sample.Group("sg-web", Sample.Rule("r1", from: 5432, to: 5432, remoteGroup: "sg-db"))),
+            Ch(Sample.Group("sg-db", Sample.Rule("r2", from: 22, to: 22))),
+        };
+        for (var i = 0; i < Hosts; i++)
+        {
+            resources.Add(Ch(Sample.Host(H(i), $"172.18.0.{i + 1}")));
+            resources.Add(Ch(Block(i, H(i))));
+            resources.Add(Ch(Port($"p{i:00}", i, 2, i < 3 ? "sg-web" : "sg-other")));
+        }
+        engine.Load(resources);
+        return engine;
+    }
+
+    [Fact]
+    public void A_port_inside_its_hosts_block_with_no_remote_group_membership_reaches_that_host_only()
+    {
+        var engine = Cluster();
+        var created = engine.Apply(Ch(Port("new-port", 7, 9, "sg-other")));
+        Assert.Equal([H(7)], created.Keys);
+        // Its interface, its route and its DHCP host entry (h07 already serves the subnet): nothing else.
+        Assert.Equal([DesiredKind.Interface, DesiredKind.Route, DesiredKind.DhcpHost],
+            created[H(7)].Select(c => c.Key.Kind).Order());
+
+        var deleted = engine.Apply(new ResourceChange(ResourceKind.Endpoint, "new-port", 2, null));
+        Assert.Equal([H(7)], deleted.Keys);
+        Assert.All(deleted[H(7)], c => Assert.True(c.IsRemoval));
+    }
+
+    [Fact]
+    public void A_remote_group_member_change_reaches_exactly_the_hosts_using_a_rule_that_names_the_group()
+    {
+        var engine = Cluster();
+        // A port joins sg-db on h10: h00..h02 (whose ports use sg-web, which names sg-db) learn its address; h10 gets the port.
+        var joined = engine.Apply(Ch(Port("db-1", 10, 9, "sg-db")));
+        Assert.Equal([H(0), H(1), H(2), H(10)], joined.Keys.Order(StringComparer.Ordinal));
+        foreach (var host in new[] { H(0), H(1), H(2) })
+        {
+            var member = Assert.IsType<IpSetMemberItem>(Assert.Single(joined[host]).Item);
+            Assert.Equal(("sg-db", IpPrefix.Parse("10.65.10.9/32")), (member.GroupId, member.Member));
+        }
+
+        // Binding, unbinding and rebinding the member (same address, same groups) changes no member set.
+        var unbound = engine.Apply(Ch(Port("db-1", 10, 9, "sg-db") with { Host = null }, 2));
+        Assert.Equal([H(10)], unbound.Keys);
+
+        // A rule change in a group used on h00..h02 reaches those hosts only, with that group's policy only.
+        var rule = engine.Apply(Ch(Sample.Group("sg-web", Sample.Rule("r1", from: 5432, to: 5432, remoteGroup: "sg-db"), Sample.Rule("r3", from: 443, to: 443)), 2));
+        Assert.Equal([H(0), H(1), H(2)], rule.Keys.Order(StringComparer.Ordinal));
+        Assert.All(rule.Values, changes => Assert.Equal(DesiredKind.Policy, Assert.Single(changes).Key.Kind));
+    }
+
+    [Fact]
+    public void A_block_claimed_or_released_reaches_every_host_once_with_one_route_each()
+    {
+        var engine = Cluster();
+        var claimed = engine.Apply(Ch(Block(40, H(5))));
+        Assert.Equal(Enumerable.Range(0, Hosts).Select(H), claimed.Keys.Order(StringComparer.Ordinal));
+        foreach (var (host, changes) in claimed)
+        {
+            var route = Assert.IsType<RouteItem>(Assert.Single(changes).Item);
+            Assert.Equal(host == H(5) ? RouteKind.Blackhole : RouteKind.ViaHost, route.Kind);
+        }
+
+        var released = engine.Apply(new ResourceChange(ResourceKind.IpBlock, Block(40, H(5)).Key, 2, null));
+        Assert.Equal(Hosts, released.Count);
+        Assert.All(released.Values, changes => Assert.True(Assert.Single(changes).IsRemoval));
+    }
+
+    [Fact]
+    public void Items_a_host_shares_with_others_are_one_instance()
+    {
+        var engine = Cluster();
+        engine.Apply(Ch(Port("db-1", 10, 9, "sg-db")));
+        var key = new DesiredKey(DesiredKind.IpSetMember, "sg-db|10.65.10.9/32");
+        Assert.Same(engine.Snapshot(H(0))[key], engine.Snapshot(H(1))[key]);
+        var route = new DesiredKey(DesiredKind.Route, "10.65.3.0/26");
+        Assert.Same(engine.Snapshot(H(0))[route], engine.Snapshot(H(9))[route]);
+    }
+}
