@@ -27,7 +27,11 @@ public sealed record DesiredStateUpdate(
     public const int MaxCauses = 16;
 }
 
-/// <summary>What the calculator sends a host: changes in sequence, or (Full) the complete desired state.</summary>
+/// <summary>
+/// What a calculator shard sends a host grain: the changes numbered <see cref="Sequence"/> for that host, or (Full)
+/// "this shard (re)started": earlier numbers are void and watchers take a snapshot. As the answer to
+/// <see cref="IDesiredStateCalculatorGrain.GetHostStateAsync"/>, the host's complete state at that sequence.
+/// </summary>
 [GenerateSerializer, Immutable]
 public sealed record HostPush(
     [property: Id(0)] Guid CalculatorEpoch,
@@ -37,9 +41,9 @@ public sealed record HostPush(
     [property: Id(4)] string? Cause = null);
 
 /// <summary>
-/// One per host, on a controller silo: the host's versioned desired state and its recent change log.
-/// Fed by the calculator; watched by the host's compute silo. Holds derived state only (nothing persisted):
-/// a new activation starts a new epoch and fetches the state from the calculator.
+/// One per host, on a controller silo: the host's recent desired-state changes, served by long poll. Fed by the
+/// host's calculator shard; watched by the host's compute silo. Holds no copy of the state (snapshots come from the
+/// shard) and nothing persisted: a new activation starts a new epoch.
 /// </summary>
 public interface IHostDesiredStateGrain : IGrainWithStringKey
 {
@@ -50,7 +54,7 @@ public interface IHostDesiredStateGrain : IGrainWithStringKey
     /// </summary>
     Task<DesiredStateUpdate> WatchAsync(DesiredStateCursor? cursor, TimeSpan maxWait, CancellationToken cancellationToken = default);
 
-    /// <summary>Called by the calculator.</summary>
+    /// <summary>Called by the host's calculator shard.</summary>
     Task PushAsync(HostPush push);
 
     Task<DesiredStateCursor> GetCursorAsync();

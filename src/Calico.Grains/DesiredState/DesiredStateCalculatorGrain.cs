@@ -71,8 +71,8 @@ public sealed partial class DesiredStateCalculatorGrain(
         _engine = new DesiredStateEngine(shards == 1 ? null : host => CalculatorShards.Of(host, shards) == shard);
         _engine.Load(loaded);
         LogLoaded(logger, shard, _engine.Intent.ResourceCount, _engine.Hosts.Count(), sw.Elapsed.TotalMilliseconds);
-        // Host grains from before this activation may hold anything: give each the full state, in a turn of its
-        // own (a host grain answers by calling back, which cannot be served while this activation is starting).
+        // Host grains from before this activation numbered another epoch's pushes: tell each to start again (its
+        // watchers then take a snapshot), in a turn of its own.
         this.RegisterGrainTimer(PushFullToAllAsync, new GrainTimerCreationOptions(TimeSpan.Zero, Timeout.InfiniteTimeSpan));
         this.RegisterGrainTimer(ResyncOnTimerAsync,
             new GrainTimerCreationOptions(options.Value.ResyncInterval, options.Value.ResyncInterval) { Interleave = true });
@@ -89,11 +89,8 @@ public sealed partial class DesiredStateCalculatorGrain(
         await PushAllAsync(perHost);
     }
 
-    public Task<HostPush> GetHostStateAsync(string host)
-    {
-        var items = _engine.Snapshot(host).Values.Select(i => new DesiredChange(i.Key, i)).ToList();
-        return Task.FromResult(new HostPush(_epoch, _sequence.GetValueOrDefault(host), true, items));
-    }
+    public Task<HostPush> GetHostStateAsync(string host) =>
+        Task.FromResult(new HostPush(_epoch, _sequence.GetValueOrDefault(host), true, _engine.SnapshotChanges(host)));
 
     public Task ResyncAsync()
     {
@@ -130,7 +127,6 @@ public sealed partial class DesiredStateCalculatorGrain(
     {
         // Numbered before the await, so a concurrent GetHostStateAsync sees a sequence that matches its items.
         var sequence = _sequence[host] = _sequence.GetValueOrDefault(host) + 1;
-        if (full) changes = _engine.Snapshot(host).Values.Select(i => new DesiredChange(i.Key, i)).ToList();
         try
         {
             await GrainFactory.GetGrain<IHostDesiredStateGrain>(host)

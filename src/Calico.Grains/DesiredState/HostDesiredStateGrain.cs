@@ -6,28 +6,27 @@ using Microsoft.Extensions.Logging;
 namespace Calico.Grains.DesiredState;
 
 /// <summary>
-/// One host's versioned desired state and its recent change log, served to that host's compute silo.
-/// Derived state only: a new activation starts a new epoch (so watchers take a snapshot) and fetches the state
-/// from the calculator before it answers anyone; it never serves an empty state it has not been given.
-/// Reentrant so that long polls do not block pushes; every mutation happens between awaits.
+/// One host's watch endpoint: the recent changes its calculator shard pushed, numbered by the shard's sequence for
+/// this host, served to the host's compute silo by long poll. It holds no copy of the host's state: a watcher that
+/// needs everything (new, behind the log, or after a restart) gets a snapshot the shard builds from its shared
+/// tables, so each item is held once in the controller however many hosts hold it. The change lists in the log are
+/// the shard's own instances, shared with the other hosts told the same thing.
+/// Derived state only: a new activation starts a new epoch (so watchers take a snapshot). Reentrant so that long
+/// polls do not block pushes; every mutation happens between awaits.
 /// </summary>
 [Reentrant]
 [GrainType(GrainTypes.HostDesiredState)]
 public sealed partial class HostDesiredStateGrain(TimeProvider time, ILogger<HostDesiredStateGrain> logger)
     : Grain, IHostDesiredStateGrain
 {
-    /// <summary>How many versions the log keeps; a watcher further behind gets a snapshot.</summary>
+    /// <summary>How many pushes the log keeps; a watcher further behind gets a snapshot.</summary>
     public const int LogCapacity = 1024;
 
-    private readonly Guid _epoch = Guid.NewGuid();
-    private readonly Dictionary<DesiredKey, DesiredItem> _items = [];
     private readonly LinkedList<(long Version, IReadOnlyList<DesiredChange> Changes, string? Cause)> _log = new();
-    private long _version;
-    private long _logBase; // the version just before the oldest logged entry
+    private Guid _epoch = Guid.NewGuid();
     private Guid _calculatorEpoch;
-    private long _calculatorSequence;
-    private bool _synced;
-    private Task? _sync;
+    private long _version;  // the shard's sequence for this host, as far as the log reaches
+    private long _logBase;  // every change after this version is in the log
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private string Host => this.GetPrimaryKeyString();
@@ -36,44 +35,65 @@ public sealed partial class HostDesiredStateGrain(TimeProvider time, ILogger<Hos
 
     public Task<DesiredStateCursor> GetCursorAsync() => Task.FromResult(Cursor);
 
-    public async Task PushAsync(HostPush push)
+    public Task PushAsync(HostPush push)
     {
-        if (!_synced) await SyncAsync();
-        if (push.Full) Install(push);
-        else if (push.CalculatorEpoch != _calculatorEpoch || push.Sequence > _calculatorSequence + 1)
+        if (push.Full || push.CalculatorEpoch != _calculatorEpoch)
         {
-            LogGap(logger, Host, _calculatorSequence, push.Sequence);
-            await SyncAsync(force: true);
+            // The shard (re)started: what was numbered before means nothing now.
+            Restart(push.CalculatorEpoch, push.Sequence);
         }
-        else if (push.Sequence == _calculatorSequence + 1)
+        else if (push.Sequence == _version + 1)
         {
-            _calculatorSequence = push.Sequence;
-            Record(push.Changes, push.Cause);
+            Append(push);
         }
-        // else: already contained in a state fetched since.
+        else if (push.Sequence > _version)
+        {
+            // A push was lost or overtaken: the log cannot bridge the gap, so watchers before it take a snapshot.
+            LogGap(logger, Host, _version, push.Sequence);
+            _log.Clear();
+            _logBase = push.Sequence - 1;
+            Append(push);
+        }
+        // else: already covered by what the log or a snapshot holds.
+        return Task.CompletedTask;
     }
 
     public async Task<DesiredStateUpdate> WatchAsync(DesiredStateCursor? cursor, TimeSpan maxWait, CancellationToken cancellationToken = default)
     {
-        if (!_synced) await SyncAsync();
-        if (cursor is null || cursor.Epoch != _epoch || cursor.Version < _logBase || cursor.Version > _version)
-        {
-            Telemetry.WatchResponses.Add(1, new KeyValuePair<string, object?>("kind", "snapshot"));
-            return new DesiredStateUpdate(Cursor, true, _items.Values.Select(i => new DesiredChange(i.Key, i)).ToList());
-        }
-        if (cursor.Version == _version && maxWait > TimeSpan.Zero)
+        if (!Servable(cursor)) return await SnapshotAsync();
+        if (cursor!.Version == _version && maxWait > TimeSpan.Zero)
         {
             var changed = _changed.Task;
             using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var delay = Task.Delay(maxWait, time, cts.Token);
             await Task.WhenAny(changed, delay);
             await cts.CancelAsync();
+            if (!Servable(cursor)) return await SnapshotAsync();
         }
         var since = ChangesSince(cursor.Version);
         Telemetry.WatchResponses.Add(1, new KeyValuePair<string, object?>("kind", since.Count == 0 ? "empty" : "changes"));
         var causes = _log.Where(e => e.Version > cursor.Version && e.Cause is not null).Select(e => e.Cause!)
             .Distinct().TakeLast(DesiredStateUpdate.MaxCauses).ToList();
         return new DesiredStateUpdate(Cursor, false, since, causes);
+    }
+
+    private bool Servable(DesiredStateCursor? cursor) =>
+        cursor is not null && cursor.Epoch == _epoch && cursor.Version >= _logBase && cursor.Version <= _version;
+
+    private async Task<DesiredStateUpdate> SnapshotAsync()
+    {
+        Telemetry.HostResyncs.Add(1);
+        var state = await CalculatorShards.For(GrainFactory, ServiceProvider, Host).GetHostStateAsync(Host);
+        if (state.CalculatorEpoch != _calculatorEpoch) Restart(state.CalculatorEpoch, state.Sequence);
+        else if (state.Sequence > _version)
+        {
+            // Pushes still on their way (or lost): the log starts again from this snapshot.
+            _log.Clear();
+            _logBase = _version = state.Sequence;
+            Wake();
+        }
+        Telemetry.WatchResponses.Add(1, new KeyValuePair<string, object?>("kind", "snapshot"));
+        return new DesiredStateUpdate(new DesiredStateCursor(_epoch, state.Sequence), true, state.Changes);
     }
 
     private List<DesiredChange> ChangesSince(long version)
@@ -87,46 +107,34 @@ public sealed partial class HostDesiredStateGrain(TimeProvider time, ILogger<Hos
         return [.. merged.Values.OrderBy(c => c.Key)];
     }
 
-    private Task SyncAsync(bool force = false)
+    private void Restart(Guid calculatorEpoch, long sequence)
     {
-        if (_sync is { IsCompleted: false }) return _sync;
-        if (_synced && !force) return Task.CompletedTask;
-        return _sync = FetchAsync();
-
-        async Task FetchAsync()
-        {
-            Telemetry.HostResyncs.Add(1);
-            var state = await CalculatorShards.For(GrainFactory, ServiceProvider, Host).GetHostStateAsync(Host);
-            Install(state);
-        }
+        _epoch = Guid.NewGuid();
+        _calculatorEpoch = calculatorEpoch;
+        _log.Clear();
+        _logBase = _version = sequence;
+        Wake();
     }
 
-    private void Install(HostPush full)
+    private void Append(HostPush push)
     {
-        var next = full.Changes.Where(c => c.Item is not null).ToDictionary(c => c.Key, c => c.Item!);
-        _calculatorEpoch = full.CalculatorEpoch;
-        _calculatorSequence = full.Sequence;
-        _synced = true;
-        Record(DesiredDiff.Between(_items, next), full.Cause);
-    }
-
-    private void Record(IReadOnlyList<DesiredChange> changes, string? cause)
-    {
-        var effective = changes.Where(c => c.Item is null ? _items.ContainsKey(c.Key) : !(_items.TryGetValue(c.Key, out var old) && old.Equals(c.Item))).ToList();
-        if (effective.Count == 0) return;
-        DesiredDiff.ApplyTo(_items, effective);
-        _version++;
-        _log.AddLast((_version, effective, cause));
+        _version = push.Sequence;
+        _log.AddLast((push.Sequence, push.Changes, push.Cause));
         while (_log.Count > LogCapacity)
         {
             _logBase = _log.First!.Value.Version;
             _log.RemoveFirst();
         }
+        Wake();
+    }
+
+    private void Wake()
+    {
         var changed = _changed;
         _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         changed.TrySetResult();
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Host {Host} missed desired-state pushes (had {Had}, got {Got}); fetching the whole state")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Host {Host} missed desired-state pushes (had {Had}, got {Got}); watchers before the gap take a snapshot")]
     private static partial void LogGap(ILogger logger, string host, long had, long got);
 }

@@ -32,25 +32,26 @@ public sealed class DesiredStateEngine(Func<string, bool>? inScope = null)
     private readonly Func<string, bool> _inScope = inScope ?? (_ => true);
 
     // Ranked entries, per key, and each source's entries (so that a source replaces exactly its own).
-    private readonly Dictionary<DesiredKey, List<Entry>> _entries = [];
+    private readonly Dictionary<DesiredKey, KeyEntries> _entries = [];
     private readonly Dictionary<(SourceKind, string), Entry[]> _sources = [];
     private readonly Dictionary<string, Dictionary<DesiredKey, int>> _ownedKeys = new(Ordinal);
     private readonly Dictionary<DesiredKey, int> _broadcastKeys = [];
 
     // Shared items, counted per host.
-    private readonly Dictionary<string, SecurityGroupPolicyItem> _groupItems = new(Ordinal);
+    private readonly Dictionary<string, SharedItem> _groupItems = new(Ordinal);
     private readonly Dictionary<string, Dictionary<string, int>> _usage = new(Ordinal);
     private readonly Dictionary<string, HashSet<string>> _usersOfGroup = new(Ordinal);
     private readonly Dictionary<string, Dictionary<string, int>> _needs = new(Ordinal);
     private readonly Dictionary<string, HashSet<string>> _needersOfGroup = new(Ordinal);
     private readonly Dictionary<string, Dictionary<IpPrefix, Member>> _members = new(Ordinal);
-    private readonly SortedDictionary<string, IpPoolItem> _poolItems = new(Ordinal);
+    private readonly SortedDictionary<string, SharedItem> _poolItems = new(Ordinal);
+    private readonly Dictionary<string, (Subnet Subnet, DhcpSubnetItem Item)> _dhcpSubnetItems = new(Ordinal);
 
     private readonly HashSet<string> _known = new(Ordinal);
 
     // Per change: each touched key's entries before it, and each touched shared (host, key)'s value before it.
     // Null outside Apply (a bulk load tells nobody).
-    private Dictionary<DesiredKey, Entry[]>? _journal;
+    private Dictionary<DesiredKey, Before>? _journal;
     private Dictionary<string, Dictionary<DesiredKey, Pending>>? _before;
 
     public IntentModel Intent { get; } = new();
@@ -61,7 +62,7 @@ public sealed class DesiredStateEngine(Func<string, bool>? inScope = null)
     public bool IsKnown(string host) => _known.Contains(host);
 
     /// <summary>Items held once for all hosts (entries and shared items), for the benchmark and metrics.</summary>
-    public int ItemsHeld => _entries.Values.Sum(l => l.Count) + _members.Values.Sum(m => m.Count) + _groupItems.Count + _poolItems.Count;
+    public int ItemsHeld => _entries.Values.Sum(e => e.Count) + _members.Values.Sum(m => m.Count) + _groupItems.Count + _poolItems.Count;
 
     /// <summary>
     /// Loads many stored resources at once into an empty engine (at start), telling nobody: watchers take snapshots.
@@ -144,24 +145,39 @@ public sealed class DesiredStateEngine(Func<string, bool>? inScope = null)
     }
 
     /// <summary>The host's whole desired state, built from the shared tables (cost: the size of that state).</summary>
-    public Dictionary<DesiredKey, DesiredItem> Snapshot(string host)
+    public Dictionary<DesiredKey, DesiredItem> Snapshot(string host) =>
+        SnapshotChanges(host).ToDictionary(c => c.Key, c => c.Item!);
+
+    /// <summary>
+    /// The host's whole desired state as additions, in no particular order. The change instances are the engine's
+    /// own, shared by every host that holds the same item, so a snapshot allocates little beyond its list.
+    /// </summary>
+    public List<DesiredChange> SnapshotChanges(string host)
     {
-        var items = new Dictionary<DesiredKey, DesiredItem>();
-        if (!_known.Contains(host)) return items;
-        if (_ownedKeys.TryGetValue(host, out var owned))
+        var changes = new List<DesiredChange>();
+        if (!_known.Contains(host)) return changes;
+        _ownedKeys.TryGetValue(host, out var owned);
+        if (owned is not null)
             foreach (var key in owned.Keys)
-                if (WinnerFor(_entries[key], host) is { } item) items[key] = item;
+            {
+                var entries = _entries[key];
+                if (WinnerFor(entries.OwnedBy(host), entries.Shared, host) is { } entry) changes.Add(entry.Change);
+            }
         foreach (var key in _broadcastKeys.Keys)
-            if (!items.ContainsKey(key) && WinnerFor(_entries[key], host) is { } item) items[key] = item;
+        {
+            if (owned is not null && owned.ContainsKey(key)) continue;
+            var entries = _entries[key];
+            if (WinnerFor(entries.OwnedBy(host), entries.Shared, host) is { } entry) changes.Add(entry.Change);
+        }
         if (_usage.TryGetValue(host, out var usage))
             foreach (var (group, count) in usage)
-                if (count > 0 && _groupItems.TryGetValue(group, out var policy)) items[policy.Key] = policy;
+                if (count > 0 && _groupItems.TryGetValue(group, out var policy)) changes.Add(policy.Change);
         if (_needs.TryGetValue(host, out var needs))
             foreach (var (group, count) in needs)
                 if (count > 0 && _members.TryGetValue(group, out var members))
-                    foreach (var member in members.Values) items[member.Item.Key] = member.Item;
-        foreach (var pool in _poolItems.Values) items[pool.Key] = pool;
-        return items;
+                    foreach (var member in members.Values) changes.Add(member.Change);
+        foreach (var pool in _poolItems.Values) changes.Add(pool.Change);
+        return changes;
     }
 
     // ---- What each kind of change recomputes ----
@@ -188,6 +204,7 @@ public sealed class DesiredStateEngine(Func<string, bool>? inScope = null)
     private void SubnetChanged(string id, Subnet? previous, Subnet? current)
     {
         if (Equals(previous, current)) return;
+        if (current is null) _dhcpSubnetItems.Remove(id);
         foreach (var endpoint in Intent.BoundEndpointsOnSubnet(id).ToList()) Recompute(SourceKind.Endpoint, endpoint);
     }
 
@@ -271,7 +288,7 @@ public sealed class DesiredStateEngine(Func<string, bool>? inScope = null)
                 var fixedIp = endpoint.FixedIps[i];
                 if (Intent.Subnet(fixedIp.SubnetId) is not { EnableDhcp: true } subnet) continue;
                 var rank = new Rank(0, endpoint.Id, i);
-                entries.Add(Entry.Owner(rank, host, new DhcpSubnetItem(subnet.Id, subnet.Cidr, subnet.GatewayIp, subnet.DnsNameservers, subnet.HostRoutes, mtu)));
+                entries.Add(Entry.Owner(rank, host, DhcpSubnetItemFor(subnet, mtu)));
                 entries.Add(Entry.Owner(rank, host, new DhcpHostItem(endpoint.Id, endpoint.MacAddress, fixedIp.Address, subnet.Id,
                     HostSpecCalculator.HostnameFor(fixedIp.Address), endpoint.InterfaceName)));
             }
@@ -289,6 +306,16 @@ public sealed class DesiredStateEngine(Func<string, bool>? inScope = null)
             }
         }
         return [.. entries];
+    }
+
+    /// <summary>One instance per subnet (and MTU) for all the ports on it.</summary>
+    private DhcpSubnetItem DhcpSubnetItemFor(Subnet subnet, int mtu)
+    {
+        if (_dhcpSubnetItems.TryGetValue(subnet.Id, out var cached) && ReferenceEquals(cached.Subnet, subnet) && cached.Item.Mtu == mtu)
+            return cached.Item;
+        var item = new DhcpSubnetItem(subnet.Id, subnet.Cidr, subnet.GatewayIp, subnet.DnsNameservers, subnet.HostRoutes, mtu);
+        _dhcpSubnetItems[subnet.Id] = (subnet, item);
+        return item;
     }
 
     private Entry[] BlockEntries(string key, IpBlock block)
@@ -332,11 +359,9 @@ public sealed class DesiredStateEngine(Func<string, bool>? inScope = null)
 
     private void AddEntry(Entry entry)
     {
-        Journal(entry.Key);
-        if (!_entries.TryGetValue(entry.Key, out var list)) _entries[entry.Key] = list = new List<Entry>(1);
-        var at = list.Count;
-        while (at > 0 && list[at - 1].Rank.CompareTo(entry.Rank) > 0) at--;
-        list.Insert(at, entry);
+        Journal(entry);
+        if (!_entries.TryGetValue(entry.Key, out var entries)) _entries[entry.Key] = entries = new KeyEntries();
+        entries.Add(entry);
         if (entry.IsAllBut) Count(_broadcastKeys, entry.Key, +1);
         else
         {
@@ -347,10 +372,10 @@ public sealed class DesiredStateEngine(Func<string, bool>? inScope = null)
 
     private void RemoveEntry(Entry entry)
     {
-        Journal(entry.Key);
-        var list = _entries[entry.Key];
-        list.Remove(entry);
-        if (list.Count == 0) _entries.Remove(entry.Key);
+        Journal(entry);
+        var entries = _entries[entry.Key];
+        entries.Remove(entry);
+        if (entries.Count == 0) _entries.Remove(entry.Key);
         if (entry.IsAllBut) Count(_broadcastKeys, entry.Key, -1);
         else
         {
@@ -360,27 +385,34 @@ public sealed class DesiredStateEngine(Func<string, bool>? inScope = null)
         }
     }
 
-    private void Journal(DesiredKey key)
+    /// <summary>Keeps what the part of the key's entries that <paramref name="entry"/> changes held before the change.</summary>
+    private void Journal(Entry entry)
     {
-        if (_journal is null || _journal.ContainsKey(key)) return;
-        _journal[key] = _entries.TryGetValue(key, out var list) ? [.. list] : [];
+        if (_journal is null) return;
+        if (!_journal.TryGetValue(entry.Key, out var before)) _journal[entry.Key] = before = new Before();
+        var current = _entries.GetValueOrDefault(entry.Key);
+        if (entry.IsAllBut) before.Shared ??= current is null ? [] : [.. current.Shared];
+        else
+        {
+            before.Owned ??= new(Ordinal);
+            if (!before.Owned.ContainsKey(entry.Host)) before.Owned[entry.Host] = current is null ? [] : [.. current.OwnedBy(entry.Host)];
+        }
     }
 
-    /// <summary>The first entry in rank order that the host sees.</summary>
-    private static DesiredItem? WinnerFor(IReadOnlyList<Entry> entries, string host)
+    /// <summary>The first entry in rank order that the host sees: its own, or a shared one that is not via itself.</summary>
+    private static Entry? WinnerFor(IReadOnlyList<Entry> owned, IReadOnlyList<Entry> shared, string host)
     {
-        foreach (var entry in entries)
-            if (entry.IsAllBut ? entry.Host != host : entry.Host == host) return entry.Item;
-        return null;
+        var own = owned.Count > 0 ? owned[0] : null;
+        foreach (var entry in shared)
+        {
+            if (own is not null && own.Rank.CompareTo(entry.Rank) < 0) break;
+            if (entry.Host != host) return entry;
+        }
+        return own;
     }
 
     /// <summary>What a host named by none of the entries sees: the first route via another host.</summary>
-    private static DesiredItem? GenericWinner(IReadOnlyList<Entry> entries)
-    {
-        foreach (var entry in entries)
-            if (entry.IsAllBut) return entry.Item;
-        return null;
-    }
+    private static Entry? GenericWinner(IReadOnlyList<Entry> shared) => shared.Count > 0 ? shared[0] : null;
 
     // ---- Shared items counted per host ----
 
@@ -482,10 +514,10 @@ public sealed class DesiredStateEngine(Func<string, bool>? inScope = null)
     private DesiredItem? SharedValue(string host, DesiredKey key, IpSetMemberItem? member) => key.Kind switch
     {
         DesiredKind.Policy => _usage.TryGetValue(host, out var usage) && usage.GetValueOrDefault(key.Id) > 0
-            ? _groupItems.GetValueOrDefault(key.Id) : null,
+            ? _groupItems.GetValueOrDefault(key.Id)?.Item : null,
         DesiredKind.IpSetMember => _needs.TryGetValue(host, out var needs) && needs.GetValueOrDefault(member!.GroupId) > 0
             && _members.TryGetValue(member.GroupId, out var members) && members.TryGetValue(member.Member, out var m) ? m.Item : null,
-        DesiredKind.IpPool => _poolItems.GetValueOrDefault(key.Id),
+        DesiredKind.IpPool => _poolItems.GetValueOrDefault(key.Id)?.Item,
         _ => throw new InvalidOperationException($"{key.Kind} is not a shared item"),
     };
 
@@ -501,34 +533,51 @@ public sealed class DesiredStateEngine(Func<string, bool>? inScope = null)
             list.Add(change);
         }
         bool Steady(string host) => _known.Contains(host) && !entering.Contains(host);
+        // One change instance per key and value, whichever hosts it goes to.
+        var made = new Dictionary<DesiredKey, DesiredChange>();
+        DesiredChange ChangeOf(DesiredKey key, DesiredItem? item)
+        {
+            if (made.TryGetValue(key, out var change) && ReferenceEquals(change.Item, item)) return change;
+            return made[key] = new DesiredChange(key, item);
+        }
 
-        foreach (var host in entering)
-            output[host] = [.. Snapshot(host).Values.Select(i => new DesiredChange(i.Key, i))];
+        foreach (var host in entering) output[host] = SnapshotChanges(host);
         foreach (var host in leaving)
             if (leavingState.TryGetValue(host, out var state) && state.Count > 0)
-                output[host] = [.. state.Keys.Select(k => new DesiredChange(k, null))];
+                output[host] = [.. state.Keys.Select(k => ChangeOf(k, null))];
 
         foreach (var (key, before) in _journal!)
         {
-            IReadOnlyList<Entry> after = _entries.TryGetValue(key, out var list) ? list : [];
-            var named = new HashSet<string>(Ordinal);
-            foreach (var entry in before) named.Add(entry.Host);
-            foreach (var entry in after) named.Add(entry.Host);
+            var current = _entries.GetValueOrDefault(key);
+            IReadOnlyList<Entry> sharedAfter = current?.Shared ?? [];
+            IReadOnlyList<Entry> sharedBefore = before.Shared ?? sharedAfter;
+            IReadOnlyList<Entry> OwnedAfter(string host) => current?.OwnedBy(host) ?? [];
+            IReadOnlyList<Entry> OwnedBefore(string host) =>
+                before.Owned is not null && before.Owned.TryGetValue(host, out var list) ? list : OwnedAfter(host);
 
-            var genericBefore = GenericWinner(before);
-            var genericAfter = GenericWinner(after);
-            if (!Same(genericBefore, genericAfter))
+            // Hosts whose answer may differ from everyone else's: those named by an entry, before or after.
+            var named = new HashSet<string>(Ordinal);
+            if (before.Owned is not null) named.UnionWith(before.Owned.Keys);
+            if (before.Shared is not null)
             {
-                var change = new DesiredChange(key, genericAfter);
-                foreach (var host in _known)
-                    if (!named.Contains(host) && !entering.Contains(host)) Emit(host, change);
+                foreach (var entry in sharedBefore) named.Add(entry.Host);
+                foreach (var entry in sharedAfter) named.Add(entry.Host);
+                if (current is not null) named.UnionWith(current.Owners);
+                var genericBefore = GenericWinner(sharedBefore);
+                var genericAfter = GenericWinner(sharedAfter);
+                if (!Same(genericBefore?.Item, genericAfter?.Item))
+                {
+                    var change = genericAfter?.Change ?? ChangeOf(key, null);
+                    foreach (var host in _known)
+                        if (!named.Contains(host) && !entering.Contains(host)) Emit(host, change);
+                }
             }
             foreach (var host in named)
             {
                 if (!Steady(host)) continue;
-                var was = WinnerFor(before, host);
-                var now = WinnerFor(after, host);
-                if (!Same(was, now)) Emit(host, new DesiredChange(key, now));
+                var was = WinnerFor(OwnedBefore(host), sharedBefore, host)?.Item;
+                var now = WinnerFor(OwnedAfter(host), sharedAfter, host);
+                if (!Same(was, now?.Item)) Emit(host, now?.Change ?? ChangeOf(key, null));
             }
         }
 
@@ -538,7 +587,7 @@ public sealed class DesiredStateEngine(Func<string, bool>? inScope = null)
             foreach (var (key, (was, member)) in pending)
             {
                 var now = SharedValue(host, key, member);
-                if (!Same(was, now)) Emit(host, new DesiredChange(key, now));
+                if (!Same(was, now)) Emit(host, ChangeOf(key, now));
             }
         }
 
@@ -605,9 +654,9 @@ public sealed class DesiredStateEngine(Func<string, bool>? inScope = null)
 
     // ---- Small helpers ----
 
-    private static SecurityGroupPolicyItem PolicyItemOf(SecurityGroup group) => new(group.Id, group.Rules, group.Stateful);
+    private static SharedItem PolicyItemOf(SecurityGroup group) => new(new SecurityGroupPolicyItem(group.Id, group.Rules, group.Stateful));
 
-    private static IpPoolItem PoolItemOf(IpPool pool) => new(pool.Name, pool.Cidr, pool.OutgoingNat);
+    private static SharedItem PoolItemOf(IpPool pool) => new(new IpPoolItem(pool.Name, pool.Cidr, pool.OutgoingNat));
 
     private static void Count<TKey>(Dictionary<TKey, int> counts, TKey key, int delta) where TKey : notnull
     {
@@ -650,6 +699,11 @@ public sealed class DesiredStateEngine(Func<string, bool>? inScope = null)
         public bool IsAllBut { get; } = allBut;
         public DesiredItem Item { get; } = item;
 
+        private DesiredChange? _change;
+
+        /// <summary>This entry's item as an addition: one instance for every host that is told of it.</summary>
+        public DesiredChange Change => _change ??= new DesiredChange(Key, Item);
+
         public static Entry Owner(Rank rank, string host, DesiredItem item) => new(rank, host, false, item);
 
         public static Entry AllBut(Rank rank, string host, DesiredItem item) => new(rank, host, true, item);
@@ -658,10 +712,102 @@ public sealed class DesiredStateEngine(Func<string, bool>? inScope = null)
             Rank.Equals(other.Rank) && Host == other.Host && IsAllBut == other.IsAllBut && Same(Item, other.Item);
     }
 
+    /// <summary>
+    /// The entries under one key: those shared by all hosts but one (ranked), and each host's own (ranked), apart,
+    /// so that a key many hosts hold each for themselves (a subnet's DHCP options) costs one host's entries per change.
+    /// </summary>
+    private sealed class KeyEntries
+    {
+        private static readonly List<Entry> None = [];
+        private string? _firstHost;
+        private List<Entry>? _firstOwned;
+        private Dictionary<string, List<Entry>>? _moreOwned;
+
+        public List<Entry> Shared { get; private set; } = None;
+
+        public int Count { get; private set; }
+
+        public IEnumerable<string> Owners
+        {
+            get
+            {
+                if (_firstHost is not null) yield return _firstHost;
+                if (_moreOwned is not null) foreach (var host in _moreOwned.Keys) yield return host;
+            }
+        }
+
+        public IReadOnlyList<Entry> OwnedBy(string host) =>
+            host == _firstHost ? _firstOwned! : _moreOwned is not null && _moreOwned.TryGetValue(host, out var list) ? list : None;
+
+        public void Add(Entry entry)
+        {
+            Count++;
+            if (entry.IsAllBut)
+            {
+                if (ReferenceEquals(Shared, None)) Shared = new List<Entry>(1);
+                Insert(Shared, entry);
+            }
+            else if (_firstHost is null || _firstHost == entry.Host)
+            {
+                _firstHost = entry.Host;
+                Insert(_firstOwned ??= new List<Entry>(1), entry);
+            }
+            else
+            {
+                _moreOwned ??= new(Ordinal);
+                if (!_moreOwned.TryGetValue(entry.Host, out var list)) _moreOwned[entry.Host] = list = new List<Entry>(1);
+                Insert(list, entry);
+            }
+        }
+
+        public void Remove(Entry entry)
+        {
+            Count--;
+            if (entry.IsAllBut) Shared.Remove(entry);
+            else if (entry.Host == _firstHost)
+            {
+                _firstOwned!.Remove(entry);
+                if (_firstOwned.Count > 0) return;
+                (_firstHost, _firstOwned) = (null, null);
+                // Promote another owner so that the first slot is used whenever there is one.
+                if (_moreOwned is { Count: > 0 })
+                {
+                    var (host, list) = _moreOwned.First();
+                    _moreOwned.Remove(host);
+                    (_firstHost, _firstOwned) = (host, list);
+                }
+            }
+            else if (_moreOwned!.TryGetValue(entry.Host, out var list) && list.Remove(entry) && list.Count == 0)
+                _moreOwned.Remove(entry.Host);
+        }
+
+        private static void Insert(List<Entry> list, Entry entry)
+        {
+            var at = list.Count;
+            while (at > 0 && list[at - 1].Rank.CompareTo(entry.Rank) > 0) at--;
+            list.Insert(at, entry);
+        }
+    }
+
+    /// <summary>A key's entries before the change: the shared ones if they changed, each changed host's own.</summary>
+    private sealed class Before
+    {
+        public Entry[]? Shared;
+        public Dictionary<string, Entry[]>? Owned;
+    }
+
     private sealed class Member(IpSetMemberItem item)
     {
         public IpSetMemberItem Item { get; } = item;
+        public DesiredChange Change { get; } = new(item.Key, item);
         public int Count { get; set; }
+    }
+
+    /// <summary>An item held once for every host (a group's policy, a pool), with its addition.</summary>
+    private sealed class SharedItem(DesiredItem item)
+    {
+        public DesiredItem Item { get; } = item;
+        public DesiredChange Change { get; } = new(item.Key, item);
     }
 
     private readonly record struct Pending(DesiredItem? Before, IpSetMemberItem? Member);
