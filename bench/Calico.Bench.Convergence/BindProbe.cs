@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net;
 using Calico.Topology;
 using Calico.Topology.Api;
 using Calico.Topology.Kernel;
@@ -10,8 +11,12 @@ namespace Calico.Bench.Convergence;
 /// <summary>How one other host came to route a port's address: the route, and when (0 when it did before the bind).</summary>
 internal sealed record RemoteRoute(KernelRoute Route, double Milliseconds, bool AlreadyThere)
 {
-    public static RemoteRoute From(RouteSeen seen, long sent) =>
-        new(seen.Route, seen.AlreadyThere ? 0 : BindProbe.Milliseconds(sent, seen.SeenAt), seen.AlreadyThere);
+    /// <summary>A route found already there when the wait began counts from when its host got it, if after <paramref name="sent"/>.</summary>
+    public static RemoteRoute From(RouteSeen seen, long sent)
+    {
+        var at = seen.AlreadyThere ? seen.RoutedSince : seen.SeenAt;
+        return at <= sent ? new(seen.Route, 0, true) : new(seen.Route, BindProbe.Milliseconds(sent, at), false);
+    }
 }
 
 /// <summary>When a VM's tap is plugged, relative to its port's bind call.</summary>
@@ -69,15 +74,19 @@ internal sealed class BindProbe(NamespaceTopology topology, IReadOnlyDictionary<
         var floor = Stopwatch.GetElapsedTime(floorStart).TotalMilliseconds;
 
         using var stopPolling = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var remote = RemoteRoutes(workload, stopPolling.Token);
+        var remote = new List<Task<RouteSeen>>();
         var sentUtc = DateTime.UtcNow;
         var sent = Stopwatch.GetTimestamp();
         var active = FirstActiveAsync(workload.PortId, stopPolling.Token);
         PlugTimes? plug = null;
         try
         {
-            await _api.BindPortAsync(workload.PortId, workload.Host.Name, cancellationToken);
+            var port = await _api.BindPortAsync(workload.PortId, workload.Host.Name, cancellationToken);
             var call = Stopwatch.GetElapsedTime(sent).TotalMilliseconds;
+            // The first bind may move the address into the host's block (Ipam:ReassignOnFirstBind): the answer says
+            // where it is. Routes the hosts got during the call count from when they got them (RouteSeen.RoutedSince).
+            workload = workload with { Address = IPAddress.Parse((string)port["fixed_ips"]![0]!["ip_address"]!) };
+            remote = RemoteRoutes(workload, stopPolling.Token);
             if (order == PlugOrder.AfterBind)
             {
                 var plugStart = Stopwatch.GetTimestamp();
@@ -102,7 +111,7 @@ internal sealed class BindProbe(NamespaceTopology topology, IReadOnlyDictionary<
         }
     }
 
-    /// <summary>Unbinds the ports one after another (their taps stay) and waits until no host routes them.</summary>
+    /// <summary>Unbinds the ports one after another (their taps stay) and waits until no host routes them on their own.</summary>
     public async Task UnbindAllAsync(IReadOnlyCollection<Workload> workloads, CancellationToken cancellationToken)
     {
         foreach (var workload in workloads) await _api.BindPortAsync(workload.PortId, "", cancellationToken);
@@ -120,10 +129,20 @@ internal sealed class BindProbe(NamespaceTopology topology, IReadOnlyDictionary<
         ];
     }
 
-    /// <summary>Waits until no host holds a route of ours to any of the workloads' addresses.</summary>
+    /// <summary>
+    /// Waits until no host holds a /32 of ours to any of the workloads' addresses (the port's host its local route, the
+    /// others theirs via it). Block routes stay: an unbound port keeps its address, so its block stays claimed.
+    /// </summary>
     public Task UntilUnroutedAsync(IReadOnlyCollection<Workload> workloads, TimeSpan within) =>
         Eventually.UntilAsync("every host to remove its routes to the unbound ports",
-            () => Task.FromResult(workloads.Count(w => routes.Values.Any(t => t.Lookup(w.Address) is not null))), routed => routed == 0, within);
+            () => Task.FromResult(workloads.Count(w => routes.Values.Any(t => t.Lookup(w.Address) is { IsHostRoute: true }))), routed => routed == 0, within);
+
+    /// <summary>Per host, the /32 routes of ours via another host (workloads routed on their own, not by a block).</summary>
+    public IReadOnlyList<(string Host, int HostRoutes, int BlockRoutes)> RemoteRouteCounts() =>
+        [.. routes.Select(r => (r.Key.Name,
+            r.Value.Snapshot().Count(k => k.Type == "unicast" && k.Gateway is not null && k.IsHostRoute),
+            r.Value.Snapshot().Count(k => k.Type == "unicast" && k.Gateway is not null && !k.IsHostRoute)))
+            .OrderBy(c => c.Name, StringComparer.Ordinal)];
 
     private async Task<long> FirstActiveAsync(string portId, CancellationToken cancellationToken)
     {

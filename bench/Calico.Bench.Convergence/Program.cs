@@ -89,6 +89,11 @@ static async Task RunAsync(Settings settings, RunPrefix prefix, CancellationToke
             PlugOrder.AfterBind, probe, settings, cancellationToken);
         Console.WriteLine();
         Report.Sequential(Nova, nova, settings);
+        var counts = probe.RemoteRouteCounts();
+        Console.WriteLine($"After {nova.Count} ports bound in Nova's order the hosts hold {counts.Sum(c => c.HostRoutes)} /32 routes via another host " +
+                          $"({string.Join(", ", counts.Select(c => $"{c.Host} {c.HostRoutes}"))}) and {counts.Sum(c => c.BlockRoutes)} block routes via another host " +
+                          "(a first bind moves the address into the host's block: no /32 unless a host is at its block limit).");
+        Console.WriteLine();
         if (settings.DebugLogs) Breakdown.Print(Nova, nova, topology);
 
         // Tap first: the same ports unbound (their taps stay), then bound again one at a time, so every tap is there
@@ -145,7 +150,8 @@ static async Task WarmUpAsync(NamespaceTopology topology, SeedNetwork seed, Bind
         foreach (var order in (PlugOrder[])[PlugOrder.AfterBind, PlugOrder.Before])
         {
             await Task.Delay(settings.Settle, cancellationToken);
-            foreach (var workload in warm) await probe.BindAsync(workload, order, cancellationToken);
+            // A first bind may move the port's address: carry on with the address it has now.
+            for (var i = 0; i < warm.Count; i++) warm[i] = (await probe.BindAsync(warm[i], order, cancellationToken)).Workload;
             await probe.UnbindAllAsync(warm, cancellationToken);
         }
         // Unplugged only once no host routes them (UnbindAllAsync waited): the kernel drops a deleted tap's routes

@@ -53,6 +53,18 @@ public interface ISubnetIpamGrain : IGrainWithStringKey
     /// </summary>
     Task<IpAllocation> AllocateAsync(string portId, string? host, IPAddress? requested);
 
+    /// <summary>
+    /// For the first bind of a port to <paramref name="host"/>: a new address in the host's own blocks (claiming a
+    /// block for the host if it is under <c>Ipam:MaxBlocksPerHost</c> and the subnet has one free), to replace
+    /// <paramref name="current"/>, so that other hosts route the port by the host's block rather than by a /32. The port
+    /// holds both until the caller releases <paramref name="current"/> (after storing the port with the new one).
+    /// Null, and nothing changes, when the address stays: it was asked for explicitly, chosen for a host, is already in
+    /// one of the host's blocks, is not the port's here, or the host has no room (it never borrows from another host's
+    /// block). Idempotent per port: a retried call gets the address the first one gave.
+    /// <see cref="ResourceNotFoundException"/> when the subnet does not exist.
+    /// </summary>
+    Task<IpAllocation?> MoveToHostAsync(string portId, string host, IPAddress current);
+
     /// <summary>Releases the port's address; a no-op when it does not hold it.</summary>
     Task ReleaseAsync(string portId, IPAddress address);
 

@@ -33,6 +33,15 @@ public interface IEndpointGrain : IResourceGrain<WorkloadEndpoint>
     /// <summary>The status last reported by the endpoint's host (null until it reports).</summary>
     Task<EndpointStatus?> GetStatusAsync();
 
+    /// <summary>
+    /// <see cref="IResourceGrain{T}.PutAsync"/> for a request that sets binding:host_id without naming fixed_ips.
+    /// When it binds a port that is unbound now (and <paramref name="value"/> keeps its fixed IPs), each address IPAM
+    /// chose while the port had no host moves into the new host's blocks if the host has room
+    /// (<c>Ipam:ReassignOnFirstBind</c>), unless a floating IP points at it: the new address is allocated, the port
+    /// stored with it, then the old one released. The stored port is returned, with the addresses it holds now.
+    /// </summary>
+    Task<Versioned<WorkloadEndpoint>> BindAsync(WorkloadEndpoint value, long expectedRevision);
+
     /// <summary>Records what the endpoint's host reports after programming it.</summary>
     Task ReportStatusAsync(EndpointStatus status);
 

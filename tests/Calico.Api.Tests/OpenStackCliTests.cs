@@ -65,6 +65,24 @@ public sealed class OpenStackCliTests(LoopbackApiServer server)
     }
 
     [Fact]
+    public async Task A_port_created_then_bound_with_port_set_host_moves_into_the_hosts_block()
+    {
+        var cidr = Cidrs.NextV4();
+        await Os.RunAsync("network", "create", "cli-nova-net");
+        await Os.RunAsync("subnet", "create", "--network", "cli-nova-net", "--subnet-range", cidr, "cli-nova-subnet");
+        await Os.RunAsync("port", "create", "--network", "cli-nova-net", "--host", "cli-nova-h1", "cli-nova-first");
+        // Nova's order: the port is created unbound (it has an address at once), then bound.
+        var created = await Os.JsonAsync("port", "create", "--network", "cli-nova-net", "--device-owner", "compute:nova", "cli-nova-vm");
+        Assert.Contains($"'{Cidrs.At(cidr, 64)}'", created["fixed_ips"]!.ToJsonString().Replace('"', '\''), StringComparison.Ordinal);
+        await Os.RunAsync("port", "set", "--host", "cli-nova-h1", "cli-nova-vm");
+        var bound = await Os.JsonAsync("port", "show", "cli-nova-vm");
+        Assert.Equal("cli-nova-h1", (string)bound["binding_host_id"]!);
+        var fixedIps = bound["fixed_ips"]!.ToJsonString().Replace('"', '\'');
+        Assert.Contains($"'{Cidrs.At(cidr, 3)}'", fixedIps, StringComparison.Ordinal);
+        Assert.DoesNotContain($"'{Cidrs.At(cidr, 64)}'", fixedIps, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Security_groups_and_rules()
     {
         var group = await Os.JsonAsync("security", "group", "create", "--description", "web servers", "cli-web");

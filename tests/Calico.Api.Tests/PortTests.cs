@@ -10,18 +10,10 @@ public sealed class PortTests(TokenApiServer server)
 {
     private NeutronClient Demo => server.Demo;
 
-    private async Task<(string Network, string Subnet, string Cidr)> NetworkWithSubnetAsync(string name)
-    {
-        var network = await Demo.NetworkAsync(name);
-        var cidr = Cidrs.NextV4();
-        var subnet = await Demo.SubnetAsync((string)network["id"]!, cidr);
-        return ((string)network["id"]!, (string)subnet["id"]!, cidr);
-    }
-
     [Fact]
     public async Task A_port_gets_an_address_a_mac_and_the_projects_default_group()
     {
-        var (network, subnet, cidr) = await NetworkWithSubnetAsync("net-port-defaults");
+        var (network, subnet, cidr) = await Demo.NetworkWithSubnetAsync("net-port-defaults");
         var port = await Demo.PortAsync(network, new JsonObject { ["name"] = "vm-1", ["device_id"] = "vm-1-uuid", ["device_owner"] = "compute:nova" });
         Assert.Matches("^fa:16:3e(:[0-9a-f]{2}){3}$", (string)port["mac_address"]!);
         var fixedIp = Assert.Single(port["fixed_ips"]!.AsArray())!;
@@ -48,7 +40,7 @@ public sealed class PortTests(TokenApiServer server)
     [Fact]
     public async Task A_bound_port_is_down_until_its_host_reports_it_programmed()
     {
-        var (network, _, _) = await NetworkWithSubnetAsync("net-port-status");
+        var (network, _, _) = await Demo.NetworkWithSubnetAsync("net-port-status");
         var port = await Demo.PortAsync(network, new JsonObject { ["binding:host_id"] = "compute-7" });
         var id = (string)port["id"]!;
         Assert.Equal("compute-7", (string)port["binding:host_id"]!);
@@ -74,7 +66,7 @@ public sealed class PortTests(TokenApiServer server)
     [Fact]
     public async Task Explicit_addresses_pairs_and_groups_are_kept_and_a_taken_address_is_409()
     {
-        var (network, subnet, cidr) = await NetworkWithSubnetAsync("net-port-explicit");
+        var (network, subnet, cidr) = await Demo.NetworkWithSubnetAsync("net-port-explicit");
         var group = await Demo.CreateAsync("security-groups", "security_group", new JsonObject { ["name"] = "web" });
         var address = Cidrs.At(cidr, 50);
         var port = await Demo.PortAsync(network, new JsonObject
@@ -102,8 +94,8 @@ public sealed class PortTests(TokenApiServer server)
     [Fact]
     public async Task Ports_are_listed_by_network_and_a_mac_is_taken_only_on_its_own_network()
     {
-        var (a, _, _) = await NetworkWithSubnetAsync("net-rows-a");
-        var (b, _, _) = await NetworkWithSubnetAsync("net-rows-b");
+        var (a, _, _) = await Demo.NetworkWithSubnetAsync("net-rows-a");
+        var (b, _, _) = await Demo.NetworkWithSubnetAsync("net-rows-b");
         const string mac = "fa:16:3e:12:34:56";
         var onA = (string)(await Demo.PortAsync(a, new JsonObject { ["mac_address"] = mac, ["binding:host_id"] = "compute-9" }))["id"]!;
         var onB = (string)(await Demo.PortAsync(b, new JsonObject { ["mac_address"] = mac }))["id"]!;
@@ -130,7 +122,7 @@ public sealed class PortTests(TokenApiServer server)
     [Fact]
     public async Task Concurrent_requests_for_one_address_give_it_to_exactly_one_port()
     {
-        var (network, _, cidr) = await NetworkWithSubnetAsync("net-port-race");
+        var (network, _, cidr) = await Demo.NetworkWithSubnetAsync("net-port-race");
         var address = Cidrs.At(cidr, 77);
         var replies = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Demo.PostAsync("/v2.0/ports", new JsonObject
         {
@@ -162,8 +154,8 @@ public sealed class PortTests(TokenApiServer server)
     [MemberData(nameof(BadPorts))]
     public async Task Invalid_ports_are_refused_and_take_no_address(string attributes, HttpStatusCode status, string message)
     {
-        var (network, subnet, cidr) = await NetworkWithSubnetAsync("net-port-bad");
-        var (_, otherSubnet, _) = await NetworkWithSubnetAsync("net-port-bad-other");
+        var (network, subnet, cidr) = await Demo.NetworkWithSubnetAsync("net-port-bad");
+        var (_, otherSubnet, _) = await Demo.NetworkWithSubnetAsync("net-port-bad-other");
         var body = JsonNode.Parse(attributes
             .Replace("OTHER_SUBNET", otherSubnet, StringComparison.Ordinal).Replace("SUBNET", subnet, StringComparison.Ordinal)
             .Replace("GATEWAY", Cidrs.At(cidr, 1), StringComparison.Ordinal).Replace("FIFTH", Cidrs.At(cidr, 5), StringComparison.Ordinal))!.AsObject();
@@ -187,7 +179,7 @@ public sealed class PortTests(TokenApiServer server)
     [Fact]
     public async Task Changing_or_deleting_a_port_releases_its_addresses()
     {
-        var (network, subnet, cidr) = await NetworkWithSubnetAsync("net-port-release");
+        var (network, subnet, cidr) = await Demo.NetworkWithSubnetAsync("net-port-release");
         var first = Cidrs.At(cidr, 10);
         var second = Cidrs.At(cidr, 11);
         var port = await Demo.PortAsync(network, new JsonObject { ["fixed_ips"] = new JsonArray(new JsonObject { ["ip_address"] = first }) });
@@ -208,7 +200,7 @@ public sealed class PortTests(TokenApiServer server)
     [Fact]
     public async Task A_network_or_subnet_with_ports_cannot_be_deleted()
     {
-        var (network, subnet, _) = await NetworkWithSubnetAsync("net-in-use");
+        var (network, subnet, _) = await Demo.NetworkWithSubnetAsync("net-in-use");
         var port = await Demo.PortAsync(network);
         var net = await Demo.DeleteAsync($"/v2.0/networks/{network}");
         Assert.Equal(HttpStatusCode.Conflict, net.Status);

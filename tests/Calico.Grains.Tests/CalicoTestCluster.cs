@@ -76,6 +76,15 @@ public sealed class CalicoTestCluster : IAsyncDisposable
             .Single(sp => sp.GetService<HostAgent>()?.HostName == host)
             .GetRequiredService<IDataplane>();
 
+    /// <summary>The routes in <paramref name="host"/>'s desired state, as "destination via host" or "destination Kind", sorted.</summary>
+    public async Task<List<string>> RoutesOfAsync(string host)
+    {
+        var snapshot = await Grains.GetGrain<IHostDesiredStateGrain>(host).WatchAsync(null, TimeSpan.Zero);
+        return [.. snapshot.Changes.Select(c => c.Item).OfType<RouteItem>()
+            .Select(r => r.Kind == RouteKind.ViaHost ? $"{r.Destination} via {r.ViaHost}" : $"{r.Destination} {r.Kind}")
+            .Order(StringComparer.Ordinal)];
+    }
+
     public async ValueTask DisposeAsync()
     {
         await Cluster.StopAllSilosAsync();

@@ -18,6 +18,9 @@ public sealed class TestStore
 
     public volatile bool FailWrites;
 
+    /// <summary>When set, writes of the grains it accepts fail as with <see cref="FailWrites"/>.</summary>
+    public volatile Func<GrainId, bool>? FailWritesOf;
+
     /// <summary>While set, writes wait for it (after counting themselves in <see cref="WaitingWrites"/>): a write in flight, held.</summary>
     public volatile TaskCompletionSource? WriteGate;
 
@@ -62,7 +65,7 @@ public sealed class TestStoreView(TestStore store, DeepCopier copier) : IGrainSt
 
     private Task Write<T>(GrainId grainId, IGrainState<T> grainState)
     {
-        if (store.FailWrites) throw new IOException($"injected write failure for {grainId}");
+        if (store.FailWrites || store.FailWritesOf?.Invoke(grainId) == true) throw new IOException($"injected write failure for {grainId}");
         lock (_rows)
         {
             _rows.TryGetValue(grainId, out var current);

@@ -156,6 +156,72 @@ public class AllocatorTests
         Assert.Equal("10.65.0.3", Auto(a, "p4", "h1"));
     }
 
+    private static string? Move(SubnetAllocator a, string port, string host, string current) =>
+        a.MoveToHost(port, host, IPAddress.Parse(current), Now)?.Allocation.Address.ToString();
+
+    [Fact]
+    public void A_first_bind_moves_an_address_chosen_without_a_host_into_the_hosts_block_idempotently()
+    {
+        var a = Allocator(Sample.Subnet());
+        Assert.Equal("10.65.0.2", Auto(a, "p1", "h1"));   // h1: 10.65.0.0/26
+        Assert.Equal("10.65.0.64", Auto(a, "p2", null));  // no affinity: 10.65.0.64/26
+        var moved = a.MoveToHost("p2", "h1", IPAddress.Parse("10.65.0.64"), Now)!.Value;
+        Assert.Equal("10.65.0.3", moved.Allocation.Address.ToString());
+        Assert.Equal(IpPrefix.Parse("10.65.0.0/26"), moved.Block);
+        Assert.Equal("h1", moved.Allocation.Host);
+        Assert.True(moved.Allocation.Automatic);
+        // Both held until the caller releases the old one; a retry gets the same new address, not a third.
+        Assert.Equal("10.65.0.3", Move(a, "p2", "h1", "10.65.0.64"));
+        Assert.Equal(IpPrefix.Parse("10.65.0.64/26"), a.Release("p2", IPAddress.Parse("10.65.0.64")));
+        Assert.Null(a.Block(IpPrefix.Parse("10.65.0.64/26")));  // left empty: released
+        // The new address was chosen for a host: a later bind elsewhere (unbound in between) keeps it.
+        Assert.Null(Move(a, "p2", "h2", "10.65.0.3"));
+
+        // A host without a block claims one.
+        Assert.Equal("10.65.0.64", Auto(a, "p3", null));
+        Assert.Equal("10.65.0.128", Move(a, "p3", "h2", "10.65.0.64"));
+        Assert.Equal("h2", a.Block(IpPrefix.Parse("10.65.0.128/26"))!.Block.AffinityHost);
+    }
+
+    [Fact]
+    public void A_first_bind_keeps_explicit_addresses_foreign_ones_and_those_already_in_the_hosts_block()
+    {
+        var a = Allocator(Sample.Subnet());
+        Auto(a, "p1", "h1");
+        a.Allocate("p2", null, IPAddress.Parse("10.65.0.100"), Now);
+        Assert.Null(Move(a, "p2", "h1", "10.65.0.100"));   // asked for explicitly
+        Assert.Null(Move(a, "p1", "h1", "10.65.0.2"));     // chosen for h1, in h1's block
+        Assert.Null(Move(a, "p3", "h1", "10.65.0.2"));     // not p3's
+        Assert.Null(Move(a, "p3", "h1", "10.65.9.9"));     // not in the subnet
+        Assert.Null(Move(a, "p3", "h1", "fd00::1"));       // not of its family
+        Assert.Equal(2, a.Blocks.Count());                 // nothing was claimed
+    }
+
+    [Fact]
+    public void A_first_bind_never_borrows_and_keeps_the_address_when_the_host_has_no_room()
+    {
+        // At its limit, with its one block full: the host keeps the port's old address rather than borrow.
+        var a = Allocator(Sample.Subnet(), maxBlocks: 1);
+        for (var i = 0; i < 62; i++) Auto(a, $"h1-{i}", "h1");
+        Assert.Equal("10.65.0.64", Auto(a, "p", null));
+        Assert.Equal("10.65.0.128", Auto(a, "h2-0", "h2"));    // another host's block, with room
+        var before = a.Blocks.ToList();
+        Assert.Null(Move(a, "p", "h1", "10.65.0.64"));
+        Assert.Equal(before, a.Blocks.ToList());
+
+        // Every block of the subnet claimed: a host with none keeps the old address too.
+        var small = Allocator(Sample.Subnet("s", "10.65.0.0/26", "10.65.0.1"));
+        Assert.Equal("10.65.0.2", Auto(small, "q", null));
+        Assert.Null(Move(small, "q", "h1", "10.65.0.2"));
+        Assert.Equal(0, small.BlockCountOf("h1"));
+
+        // Automatic allocation disabled: nothing moves.
+        var disabled = Allocator(Sample.Subnet());
+        Auto(disabled, "r", null);
+        disabled.Configure(Sample.Subnet(), "its IP pool p is disabled");
+        Assert.Null(Move(disabled, "r", "h1", "10.65.0.2"));
+    }
+
     [Fact]
     public void A_subnet_smaller_than_a_block_is_one_block()
     {

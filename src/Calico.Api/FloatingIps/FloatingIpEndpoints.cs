@@ -60,7 +60,7 @@ internal sealed class FloatingIpEndpoints(
             fip = WithAssociation(fip, portId, fixedIp);
             var grain = store.Grains.GetGrain<IFloatingIpGrain>(fip.Id);
             var stored = await grain.CreateAsync(fip);
-            if (await references.FirstMissingAsync(networkId, portId: fip.PortId) is { } missing)
+            if ((await references.FirstMissingAsync(networkId, portId: fip.PortId) ?? await FixedIpGoneAsync(stored.Value)) is { } missing)
             {
                 await grain.DeleteAsync(stored.Revision);
                 throw missing;
@@ -92,8 +92,10 @@ internal sealed class FloatingIpEndpoints(
             return WithAssociation(fip, portId, fixedIp);
         });
         // A port deleted meanwhile disassociates its floating IPs after its delete; this association may have come
-        // after that, so it checks for the port itself (see References) and takes itself back.
-        if (stored.Value.PortId is { } associated && await references.FirstMissingAsync(portId: associated) is { } missing)
+        // after that, so it checks for the port itself (see References) and takes itself back. So it does if the port's
+        // first bind moved the fixed address meanwhile.
+        if (stored.Value.PortId is { } associated
+            && (await references.FirstMissingAsync(portId: associated) ?? await FixedIpGoneAsync(stored.Value)) is { } missing)
         {
             await Writes.UpdateAsync(store.Grains.GetGrain<IFloatingIpGrain>(id), current => Task.FromResult(
                 current is not null && current.Value.PortId == associated ? current.Value with { PortId = null, FixedIpAddress = null } : current?.Value ?? stored.Value));
@@ -142,6 +144,20 @@ internal sealed class FloatingIpEndpoints(
             throw ApiException.Conflict("FloatingIPPortAlreadyAssociated",
                 $"Cannot associate floating IP with port {portId} using fixed IP {fixedIp}, as that fixed IP already has floating IP {taken.Value.FloatingIpAddress}.");
         return (portId, fixedIp);
+    }
+
+    /// <summary>
+    /// A stored association whose port no longer holds the fixed address: a first bind of the port moved it into its
+    /// host's block after this request read the port. The bind skips addresses that floating IPs point at, and reads
+    /// them inside the port's turn, which this read of the port waits for: of the two, one always sees the other.
+    /// </summary>
+    private async Task<ApiException?> FixedIpGoneAsync(FloatingIp fip)
+    {
+        if (fip is not { PortId: { } portId, FixedIpAddress: { } fixedIp }) return null;
+        var port = await store.Grains.GetGrain<IEndpointGrain>(portId).GetAsync();
+        return port is null || port.Value.Addresses.Contains(fixedIp) ? null
+            : ApiException.Conflict("FloatingIPSetupException",
+                $"Port {portId} no longer has fixed ip {fixedIp}: its bind moved it into its host's block while this request ran. Associate the floating IP with the port's current address.");
     }
 
     private static FloatingIp WithAssociation(FloatingIp fip, string? portId, IPAddress? fixedIp) =>

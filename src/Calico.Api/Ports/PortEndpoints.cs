@@ -106,10 +106,15 @@ internal sealed class PortEndpoints(
             }
             try
             {
-                var stored = await grain.PutAsync(next, current.Revision);
+                // A bind that names no fixed_ips may move addresses chosen before the port had a host into the host's
+                // blocks (the grain does it in one turn: allocate, store, release); the answer shows where they are now.
+                var stored = requests is null && body.Has("binding:host_id")
+                    ? await grain.BindAsync(next, current.Revision)
+                    : await grain.PutAsync(next, current.Revision);
                 if (await MissingReferenceAsync(stored.Value) is { } missing)
                 {
-                    await grain.PutAsync(current.Value, stored.Revision);
+                    // Undone, except for addresses the bind moved: the old ones are released, and the new ones are as good.
+                    await grain.PutAsync(requests is null ? current.Value with { FixedIps = stored.Value.FixedIps } : current.Value, stored.Revision);
                     throw missing;
                 }
                 await addresses.ReleaseAsync(id, current.Value.FixedIps.Except(next.FixedIps));

@@ -19,6 +19,13 @@ public sealed class IpamOptions
     /// </summary>
     public int MaxBatchSize { get; set; } = 512;
 
+    /// <summary>
+    /// At a port's first bind (created unbound, as Nova does, then given binding:host_id without fixed_ips), move each
+    /// address IPAM chose for it while it had no host into the new host's blocks, so that the host's block route covers
+    /// it and no other host needs a /32 for it (Neutron's deferred IP allocation reaches the same outcome).
+    /// </summary>
+    public bool ReassignOnFirstBind { get; set; } = true;
+
     /// <summary>How old an allocation must be before an audit may call it leaked (an API call may be between allocating and writing its port).</summary>
     public TimeSpan LeakGracePeriod { get; set; } = TimeSpan.FromMinutes(5);
 }

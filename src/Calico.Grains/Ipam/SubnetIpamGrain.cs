@@ -73,13 +73,23 @@ public sealed partial class SubnetIpamGrain(
         v.Id(portId, "port_id");
         if (host is not null) HostSpec.ValidateName(host, v, "binding:host_id");
         v.ThrowIfAny();
-        return Enqueue(new Request(portId, host, requested, Release: false))!;
+        return Enqueue(new Request(portId, host, requested, Operation.Allocate))!;
+    }
+
+    public async Task<IpAllocation?> MoveToHostAsync(string portId, string host, IPAddress current)
+    {
+        ArgumentNullException.ThrowIfNull(current);
+        var v = new Validator();
+        v.Id(portId, "port_id");
+        HostSpec.ValidateName(host, v, "binding:host_id");
+        v.ThrowIfAny();
+        return await Enqueue(new Request(portId, host, current, Operation.MoveToHost));
     }
 
     public Task ReleaseAsync(string portId, IPAddress address)
     {
         ArgumentNullException.ThrowIfNull(address);
-        return Enqueue(new Request(portId, null, address, Release: true));
+        return Enqueue(new Request(portId, null, address, Operation.Release));
     }
 
     public Task<IReadOnlyList<IpAllocation>> ListAsync()
@@ -174,7 +184,12 @@ public sealed partial class SubnetIpamGrain(
         foreach (var request in batch)
         {
             var error = request.Error ?? (request.Block is { } block && failed.TryGetValue(block, out var e) ? e : null);
-            Telemetry.IpamRequests.Add(1, new("op", request.Release ? "release" : "allocate"), new("outcome", error is null ? "ok" : "refused"));
+            Telemetry.IpamRequests.Add(1, new("op", request.Operation switch
+            {
+                Operation.Release => "release",
+                Operation.MoveToHost => "move-to-host",
+                _ => "allocate",
+            }), new("outcome", error is null ? "ok" : "refused"));
             if (error is not null) request.Done.TrySetException(error);
             else request.Done.TrySetResult(request.Result!);
         }
@@ -184,13 +199,21 @@ public sealed partial class SubnetIpamGrain(
     {
         try
         {
-            if (request.Release)
+            if (request.Operation == Operation.Release)
             {
                 request.Block = allocator?.Release(request.PortId, request.Address!);
                 request.Result = null;
                 return;
             }
             if (subnet is null || allocator is null) throw new ResourceNotFoundException("subnet", SubnetId);
+            if (request.Operation == Operation.MoveToHost)
+            {
+                // Nothing to move (or no room): the port keeps its address, and the caller is told so with null.
+                var moved = allocator.MoveToHost(request.PortId, request.Host!, request.Address!, now);
+                request.Block = moved?.Block;
+                request.Result = moved is { } m ? ToResult(m.Allocation) : null;
+                return;
+            }
             var (allocation, block) = allocator.Allocate(request.PortId, request.Host, request.Address, now);
             request.Block = block;
             request.Result = ToResult(allocation);
@@ -297,7 +320,9 @@ public sealed partial class SubnetIpamGrain(
         public bool RecordExists { get; set; }
     }
 
-    private sealed record Request(string PortId, string? Host, IPAddress? Address, bool Release)
+    private enum Operation { Allocate, Release, MoveToHost }
+
+    private sealed record Request(string PortId, string? Host, IPAddress? Address, Operation Operation)
     {
         public TaskCompletionSource<IpAllocation> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 

@@ -83,14 +83,14 @@ public abstract partial class ResourceGrain<T>(
     /// <summary>After a write is stored and the calculator told: for kinds whose change other grains must hear of.</summary>
     protected virtual Task OnStoredAsync(T? previous, T? current) => Task.CompletedTask;
 
-    private void Check(T value)
+    protected void Check(T value)
     {
         ArgumentNullException.ThrowIfNull(value);
         value.EnsureValid();
         if (IdOf(value) != Key) throw new InvalidInputException("id", $"'{IdOf(value)}' does not match the {KindName} being written ('{Key}')");
     }
 
-    private void CheckRevision(long? expected, bool mustExist)
+    protected void CheckRevision(long? expected, bool mustExist)
     {
         if (mustExist && state.State.Value is null) throw new ResourceNotFoundException(KindName, Key);
         if (expected is { } revision && revision != state.State.Revision)

@@ -1,10 +1,12 @@
 using Calico.Datastore;
+using Calico.Grains.Ipam;
 using Calico.Model.Desired;
 using Calico.Model.Net;
 using Calico.Model.Resources;
 using Calico.Model.Validation;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Orleans.Storage;
 
 namespace Calico.Grains.Resources;
@@ -130,16 +132,21 @@ public sealed partial class IpPoolGrain(
     private static partial void LogPoolNotifyFailed(ILogger logger, Exception ex, string pool);
 }
 
+/// <summary>A port; its first bind may move its addresses into the host's blocks (EndpointGrain.Bind.cs).</summary>
 [GrainType(GrainTypes.Endpoint)]
 public sealed partial class EndpointGrain(
     [PersistentState("state", StorageNames.Calico)] IPersistentState<ResourceState<WorkloadEndpoint>> state,
     IServiceProvider services,
+    IGrainStateCatalog catalog,
+    IOptions<IpamOptions> ipamOptions,
     TimeProvider time, ILogger<EndpointGrain> logger)
     : ResourceGrain<WorkloadEndpoint>(state, time, logger), IEndpointGrain
 {
     private const string RowStateName = "state";
 
     private readonly IGrainStorage _storage = services.GetRequiredKeyedService<IGrainStorage>(StorageNames.Calico);
+    private readonly IGrainStateCatalog _catalog = catalog;
+    private readonly IOptions<IpamOptions> _ipamOptions = ipamOptions;
 
     // Status is what the host last reported: derived, kept in memory, re-reported by the host.
     private EndpointStatus? _status;

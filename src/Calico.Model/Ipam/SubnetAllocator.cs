@@ -120,18 +120,56 @@ public sealed class SubnetAllocator
     }
 
     /// <summary>
+    /// For a port being bound to <paramref name="host"/> for the first time: a new address for it in the host's own
+    /// blocks (or a block the host claims, within <see cref="MaxBlocksPerHost"/>), to replace <paramref name="current"/>,
+    /// which it keeps until the caller releases it. Only an address IPAM chose while the port had no host is moved: an
+    /// address asked for explicitly, one chosen for a host, one already in a block of <paramref name="host"/>, or one
+    /// the port does not hold here, stays (null). Never borrows from another host's block and never takes a block
+    /// without affinity: with no room (or automatic allocation disabled) the port keeps its address (null).
+    /// Idempotent: a port that already holds an automatic address in a block of <paramref name="host"/> besides
+    /// <paramref name="current"/> (a retried bind) gets that one again, so a retry never takes a second address.
+    /// </summary>
+    public (IpBlockAllocation Allocation, IpPrefix Block)? MoveToHost(string portId, string host, IPAddress current, DateTimeOffset now)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(host);
+        if (!TryFind(portId, current, out _, out var block, out var held)) return null;
+        if (!held.Automatic || held.Host is not null || block.Block.AffinityHost == host) return null;
+        var hostBlocks = _blocksByHost.GetValueOrDefault(host);
+        foreach (var address in _addressesByPort[portId])
+        {
+            var start = _layout.BlockOf(address);
+            var allocation = _blocks[start].Allocations[Offset(start, address)];
+            if (allocation.Automatic && hostBlocks?.Contains(start) == true) return (allocation, _blocks[start].Block.Cidr);
+        }
+        if (_automaticRefusal is not null) return null;
+        var chosen = FirstWithFree(hostBlocks) ?? (CanClaim(host) ? ClaimNext(host) : null);
+        if (chosen is not { } target) return null;
+        return Assign(target, _blocks[target], FirstFree(target), portId, host, automatic: true, now);
+    }
+
+    /// <summary>Where the port's allocation of <paramref name="address"/> is: false when the port does not hold it here.</summary>
+    private bool TryFind(string portId, IPAddress address, out UInt128 start, out IpamBlock block, out IpBlockAllocation allocation)
+    {
+        start = default;
+        block = null!;
+        allocation = null!;
+        if (address.AddressFamily != _layout.Family) return false;
+        var number = address.ToNumber();
+        if (!_layout.Contains(number)) return false;
+        start = _layout.BlockOf(number);
+        return _blocks.TryGetValue(start, out block!) && block.Allocations.TryGetValue(Offset(start, number), out allocation!)
+               && allocation.PortId == portId;
+    }
+
+    /// <summary>
     /// Frees the port's address; a block left empty is released. Returns the block that changed, or null when the
     /// port did not hold the address (a no-op, so that a retried release is harmless).
     /// </summary>
     public IpPrefix? Release(string portId, IPAddress address)
     {
-        if (address.AddressFamily != _layout.Family) return null;
+        if (!TryFind(portId, address, out var start, out var block, out _)) return null;
         var number = address.ToNumber();
-        if (!_layout.Contains(number)) return null;
-        var start = _layout.BlockOf(number);
-        if (!_blocks.TryGetValue(start, out var block)) return null;
         var offset = Offset(start, number);
-        if (!block.Allocations.TryGetValue(offset, out var holder) || holder.PortId != portId) return null;
 
         Touch(start);
         var next = block with { Allocations = block.Allocations.Remove(offset) };

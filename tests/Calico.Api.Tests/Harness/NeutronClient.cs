@@ -73,6 +73,15 @@ public sealed class NeutronClient(string baseUrl, string? token, Func<string> se
         return await CreateAsync("subnets", "subnet", attributes);
     }
 
+    /// <summary>A network named <paramref name="name"/> with one IPv4 subnet of a fresh /24 (<see cref="Cidrs.NextV4"/>).</summary>
+    public async Task<(string Network, string Subnet, string Cidr)> NetworkWithSubnetAsync(string name)
+    {
+        var network = (string)(await NetworkAsync(name))["id"]!;
+        var cidr = Cidrs.NextV4();
+        var subnet = await SubnetAsync(network, cidr);
+        return (network, (string)subnet["id"]!, cidr);
+    }
+
     public async Task<JsonObject> PortAsync(string networkId, JsonObject? extra = null)
     {
         var attributes = new JsonObject { ["network_id"] = networkId };

@@ -7,7 +7,9 @@ namespace Calico.Topology.Probes;
 
 /// <summary>What ended a wait on a <see cref="RouteTable"/>: the route, and the <see cref="Stopwatch"/> timestamp at which it was read.</summary>
 /// <param name="AlreadyThere">The route was there before the wait began (<paramref name="SeenAt"/> is then the start of the wait).</param>
-public sealed record RouteSeen(KernelRoute Route, long SeenAt, bool AlreadyThere);
+/// <param name="RoutedSince">When the table first read the route as it is (its change, or the table's start for a route in
+/// the first dump): for a route already there, whether it came before or after some moment of the caller's.</param>
+public sealed record RouteSeen(KernelRoute Route, long SeenAt, bool AlreadyThere, long RoutedSince);
 
 /// <summary>
 /// The IPv4 routes of one protocol in the main table of a namespace, kept current from <c>ip monitor route</c>
@@ -24,6 +26,7 @@ public sealed class RouteTable : IAsyncDisposable
     private readonly RouteMonitor _monitor;
     private readonly string _protocol;
     private readonly Dictionary<IPNetwork, KernelRoute> _routes = [];
+    private readonly Dictionary<IPNetwork, long> _since = [];
     private readonly List<(IPAddress Address, Func<KernelRoute, bool> Wanted, TaskCompletionSource<RouteSeen> Done)> _waiters = [];
     private readonly Lock _gate = new();
 
@@ -44,7 +47,12 @@ public sealed class RouteTable : IAsyncDisposable
         try
         {
             var table = new RouteTable(monitor, protocol);
-            foreach (var route in await ns.RoutesAsync(protocol)) table._routes[route.Network] = route;
+            var started = Stopwatch.GetTimestamp();
+            foreach (var route in await ns.RoutesAsync(protocol))
+            {
+                table._routes[route.Network] = route;
+                table._since[route.Network] = started;
+            }
             monitor.Observe(table.OnChange);
             return table;
         }
@@ -61,6 +69,12 @@ public sealed class RouteTable : IAsyncDisposable
         lock (_gate) return LookupLocked(address);
     }
 
+    /// <summary>Every route of ours now.</summary>
+    public IReadOnlyList<KernelRoute> Snapshot()
+    {
+        lock (_gate) return [.. _routes.Values];
+    }
+
     /// <summary>
     /// Completes when the most specific route of ours covering <paramref name="address"/> is one that
     /// <paramref name="wanted"/> accepts: with that route and the time its change was read, or at once (AlreadyThere)
@@ -73,7 +87,8 @@ public sealed class RouteTable : IAsyncDisposable
         var done = new TaskCompletionSource<RouteSeen>(TaskCreationOptions.RunContinuationsAsynchronously);
         lock (_gate)
         {
-            if (LookupLocked(address) is { } route && wanted(route)) return Task.FromResult(new RouteSeen(route, Stopwatch.GetTimestamp(), true));
+            if (LookupLocked(address) is { } route && wanted(route))
+                return Task.FromResult(new RouteSeen(route, Stopwatch.GetTimestamp(), true, _since[route.Network]));
             _waiters.Add((address, wanted, done));
         }
         var registration = cancellationToken.Register(() =>
@@ -99,14 +114,22 @@ public sealed class RouteTable : IAsyncDisposable
         if (!TryParse(line, out var deleted, out var route, out var table) || route.Protocol != _protocol || table is not (null or "main")) return;
         lock (_gate)
         {
-            if (deleted) _routes.Remove(route.Network);
-            else _routes[route.Network] = route;
+            if (deleted)
+            {
+                _routes.Remove(route.Network);
+                _since.Remove(route.Network);
+            }
+            else if (!_routes.TryGetValue(route.Network, out var before) || before != route)
+            {
+                _routes[route.Network] = route;
+                _since[route.Network] = seenAt;
+            }
             for (var i = _waiters.Count - 1; i >= 0; i--)
             {
                 var (address, wanted, done) = _waiters[i];
                 if (LookupLocked(address) is not { } current || !wanted(current)) continue;
                 _waiters.RemoveAt(i);
-                done.TrySetResult(new RouteSeen(current, seenAt, false));
+                done.TrySetResult(new RouteSeen(current, seenAt, false, _since[current.Network]));
             }
         }
     }
