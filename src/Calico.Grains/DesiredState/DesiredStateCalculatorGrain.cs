@@ -51,7 +51,7 @@ public sealed class CalculatorOptionsValidator : IValidateOptions<CalculatorOpti
 /// </summary>
 [GrainType(GrainTypes.Calculator)]
 public sealed partial class DesiredStateCalculatorGrain(
-    IGrainStateCatalog catalog,
+    StoreReader loader,
     IOptions<CalculatorOptions> options,
     ILogger<DesiredStateCalculatorGrain> logger) : Grain, IDesiredStateCalculatorGrain
 {
@@ -102,13 +102,13 @@ public sealed partial class DesiredStateCalculatorGrain(
     {
         var sw = Stopwatch.StartNew();
         // Read outside the grain's turns: notifications go on meanwhile (a stale revision read here is then ignored).
-        var loaded = await Task.Run(() => LoadAsync(CancellationToken.None));
+        var loaded = await LoadAsync(CancellationToken.None);
         var hosts = 0;
         var chunk = Math.Max(1, options.Value.ResyncChunk);
         for (var i = 0; i < loaded.Count; i += chunk)
         {
             if (i > 0) await Task.Delay(1);
-            var perHost = _engine.ApplyAll(loaded.Skip(i).Take(chunk));
+            var perHost = _engine.ApplyAll(Enumerable.Range(i, Math.Min(chunk, loaded.Count - i)).Select(j => loaded[j]));
             hosts += perHost.Count;
             await PushAllAsync(perHost);
         }
@@ -140,27 +140,7 @@ public sealed partial class DesiredStateCalculatorGrain(
         }
     }
 
-    private async Task<List<ResourceChange>> LoadAsync(CancellationToken cancellationToken)
-    {
-        var changes = new List<ResourceChange>();
-        await Load<HostSpec>(GrainTypes.Host, ResourceKind.Host);
-        await Load<Network>(GrainTypes.Network, ResourceKind.Network);
-        await Load<Subnet>(GrainTypes.Subnet, ResourceKind.Subnet);
-        await Load<SecurityGroup>(GrainTypes.SecurityGroup, ResourceKind.SecurityGroup);
-        await Load<WorkloadEndpoint>(GrainTypes.Endpoint, ResourceKind.Endpoint);
-        await Load<FloatingIp>(GrainTypes.FloatingIp, ResourceKind.FloatingIp);
-        await Load<IpPool>(GrainTypes.IpPool, ResourceKind.IpPool);
-        // Blocks are rows of the subnets' IPAM grains; a released block is a tombstone (no block) with its revision.
-        await foreach (var (key, state) in catalog.ListAsync<IpBlockState>(GrainTypes.IpBlock, cancellationToken))
-            changes.Add(new ResourceChange(ResourceKind.IpBlock, key, state.Revision, state.Block));
-        return changes;
-
-        async Task Load<T>(string grainType, ResourceKind kind) where T : class
-        {
-            await foreach (var (key, state) in catalog.ListAsync<ResourceState<T>>(grainType, cancellationToken))
-                changes.Add(new ResourceChange(kind, key, state.Revision, state.Value));
-        }
-    }
+    private Task<IReadOnlyList<ResourceChange>> LoadAsync(CancellationToken cancellationToken) => loader.LoadAsync(cancellationToken);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Desired-state calculator shard {Shard} loaded {Resources} resources for {Hosts} hosts in {Milliseconds:F0} ms")]
     private static partial void LogLoaded(ILogger logger, int shard, int resources, int hosts, double milliseconds);

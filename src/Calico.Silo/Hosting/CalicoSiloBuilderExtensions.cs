@@ -29,6 +29,7 @@ public static class CalicoSiloBuilderExtensions
         services.AddSingleton<IValidateOptions<HostLivenessOptions>, HostLivenessOptionsValidator>();
         services.AddOptions<CalculatorOptions>().Bind(configuration.GetSection(CalculatorOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<CalculatorOptions>, CalculatorOptionsValidator>();
+        services.TryAddSingleton<StoreReader>();
         services.AddCalicoIpam(configuration);
 
         if (!roles.HasFlag(SiloRoles.Controller))
