@@ -57,6 +57,7 @@ public sealed partial class DesiredStateCalculatorGrain(
 {
     private readonly Guid _epoch = Guid.NewGuid();
     private readonly Dictionary<string, long> _sequence = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Task> _pushes = new(StringComparer.Ordinal);
     private DesiredStateEngine _engine = new();
     private Task? _resync;
 
@@ -78,7 +79,7 @@ public sealed partial class DesiredStateCalculatorGrain(
             new GrainTimerCreationOptions(options.Value.ResyncInterval, options.Value.ResyncInterval) { Interleave = true });
     }
 
-    public async Task NotifyAsync(ResourceChange change)
+    public Task NotifyAsync(ResourceChange change)
     {
         using var activity = Telemetry.Source.StartActivity("calculator.apply");
         activity?.SetTag("calico.resource.kind", change.Kind.ToString());
@@ -86,7 +87,8 @@ public sealed partial class DesiredStateCalculatorGrain(
         var perHost = _engine.Apply(change);
         activity?.SetTag("calico.hosts.changed", perHost.Count);
         Telemetry.ResourceChanges.Add(1);
-        await PushAllAsync(perHost);
+        PushAll(perHost);
+        return Task.CompletedTask;
     }
 
     public Task<HostPush> GetHostStateAsync(string host) =>
@@ -110,33 +112,48 @@ public sealed partial class DesiredStateCalculatorGrain(
             if (i > 0) await Task.Delay(1);
             var perHost = _engine.ApplyAll(Enumerable.Range(i, Math.Min(chunk, loaded.Count - i)).Select(j => loaded[j]));
             hosts += perHost.Count;
-            await PushAllAsync(perHost);
+            PushAll(perHost);
         }
         LogResynced(logger, Shard, loaded.Count, hosts, sw.Elapsed.TotalMilliseconds);
     }
 
     private Task ResyncOnTimerAsync(CancellationToken _) => ResyncAsync();
 
-    private Task PushFullToAllAsync(CancellationToken _) =>
-        Task.WhenAll(_engine.Hosts.ToList().Select(host => PushAsync(host, full: true, [])));
-
-    private Task PushAllAsync(Dictionary<string, List<DesiredChange>> perHost) =>
-        Task.WhenAll(perHost.Select(kv => PushAsync(kv.Key, full: false, kv.Value)));
-
-    private async Task PushAsync(string host, bool full, List<DesiredChange> changes)
+    private Task PushFullToAllAsync(CancellationToken _)
     {
-        // Numbered before the await, so a concurrent GetHostStateAsync sees a sequence that matches its items.
+        foreach (var host in _engine.Hosts.ToList()) Push(host, full: true, []);
+        return Task.CompletedTask;
+    }
+
+    private void PushAll(Dictionary<string, List<DesiredChange>> perHost)
+    {
+        foreach (var (host, changes) in perHost) Push(host, full: false, changes);
+    }
+
+    /// <summary>
+    /// Numbers the host's push now (so a concurrent <see cref="GetHostStateAsync"/> sees a sequence that matches its
+    /// items) and sends it once the host's previous push has been answered, so each host grain receives its pushes in
+    /// order. Nobody waits for it: a resource write costs the store and the engine, not the fan-out to the hosts.
+    /// </summary>
+    private void Push(string host, bool full, List<DesiredChange> changes)
+    {
         var sequence = _sequence[host] = _sequence.GetValueOrDefault(host) + 1;
+        var push = new HostPush(_epoch, sequence, full, changes, System.Diagnostics.Activity.Current?.Id);
+        _pushes[host] = SendAfterAsync(_pushes.GetValueOrDefault(host), host, push);
+    }
+
+    private async Task SendAfterAsync(Task? previous, string host, HostPush push)
+    {
+        if (previous is not null) await previous; // never faults: failures are logged below
         try
         {
-            await GrainFactory.GetGrain<IHostDesiredStateGrain>(host)
-                .PushAsync(new HostPush(_epoch, sequence, full, changes, System.Diagnostics.Activity.Current?.Id));
+            await GrainFactory.GetGrain<IHostDesiredStateGrain>(host).PushAsync(push);
             Telemetry.HostPushes.Add(1);
         }
         catch (Exception ex)
         {
-            // The host grain notices the gap in sequence numbers at the next push, or fetches on activation.
-            LogPushFailed(logger, ex, host, sequence);
+            // The host grain notices the gap in sequence numbers at the next push, or a new epoch on activation.
+            LogPushFailed(logger, ex, host, push.Sequence);
         }
     }
 
