@@ -2,14 +2,14 @@
 # The benchmark: every figure is printed beside a baseline measured in the same run, as a ratio.
 # Not part of the test suite. Needs root (it creates network namespaces of its own and removes them).
 #   bench/run.sh            all benchmarks
-#   bench/run.sh netlink    one of: netlink nftables policy ipam convergence api
+#   bench/run.sh netlink    one of: netlink nftables policy ipam convergence api scale
 #   bench/run.sh convergence -- --ports 50    arguments after -- go to the benchmark program
 set -euo pipefail
 cd "$(dirname "$0")/.."
 which=()
 while [ $# -gt 0 ] && [ "$1" != "--" ]; do which+=("$1"); shift; done
 [ "${1:-}" = "--" ] && shift
-[ ${#which[@]} -eq 0 ] && which=(netlink nftables policy ipam convergence api)
+[ ${#which[@]} -eq 0 ] && which=(netlink nftables policy ipam convergence api scale)
 for name in "${which[@]}"; do
   case "$name" in
     netlink)  project=bench/Calico.Bench.Netlink ;;
@@ -18,7 +18,8 @@ for name in "${which[@]}"; do
     ipam)     project=bench/Calico.Bench.Ipam ;;
     convergence) project=bench/Calico.Bench.Convergence ;;
     api)      project=bench/Calico.Bench.Api ;;
-    *) echo "bench/run.sh: unknown benchmark '$name' (netlink, nftables, policy, ipam, convergence, api)" >&2; exit 2 ;;
+    scale)    project=bench/Calico.Bench.Scale ;;
+    *) echo "bench/run.sh: unknown benchmark '$name' (netlink, nftables, policy, ipam, convergence, api, scale)" >&2; exit 2 ;;
   esac
   echo "=== $name ($project) ==="
   dotnet run -c Release --project "$project" -- "$@"
