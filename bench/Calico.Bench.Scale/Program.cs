@@ -25,10 +25,12 @@ if (!Settings.TryParse(args, out var settings, out var problem))
 var root = settings.Directory ?? Directory.CreateTempSubdirectory("calico-bench-scale-").FullName;
 // Ctrl-C or SIGTERM: the controller child goes too, and the temporary directory.
 ControllerProcess? running = null;
+var results = new List<ShapeFigures>();
 using var stop = new StopSignals();
 stop.Token.Register(() =>
 {
     running?.Kill();
+    if (results.Count > 0) Report.Table(results);
     if (settings.Directory is null) Directory.Delete(root, recursive: true);
     Console.Error.WriteLine("scale: stopped by a signal");
     Environment.Exit(130);
@@ -36,7 +38,6 @@ stop.Token.Register(() =>
 Console.WriteLine($"Scale: shapes {string.Join("; ", settings.Shapes)}; {settings.Samples} samples of each operation (after " +
                   $"{settings.WarmUpSamples} not counted), {settings.NovaPorts} ports in Nova's order; quiet {settings.Quiet.TotalMilliseconds:F0} ms; " +
                   $"calico-silo --role controller on SQLite under {root}; {Environment.ProcessorCount} cores");
-var results = new List<ShapeFigures>();
 string? failure = null;
 try
 {
@@ -136,6 +137,8 @@ async Task RunShapeAsync(ShapeFigures figures, string directory)
             start = Stopwatch.GetTimestamp();
             controller = running = await ControllerProcess.StartAsync(directory, controller.Ports, readyTimeout: settings.ConvergeTimeout);
             var ready = Seconds(Stopwatch.GetTimestamp() - start);
+            // Calls made while it was down may have gone to the old process's address and be waiting for nothing.
+            fleet.BreakOutstandingCalls();
             await fleet.WaitSettledAsync(() => fleet.Hosts.Select((h, i) => h.LastSnapshot.Epoch != epochs[i] && h.Interfaces == h.ExpectedInterfaces).All(x => x),
                 settings.Quiet, settings.ConvergeTimeout, "resync after a controller restart");
             var resync = Seconds(fleet.Hosts.Max(h => h.LastSnapshot.At) - start);

@@ -69,6 +69,9 @@ internal sealed class SimulatedHost(string name, IPAddress address)
 
     private CancellationTokenSource? _call;
 
+    /// <summary>A watch that has not answered this long after its max wait is taken for lost, and made again.</summary>
+    public static readonly TimeSpan LostCallGrace = TimeSpan.FromSeconds(10);
+
     /// <summary>Watches until cancelled; failures (the controller restarting) are retried after 50 ms doubling to 250 ms.</summary>
     public async Task RunAsync(IGrainFactory grains, TimeSpan maxWait, CancellationToken cancellationToken)
     {
@@ -79,6 +82,8 @@ internal sealed class SimulatedHost(string name, IPAddress address)
             try
             {
                 using var call = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                // A call lost across a controller restart would otherwise wait for the client's response timeout.
+                call.CancelAfter(maxWait + LostCallGrace);
                 lock (_gate) _call = call;
                 var update = await grain.WatchAsync(Applied, maxWait, call.Token);
                 lock (_gate) _call = null;
