@@ -2,14 +2,14 @@
 # The benchmark: every figure is printed beside a baseline measured in the same run, as a ratio.
 # Not part of the test suite. Needs root (it creates network namespaces of its own and removes them).
 #   bench/run.sh            all benchmarks
-#   bench/run.sh netlink    one of: netlink nftables policy ipam convergence api engine
+#   bench/run.sh netlink    one of: netlink nftables policy ipam convergence api engine scale
 #   bench/run.sh convergence -- --ports 50    arguments after -- go to the benchmark program
 set -euo pipefail
 cd "$(dirname "$0")/.."
 which=()
 while [ $# -gt 0 ] && [ "$1" != "--" ]; do which+=("$1"); shift; done
 [ "${1:-}" = "--" ] && shift
-[ ${#which[@]} -eq 0 ] && which=(netlink nftables policy ipam convergence api engine)
+[ ${#which[@]} -eq 0 ] && which=(netlink nftables policy ipam convergence api engine scale)
 for name in "${which[@]}"; do
   case "$name" in
     netlink)  project=bench/Calico.Bench.Netlink ;;
@@ -19,7 +19,8 @@ for name in "${which[@]}"; do
     convergence) project=bench/Calico.Bench.Convergence ;;
     api)      project=bench/Calico.Bench.Api ;;
     engine)   project=bench/Calico.Bench.Engine ;;
-    *) echo "bench/run.sh: unknown benchmark '$name' (netlink, nftables, policy, ipam, convergence, api, engine)" >&2; exit 2 ;;
+    scale)    project=bench/Calico.Bench.Scale ;;
+    *) echo "bench/run.sh: unknown benchmark '$name' (netlink, nftables, policy, ipam, convergence, api, engine, scale)" >&2; exit 2 ;;
   esac
   echo "=== $name ($project) ==="
   dotnet run -c Release --project "$project" -- "$@"
