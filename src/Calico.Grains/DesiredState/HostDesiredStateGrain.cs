@@ -1,6 +1,7 @@
 using Orleans.Concurrency;
 using Calico.Grains.Resources;
 using Calico.Model.Desired;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Calico.Grains.DesiredState;
@@ -16,7 +17,8 @@ namespace Calico.Grains.DesiredState;
 /// </summary>
 [Reentrant]
 [GrainType(GrainTypes.HostDesiredState)]
-public sealed partial class HostDesiredStateGrain(TimeProvider time, ILogger<HostDesiredStateGrain> logger)
+public sealed partial class HostDesiredStateGrain(
+    TimeProvider time, IHostApplicationLifetime lifetime, ILogger<HostDesiredStateGrain> logger)
     : Grain, IHostDesiredStateGrain
 {
     /// <summary>How many pushes the log keeps; a watcher further behind gets a snapshot.</summary>
@@ -37,9 +39,11 @@ public sealed partial class HostDesiredStateGrain(TimeProvider time, ILogger<Hos
 
     public Task PushAsync(HostPush push)
     {
-        if (push.Full || push.CalculatorEpoch != _calculatorEpoch)
+        if (push.CalculatorEpoch != _calculatorEpoch)
         {
-            // The shard (re)started: what was numbered before means nothing now.
+            // The shard (re)started: what was numbered before means nothing now. (Its "restarted" marker, Full, is
+            // news only to a grain that still numbers by an older epoch; one already synced to it takes it as an
+            // empty push.)
             Restart(push.CalculatorEpoch, push.Sequence);
         }
         else if (push.Sequence == _version + 1)
@@ -64,7 +68,8 @@ public sealed partial class HostDesiredStateGrain(TimeProvider time, ILogger<Hos
         if (cursor!.Version == _version && maxWait > TimeSpan.Zero)
         {
             var changed = _changed.Task;
-            using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            // A silo that is stopping answers its long polls at once, so that its shutdown does not wait for them.
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lifetime.ApplicationStopping);
             var delay = Task.Delay(maxWait, time, cts.Token);
             await Task.WhenAny(changed, delay);
             await cts.CancelAsync();
