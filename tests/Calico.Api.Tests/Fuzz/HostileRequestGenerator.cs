@@ -70,8 +70,8 @@ public sealed class HostileRequestGenerator(Random random, FuzzWorld world, int 
 
     private int _names;
 
-    /// <summary>The n-th /24 of a seed's own range, so that runs of different seeds never overlap each other's subnets.</summary>
-    public static string Cidr(int seed, int n) => $"172.{16 + seed % 16}.{n % 256}.0/24";
+    /// <summary>The n-th /24 of a seed's own range (10.seed.n.0/24), so that runs of up to 256 seeds never overlap each other's subnets.</summary>
+    public static string Cidr(int seed, int n) => $"10.{seed % 256}.{n % 256}.0/24";
 
     public HostileRequest Next()
     {
