@@ -54,7 +54,7 @@ internal sealed class AgentEndpoints(ResourceStore store, IOptions<HostLivenessO
         return Results.NoContent();
     }
 
-    private static ApiException NotFound(string id) => ApiException.NotFound("AgentNotFound", $"Agent {id} could not be found.");
+    public static ApiException NotFound(string id) => ApiException.NotFound("AgentNotFound", $"Agent {id} could not be found.");
 
     private async Task<IReadOnlyList<JsonObject>> RenderAllAsync(CancellationToken cancellationToken)
     {

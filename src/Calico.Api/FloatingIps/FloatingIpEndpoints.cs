@@ -20,7 +20,7 @@ internal sealed class FloatingIpEndpoints(
     ResourceStore store, RequestBody bodies, NetworkEndpoints networks, PortEndpoints ports, PortAddresses addresses, References references)
     : IReadableCollection, ICreatableCollection, IUpdatableCollection, IDeletableCollection
 {
-    private static ApiException NotFound(string id) => ApiException.NotFound("FloatingIPNotFound", $"Floating IP {id} could not be found.");
+    public static ApiException NotFound(string id) => ApiException.NotFound("FloatingIPNotFound", $"Floating IP {id} could not be found.");
 
     private Task<Versioned<FloatingIp>> GetVisibleAsync(Caller caller, string id) =>
         store.GetVisibleAsync<IFloatingIpGrain, FloatingIp>(caller, id, f => f.ProjectId, NotFound);
@@ -42,13 +42,13 @@ internal sealed class FloatingIpEndpoints(
         var caller = Caller.Of(http);
         var body = await bodies.ReadAsync(http, "floatingip");
         body.Accept(FloatingIpJson.Creatable, FloatingIpJson.Attributes, update: false);
-        var networkId = body.String("floating_network_id") ?? throw RequestObject.Invalid("floating_network_id", "is required");
+        var networkId = body.Id("floating_network_id") ?? throw RequestObject.Invalid("floating_network_id", "is required");
         var project = Projects.ForCreate(caller, body);
         var network = await networks.GetVisibleAsync(caller, networkId);
         if (!network.Value.External)
             throw ApiException.BadRequest($"Bad floatingip request: Network {networkId} is not a valid external network.");
         var requested = body.Address("floating_ip_address");
-        var subnetId = body.String("subnet_id");
+        var subnetId = body.Id("subnet_id");
         var fip = new FloatingIp(Ids.New(), networkId, IPAddress.None, project, null, null, body.String("description") ?? "");
         var (portId, fixedIp) = await AssociationAsync(caller, body, null);
 
@@ -117,7 +117,7 @@ internal sealed class FloatingIpEndpoints(
     /// <summary>The port (and which of its addresses) the request associates, checked; (null, null) to disassociate.</summary>
     private async Task<(string? PortId, IPAddress? FixedIp)> AssociationAsync(Caller caller, RequestObject body, FloatingIp? current)
     {
-        var portId = body.String("port_id", nullable: true);
+        var portId = body.Id("port_id", nullable: true);
         var requested = body.Address("fixed_ip_address", nullable: true);
         if (portId is null)
         {

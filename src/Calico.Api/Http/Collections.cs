@@ -5,6 +5,9 @@ namespace Calico.Api.Http;
 /// <summary>A Neutron collection that can be listed (<c>GET /v2.0/{collection}</c>) and shown (<c>GET …/{id}</c>).</summary>
 internal interface IReadableCollection
 {
+    /// <summary>The 404 for an id that names none of the collection's resources, as Neutron words it.</summary>
+    static abstract ApiException NotFound(string id);
+
     Task<IResult> ListAsync(HttpContext http);
 
     Task<IResult> ShowAsync(HttpContext http, string id);
@@ -40,12 +43,18 @@ internal static class CollectionRoutes
         var all = "/" + collection;
         var one = all + "/{id}";
         api.MapGet(all, (HttpContext h, T e) => e.ListAsync(h));
-        api.MapGet(one, (HttpContext h, string id, T e) => e.ShowAsync(h, id));
+        api.MapGet(one, (HttpContext h, string id, T e) => e.ShowAsync(h, Existing<T>(id)));
         if (typeof(T).IsAssignableTo(typeof(ICreatableCollection)))
             api.MapPost(all, (HttpContext h, T e) => ((ICreatableCollection)e).CreateAsync(h));
         if (typeof(T).IsAssignableTo(typeof(IUpdatableCollection)))
-            api.MapPut(one, (HttpContext h, string id, T e) => ((IUpdatableCollection)e).UpdateAsync(h, id));
+            api.MapPut(one, (HttpContext h, string id, T e) => ((IUpdatableCollection)e).UpdateAsync(h, Existing<T>(id)));
         if (typeof(T).IsAssignableTo(typeof(IDeletableCollection)))
-            api.MapDelete(one, (HttpContext h, string id, T e) => ((IDeletableCollection)e).DeleteAsync(h, id));
+            api.MapDelete(one, (HttpContext h, string id, T e) => ((IDeletableCollection)e).DeleteAsync(h, Existing<T>(id)));
     }
+
+    /// <summary>
+    /// The path's id, or the collection's 404 when no resource could have it (see <see cref="Ids.CanExist"/>): checked
+    /// before the body is read or any grain is asked, so an empty, blank or odd id never reaches a lookup.
+    /// </summary>
+    private static string Existing<T>(string id) where T : IReadableCollection => Ids.CanExist(id) ? id : throw T.NotFound(id);
 }

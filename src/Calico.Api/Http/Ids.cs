@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using Calico.Model.Validation;
 
 namespace Calico.Api.Http;
 
@@ -7,6 +8,13 @@ namespace Calico.Api.Http;
 internal static class Ids
 {
     public static string New() => Guid.NewGuid().ToString();
+
+    /// <summary>
+    /// Whether a resource could have <paramref name="id"/>: the model stores nothing under an id outside its rule
+    /// (<see cref="Validator.IdProblem"/>), so an id in a path that breaks it is answered 404 before any grain is
+    /// asked (an empty or odd key would make the grain lookup itself fail).
+    /// </summary>
+    public static bool CanExist(string? id) => Validator.IdProblem(id) is null;
 
     /// <summary>
     /// An RFC 4122 version-5 (SHA-1, name-based) UUID: the same <paramref name="name"/> in the same

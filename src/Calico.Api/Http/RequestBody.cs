@@ -10,7 +10,10 @@ namespace Calico.Api.Http;
 /// </summary>
 internal sealed class RequestBody(IOptions<CalicoApiOptions> options)
 {
-    private static readonly JsonDocumentOptions Parsing = new() { MaxDepth = 32 };
+    /// <summary>
+    /// Duplicate keys are refused while parsing: a JsonObject holding two would throw only when it is first read.
+    /// </summary>
+    private static readonly JsonDocumentOptions Parsing = new() { MaxDepth = 32, AllowDuplicateProperties = false };
 
     public async Task<RequestObject> ReadAsync(HttpContext http, string resource)
     {
@@ -26,10 +29,14 @@ internal sealed class RequestBody(IOptions<CalicoApiOptions> options)
         }
         if (buffer.Length == 0)
             throw ApiException.BadRequest($"Resource body required: send {{\"{resource}\": {{...}}}}.");
+        // The parser checks strings' UTF-8 only when a value is read, which would then fail as a server error.
+        var bytes = buffer.ToArray();
+        if (!System.Text.Unicode.Utf8.IsValid(bytes))
+            throw ApiException.BadRequest("Malformed request body: it is not valid UTF-8 (JSON bodies must be UTF-8).", "MalformedRequestBody");
         JsonNode? root;
         try
         {
-            root = JsonNode.Parse(buffer.ToArray(), documentOptions: Parsing);
+            root = JsonNode.Parse(bytes, documentOptions: Parsing);
         }
         catch (JsonException e)
         {

@@ -43,6 +43,19 @@ internal sealed class RequestObject(JsonObject body, string path = "")
         throw Invalid(Field(name), $"'{node.ToJsonString()}' is not a string");
     }
 
+    /// <summary>
+    /// The id of another resource the request names: refused, naming the attribute, when no resource could have it
+    /// (empty, blank, odd characters, too long), before anything looks it up.
+    /// </summary>
+    public string? Id(string name, bool nullable = false) => CheckId(String(name, nullable), Field(name));
+
+    /// <summary>A list of ids (<c>security_groups</c>), each checked like <see cref="Id"/>.</summary>
+    public IReadOnlyList<string>? IdList(string name) =>
+        StringList(name) is { } ids ? [.. ids.Select((id, i) => CheckId(id, Field($"{name}[{i}]"))!)] : null;
+
+    private static string? CheckId(string? id, string field) =>
+        id is not null && Validator.IdProblem(id) is { } reason ? throw Invalid(field, reason) : id;
+
     public bool? Bool(string name)
     {
         if (!body.TryGetPropertyValue(name, out var node)) return null;

@@ -12,13 +12,15 @@ namespace Calico.Api.Networks;
 internal sealed class NetworkEndpoints(ResourceStore store, RequestBody bodies, NetworkPorts ports, References references)
     : IReadableCollection, ICreatableCollection, IUpdatableCollection, IDeletableCollection
 {
+    public static ApiException NotFound(string id) => ApiException.NotFound("NetworkNotFound", $"Network {id} could not be found.");
+
     public static bool IsVisible(Caller caller, Network n) => caller.CanSee(n.ProjectId) || n.Shared || n.External;
 
     /// <summary>The network if the caller may see it; 404 otherwise (another project's private network does not exist for them).</summary>
     public async Task<Versioned<Network>> GetVisibleAsync(Caller caller, string id)
     {
         var n = await store.Grains.GetGrain<INetworkGrain>(id).GetAsync();
-        return n is not null && IsVisible(caller, n.Value) ? n : throw ApiException.NotFound("NetworkNotFound", $"Network {id} could not be found.");
+        return n is not null && IsVisible(caller, n.Value) ? n : throw NotFound(id);
     }
 
     public async Task<IResult> ListAsync(HttpContext http)
@@ -59,7 +61,7 @@ internal sealed class NetworkEndpoints(ResourceStore store, RequestBody bodies, 
         var stored = await Writes.UpdateAsync(store.Grains.GetGrain<INetworkGrain>(id), async current =>
         {
             var network = current is not null && IsVisible(caller, current.Value) ? current.Value
-                : throw ApiException.NotFound("NetworkNotFound", $"Network {id} could not be found.");
+                : throw NotFound(id);
             Projects.RequireOwner(caller, network.ProjectId, $"Network {id}");
             var next = NetworkJson.Apply(body, network);
             if (next.Mtu < 1280 && next.Mtu != network.Mtu)

@@ -1,5 +1,6 @@
 using System.Net;
 using Calico.Api.Http;
+using Calico.Api.Subnets;
 using Calico.Grains;
 using Calico.Grains.Resources;
 using Calico.Model.Resources;
@@ -32,7 +33,7 @@ internal sealed partial class PortAddresses(ResourceStore store, ILogger<PortAdd
         for (var i = 0; i < entries.Count; i++)
         {
             var field = $"fixed_ips[{i}]";
-            var subnetId = entries[i].String("subnet_id");
+            var subnetId = entries[i].Id("subnet_id");
             var address = RequestObject.ParseAddress(entries[i].String("ip_address"), $"{field}.ip_address");
             Subnet subnet;
             if (subnetId is not null)
@@ -62,7 +63,7 @@ internal sealed partial class PortAddresses(ResourceStore store, ILogger<PortAdd
     private async Task<Subnet> UnlistedSubnetAsync(string subnetId, string networkId, string field)
     {
         var subnet = await store.Grains.GetGrain<ISubnetGrain>(subnetId).GetAsync();
-        if (subnet is null) throw ApiException.NotFound("SubnetNotFound", $"Subnet {subnetId} could not be found.");
+        if (subnet is null) throw SubnetEndpoints.NotFound(subnetId);
         return subnet.Value.NetworkId == networkId ? subnet.Value
             : throw RequestObject.Invalid($"{field}.subnet_id", $"subnet {subnetId} is on network {subnet.Value.NetworkId}, not on the port's network {networkId}");
     }

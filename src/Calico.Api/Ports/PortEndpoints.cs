@@ -49,7 +49,7 @@ internal sealed class PortEndpoints(
         var caller = Caller.Of(http);
         var body = await bodies.ReadAsync(http, "port");
         body.Accept(PortJson.Creatable, PortJson.Attributes, update: false);
-        var networkId = body.String("network_id") ?? throw RequestObject.Invalid("network_id", "is required");
+        var networkId = body.Id("network_id") ?? throw RequestObject.Invalid("network_id", "is required");
         var project = Projects.ForCreate(caller, body);
         await networks.GetVisibleAsync(caller, networkId);
         var requestedMac = PortJson.NormalizeMac(body.String("mac_address"), "mac_address");
@@ -58,7 +58,6 @@ internal sealed class PortEndpoints(
         var port = PortJson.Apply(body, new WorkloadEndpoint(Ids.New(), networkId, "", project, null, mac,
             ValueList<FixedIp>.Empty, ValueList<string>.Empty, ValueList<AllowedAddressPair>.Empty, AdminStateUp: true, "", ""));
         port = port with { SecurityGroupIds = await SecurityGroupsAsync(caller, body) ?? ValueList.Create(DefaultSecurityGroups.IdFor(project)) };
-        if (!body.Has("security_groups")) await defaults.EnsureAsync(project);
         // Everything that can be refused without touching IPAM is checked before any address is taken.
         port.EnsureValid();
         if (requestedMac is not null && await MacInUseAsync(requestedMac))
@@ -68,6 +67,8 @@ internal sealed class PortEndpoints(
         var (fixedIps, fresh) = await addresses.AllocateAsync(port.Id, port.Host, requests!, []);
         try
         {
+            // The project's default group is made only now that nothing is left to refuse before the port is stored.
+            if (!body.Has("security_groups")) await defaults.EnsureAsync(project);
             var grain = store.Grains.GetGrain<IEndpointGrain>(port.Id);
             var stored = await grain.CreateAsync(port with { FixedIps = fixedIps.ToValueList() });
             // Stored first, checked second (see References): a network, subnet or group deleted meanwhile undoes the port.
@@ -149,7 +150,7 @@ internal sealed class PortEndpoints(
     private async Task<ValueList<string>?> SecurityGroupsAsync(Caller caller, RequestObject body)
     {
         if (body.IsNull("security_groups")) return ValueList<string>.Empty;
-        var ids = body.StringList("security_groups");
+        var ids = body.IdList("security_groups");
         if (ids is null) return null;
         foreach (var id in ids.Distinct()) await groups.GetVisibleAsync(caller, id);
         return ids.ToValueList();

@@ -5,6 +5,7 @@ using Calico.Grains;
 using Calico.Grains.Resources;
 using Calico.Model.Collections;
 using Calico.Model.Resources;
+using Calico.Model.Validation;
 
 namespace Calico.Api.SecurityGroups;
 
@@ -40,13 +41,14 @@ internal sealed class SecurityGroupEndpoints(ResourceStore store, RequestBody bo
         var name = body.String("name") ?? "";
         if (name == DefaultSecurityGroups.Name)
             throw ApiException.Conflict("SecurityGroupDefaultAlreadyExists", "Default security group already exists; every project has exactly one.");
-        await defaults.EnsureAsync(project);
         var id = Ids.New();
         // Like Neutron, a new group lets everything out; what comes in is for the user's rules to say.
         var rules = ValueList.Create<SecurityGroupRule>(
             new(Ids.New(), RuleDirection.Egress, EtherType.IPv4, null, null, null, null, null),
             new(Ids.New(), RuleDirection.Egress, EtherType.IPv6, null, null, null, null, null));
-        var group = new SecurityGroup(id, name, project, body.String("description") ?? "", rules, body.Bool("stateful") ?? true);
+        var group = new SecurityGroup(id, name, project, body.String("description") ?? "", rules, body.Bool("stateful") ?? true).EnsureValid();
+        // Only a create that will be stored gives a new project its default group: a refused one changes nothing.
+        await defaults.EnsureAsync(project);
         var stored = await store.Grains.GetGrain<ISecurityGroupGrain>(id).CreateAsync(group);
         return NeutronResults.Created("security_group", SecurityGroupJson.RenderGroup(stored));
     }

@@ -76,7 +76,7 @@ internal static class SecurityGroupJson
         if (!IpProtocols.TryParse(protocolText, out var protocol, out var error)) throw RequestObject.Invalid("protocol", error);
         return new SecurityGroupRule(id, direction, etherType, protocol,
             body.Int("port_range_min", nullable: true), body.Int("port_range_max", nullable: true),
-            body.Prefix("remote_ip_prefix", nullable: true), body.String("remote_group_id", nullable: true),
+            body.Prefix("remote_ip_prefix", nullable: true), body.Id("remote_group_id", nullable: true),
             body.String("description") ?? "");
     }
 

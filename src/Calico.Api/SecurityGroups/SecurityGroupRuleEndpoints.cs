@@ -16,7 +16,7 @@ namespace Calico.Api.SecurityGroups;
 internal sealed class SecurityGroupRuleEndpoints(ResourceStore store, RequestBody bodies, SecurityGroupEndpoints groups)
     : IReadableCollection, ICreatableCollection, IDeletableCollection
 {
-    private static ApiException NotFound(string id) => ApiException.NotFound("SecurityGroupRuleNotFound", $"Security group rule {id} does not exist.");
+    public static ApiException NotFound(string id) => ApiException.NotFound("SecurityGroupRuleNotFound", $"Security group rule {id} does not exist.");
 
     public async Task<IResult> ListAsync(HttpContext http)
     {
@@ -39,7 +39,7 @@ internal sealed class SecurityGroupRuleEndpoints(ResourceStore store, RequestBod
         var caller = Caller.Of(http);
         var body = await bodies.ReadAsync(http, "security_group_rule");
         body.Accept(SecurityGroupJson.RuleCreatable, SecurityGroupJson.RuleAttributes, update: false);
-        var groupId = body.String("security_group_id") ?? throw RequestObject.Invalid("security_group_id", "is required");
+        var groupId = body.Id("security_group_id") ?? throw RequestObject.Invalid("security_group_id", "is required");
         var target = await groups.GetVisibleAsync(caller, groupId);
         // A rule belongs to its group's project; naming another one is a mistake worth saying.
         var named = body.Has("project_id") || body.Has("tenant_id");

@@ -17,13 +17,15 @@ namespace Calico.Api.Subnets;
 internal sealed class SubnetEndpoints(ResourceStore store, RequestBody bodies, NetworkEndpoints networks, References references)
     : IReadableCollection, ICreatableCollection, IUpdatableCollection, IDeletableCollection
 {
+    public static ApiException NotFound(string id) => ApiException.NotFound("SubnetNotFound", $"Subnet {id} could not be found.");
+
     /// <summary>A subnet is visible with its network: to its project, or to all when the network is shared or external.</summary>
     public async Task<Versioned<Subnet>> GetVisibleAsync(Caller caller, string id)
     {
         var subnet = await store.Grains.GetGrain<ISubnetGrain>(id).GetAsync();
         if (subnet is not null && (caller.CanSee(subnet.Value.ProjectId) || await NetworkVisibleAsync(caller, subnet.Value.NetworkId)))
             return subnet;
-        throw ApiException.NotFound("SubnetNotFound", $"Subnet {id} could not be found.");
+        throw NotFound(id);
     }
 
     private async Task<bool> NetworkVisibleAsync(Caller caller, string networkId)
@@ -51,7 +53,7 @@ internal sealed class SubnetEndpoints(ResourceStore store, RequestBody bodies, N
         var caller = Caller.Of(http);
         var body = await bodies.ReadAsync(http, "subnet");
         body.Accept(SubnetJson.Creatable, SubnetJson.Attributes, update: false);
-        var networkId = body.String("network_id") ?? throw RequestObject.Invalid("network_id", "is required");
+        var networkId = body.Id("network_id") ?? throw RequestObject.Invalid("network_id", "is required");
         var cidr = body.Prefix("cidr") ?? throw RequestObject.Invalid("cidr", "is required (subnet pools are not supported)");
         var version = body.Int("ip_version") ?? cidr.Version;
         if (version is not (4 or 6)) throw RequestObject.Invalid("ip_version", $"{version} must be 4 or 6");
@@ -102,7 +104,7 @@ internal sealed class SubnetEndpoints(ResourceStore store, RequestBody bodies, N
         body.Accept(SubnetJson.Updatable, SubnetJson.Attributes, update: true);
         var stored = await Writes.UpdateAsync(store.Grains.GetGrain<ISubnetGrain>(id), async current =>
         {
-            var subnet = current is not null ? (await GetVisibleAsync(caller, id)).Value : throw ApiException.NotFound("SubnetNotFound", $"Subnet {id} could not be found.");
+            var subnet = current is not null ? (await GetVisibleAsync(caller, id)).Value : throw NotFound(id);
             Projects.RequireOwner(caller, subnet.ProjectId, $"Subnet {id}");
             return SubnetJson.Apply(body, current.Value);
         });

@@ -20,10 +20,22 @@ public sealed class Validator
     /// <summary>An identifier: 1..255 characters of letters, digits, '-', '_', '.', ':'.</summary>
     public void Id(string? value, string field)
     {
-        if (string.IsNullOrEmpty(value)) { Add(field, "is required"); return; }
-        if (value.Length > 255) Add(field, "is longer than 255 characters");
-        else if (!value.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or ':'))
-            Add(field, $"'{value}' may contain only letters, digits, '-', '_', '.' and ':'");
+        if (IdProblem(value) is { } reason) Add(field, reason);
+    }
+
+    /// <summary>
+    /// Why <paramref name="value"/> is not an identifier (1..255 characters of letters, digits, '-', '_', '.', ':'),
+    /// or null when it is one. Nothing is ever stored under another key, so the API refuses such an id before any
+    /// lookup: in a path it names nothing (404), in a body it is invalid input naming the field (400).
+    /// </summary>
+    public static string? IdProblem(string? value)
+    {
+        if (value is null) return "is required";
+        if (value.Length == 0) return "is required (it is empty)";
+        if (value.Length > 255) return "is longer than 255 characters";
+        if (!value.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or ':'))
+            return $"'{value}' may contain only letters, digits, '-', '_', '.' and ':'";
+        return null;
     }
 
     public void MaxLength(string? value, int max, string field)

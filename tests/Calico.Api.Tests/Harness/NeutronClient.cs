@@ -32,11 +32,19 @@ public sealed class NeutronClient(string baseUrl, string? token, Func<string> se
 
     public Task<Reply> PutAsync(string path, JsonNode body) => SendAsync(HttpMethod.Put, path, body.ToJsonString());
 
-    public async Task<Reply> SendAsync(HttpMethod method, string path, string? body)
+    public Task<Reply> SendAsync(HttpMethod method, string path, string? body) =>
+        SendBytesAsync(method, path, body is null ? null : Encoding.UTF8.GetBytes(body));
+
+    /// <summary>Sends <paramref name="body"/> byte for byte (as application/json), even when it is not valid UTF-8.</summary>
+    public async Task<Reply> SendBytesAsync(HttpMethod method, string path, byte[]? body)
     {
         using var request = new HttpRequestMessage(method, baseUrl + path);
         if (token is not null) request.Headers.Add("X-Auth-Token", token);
-        if (body is not null) request.Content = new StringContent(body, Encoding.UTF8, "application/json");
+        if (body is not null)
+        {
+            request.Content = new ByteArrayContent(body);
+            request.Content.Headers.ContentType = new("application/json") { CharSet = "utf-8" };
+        }
         using var response = await Http.SendAsync(request);
         var text = await response.Content.ReadAsStringAsync();
         var node = text.Length == 0 ? null : JsonNode.Parse(text);
