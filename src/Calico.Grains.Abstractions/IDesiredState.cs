@@ -38,7 +38,17 @@ public sealed record HostPush(
     [property: Id(1)] long Sequence,
     [property: Id(2)] bool Full,
     [property: Id(3)] IReadOnlyList<DesiredChange> Changes,
-    [property: Id(4)] string? Cause = null);
+    [property: Id(4)] string? Cause = null)
+{
+    /// <summary>
+    /// The first sequence number this push covers (0: only <see cref="Sequence"/>): changes numbered while an earlier
+    /// push to the host was on its way travel together, merged by key.
+    /// </summary>
+    [Id(5)]
+    public long FirstSequence { get; init; }
+
+    public long From => FirstSequence > 0 ? FirstSequence : Sequence;
+}
 
 /// <summary>
 /// One per host, on a controller silo: the host's recent desired-state changes, served by long poll. Fed by the

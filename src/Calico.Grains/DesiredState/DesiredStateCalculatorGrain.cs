@@ -57,7 +57,7 @@ public sealed partial class DesiredStateCalculatorGrain(
 {
     private readonly Guid _epoch = Guid.NewGuid();
     private readonly Dictionary<string, long> _sequence = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, Task> _pushes = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Outbox> _outboxes = new(StringComparer.Ordinal);
     private DesiredStateEngine _engine = new();
     private Task? _resync;
 
@@ -133,28 +133,62 @@ public sealed partial class DesiredStateCalculatorGrain(
     /// <summary>
     /// Numbers the host's push now (so a concurrent <see cref="GetHostStateAsync"/> sees a sequence that matches its
     /// items) and sends it once the host's previous push has been answered, so each host grain receives its pushes in
-    /// order. Nobody waits for it: a resource write costs the store and the engine, not the fan-out to the hosts.
+    /// order. Changes numbered while a push to the host is on its way wait in its outbox and go together, merged by
+    /// key, in the next push: under a burst each host gets one call per round trip, not one per change. Nobody waits
+    /// for the sending: a resource write costs the store and the engine, not the fan-out to the hosts.
     /// </summary>
     private void Push(string host, bool full, List<DesiredChange> changes)
     {
         var sequence = _sequence[host] = _sequence.GetValueOrDefault(host) + 1;
-        var push = new HostPush(_epoch, sequence, full, changes, System.Diagnostics.Activity.Current?.Id);
-        _pushes[host] = SendAfterAsync(_pushes.GetValueOrDefault(host), host, push);
+        if (!_outboxes.TryGetValue(host, out var outbox)) _outboxes[host] = outbox = new Outbox();
+        if (outbox.Pending is null)
+        {
+            outbox.Pending = [];
+            outbox.First = sequence;
+        }
+        foreach (var change in changes) outbox.Pending[change.Key] = change;
+        outbox.Last = sequence;
+        outbox.Full |= full;
+        outbox.Cause = System.Diagnostics.Activity.Current?.Id ?? outbox.Cause;
+        if (!outbox.Sending) _ = SendAsync(host, outbox);
     }
 
-    private async Task SendAfterAsync(Task? previous, string host, HostPush push)
+    private async Task SendAsync(string host, Outbox outbox)
     {
-        if (previous is not null) await previous; // never faults: failures are logged below
+        outbox.Sending = true;
         try
         {
-            await GrainFactory.GetGrain<IHostDesiredStateGrain>(host).PushAsync(push);
-            Telemetry.HostPushes.Add(1);
+            while (outbox.Pending is { } pending)
+            {
+                var push = new HostPush(_epoch, outbox.Last, outbox.Full, [.. pending.Values], outbox.Cause) { FirstSequence = outbox.First };
+                (outbox.Pending, outbox.Full, outbox.Cause) = (null, false, null);
+                try
+                {
+                    await GrainFactory.GetGrain<IHostDesiredStateGrain>(host).PushAsync(push);
+                    Telemetry.HostPushes.Add(1);
+                }
+                catch (Exception ex)
+                {
+                    // The host grain notices the gap in sequence numbers at the next push, or a new epoch on activation.
+                    LogPushFailed(logger, ex, host, push.Sequence);
+                }
+            }
         }
-        catch (Exception ex)
+        finally
         {
-            // The host grain notices the gap in sequence numbers at the next push, or a new epoch on activation.
-            LogPushFailed(logger, ex, host, push.Sequence);
+            outbox.Sending = false;
         }
+    }
+
+    /// <summary>A host's changes not yet sent, numbered First..Last.</summary>
+    private sealed class Outbox
+    {
+        public bool Sending;
+        public Dictionary<DesiredKey, DesiredChange>? Pending;
+        public long First;
+        public long Last;
+        public bool Full;
+        public string? Cause;
     }
 
     private Task<IReadOnlyList<ResourceChange>> LoadAsync(CancellationToken cancellationToken) => loader.LoadAsync(cancellationToken);

@@ -46,8 +46,10 @@ public sealed partial class HostDesiredStateGrain(
             // empty push.)
             Restart(push.CalculatorEpoch, push.Sequence);
         }
-        else if (push.Sequence == _version + 1)
+        else if (push.From <= _version + 1 && push.Sequence > _version)
         {
+            // Next in line (a push covering several numbers may start inside what a snapshot already holds: its
+            // changes are then applied again, which changes nothing).
             Append(push);
         }
         else if (push.Sequence > _version)
@@ -55,7 +57,7 @@ public sealed partial class HostDesiredStateGrain(
             // A push was lost or overtaken: the log cannot bridge the gap, so watchers before it take a snapshot.
             LogGap(logger, Host, _version, push.Sequence);
             _log.Clear();
-            _logBase = push.Sequence - 1;
+            _logBase = push.From - 1;
             Append(push);
         }
         // else: already covered by what the log or a snapshot holds.
