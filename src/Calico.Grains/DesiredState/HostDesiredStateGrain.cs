@@ -24,11 +24,18 @@ public sealed partial class HostDesiredStateGrain(
     /// <summary>How many pushes the log keeps; a watcher further behind gets a snapshot.</summary>
     public const int LogCapacity = 1024;
 
+    /// <summary>
+    /// How many changes the log keeps in all (it drops its oldest pushes beyond that): replaying more than this costs
+    /// a watcher about what a snapshot does, and a thousand hosts' logs must not hold the controller's memory.
+    /// </summary>
+    public const int LogChangeCapacity = 4096;
+
     private readonly LinkedList<(long Version, IReadOnlyList<DesiredChange> Changes, string? Cause)> _log = new();
     private Guid _epoch = Guid.NewGuid();
     private Guid _calculatorEpoch;
     private long _version;  // the shard's sequence for this host, as far as the log reaches
     private long _logBase;  // every change after this version is in the log
+    private int _loggedChanges;
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private string Host => this.GetPrimaryKeyString();
@@ -56,7 +63,7 @@ public sealed partial class HostDesiredStateGrain(
         {
             // A push was lost or overtaken: the log cannot bridge the gap, so watchers before it take a snapshot.
             LogGap(logger, Host, _version, push.Sequence);
-            _log.Clear();
+            ClearLog();
             _logBase = push.From - 1;
             Append(push);
         }
@@ -95,7 +102,7 @@ public sealed partial class HostDesiredStateGrain(
         else if (state.Sequence > _version)
         {
             // Pushes still on their way (or lost): the log starts again from this snapshot.
-            _log.Clear();
+            ClearLog();
             _logBase = _version = state.Sequence;
             Wake();
         }
@@ -118,18 +125,26 @@ public sealed partial class HostDesiredStateGrain(
     {
         _epoch = Guid.NewGuid();
         _calculatorEpoch = calculatorEpoch;
-        _log.Clear();
+        ClearLog();
         _logBase = _version = sequence;
         Wake();
+    }
+
+    private void ClearLog()
+    {
+        _log.Clear();
+        _loggedChanges = 0;
     }
 
     private void Append(HostPush push)
     {
         _version = push.Sequence;
         _log.AddLast((push.Sequence, push.Changes, push.Cause));
-        while (_log.Count > LogCapacity)
+        _loggedChanges += push.Changes.Count;
+        while (_log.Count > LogCapacity || (_loggedChanges > LogChangeCapacity && _log.Count > 1))
         {
             _logBase = _log.First!.Value.Version;
+            _loggedChanges -= _log.First.Value.Changes.Count;
             _log.RemoveFirst();
         }
         Wake();
