@@ -1,5 +1,6 @@
 using System.Net;
 using Calico.Dataplane.Linux.Driver;
+using Calico.Dataplane.Linux.Kernel;
 using Calico.Dataplane.Linux.Namespaces;
 using Calico.Dataplane.Linux.Netlink;
 using Calico.Model.Desired;
@@ -47,7 +48,8 @@ public sealed partial class DhcpReconciler : IDisposable
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly RestartBackoff _backoff;
-    private readonly Dictionary<string, string> _reported = new(StringComparer.Ordinal);
+    private readonly ReportedFailures<string> _reported;
+    private readonly ReportedFailures<string> _reportedGlobal;
     private readonly HashSet<string> _reportedIpv6 = new(StringComparer.Ordinal);
 
     /// <summary>The namespace served ("net:[4026532301]"): a dnsmasq in any other is never ours.</summary>
@@ -61,7 +63,6 @@ public sealed partial class DhcpReconciler : IDisposable
     private bool _searched;
     private bool _tornDown;
     private string? _executable;
-    private string? _globalFailure;
     private IReadOnlyList<string>? _failedArguments;
     private DateTimeOffset _nextStart;
     private string? _lastExit;
@@ -79,6 +80,8 @@ public sealed partial class DhcpReconciler : IDisposable
         _logger = logger;
         _time = time ?? TimeProvider.System;
         _backoff = new RestartBackoff(options.DhcpRestartDelay, options.DhcpMaxRestartDelay);
+        _reported = new ReportedFailures<string>((endpoint, reason) => LogEndpointFailed(logger, endpoint, reason), comparer: StringComparer.Ordinal);
+        _reportedGlobal = new ReportedFailures<string>((_, reason) => LogFailed(logger, reason), _ => LogRecovered(logger));
         _identity = NamespaceIdentity.Of(ns);
         Files = DnsmasqFiles.For(options, ns is not null || NamespaceIdentity.IsInitial(_identity) ? null
             : NamespaceIdentity.NameOf(_identity) ?? "inode-" + NamespaceIdentity.Inode(_identity));
@@ -365,13 +368,8 @@ public sealed partial class DhcpReconciler : IDisposable
             foreach (var endpoint in endpoints)
                 failures[endpoint] = failures.TryGetValue(endpoint, out var earlier) ? $"{earlier}; {reason}" : reason;
         }
-        foreach (var (endpoint, reason) in failures)
-        {
-            if (_reported.TryGetValue(endpoint, out var previous) && previous == reason) continue;
-            _reported[endpoint] = reason;
-            LogEndpointFailed(_logger, endpoint, reason);
-        }
-        foreach (var endpoint in _reported.Keys.Where(e => !failures.ContainsKey(e)).ToList()) _reported.Remove(endpoint);
+        foreach (var (endpoint, reason) in failures) _reported.Failed(endpoint, reason);
+        _reported.RecoveredUnless(failures.ContainsKey);
         if (failures.Count > 0) DataplaneTelemetry.Failures.Add(failures.Count, DataplaneTelemetry.Kind("dhcp"));
         return new DhcpResult(failures, _process is not null);
     }
@@ -379,11 +377,12 @@ public sealed partial class DhcpReconciler : IDisposable
     /// <summary>A failure of DHCP as a whole is logged when it appears or changes, and once when it clears.</summary>
     private void Report(string? global)
     {
-        if (global == _globalFailure) return;
-        if (global is null) LogRecovered(_logger);
-        else LogFailed(_logger, global);
-        _globalFailure = global;
+        if (global is null) _reportedGlobal.Recovered(Whole);
+        else _reportedGlobal.Failed(Whole, global);
     }
+
+    /// <summary>The key of a failure of DHCP as a whole.</summary>
+    private const string Whole = "dhcp";
 
     /// <summary>The same words for every attempt of one failure, so it is logged (and reported) once, not at each retry.</summary>
     private static string Pausing(string? failure) => $"{failure}; it is started again after a pause (restart backoff)";

@@ -48,22 +48,23 @@ public sealed partial class LinuxDataplane : IDataplane, IDisposable
 
     private LinuxDataplane(KernelParts kernel, DataplaneOptions options, ILoggerFactory loggers)
         : this(kernel.Netlink, kernel.Sysctls, options, loggers, TransientRetry.Create(options), kernel.Dhcp(loggers),
-            kernel.Nftables is null ? null : new WorkloadPolicy(kernel.Nftables, PolicySettings.From(options), logger: loggers.CreateLogger<WorkloadPolicy>()),
-            kernel.Links)
+            kernel.Nftables, kernel.Links)
         => _owned = kernel.Owned;
 
     /// <summary>
     /// On any kernel: the real one (<see cref="NetlinkKernel"/>) or a fake in tests. Without <paramref name="dhcp"/>
-    /// (unit tests on a fake kernel) DHCP items are left aside: no DHCP is served; without <paramref name="policy"/>,
-    /// no nftables table is programmed; without <paramref name="links"/>, workload interfaces that appear or go are
+    /// (unit tests on a fake kernel) DHCP items are left aside: no DHCP is served; without <paramref name="nftables"/>,
+    /// no nftables table is programmed (policy off). Every reconciler retries transient kernel errors through
+    /// <paramref name="retry"/>; without <paramref name="links"/>, workload interfaces that appear or go are
     /// found by the next apply or resync only. Link notifications are started here, once subscribed to.
     /// </summary>
     public LinuxDataplane(INetlink netlink, ISysctlWriter sysctls, DataplaneOptions options, ILoggerFactory loggers, ResiliencePipeline retry,
-        DhcpReconciler? dhcp = null, WorkloadPolicy? policy = null, ILinkNotifications? links = null)
+        DhcpReconciler? dhcp = null, INftables? nftables = null, ILinkNotifications? links = null)
     {
         _options = options;
         _dhcp = dhcp;
-        _policy = policy;
+        _policy = nftables is null ? null
+            : new WorkloadPolicy(nftables, PolicySettings.From(options), retry, loggers.CreateLogger<WorkloadPolicy>());
         _logger = loggers.CreateLogger<LinuxDataplane>();
         _interfaces = new InterfaceReconciler(netlink, sysctls, options, retry, loggers.CreateLogger<InterfaceReconciler>());
         _routes = new RouteReconciler(netlink, options, retry, loggers.CreateLogger<RouteReconciler>());
