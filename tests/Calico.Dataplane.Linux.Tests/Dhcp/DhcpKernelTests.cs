@@ -1,5 +1,6 @@
 using System.Net;
 using Calico.Dataplane.Linux.Dhcp;
+using Calico.Dataplane.Linux.Processes;
 using Calico.Model.Desired;
 using Calico.Model.Resources;
 using static Calico.Dataplane.Linux.Tests.Dhcp.DhcpConfigurationTests;

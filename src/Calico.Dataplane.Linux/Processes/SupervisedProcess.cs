@@ -6,35 +6,50 @@ using System.Text;
 using Calico.Dataplane.Linux.Namespaces;
 using Microsoft.Extensions.Logging;
 
-namespace Calico.Dataplane.Linux.Dhcp;
+namespace Calico.Dataplane.Linux.Processes;
 
-/// <summary>dnsmasq could not be started: not installed, refused its configuration, or died at once.</summary>
-public sealed class DnsmasqStartException(string message, Exception? inner = null) : Exception(message, inner);
+/// <summary>A supervised program could not be started: not installed, refused its configuration, or died at once.</summary>
+public sealed class ProcessStartException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>
-/// One dnsmasq of ours: started here (our child: its stdout and stderr are read into our log) or adopted from a
-/// previous agent (found by our pid file and its command line; its output went to the previous agent, and after
-/// that to syslog — dnsmasq falls back to syslog when its stderr pipe breaks, and keeps serving).
+/// What the supervisor needs to know of a long-running program of ours (dnsmasq, BIRD).
+/// </summary>
+/// <param name="Name">The program, for logs and errors ("dnsmasq").</param>
+/// <param name="PidFile">The pid file it writes once it is ready (after binding its sockets).</param>
+/// <param name="PidFileArgument">The one argument of its command line that names <paramref name="PidFile"/>
+/// ("--pid-file=/var/lib/calico/dhcp/dnsmasq.pid"): what makes a running process ours.</param>
+/// <param name="TelemetryKind">The kind its exits are counted under in calico.dataplane.failures ("dhcp").</param>
+/// <param name="IsChatty">Lines of its output logged at Debug rather than Information (per-request lines).</param>
+public sealed record SupervisedProgram(string Name, string PidFile, string PidFileArgument, string TelemetryKind,
+    Func<string, bool>? IsChatty = null);
+
+/// <summary>
+/// One process of a <see cref="SupervisedProgram"/>: started here (our child: its stdout and stderr are read into our
+/// log) or adopted from a previous agent (found by our pid file and its command line; its output went to the previous
+/// agent, and after that wherever the program sends it when its stderr pipe breaks — dnsmasq falls back to syslog and
+/// keeps serving).
 /// <para>
-/// Ours means: its command line carries --pid-file= with our pid file. Nothing else identifies it, and no other
+/// Ours means: its command line carries the program's pid file argument. Nothing else identifies it, and no other
 /// process is ever signalled. Every signal goes through a pidfd (<see cref="ProcessHandle"/>), so a reused pid can
 /// never receive it; the pidfd also tells us when it exits, whoever its parent is.
 /// </para>
 /// Disposing stops watching and reading; the process keeps running (fail-static: a restarted agent adopts it).
 /// </summary>
-internal sealed partial class DnsmasqProcess : IDisposable
+internal sealed partial class SupervisedProcess : IDisposable
 {
     private const int KeptLines = 6;
 
     private readonly ProcessHandle _handle;
+    private readonly SupervisedProgram _program;
     private readonly Process? _child;
     private readonly ConcurrentQueue<string> _lastLines = new();
     private readonly TaskCompletionSource _stdoutEnd = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _stderrEnd = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private IDisposable? _watch;
 
-    private DnsmasqProcess(ProcessHandle handle, IReadOnlyList<string> arguments, Process? child)
+    private SupervisedProcess(SupervisedProgram program, ProcessHandle handle, IReadOnlyList<string> arguments, Process? child)
     {
+        _program = program;
         _handle = handle;
         Arguments = arguments;
         _child = child;
@@ -51,14 +66,14 @@ internal sealed partial class DnsmasqProcess : IDisposable
     public bool HasExited => _handle.HasExited;
 
     /// <summary>
-    /// Starts dnsmasq in <paramref name="ns"/> (or here) and waits until it has written our pid file — which it does
-    /// after binding its sockets — or has died, or <paramref name="timeout"/> passed. Throws
-    /// <see cref="DnsmasqStartException"/> with dnsmasq's own last words when it does not come up.
+    /// Starts the program in <paramref name="ns"/> (or here) and waits until it has written our pid file — which it
+    /// does once ready — or has died, or <paramref name="timeout"/> passed. Throws <see cref="ProcessStartException"/>
+    /// with the program's own last words when it does not come up.
     /// </summary>
-    public static DnsmasqProcess Start(string executable, IReadOnlyList<string> arguments, DnsmasqFiles files,
+    public static SupervisedProcess Start(SupervisedProgram program, string executable, IReadOnlyList<string> arguments,
         NetworkNamespace? ns, ILogger logger, TimeSpan timeout)
     {
-        TryDelete(files.PidFile);
+        TryDelete(program.PidFile);
         var start = new ProcessStartInfo(executable)
         {
             UseShellExecute = false,
@@ -73,13 +88,13 @@ internal sealed partial class DnsmasqProcess : IDisposable
         try
         {
             // fork() copies the calling thread's network namespace, and Process.Start forks on the calling thread:
-            // started from a thread inside the namespace, dnsmasq lives there, with no `ip netns exec` in between.
+            // started from a thread inside the namespace, the program lives there, with no `ip netns exec` in between.
             child = (ns is null ? Process.Start(start) : ns.Run(() => Process.Start(start)))
-                ?? throw new DnsmasqStartException($"{executable} did not start");
+                ?? throw new ProcessStartException($"{executable} did not start");
         }
         catch (Win32Exception e)
         {
-            throw new DnsmasqStartException($"cannot run {executable}: {e.Message}", e);
+            throw new ProcessStartException($"cannot run {executable}: {e.Message}", e);
         }
 
         if (ProcessHandle.Open(child.Id) is not { } handle)
@@ -89,10 +104,10 @@ internal sealed partial class DnsmasqProcess : IDisposable
             child.WaitForExit(2000);
             var code = child.HasExited ? child.ExitCode.ToString(CultureInfo.InvariantCulture) : "unknown";
             child.Dispose();
-            throw new DnsmasqStartException($"{executable} exited during start-up with code {code}" +
+            throw new ProcessStartException($"{executable} exited during start-up with code {code}" +
                 (words.Length == 0 ? "" : ": " + string.Join(" | ", words.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).TakeLast(KeptLines))));
         }
-        var process = new DnsmasqProcess(handle, arguments, child);
+        var process = new SupervisedProcess(program, handle, arguments, child);
         child.StandardInput.Close();
         child.OutputDataReceived += (_, e) => process.Output(e.Data, process._stdoutEnd, logger);
         child.ErrorDataReceived += (_, e) => process.Output(e.Data, process._stderrEnd, logger);
@@ -108,26 +123,26 @@ internal sealed partial class DnsmasqProcess : IDisposable
                 process.Dispose();
                 throw error;
             }
-            if (ReadPid(files.PidFile) == child.Id) return process;
+            if (ReadPid(program.PidFile) == child.Id) return process;
             if (Stopwatch.GetTimestamp() > deadline)
             {
                 process.Stop(TimeSpan.FromSeconds(1));
                 process.Dispose();
-                throw new DnsmasqStartException($"{executable} (pid {child.Id}) did not write {files.PidFile} within {timeout}; stopped it. {process.LastWords}");
+                throw new ProcessStartException($"{executable} (pid {child.Id}) did not write {program.PidFile} within {timeout}; stopped it. {process.LastWords}");
             }
         }
     }
 
     /// <summary>
-    /// Every running dnsmasq of ours: the process named by our pid file, and any other process whose command line
-    /// carries our --pid-file= (one whose pid file was lost), in the namespace we serve (<paramref name="identity"/>),
-    /// each verified through a pidfd so that a pid reused meanwhile is not taken for it.
+    /// Every running process of the program that is ours: the process named by our pid file, and any other process
+    /// whose command line carries our pid file argument (one whose pid file was lost), in the namespace we serve
+    /// (<paramref name="identity"/>), each verified through a pidfd so that a pid reused meanwhile is not taken for it.
     /// </summary>
-    public static List<DnsmasqProcess> FindRunning(DnsmasqFiles files, string identity)
+    public static List<SupervisedProcess> FindRunning(SupervisedProgram program, string identity)
     {
-        var marker = "--pid-file=" + files.PidFile;
+        var marker = program.PidFileArgument;
         var candidates = new List<int>();
-        if (ReadPid(files.PidFile) is { } fromFile) candidates.Add(fromFile);
+        if (ReadPid(program.PidFile) is { } fromFile) candidates.Add(fromFile);
         foreach (var dir in Directory.EnumerateDirectories("/proc"))
         {
             if (int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) &&
@@ -135,7 +150,7 @@ internal sealed partial class DnsmasqProcess : IDisposable
                 candidates.Add(pid);
         }
 
-        var found = new List<DnsmasqProcess>();
+        var found = new List<SupervisedProcess>();
         foreach (var pid in candidates)
         {
             var handle = ProcessHandle.Open(pid);
@@ -148,16 +163,16 @@ internal sealed partial class DnsmasqProcess : IDisposable
                 handle.Dispose();
                 continue;
             }
-            found.Add(new DnsmasqProcess(handle, argv.Skip(1).ToList(), null));
+            found.Add(new SupervisedProcess(program, handle, argv.Skip(1).ToList(), null));
         }
         return found;
     }
 
     /// <summary>Calls <paramref name="exited"/> (on a thread of its own) when the process exits, unless disposed or stopped first.</summary>
-    public void WatchExit(Action<DnsmasqProcess> exited) =>
-        _watch ??= _handle.Watch(() => exited(this), $"dnsmasq {Pid} exit watch");
+    public void WatchExit(Action<SupervisedProcess> exited) =>
+        _watch ??= _handle.Watch(() => exited(this), $"{_program.Name} {Pid} exit watch");
 
-    /// <summary>SIGHUP: dnsmasq re-reads its hosts and options files, without dropping anything it serves.</summary>
+    /// <summary>SIGHUP: the program re-reads its configuration (dnsmasq: its hosts and options files), without dropping anything it serves.</summary>
     public bool Reload() => _handle.Signal(ProcessHandle.SIGHUP);
 
     /// <summary>SIGTERM, then SIGKILL after <paramref name="grace"/>. Stops watching first: this exit is no crash.</summary>
@@ -174,7 +189,7 @@ internal sealed partial class DnsmasqProcess : IDisposable
     public string DescribeExit()
     {
         if (_child is null || !WaitForOutput()) return $"pid {Pid} exited";
-        // .NET reports a child killed by signal N as 128 + N; dnsmasq's own exit codes are 0-5.
+        // .NET reports a child killed by signal N as 128 + N; the programs' own exit codes are small.
         return _child.ExitCode is > 128 and < 160
             ? $"pid {Pid} was killed by signal {_child.ExitCode - 128}"
             : $"pid {Pid} exited with code {_child.ExitCode}";
@@ -201,8 +216,8 @@ internal sealed partial class DnsmasqProcess : IDisposable
         if (string.IsNullOrWhiteSpace(line)) return;
         _lastLines.Enqueue(line);
         while (_lastLines.Count > KeptLines) _lastLines.TryDequeue(out _);
-        // Per-request lines (dnsmasq-dhcp[pid]: DHCPACK(ns-dhcp) ...) are chatty; the rest is start-up, reloads, errors.
-        if (line.StartsWith("dnsmasq-dhcp", StringComparison.Ordinal)) LogRequest(logger, line);
+        // Per-request lines are chatty; the rest is start-up, reloads, errors.
+        if (_program.IsChatty?.Invoke(line) == true) LogRequest(logger, line);
         else LogLine(logger, line);
     }
 
@@ -216,10 +231,10 @@ internal sealed partial class DnsmasqProcess : IDisposable
         return _child is not null && _child.WaitForExit(2000);
     }
 
-    private DnsmasqStartException Died(string executable)
+    private ProcessStartException Died(string executable)
     {
         var code = WaitForOutput() ? _child!.ExitCode.ToString(CultureInfo.InvariantCulture) : "unknown";
-        return new DnsmasqStartException($"{executable} exited during start-up with code {code}{LastWordsSuffix}");
+        return new ProcessStartException($"{executable} exited during start-up with code {code}{LastWordsSuffix}");
     }
 
     private static string ReadToEnd(StreamReader reader)

@@ -1,13 +1,13 @@
 using System.Runtime.InteropServices;
 using Calico.Dataplane.Linux.Namespaces;
 
-namespace Calico.Dataplane.Linux.Dhcp;
+namespace Calico.Dataplane.Linux.Processes;
 
 /// <summary>
 /// Which network namespace something is in, as the kernel names it ("net:[4026532301]"), and the name `ip netns`
-/// gives that namespace, if any. Used to keep one agent's dnsmasq and files apart from another's: an agent started
-/// with `ip netns exec NAME` (no Dataplane:NetworkNamespace) still gets a directory of its own, and a dnsmasq
-/// running in another namespace is never taken for ours, whatever its command line says.
+/// gives that namespace, if any. Used to keep one agent's supervised processes (dnsmasq, BIRD) and files apart from
+/// another's: an agent started with `ip netns exec NAME` (no Dataplane:NetworkNamespace) still gets a directory of its
+/// own, and a process running in another namespace is never taken for ours, whatever its command line says.
 /// </summary>
 internal static partial class NamespaceIdentity
 {

@@ -1,12 +1,12 @@
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
-namespace Calico.Dataplane.Linux.Dhcp;
+namespace Calico.Dataplane.Linux.Processes;
 
 /// <summary>
 /// A pidfd: a handle on one process that cannot be confused with another process that later gets the same pid.
 /// Signals go through it (pidfd_send_signal), and it becomes readable when the process exits — for our own child and
-/// equally for a dnsmasq a previous agent started, which is not our child (waitpid cannot watch that one).
+/// equally for a process a previous agent started, which is not our child (waitpid cannot watch that one).
 /// </summary>
 internal sealed partial class ProcessHandle : IDisposable
 {

@@ -1,7 +1,7 @@
-namespace Calico.Dataplane.Linux.Dhcp;
+namespace Calico.Dataplane.Linux.Processes;
 
 /// <summary>
-/// How long to wait before starting dnsmasq again after it exited or failed to start: <c>first</c>, doubling with
+/// How long to wait before starting a supervised program again after it exited or failed to start: <c>first</c>, doubling with
 /// each exit in a row, never more than <c>max</c>. A run that lasted at least <c>max</c> was healthy, so the next
 /// exit starts from <c>first</c> again. A crash loop therefore settles at one attempt per <c>max</c>.
 /// </summary>
