@@ -16,24 +16,6 @@ public class LinkChangeTests
 {
     private const string Mac = "fa:16:3e:00:00:03";
 
-    /// <summary>Link notices raised by hand, as the kernel would send them.</summary>
-    private sealed class FakeLinkNotifications : ILinkNotifications
-    {
-        public event EventHandler<LinkEvent>? LinkChanged;
-
-        public event EventHandler<LinkNotificationsLost>? NotificationsLost;
-
-        public bool Started { get; private set; }
-
-        public void Start() => Started = true;
-
-        public void Changed(Link link) => LinkChanged?.Invoke(this, new LinkEvent(LinkEventKind.Changed, link));
-
-        public void Deleted(Link link) => LinkChanged?.Invoke(this, new LinkEvent(LinkEventKind.Deleted, link));
-
-        public void Lost(string reason) => NotificationsLost?.Invoke(this, new LinkNotificationsLost(reason, Stopped: false));
-    }
-
     private static string TapOf(int i) => $"tap{i:d8}-00";
 
     private static Dictionary<DesiredKey, DesiredItem> Ports(int count) => State(
