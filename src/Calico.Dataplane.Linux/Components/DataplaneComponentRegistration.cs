@@ -1,8 +1,8 @@
 using Calico.Dataplane.Linux.Driver;
 using Calico.Dataplane.Linux.Kernel;
-using Calico.Dataplane.Linux.Namespaces;
-using Calico.Dataplane.Linux.Netlink;
 using Calico.Dataplane.Linux.Nftables;
+using Calico.Netlink;
+using Calico.Netlink.Namespaces;
 using Microsoft.Extensions.Logging;
 using Polly;
 

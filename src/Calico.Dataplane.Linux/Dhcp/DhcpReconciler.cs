@@ -1,10 +1,10 @@
 using System.Net;
 using Calico.Dataplane.Linux.Driver;
 using Calico.Dataplane.Linux.Kernel;
-using Calico.Dataplane.Linux.Namespaces;
-using Calico.Dataplane.Linux.Netlink;
 using Calico.Dataplane.Linux.Processes;
 using Calico.Model.Desired;
+using Calico.Netlink;
+using Calico.Netlink.Namespaces;
 using Microsoft.Extensions.Logging;
 using Polly;
 

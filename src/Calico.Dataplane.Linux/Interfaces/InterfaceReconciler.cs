@@ -2,9 +2,9 @@ using System.Net.NetworkInformation;
 using System.Net.Sockets;
 using Calico.Dataplane.Linux.Driver;
 using Calico.Dataplane.Linux.Kernel;
-using Calico.Dataplane.Linux.Namespaces;
-using Calico.Dataplane.Linux.Netlink;
 using Calico.Model.Desired;
+using Calico.Netlink;
+using Calico.Netlink.Namespaces;
 using Microsoft.Extensions.Logging;
 using Polly;
 

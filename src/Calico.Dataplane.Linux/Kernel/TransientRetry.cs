@@ -1,6 +1,6 @@
 using Calico.Dataplane.Linux.Driver;
-using Calico.Dataplane.Linux.Netlink;
 using Calico.Dataplane.Linux.Nftables;
+using Calico.Netlink;
 using Polly;
 using Polly.Retry;
 

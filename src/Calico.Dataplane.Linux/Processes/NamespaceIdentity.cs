@@ -1,5 +1,5 @@
 using System.Runtime.InteropServices;
-using Calico.Dataplane.Linux.Namespaces;
+using Calico.Netlink.Namespaces;
 
 namespace Calico.Dataplane.Linux.Processes;
 

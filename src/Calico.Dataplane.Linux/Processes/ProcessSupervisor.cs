@@ -1,5 +1,5 @@
 using Calico.Dataplane.Linux.Driver;
-using Calico.Dataplane.Linux.Namespaces;
+using Calico.Netlink.Namespaces;
 using Microsoft.Extensions.Logging;
 
 namespace Calico.Dataplane.Linux.Processes;

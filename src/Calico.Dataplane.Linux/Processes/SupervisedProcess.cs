@@ -3,7 +3,7 @@ using System.ComponentModel;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using Calico.Dataplane.Linux.Namespaces;
+using Calico.Netlink.Namespaces;
 using Microsoft.Extensions.Logging;
 
 namespace Calico.Dataplane.Linux.Processes;

@@ -1,7 +1,7 @@
 using System.Net;
 using Calico.Dataplane.Linux.Driver;
 using Calico.Dataplane.Linux.Kernel;
-using Calico.Dataplane.Linux.Netlink;
+using Calico.Netlink;
 using Microsoft.Extensions.Logging;
 using Polly;
 

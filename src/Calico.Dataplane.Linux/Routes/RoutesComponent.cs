@@ -2,9 +2,9 @@ using System.Net;
 using Calico.Dataplane.Linux.Components;
 using Calico.Dataplane.Linux.Interfaces;
 using Calico.Dataplane.Linux.Kernel;
-using Calico.Dataplane.Linux.Netlink;
 using Calico.Model.Desired;
 using Calico.Model.Resources;
+using Calico.Netlink;
 using Microsoft.Extensions.Logging;
 using RouteKind = Calico.Model.Desired.RouteKind;
 

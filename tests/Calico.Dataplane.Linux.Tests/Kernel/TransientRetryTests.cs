@@ -1,10 +1,10 @@
 using Calico.Dataplane.Linux.Driver;
 using Calico.Dataplane.Linux.Kernel;
-using Calico.Dataplane.Linux.Netlink;
 using Calico.Dataplane.Linux.Nftables;
 using Calico.Dataplane.Linux.Tests.Reconcilers;
 using Calico.Model.Desired;
 using Calico.Model.Resources;
+using Calico.Netlink;
 using Microsoft.Extensions.Logging.Abstractions;
 using static Calico.Dataplane.Linux.Tests.Policy.PolicySamples;
 

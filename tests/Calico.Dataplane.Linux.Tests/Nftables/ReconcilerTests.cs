@@ -1,9 +1,9 @@
 using System.Diagnostics.Metrics;
 using System.Net;
-using Calico.Dataplane.Linux.Netlink;
 using Calico.Dataplane.Linux.Kernel;
 using Calico.Dataplane.Linux.Nftables;
 using Calico.Model;
+using Calico.Netlink;
 
 namespace Calico.Dataplane.Linux.Tests.Nftables;
 

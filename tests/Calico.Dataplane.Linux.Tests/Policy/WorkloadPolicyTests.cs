@@ -1,9 +1,9 @@
 using Calico.Dataplane.Linux.Driver;
-using Calico.Dataplane.Linux.Netlink;
 using Calico.Dataplane.Linux.Kernel;
 using Calico.Dataplane.Linux.Nftables;
 using Calico.Dataplane.Linux.Policy;
 using Calico.Model.Desired;
+using Calico.Netlink;
 using static Calico.Dataplane.Linux.Tests.Policy.PolicySamples;
 
 namespace Calico.Dataplane.Linux.Tests.Policy;

@@ -1,7 +1,7 @@
 using System.Globalization;
-using Calico.Dataplane.Linux.Namespaces;
 using Calico.Dataplane.Linux.Processes;
 using Calico.Dataplane.Linux.Tests.Kernel;
+using Calico.Netlink.Namespaces;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Calico.Dataplane.Linux.Tests.Processes;

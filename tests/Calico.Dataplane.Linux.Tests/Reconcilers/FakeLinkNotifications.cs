@@ -1,5 +1,5 @@
 using Calico.Dataplane.Linux.Kernel;
-using Calico.Dataplane.Linux.Netlink;
+using Calico.Netlink;
 
 namespace Calico.Dataplane.Linux.Tests.Reconcilers;
 

@@ -1,8 +1,8 @@
 using Calico.Dataplane.Linux.Driver;
 using Calico.Dataplane.Linux.Kernel;
-using Calico.Dataplane.Linux.Netlink;
 using Calico.Model.Desired;
 using Calico.Model.Resources;
+using Calico.Netlink;
 using Microsoft.Extensions.Logging.Abstractions;
 using static Calico.Dataplane.Linux.Tests.Reconcilers.Desired;
 
@@ -78,7 +78,7 @@ public class LinkChangeTests
         var result = await dataplane.ReconcileKernelChangesAsync(CancellationToken.None);
 
         Assert.All(Enumerable.Range(1, 50), i => Assert.Equal(EndpointStatusKind.Active, StatusOf(result, TapOf(i))));
-        Assert.Equal(50, kernel.Routes.Values.Count(r => r.Kind == Calico.Dataplane.Linux.Netlink.RouteKind.OnDevice));
+        Assert.Equal(50, kernel.Routes.Values.Count(r => r.Kind == Calico.Netlink.RouteKind.OnDevice));
         // Nothing left over: the fifty notices were one reconcile.
         Assert.False(dataplane.WaitForKernelChangeAsync(CancellationToken.None).IsCompleted);
     }
