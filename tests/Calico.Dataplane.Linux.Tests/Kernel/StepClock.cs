@@ -35,6 +35,8 @@ public sealed class StepClock : TimeProvider
     /// Waits until the next timer is started (true), or until <paramref name="running"/> ends first (false), then
     /// moves time past that timer. The real-time limit only guards against a hung test; it is not what is tested.
     /// </summary>
+    public Task<bool> PassNextPauseAsync() => PassNextPauseAsync(Task.Delay(Timeout.Infinite));
+
     public async Task<bool> PassNextPauseAsync(Task running)
     {
         var started = _started.WaitAsync(TimeSpan.FromMinutes(1));
