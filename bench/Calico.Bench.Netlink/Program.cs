@@ -2,8 +2,8 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using Calico.Bench.Netlink;
-using Calico.Dataplane.Linux.Namespaces;
-using Calico.Dataplane.Linux.Netlink;
+using Calico.Netlink;
+using Calico.Netlink.Namespaces;
 
 // Netlink client benchmark. Every kernel object lives in namespaces created here and deleted at the end.
 //   1. Listing 100,000 routes (vs `ip route show proto 80`) and the memory they take as Route records.

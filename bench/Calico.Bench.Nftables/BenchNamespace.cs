@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Security.Cryptography;
-using Calico.Dataplane.Linux.Namespaces;
+using Calico.Netlink.Namespaces;
 
 namespace Calico.Bench.Nftables;
 

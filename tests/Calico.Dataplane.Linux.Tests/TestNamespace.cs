@@ -2,8 +2,8 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
-using Calico.Dataplane.Linux.Namespaces;
-using Calico.Dataplane.Linux.Netlink;
+using Calico.Netlink;
+using Calico.Netlink.Namespaces;
 
 namespace Calico.Dataplane.Linux.Tests;
 

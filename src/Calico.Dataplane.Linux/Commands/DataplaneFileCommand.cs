@@ -1,3 +1,5 @@
+using System.CommandLine;
+using System.CommandLine.Help;
 using Calico.Dataplane.Linux.Driver;
 using Calico.Model.Desired;
 using Calico.Model.Validation;
@@ -11,7 +13,8 @@ namespace Calico.Dataplane.Linux.Commands;
 /// changed or removed (links and sysctls, routes, the nftables table inet calico, DHCP) and changes nothing; apply
 /// makes the kernel hold the file's state and prints each endpoint's status. --no-policy leaves nftables out
 /// (Dataplane:PolicyEnabled=false), as on a host that runs without policy.
-/// Exit codes: 0 done (plan: no changes needed, or changes listed), 1 an endpoint could not be programmed, 2 bad usage or file.
+/// Exit codes: 0 done (plan: no changes needed, or changes listed; --help), 1 an endpoint could not be programmed,
+/// 2 bad usage or file. Arguments are parsed by System.CommandLine, which also answers --help.
 /// </summary>
 public static class DataplaneFileCommand
 {
@@ -19,27 +22,49 @@ public static class DataplaneFileCommand
 
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
     {
-        if (args.Length == 0 || args[0] is not ("plan" or "apply"))
+        var file = new Option<string>("--file") { Description = "The desired-state JSON file", HelpName = "FILE" };
+        var netns = new Option<string>("--netns") { Description = "The network namespace to program (/var/run/netns/NAME); default: this one", HelpName = "NAME" };
+        var protocol = new Option<byte>("--route-protocol")
         {
-            await error.WriteLineAsync(Usage);
+            Description = "The rtm_protocol that marks our routes",
+            HelpName = "N",
+            DefaultValueFactory = _ => new DataplaneOptions().RouteProtocol,
+        };
+        var noPolicy = new Option<bool>("--no-policy") { Description = "Leave nftables out (Dataplane:PolicyEnabled=false)" };
+        var command = new Command("dataplane", "The agent's reconcilers, run once against a desired-state file, without a cluster")
+        {
+            new HelpOption { Recursive = true },
+        };
+        foreach (var (verb, description) in new[]
+        {
+            ("plan", "Print what would be added, changed or removed; change nothing"),
+            ("apply", "Make the kernel hold the file's state; print each endpoint's status"),
+        })
+        {
+            var sub = new Command(verb, description) { file, netns, protocol, noPolicy };
+            sub.SetAction((result, _) => RunAsync(verb == "plan", result.GetValue(file), new DataplaneOptions
+            {
+                NetworkNamespace = result.GetValue(netns),
+                RouteProtocol = result.GetValue(protocol),
+                PolicyEnabled = !result.GetValue(noPolicy),
+            }, output, error));
+            command.Subcommands.Add(sub);
+        }
+
+        var parsed = command.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            // Bad usage: the first reason and the usage line, exit code 2 (System.CommandLine's own would be 1).
+            await error.WriteLineAsync(args.Length == 0 || args[0] is not ("plan" or "apply")
+                ? Usage
+                : $"calico-silo dataplane: {parsed.Errors[0].Message}\n{Usage}");
             return 2;
         }
-        string? file = null;
-        var options = new DataplaneOptions();
-        for (var i = 1; i < args.Length; i++)
-        {
-            var value = i + 1 < args.Length ? args[i + 1] : null;
-            switch (args[i])
-            {
-                case "--file" when value is not null: file = value; i++; break;
-                case "--netns" when value is not null: options.NetworkNamespace = value; i++; break;
-                case "--route-protocol" when value is not null && byte.TryParse(value, out var protocol): options.RouteProtocol = protocol; i++; break;
-                case "--no-policy": options.PolicyEnabled = false; break;
-                default:
-                    await error.WriteLineAsync($"calico-silo dataplane: unexpected argument '{args[i]}'\n{Usage}");
-                    return 2;
-            }
-        }
+        return await parsed.InvokeAsync(new InvocationConfiguration { Output = output, Error = error });
+    }
+
+    private static async Task<int> RunAsync(bool planOnly, string? file, DataplaneOptions options, TextWriter output, TextWriter error)
+    {
         if (file is null)
         {
             await error.WriteLineAsync($"calico-silo dataplane: --file is required\n{Usage}");
@@ -66,7 +91,7 @@ public static class DataplaneFileCommand
         // Runs once: nothing is reconciled later, so link notifications would only cost a socket and a thread.
         options.WatchLinks = false;
         using var dataplane = new LinuxDataplane(Microsoft.Extensions.Options.Options.Create(options), NullLoggerFactory.Instance);
-        if (args[0] == "plan")
+        if (planOnly)
         {
             var plan = await dataplane.PlanAsync(desired, CancellationToken.None);
             foreach (var line in plan) await output.WriteLineAsync(line);

@@ -169,7 +169,7 @@ public sealed class DhcpConfiguration
             $"--interface={InterfaceName}",
             $"--interface={WorkloadInterfacePattern}",
             $"--bridge-interface={InterfaceName},{WorkloadInterfacePattern}",
-            $"--pid-file={files.PidFile}",
+            DnsmasqFiles.PidFileArgument(files.PidFile),
             $"--dhcp-leasefile={files.LeaseFile}",
             $"--dhcp-hostsfile={files.HostsFile}",
             $"--dhcp-optsfile={files.OptionsFile}",

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
-using Calico.Dataplane.Linux.Namespaces;
-using Calico.Dataplane.Linux.Netlink;
+using Calico.Netlink;
+using Calico.Netlink.Namespaces;
 using Polly;
 
 namespace Calico.Dataplane.Linux.Dhcp;

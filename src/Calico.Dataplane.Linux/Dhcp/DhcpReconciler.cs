@@ -1,8 +1,10 @@
 using System.Net;
 using Calico.Dataplane.Linux.Driver;
-using Calico.Dataplane.Linux.Namespaces;
-using Calico.Dataplane.Linux.Netlink;
+using Calico.Dataplane.Linux.Kernel;
+using Calico.Dataplane.Linux.Processes;
 using Calico.Model.Desired;
+using Calico.Netlink;
+using Calico.Netlink.Namespaces;
 using Microsoft.Extensions.Logging;
 using Polly;
 
@@ -37,35 +39,19 @@ public sealed record DhcpResult(IReadOnlyDictionary<string, string> Failures, bo
 /// </summary>
 public sealed partial class DhcpReconciler : IDisposable
 {
-    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(10);
-    private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(5);
-
     private readonly Lock _sync = new();
     private readonly DhcpInterface _interface;
     private readonly DataplaneOptions _options;
-    private readonly NetworkNamespace? _ns;
     private readonly ILogger _logger;
-    private readonly TimeProvider _time;
-    private readonly RestartBackoff _backoff;
-    private readonly Dictionary<string, string> _reported = new(StringComparer.Ordinal);
+    private readonly ProcessSupervisor _dnsmasq;
+    private readonly ReportedFailures<string> _reported;
+    private readonly ReportedFailures<string> _reportedGlobal;
     private readonly HashSet<string> _reportedIpv6 = new(StringComparer.Ordinal);
-
-    /// <summary>The namespace served ("net:[4026532301]"): a dnsmasq in any other is never ours.</summary>
-    private readonly string _identity;
 
     private DhcpConfiguration? _desired;
     private DhcpConfiguration? _applied;
-    private DnsmasqProcess? _process;
-    private DateTimeOffset _processSince;
-    private bool _reloadPending;
-    private bool _searched;
     private bool _tornDown;
     private string? _executable;
-    private string? _globalFailure;
-    private IReadOnlyList<string>? _failedArguments;
-    private DateTimeOffset _nextStart;
-    private string? _lastExit;
-    private ITimer? _restartTimer;
     private bool _disposed;
 
     /// <param name="client">An rtnetlink client in the namespace to serve (it is shared, and thread-safe).</param>
@@ -75,13 +61,18 @@ public sealed partial class DhcpReconciler : IDisposable
     {
         _interface = new DhcpInterface(client, ns, retry);
         _options = options;
-        _ns = ns;
         _logger = logger;
-        _time = time ?? TimeProvider.System;
-        _backoff = new RestartBackoff(options.DhcpRestartDelay, options.DhcpMaxRestartDelay);
-        _identity = NamespaceIdentity.Of(ns);
-        Files = DnsmasqFiles.For(options, ns is not null || NamespaceIdentity.IsInitial(_identity) ? null
-            : NamespaceIdentity.NameOf(_identity) ?? "inode-" + NamespaceIdentity.Inode(_identity));
+        _reported = new ReportedFailures<string>((endpoint, reason) => LogEndpointFailed(logger, endpoint, reason), comparer: StringComparer.Ordinal);
+        _reportedGlobal = new ReportedFailures<string>((_, reason) => LogFailed(logger, reason), _ => LogRecovered(logger));
+        // The namespace served ("net:[4026532301]"): a dnsmasq in any other is never ours.
+        var identity = NamespaceIdentity.Of(ns);
+        Files = DnsmasqFiles.For(options, ns is not null || NamespaceIdentity.IsInitial(identity) ? null
+            : NamespaceIdentity.NameOf(identity) ?? "inode-" + NamespaceIdentity.Inode(identity));
+        var program = new SupervisedProgram("dnsmasq", Files.PidFile, DnsmasqFiles.PidFileArgument(Files.PidFile), "dhcp",
+            // Per-request lines (dnsmasq-dhcp[pid]: DHCPACK(ns-dhcp) ...) are chatty; the rest is start-up, reloads, errors.
+            line => line.StartsWith("dnsmasq-dhcp", StringComparison.Ordinal));
+        _dnsmasq = new ProcessSupervisor(program, ns, identity, options.DhcpRestartDelay, options.DhcpMaxRestartDelay,
+            _sync, RestartDue, logger, time);
     }
 
     public DnsmasqFiles Files { get; }
@@ -94,7 +85,7 @@ public sealed partial class DhcpReconciler : IDisposable
             _applied = null;
             _tornDown = false;
             _executable = null;
-            if (_process is null) _searched = false;
+            _dnsmasq.Invalidate();
         }
     }
 
@@ -110,15 +101,11 @@ public sealed partial class DhcpReconciler : IDisposable
             var addressFailures = new Dictionary<string, string>();
             try
             {
-                if (!_searched)
-                {
-                    AdoptOrStop(config);
-                    _searched = true;
-                }
+                _dnsmasq.AdoptOrStop(config.IsEmpty ? null : config.Arguments, "no DHCP subnet is left");
                 if (config.IsEmpty) TearDown(drift);
                 else addressFailures = Apply(config, drift);
             }
-            catch (Exception e) when (e is NetlinkException or IOException or UnauthorizedAccessException or DnsmasqStartException)
+            catch (Exception e) when (e is NetlinkException or IOException or UnauthorizedAccessException or ProcessStartException)
             {
                 global = e.Message;
             }
@@ -133,14 +120,15 @@ public sealed partial class DhcpReconciler : IDisposable
         var plan = new List<string>();
         lock (_sync)
         {
-            var found = _process is null ? DnsmasqProcess.FindRunning(Files, _identity) : [];
+            var held = _dnsmasq.Running;
+            var found = _dnsmasq.FindUnheld();
             try
             {
-                var running = _process ?? found.FirstOrDefault(p => p.Arguments.SequenceEqual(config.Arguments)) ?? found.FirstOrDefault();
+                var running = held ?? found.FirstOrDefault(p => p.Arguments.SequenceEqual(config.Arguments)) ?? found.FirstOrDefault();
                 if (config.IsEmpty)
                 {
                     plan.AddRange(found.Select(p => $"stop   dnsmasq pid {p.Pid} (no DHCP subnet left)"));
-                    if (_process is not null) plan.Add($"stop   dnsmasq pid {_process.Pid} (no DHCP subnet left)");
+                    if (held is not null) plan.Add($"stop   dnsmasq pid {held.Pid} (no DHCP subnet left)");
                     plan.AddRange(_interface.Plan(null));
                     plan.AddRange(Files.All.Where(File.Exists).Select(f => $"remove file {f}"));
                     return plan;
@@ -157,7 +145,7 @@ public sealed partial class DhcpReconciler : IDisposable
                 }
                 plan.AddRange(found.Where(p => p != running).Select(p => $"stop   dnsmasq pid {p.Pid} (a second one of ours)"));
                 if (running is null || running.HasExited) plan.Add($"start  dnsmasq serving {config.Subnets.Count} subnets");
-                else if (!running.Arguments.SequenceEqual(config.Arguments)) plan.Add($"restart dnsmasq pid {running.Pid} (its command line changes: {Difference(running.Arguments, config.Arguments)})");
+                else if (!running.Arguments.SequenceEqual(config.Arguments)) plan.Add($"restart dnsmasq pid {running.Pid} (its command line changes: {ProcessSupervisor.Difference(running.Arguments, config.Arguments)})");
                 else if (filesChanged || running.Adopted) plan.Add($"reload dnsmasq pid {running.Pid} (SIGHUP)");
                 return plan;
             }
@@ -175,9 +163,7 @@ public sealed partial class DhcpReconciler : IDisposable
         {
             if (_disposed) return;
             _disposed = true;
-            _restartTimer?.Dispose();
-            _process?.Dispose();
-            _process = null;
+            _dnsmasq.Dispose();
         }
     }
 
@@ -185,11 +171,11 @@ public sealed partial class DhcpReconciler : IDisposable
     private Dictionary<string, string> Apply(DhcpConfiguration config, bool drift, bool restartDue = false)
     {
         _tornDown = false;
-        if (_process is { } held && held.HasExited) Exited(held, fromWatch: false);
-        if (!drift && _applied is not null && SameAs(_applied, config) && _process is not null && !_reloadPending) return [];
+        _dnsmasq.CheckExited();
+        if (!drift && _applied is not null && SameAs(_applied, config) && _dnsmasq.Settled) return [];
 
         _executable ??= DnsmasqFiles.ResolveExecutable(_options.DnsmasqPath)
-            ?? throw new DnsmasqStartException($"dnsmasq is not installed: '{_options.DnsmasqPath}' is not on PATH, /usr/sbin or /sbin " +
+            ?? throw new ProcessStartException($"dnsmasq is not installed: '{_options.DnsmasqPath}' is not on PATH, /usr/sbin or /sbin " +
                 "(install the dnsmasq package, or set Dataplane:DnsmasqPath)");
 
         var addressFailures = _interface.Ensure(Addresses(config));
@@ -200,137 +186,38 @@ public sealed partial class DhcpReconciler : IDisposable
         if (filesChanged) writes++;
         Count("write", writes, drift);
 
-        EnsureProcess(config, filesChanged, restartDue);
+        _dnsmasq.Ensure(_executable, config.Arguments, reload: filesChanged, restartDue);
         _applied = addressFailures.Count == 0 ? config : null;
         return addressFailures;
     }
 
-    /// <param name="restartDue">Called by the restart timer: the backoff delay is over, whatever the clock says.</param>
-    private void EnsureProcess(DhcpConfiguration config, bool filesChanged, bool restartDue)
+    /// <summary>
+    /// The restart pause is over (called by the supervisor, under the lock, with no dnsmasq held): bring dnsmasq back
+    /// with the last desired configuration, if still wanted.
+    /// </summary>
+    private void RestartDue()
     {
-        if (_process is { } running)
-        {
-            if (running.Arguments.SequenceEqual(config.Arguments))
-            {
-                if (!filesChanged && !_reloadPending) return;
-                running.Reload();
-                _reloadPending = false;
-                Count("reload", 1, false);
-                LogReloaded(_logger, running.Pid);
-                return;
-            }
-            LogRestarting(_logger, running.Pid, Difference(running.Arguments, config.Arguments));
-            Stop(running);
-            _backoff.Reset();
-        }
-
-        var now = _time.GetUtcNow();
-        var retrying = _failedArguments is not null && _failedArguments.SequenceEqual(config.Arguments);
-        if (retrying && !restartDue && now < _nextStart) throw new DnsmasqStartException(Pausing(_lastExit));
+        if (_disposed || _desired is not { IsEmpty: false } config) return;
         try
         {
-            var process = DnsmasqProcess.Start(_executable!, config.Arguments, Files, _ns, _logger, StartTimeout);
-            _process = process;
-            _processSince = now;
-            _reloadPending = false;
-            _failedArguments = null;
-            process.WatchExit(p => Exited(p, fromWatch: true));
-            Count("start", 1, false);
-            LogStarted(_logger, process.Pid, config.Subnets.Count, _ns?.Name ?? "the agent's namespace");
+            _applied = null;
+            var failures = Apply(config, drift: true, restartDue: true);
+            Report(null);
+            if (failures.Count > 0) LogRestartIncomplete(_logger, string.Join("; ", failures.Values));
         }
-        catch (DnsmasqStartException e)
+        catch (Exception e) when (e is NetlinkException or IOException or UnauthorizedAccessException or ProcessStartException)
         {
-            _lastExit = e.Message;
-            ScheduleRestart(config.Arguments, TimeSpan.Zero);
-            throw new DnsmasqStartException(Pausing(e.Message), e);
-        }
-    }
-
-    /// <summary>
-    /// dnsmasq exited without being asked: noticed by the exit watch (its own thread) or by a reconcile. Forget it
-    /// and schedule a restart after the backoff delay.
-    /// </summary>
-    private void Exited(DnsmasqProcess process, bool fromWatch)
-    {
-        lock (_sync)
-        {
-            if (_disposed || process != _process) return;
-            _process = null;
-            var description = process.DescribeExit();
-            process.Dispose();
-            _lastExit = "dnsmasq " + description;
-            DataplaneTelemetry.Failures.Add(1, DataplaneTelemetry.Kind("dhcp"));
-            var delay = ScheduleRestart(process.Arguments, _time.GetUtcNow() - _processSince);
-            LogExited(_logger, description, delay.TotalSeconds, fromWatch ? "noticed by its exit watch" : "noticed at a reconcile");
-        }
-    }
-
-    private TimeSpan ScheduleRestart(IReadOnlyList<string> arguments, TimeSpan ranFor)
-    {
-        var delay = _backoff.Next(ranFor);
-        _failedArguments = arguments;
-        _nextStart = _time.GetUtcNow() + delay;
-        _restartTimer?.Dispose();
-        _restartTimer = _time.CreateTimer(_ => RestartNow(), null, delay, Timeout.InfiniteTimeSpan);
-        return delay;
-    }
-
-    /// <summary>The restart timer: bring dnsmasq back with the last desired configuration, if still wanted and still down.</summary>
-    private void RestartNow()
-    {
-        lock (_sync)
-        {
-            if (_disposed || _process is not null || _desired is not { IsEmpty: false } config) return;
-            try
-            {
-                _applied = null;
-                var failures = Apply(config, drift: true, restartDue: true);
-                Report(null);
-                if (failures.Count > 0) LogRestartIncomplete(_logger, string.Join("; ", failures.Values));
-            }
-            catch (Exception e) when (e is NetlinkException or IOException or UnauthorizedAccessException or DnsmasqStartException)
-            {
-                Report(e.Message);
-            }
-        }
-    }
-
-    /// <summary>
-    /// At the first reconcile (and at a resync when we hold none): a dnsmasq of ours started by a previous agent is
-    /// kept if its command line is the desired one, and stopped otherwise (stale configuration, or nothing to serve).
-    /// </summary>
-    private void AdoptOrStop(DhcpConfiguration config)
-    {
-        foreach (var found in DnsmasqProcess.FindRunning(Files, _identity))
-        {
-            if (_process is null && !config.IsEmpty && found.Arguments.SequenceEqual(config.Arguments))
-            {
-                _process = found;
-                _processSince = _time.GetUtcNow();
-                _reloadPending = true;
-                found.WatchExit(p => Exited(p, fromWatch: true));
-                LogAdopted(_logger, found.Pid);
-                continue;
-            }
-            LogStoppingStale(_logger, found.Pid, config.IsEmpty ? "no DHCP subnet is left" : "its command line is out of date");
-            Stop(found);
+            Report(e.Message);
         }
     }
 
     private void TearDown(bool drift)
     {
-        _restartTimer?.Dispose();
-        _restartTimer = null;
-        _failedArguments = null;
+        _dnsmasq.CancelRestart();
         _applied = null;
         if (_tornDown && !drift) return;
         var writes = 0;
-        if (_process is { } running)
-        {
-            LogStopping(_logger, running.Pid);
-            Stop(running);
-            writes++;
-        }
+        if (_dnsmasq.StopRunning("no DHCP subnet is left")) writes++;
         try
         {
             if (_interface.Remove()) writes++;
@@ -342,13 +229,6 @@ public sealed partial class DhcpReconciler : IDisposable
             LogTearDownFailed(_logger, e.Message);
         }
         Count("stop", writes, drift);
-    }
-
-    private void Stop(DnsmasqProcess process)
-    {
-        if (process == _process) _process = null;
-        process.Stop(StopGrace);
-        process.Dispose();
     }
 
     /// <summary>Per endpoint: what the configuration cannot serve, a failed gateway address, or a failure of DHCP as a whole.</summary>
@@ -365,28 +245,21 @@ public sealed partial class DhcpReconciler : IDisposable
             foreach (var endpoint in endpoints)
                 failures[endpoint] = failures.TryGetValue(endpoint, out var earlier) ? $"{earlier}; {reason}" : reason;
         }
-        foreach (var (endpoint, reason) in failures)
-        {
-            if (_reported.TryGetValue(endpoint, out var previous) && previous == reason) continue;
-            _reported[endpoint] = reason;
-            LogEndpointFailed(_logger, endpoint, reason);
-        }
-        foreach (var endpoint in _reported.Keys.Where(e => !failures.ContainsKey(e)).ToList()) _reported.Remove(endpoint);
+        foreach (var (endpoint, reason) in failures) _reported.Failed(endpoint, reason);
+        _reported.RecoveredUnless(failures.ContainsKey);
         if (failures.Count > 0) DataplaneTelemetry.Failures.Add(failures.Count, DataplaneTelemetry.Kind("dhcp"));
-        return new DhcpResult(failures, _process is not null);
+        return new DhcpResult(failures, _dnsmasq.Running is not null);
     }
 
     /// <summary>A failure of DHCP as a whole is logged when it appears or changes, and once when it clears.</summary>
     private void Report(string? global)
     {
-        if (global == _globalFailure) return;
-        if (global is null) LogRecovered(_logger);
-        else LogFailed(_logger, global);
-        _globalFailure = global;
+        if (global is null) _reportedGlobal.Recovered(Whole);
+        else _reportedGlobal.Failed(Whole, global);
     }
 
-    /// <summary>The same words for every attempt of one failure, so it is logged (and reported) once, not at each retry.</summary>
-    private static string Pausing(string? failure) => $"{failure}; it is started again after a pause (restart backoff)";
+    /// <summary>The key of a failure of DHCP as a whole.</summary>
+    private const string Whole = "dhcp";
 
     private static Dictionary<string, (IPAddress Address, int PrefixLength)> Addresses(DhcpConfiguration config) =>
         config.Subnets.ToDictionary(s => s.SubnetId, s => (s.ServerAddress, s.Cidr.Length), StringComparer.Ordinal);
@@ -395,40 +268,12 @@ public sealed partial class DhcpReconciler : IDisposable
         a.Arguments.SequenceEqual(b.Arguments) && a.HostsFile == b.HostsFile && a.OptionsFile == b.OptionsFile &&
         a.Subnets.Select(s => (s.SubnetId, s.ServerAddress, s.Cidr)).SequenceEqual(b.Subnets.Select(s => (s.SubnetId, s.ServerAddress, s.Cidr)));
 
-    private static string Difference(IReadOnlyList<string> running, IReadOnlyList<string> wanted)
-    {
-        var added = wanted.Except(running).ToList();
-        var removed = running.Except(wanted).ToList();
-        return string.Join(", ", added.Select(a => "+" + a).Concat(removed.Select(r => "-" + r)));
-    }
-
     private static void Count(string operation, int count, bool drift)
     {
         if (count == 0) return;
         DataplaneTelemetry.Operations.Add(count, DataplaneTelemetry.Kind("dhcp"), DataplaneTelemetry.Operation(operation));
         if (drift) DataplaneTelemetry.DriftRepairs.Add(count, DataplaneTelemetry.Kind("dhcp"));
     }
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Started dnsmasq (pid {Pid}) serving {Subnets} DHCP subnets in {Namespace}")]
-    private static partial void LogStarted(ILogger logger, int pid, int subnets, string @namespace);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Adopted the running dnsmasq (pid {Pid}): its command line is the desired one")]
-    private static partial void LogAdopted(ILogger logger, int pid);
-
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Sent SIGHUP to dnsmasq (pid {Pid}) to re-read its hosts and options files")]
-    private static partial void LogReloaded(ILogger logger, int pid);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Restarting dnsmasq (pid {Pid}): its command line changes ({Difference})")]
-    private static partial void LogRestarting(ILogger logger, int pid, string difference);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Stopping dnsmasq (pid {Pid}): no DHCP subnet is left")]
-    private static partial void LogStopping(ILogger logger, int pid);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Stopping dnsmasq (pid {Pid}) left by a previous agent: {Reason}")]
-    private static partial void LogStoppingStale(ILogger logger, int pid, string reason);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "dnsmasq {Exit} ({How}); starting it again in {Delay} s")]
-    private static partial void LogExited(ILogger logger, string exit, double delay, string how);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "DHCP is not served: {Reason} (retried at every update, resync and restart; logged again only if the reason changes)")]
     private static partial void LogFailed(ILogger logger, string reason);

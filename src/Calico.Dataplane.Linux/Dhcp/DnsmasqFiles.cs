@@ -26,6 +26,9 @@ public sealed record DnsmasqFiles(string Directory)
 
     public string PidFile => Path.Combine(Directory, "dnsmasq.pid");
 
+    /// <summary>The argument that names the pid file on dnsmasq's command line: what makes a running dnsmasq ours.</summary>
+    public static string PidFileArgument(string pidFile) => "--pid-file=" + pidFile;
+
     public string LeaseFile => Path.Combine(Directory, "dnsmasq.leases");
 
     /// <summary>Static leases (--dhcp-hostsfile): one line per port address; re-read on SIGHUP.</summary>

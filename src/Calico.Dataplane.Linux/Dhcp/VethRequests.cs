@@ -1,7 +1,7 @@
-using Calico.Dataplane.Linux.Namespaces;
-using Calico.Dataplane.Linux.Netlink;
-using Calico.Dataplane.Linux.Netlink.Interop;
-using Calico.Dataplane.Linux.Netlink.Wire;
+using Calico.Netlink;
+using Calico.Netlink.Interop;
+using Calico.Netlink.Namespaces;
+using Calico.Netlink.Wire;
 
 namespace Calico.Dataplane.Linux.Dhcp;
 

@@ -32,10 +32,10 @@ public sealed class DataplaneOptions
     /// </summary>
     public bool WatchLinks { get; set; } = true;
 
-    /// <summary>How many times a transient kernel error (EBUSY, ENOBUFS, an interrupted dump) is retried.</summary>
+    /// <summary>How many times a transient kernel error (EBUSY, ENOBUFS, an interrupted dump; netlink and nftables alike) is retried.</summary>
     public int TransientRetries { get; set; } = 5;
 
-    /// <summary>The first pause before retrying a transient error; it doubles each time, with jitter.</summary>
+    /// <summary>The first pause before retrying a transient error; it doubles each time, with jitter, up to 2 seconds.</summary>
     public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(20);
 
     // ---- DHCP (Dhcp/DhcpReconciler): one dnsmasq per host, or per NetworkNamespace ----
@@ -101,6 +101,7 @@ public sealed class DataplaneOptionsValidator : IValidateOptions<DataplaneOption
         if (o.ReversePathFilter is < 0 or > 2) errors.Add($"Dataplane:ReversePathFilter must be 0, 1 or 2 (is {o.ReversePathFilter}).");
         if (o.RouteResyncInterval <= TimeSpan.Zero) errors.Add("Dataplane:RouteResyncInterval must be positive.");
         if (o.TransientRetries < 0) errors.Add("Dataplane:TransientRetries must be 0 or more.");
+        if (o.RetryBaseDelay < TimeSpan.Zero) errors.Add($"Dataplane:RetryBaseDelay {o.RetryBaseDelay} must be 0 or more, e.g. 00:00:00.020.");
         if (o.NetworkNamespace is { Length: > 0 } ns && (ns.Contains('/') || ns is "." or ".."))
             errors.Add($"Dataplane:NetworkNamespace '{ns}' must be a plain name under /var/run/netns.");
         ValidateDhcp(o, errors);

@@ -1,102 +1,91 @@
 using System.Diagnostics;
-using System.Net;
-using Calico.Dataplane.Linux.Dhcp;
+using Calico.Dataplane.Linux.Components;
 using Calico.Dataplane.Linux.Interfaces;
 using Calico.Dataplane.Linux.Kernel;
-using Calico.Dataplane.Linux.Namespaces;
-using Calico.Dataplane.Linux.Netlink;
 using Calico.Dataplane.Linux.Nftables;
-using Calico.Dataplane.Linux.Policy;
-using Calico.Dataplane.Linux.Routes;
 using Calico.Model;
 using Calico.Model.Desired;
-using Calico.Model.Resources;
+using Calico.Netlink;
+using Calico.Netlink.Namespaces;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Polly;
-using RouteKind = Calico.Model.Desired.RouteKind;
 
 namespace Calico.Dataplane.Linux.Driver;
 
 /// <summary>
-/// The host's dataplane on Linux: hands each part of the desired state to the reconciler that owns that kind of
-/// kernel object, in dependency order (interfaces first, since local routes need their index; then policy, so a
-/// workload is policed before a route makes it reachable; then routes; DHCP last, as dnsmasq answers on the taps),
-/// and turns the outcome into per-endpoint statuses. Calls are serialised; the kernel work runs off the caller's thread.
-/// Between calls it listens to the kernel's link notices, and reconciles a workload interface that came, went, or went
-/// up or down as soon as it is asked (LinuxDataplane.LinkChanges.cs). Touches only what its reconcilers own (see their headers); with nothing desired it writes nothing at all.
+/// The host's dataplane on Linux: the loop that drives the ordered list of components (<see cref="LinuxDataplaneComponents"/>:
+/// interfaces, policy, routes, DHCP), each owning one kind of kernel object — apply, resync, kernel notices, plan,
+/// statuses, disposal — and turns what they report into per-endpoint statuses. Calls are serialised by one gate;
+/// the kernel work runs off the caller's thread. Between calls it listens to the kernel's link notices, and
+/// reconciles a workload interface that came, went, or went up or down as soon as it is asked
+/// (LinuxDataplane.LinkChanges.cs). Touches only what its components own (see their headers); with nothing desired it
+/// writes nothing at all.
 /// </summary>
 public sealed partial class LinuxDataplane : IDataplane, IDisposable
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
-    private readonly InterfaceReconciler _interfaces;
-    private readonly RouteReconciler _routes;
-    private readonly DhcpReconciler? _dhcp;
-    private readonly WorkloadPolicy? _policy;
+    private readonly IReadOnlyList<IDataplaneComponent> _components;
+    private readonly IReadOnlyList<IDataplaneComponent> _byStatusPrecedence;
     private readonly WorkloadLinkWatch? _linkWatch;
     private readonly DataplaneOptions _options;
     private readonly ILogger _logger;
     private readonly IDisposable? _owned;
     private IReadOnlyDictionary<DesiredKey, DesiredItem> _desired = new Dictionary<DesiredKey, DesiredItem>();
-    private Programmed _programmed = Programmed.Nothing;
+    private IReadOnlyList<WorkloadInterfaceItem> _endpoints = [];
     private long _sequence;
 
-    public LinuxDataplane(IOptions<DataplaneOptions> options, ILoggerFactory loggers)
-        : this(OpenKernel(options.Value, loggers), options.Value, loggers)
+    /// <summary>On the real kernel, in Dataplane:NetworkNamespace, with the components registered (AddCalicoLinuxDataplane).</summary>
+    public LinuxDataplane(IOptions<DataplaneOptions> options, ILoggerFactory loggers, IEnumerable<DataplaneComponentRegistration> components,
+        TimeProvider? time = null)
+        : this(OpenKernel(options.Value, loggers), options.Value, loggers, TransientRetry.Create(options.Value), components, time)
     {
     }
 
-    private LinuxDataplane(KernelParts kernel, DataplaneOptions options, ILoggerFactory loggers)
-        : this(kernel.Netlink, kernel.Sysctls, options, loggers, TransientRetry.Create(options), kernel.Dhcp(loggers),
-            kernel.Nftables is null ? null : new WorkloadPolicy(kernel.Nftables, PolicySettings.From(options), logger: loggers.CreateLogger<WorkloadPolicy>()),
-            kernel.Links)
-        => _owned = kernel.Owned;
+    /// <summary>On the real kernel with every component (one-shot commands).</summary>
+    public LinuxDataplane(IOptions<DataplaneOptions> options, ILoggerFactory loggers)
+        : this(options, loggers, LinuxDataplaneComponents.All)
+    {
+    }
 
     /// <summary>
-    /// On any kernel: the real one (<see cref="NetlinkKernel"/>) or a fake in tests. Without <paramref name="dhcp"/>
-    /// (unit tests on a fake kernel) DHCP items are left aside: no DHCP is served; without <paramref name="policy"/>,
-    /// no nftables table is programmed; without <paramref name="links"/>, workload interfaces that appear or go are
-    /// found by the next apply or resync only. Link notifications are started here, once subscribed to.
+    /// On a fake kernel (tests): netlink and sysctls, and optionally nftables (policy) and link notifications; no DHCP.
+    /// Every component retries transient kernel errors through <paramref name="retry"/>.
     /// </summary>
     public LinuxDataplane(INetlink netlink, ISysctlWriter sysctls, DataplaneOptions options, ILoggerFactory loggers, ResiliencePipeline retry,
-        DhcpReconciler? dhcp = null, WorkloadPolicy? policy = null, ILinkNotifications? links = null)
+        INftables? nftables = null, ILinkNotifications? links = null)
+        : this(new DataplaneKernel(netlink, sysctls, nftables, links), options, loggers, retry, LinuxDataplaneComponents.All)
+    {
+    }
+
+    /// <summary>
+    /// On any kernel, with the given components in order (those whose registration gives null on this kernel are left
+    /// out). Link notifications are started here, once subscribed to; without them, workload interfaces that appear or
+    /// go are found by the next apply or resync only.
+    /// </summary>
+    public LinuxDataplane(DataplaneKernel kernel, DataplaneOptions options, ILoggerFactory loggers, ResiliencePipeline retry,
+        IEnumerable<DataplaneComponentRegistration> components, TimeProvider? time = null)
     {
         _options = options;
-        _dhcp = dhcp;
-        _policy = policy;
         _logger = loggers.CreateLogger<LinuxDataplane>();
-        _interfaces = new InterfaceReconciler(netlink, sysctls, options, retry, loggers.CreateLogger<InterfaceReconciler>());
-        _routes = new RouteReconciler(netlink, options, retry, loggers.CreateLogger<RouteReconciler>());
-        _links = () => netlink.ListLinks().ToDictionary(l => l.Name, l => l.Index, StringComparer.Ordinal);
-        _describe = op =>
-        {
-            var names = netlink.ListLinks().ToDictionary(l => l.Index, l => l.Name);
-            var verb = op.Kind switch { RouteOperationKind.Add => "add   ", RouteOperationKind.Delete => "remove", _ => "change" };
-            var route = op.Route;
-            var target = route.Type == RouteType.Blackhole ? "blackhole" : route.Gateway is not null ? $"via {route.Gateway}" : $"dev {names.GetValueOrDefault(route.OutputInterface, $"if{route.OutputInterface}")}";
-            return $"{verb} route {route.Destination} {target} proto {(byte)route.Protocol}";
-        };
-        if (links is not null)
+        _owned = kernel.Owned;
+        var context = new DataplaneComponentContext(kernel, options, retry, loggers, time ?? TimeProvider.System);
+        _components = [.. components.Select(r => r.Create(context)).OfType<IDataplaneComponent>()];
+        _byStatusPrecedence = [.. _components.OrderBy(c => c.StatusPrecedence)];
+        if (kernel.Links is { } links)
         {
             _linkWatch = new WorkloadLinkWatch(links, options.WorkloadInterfacePrefix, loggers.CreateLogger<WorkloadLinkWatch>());
             links.Start();
         }
     }
 
-    private readonly Func<Dictionary<string, int>> _links;
-    private readonly Func<RouteOperation, string> _describe;
-
     public TimeSpan ResyncInterval => _options.RouteResyncInterval;
 
-    /// <summary>What <see cref="OpenKernel"/> found: the kernel's facilities, and what to dispose with the dataplane.</summary>
-    private sealed record KernelParts(INetlink Netlink, ISysctlWriter Sysctls, IDisposable? Owned,
-        Func<ILoggerFactory, DhcpReconciler> Dhcp, INftables? Nftables, ILinkNotifications? Links);
+    /// <summary>The components this dataplane drives, in apply order.</summary>
+    public IReadOnlyList<string> Components => [.. _components.Select(c => c.Name)];
 
-    private static KernelParts OpenKernel(DataplaneOptions options, ILoggerFactory loggers)
+    private static DataplaneKernel OpenKernel(DataplaneOptions options, ILoggerFactory loggers)
     {
-        // DHCP shares the rtnetlink client (thread-safe) and starts dnsmasq inside the namespace.
-        Func<ILoggerFactory, DhcpReconciler> Dhcp(NetlinkRouteClient client, NetworkNamespace? ns) => loggers =>
-            new DhcpReconciler(client, ns, options, TransientRetry.Create(options), loggers.CreateLogger<DhcpReconciler>());
         var ns = options.NetworkNamespace is { Length: > 0 } name ? NetworkNamespace.Open(name) : null;
         var client = ns is null ? NetlinkRouteClient.Open() : NetlinkRouteClient.Open(ns);
         var kernel = new NetlinkKernel(client);
@@ -104,8 +93,9 @@ public sealed partial class LinuxDataplane : IDataplane, IDisposable
         var links = options.WatchLinks ? OpenLinkNotifications(ns, loggers) : null;
         // Disposed in this order: notifications first (no handler runs after), the namespace handle last.
         IDisposable?[] owned = [links, nftables, kernel, ns];
-        return new KernelParts(kernel, new ProcSysctls(ns is null ? new Sysctls() : new Sysctls(ns)),
-            new Owned([.. owned.OfType<IDisposable>()]), Dhcp(client, ns), nftables, links);
+        // DHCP shares the rtnetlink client (thread-safe) and starts dnsmasq inside the namespace.
+        return new DataplaneKernel(kernel, new ProcSysctls(ns is null ? new Sysctls() : new Sysctls(ns)), nftables, links,
+            new DhcpKernel(client, ns), new Owned([.. owned.OfType<IDisposable>()]));
     }
 
     /// <summary>The link monitor; without it (a kernel that refuses) new taps are found by applies and resyncs only.</summary>
@@ -129,7 +119,7 @@ public sealed partial class LinuxDataplane : IDataplane, IDisposable
         try
         {
             var sw = Stopwatch.StartNew();
-            var result = await Task.Run(() => Reconcile(desired, drift: false, changes, isSnapshot), cancellationToken);
+            var result = await Task.Run(() => Reconcile(new DataplanePass(desired, drift: false, changes, isSnapshot)), cancellationToken);
             _desired = desired;
             DataplaneTelemetry.ApplyDuration.Record(sw.Elapsed.TotalMilliseconds);
             return result;
@@ -158,151 +148,32 @@ public sealed partial class LinuxDataplane : IDataplane, IDisposable
     {
         using var activity = CalicoTelemetry.Source.StartActivity("dataplane.resync");
         var sw = Stopwatch.StartNew();
-        _routes.Invalidate();
-        _interfaces.Invalidate();
-        _dhcp?.Invalidate();
-        var result = await Task.Run(() => Reconcile(_desired, drift: true), cancellationToken);
+        foreach (var component in _components) component.Invalidate();
+        var result = await Task.Run(() => Reconcile(new DataplanePass(_desired, drift: true, changes: null, isSnapshot: true)), cancellationToken);
         DataplaneTelemetry.ResyncDuration.Record(sw.Elapsed.TotalMilliseconds);
         return result;
     }
 
-    private DataplaneResult Reconcile(IReadOnlyDictionary<DesiredKey, DesiredItem> desired, bool drift,
-        IReadOnlyList<DesiredChange>? changes = null, bool isSnapshot = true)
+    /// <summary>Each component in order, then every endpoint's status.</summary>
+    private DataplaneResult Reconcile(DataplanePass pass)
     {
-        var interfaces = desired.Values.OfType<WorkloadInterfaceItem>().ToList();
-        var interfaceResults = _interfaces.Reconcile(interfaces);
-        ReconcilePolicy(desired, drift, changes, isSnapshot);
-
-        var (routes, routeOwners, localRoutes) = KernelRoutes(desired, name =>
-            interfaceResults.TryGetValue(name, out var iface) && iface.State == InterfaceState.Ready ? iface.Index : null);
-        var routeResult = _routes.Reconcile(routes, drift);
-        var dhcp = ReconcileDhcp(desired, drift);
-        _programmed = new Programmed(interfaces, localRoutes, interfaceResults,
-            FailuresByInterface(routeResult.Failures, routeOwners), dhcp.Failures);
-        LogApplied(_logger, drift ? "resync" : "apply", routeResult.Written, routeResult.Deleted, routeResult.Failures.Count, interfaces.Count);
-        return Statuses(_programmed);
+        foreach (var component in _components) component.Apply(pass.For(component));
+        _endpoints = pass.Items<WorkloadInterfaceItem>();
+        LogApplied(_logger, pass.Drift ? "resync" : "apply", _components.Count, _endpoints.Count);
+        return Statuses();
     }
 
-    /// <summary>
-    /// What the last reconcile left, by workload interface: enough to reconcile a few interfaces again without
-    /// going through the whole desired state, and to say how every endpoint stands.
-    /// </summary>
-    /// <param name="Interfaces">The desired workload interfaces.</param>
-    /// <param name="LocalRoutes">Each interface's local routes (those on its tap), by interface name.</param>
-    /// <param name="InterfaceStates">How each interface stood.</param>
-    /// <param name="RouteFailures">Interfaces some of whose local routes could not be programmed, and why.</param>
-    /// <param name="DhcpFailures">Endpoints (port ids) whose DHCP is not served, and why.</param>
-    private sealed record Programmed(
-        IReadOnlyList<WorkloadInterfaceItem> Interfaces,
-        IReadOnlyDictionary<string, List<RouteItem>> LocalRoutes,
-        IReadOnlyDictionary<string, InterfaceResult> InterfaceStates,
-        IReadOnlyDictionary<string, string> RouteFailures,
-        IReadOnlyDictionary<string, string> DhcpFailures)
+    /// <summary>Every endpoint's status from what the components report; numbered, as results are computed under the gate.</summary>
+    private DataplaneResult Statuses()
     {
-        public static readonly Programmed Nothing = new([], new Dictionary<string, List<RouteItem>>(),
-            new Dictionary<string, InterfaceResult>(), new Dictionary<string, string>(), new Dictionary<string, string>());
+        var statuses = new EndpointStatuses(_endpoints);
+        foreach (var component in _byStatusPrecedence) component.ReportStatuses(statuses);
+        return new DataplaneResult(statuses.Build()) { Sequence = ++_sequence };
     }
-
-    private static Dictionary<string, string> FailuresByInterface(IReadOnlyDictionary<RouteKey, string> failures,
-        IReadOnlyDictionary<RouteKey, string> owners) =>
-        failures.Where(f => owners.ContainsKey(f.Key))
-            .GroupBy(f => owners[f.Key])
-            .ToDictionary(g => g.Key, g => string.Join("; ", g.Select(f => f.Value)), StringComparer.Ordinal);
-
-    /// <summary>Every endpoint's status from what the reconcilers left; numbered, as results are computed under the gate.</summary>
-    private DataplaneResult Statuses(Programmed programmed)
-    {
-        var endpoints = new Dictionary<string, EndpointProgramming>(StringComparer.Ordinal);
-        foreach (var item in programmed.Interfaces)
-        {
-            var state = programmed.InterfaceStates[item.Name];
-            endpoints[item.EndpointId] = state.State switch
-            {
-                InterfaceState.Missing => new EndpointProgramming(EndpointStatusKind.Down, state.Reason),
-                InterfaceState.Failed => new EndpointProgramming(EndpointStatusKind.Error, state.Reason),
-                _ when programmed.RouteFailures.TryGetValue(item.Name, out var reason) => new EndpointProgramming(EndpointStatusKind.Error, reason),
-                _ when _policy?.ProblemOf(item) is { } problem => new EndpointProgramming(EndpointStatusKind.Error, "policy: " + problem),
-                _ when !item.AdminUp => new EndpointProgramming(EndpointStatusKind.Down, "administratively down"),
-                _ => new EndpointProgramming(EndpointStatusKind.Active, null),
-            };
-            if (programmed.DhcpFailures.TryGetValue(item.EndpointId, out var dhcpFailure))
-                endpoints[item.EndpointId] = WithDhcpFailure(endpoints[item.EndpointId], dhcpFailure);
-        }
-        return new DataplaneResult(endpoints) { Sequence = ++_sequence };
-    }
-
-    // ---- Policy (Policy/WorkloadPolicy: security groups, anti-spoofing, NAT in table inet calico) ----
-
-    /// <summary>
-    /// A refused table concerns every endpoint: it is logged and shows in their statuses (<see cref="WorkloadPolicy.ProblemOf"/>),
-    /// and the next apply or resync compiles from scratch and tries again. Routes and DHCP are programmed regardless.
-    /// </summary>
-    private void ReconcilePolicy(IReadOnlyDictionary<DesiredKey, DesiredItem> desired, bool drift, IReadOnlyList<DesiredChange>? changes, bool isSnapshot)
-    {
-        if (_policy is null) return;
-        try
-        {
-            if (drift) _policy.Resync(desired);
-            else _policy.Apply(desired, changes, isSnapshot);
-        }
-        catch (Exception e) when (e is NftablesException or ArgumentException or InvalidOperationException or KeyNotFoundException)
-        {
-            LogPolicyFailed(_logger, e.Message);
-        }
-    }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Workload policy (nftables table inet calico) not programmed: {Reason}")]
-    private static partial void LogPolicyFailed(ILogger logger, string reason);
-
-    // ---- DHCP (Dhcp/DhcpReconciler) ----
-
-    private DhcpResult ReconcileDhcp(IReadOnlyDictionary<DesiredKey, DesiredItem> desired, bool drift) =>
-        _dhcp?.Reconcile(desired.Values.OfType<DhcpSubnetItem>().ToList(), desired.Values.OfType<DhcpHostItem>().ToList(), drift)
-        ?? DhcpResult.None;
-
-    /// <summary>A port whose DHCP is not served is in error, unless it is already down or in error for another reason.</summary>
-    private static EndpointProgramming WithDhcpFailure(EndpointProgramming status, string reason) => status.Status switch
-    {
-        EndpointStatusKind.Active => new EndpointProgramming(EndpointStatusKind.Error, "DHCP: " + reason),
-        EndpointStatusKind.Error => status with { Message = $"{status.Message}; DHCP: {reason}" },
-        _ => status,
-    };
-
-    /// <summary>
-    /// Our routes in kernel terms. A local route needs its interface's index; without one (the interface is not
-    /// ready) it is left out, and its endpoint reports why. Also: which interface each local route is on (by key),
-    /// and each interface's local routes (all of them, ready or not).
-    /// </summary>
-    private (Dictionary<RouteKey, Route> Routes, Dictionary<RouteKey, string> Owners, Dictionary<string, List<RouteItem>> LocalRoutes) KernelRoutes(
-        IReadOnlyDictionary<DesiredKey, DesiredItem> desired, Func<string, int?> indexOf)
-    {
-        var routes = new Dictionary<RouteKey, Route>();
-        var owners = new Dictionary<RouteKey, string>();
-        var localRoutes = new Dictionary<string, List<RouteItem>>(StringComparer.Ordinal);
-        foreach (var item in desired.Values.OfType<RouteItem>())
-        {
-            var destination = Destination(item);
-            Route route;
-            if (item.Kind == RouteKind.Local)
-            {
-                var name = item.InterfaceName!;
-                if (!localRoutes.TryGetValue(name, out var onInterface)) localRoutes[name] = onInterface = [];
-                onInterface.Add(item);
-                if (indexOf(name) is not { } index) continue;
-                route = _routes.OnDevice(destination, index);
-                owners[route.Key] = name;
-            }
-            else route = item.Kind == RouteKind.ViaHost ? _routes.Via(destination, item.Gateway!) : _routes.Blackhole(destination);
-            routes[route.Key] = route;
-        }
-        return (routes, owners, localRoutes);
-    }
-
-    private static IPNetwork Destination(RouteItem item) => new(item.Destination.Address, item.Destination.Length);
 
     /// <summary>
     /// What applying <paramref name="desired"/> would change, one line each ("add route ...", "change sysctl ..."),
-    /// read from the kernel; nothing is written. The same reconcilers and translation as an apply.
+    /// read from the kernel; nothing is written. The same components and translation as an apply.
     /// </summary>
     public async Task<IReadOnlyList<string>> PlanAsync(IReadOnlyDictionary<DesiredKey, DesiredItem> desired, CancellationToken cancellationToken)
     {
@@ -311,15 +182,8 @@ public sealed partial class LinuxDataplane : IDataplane, IDisposable
         {
             return await Task.Run(() =>
             {
-                var interfaces = desired.Values.OfType<WorkloadInterfaceItem>().ToList();
-                var plan = _interfaces.Plan(interfaces);
-                var links = _links();
-                var (routes, _, _) = KernelRoutes(desired, name => links.TryGetValue(name, out var index) ? index : null);
-                plan.AddRange(_routes.Plan(routes).Select(op => _describe(op)));
-                if (_policy is not null) plan.AddRange(_policy.Plan(desired));
-                if (_dhcp is not null)
-                    plan.AddRange(_dhcp.Plan(desired.Values.OfType<DhcpSubnetItem>().ToList(), desired.Values.OfType<DhcpHostItem>().ToList()));
-                return (IReadOnlyList<string>)plan;
+                var pass = new PlanPass(desired);
+                return (IReadOnlyList<string>)[.. _components.SelectMany(c => c.Plan(pass))];
             }, cancellationToken);
         }
         finally
@@ -330,7 +194,7 @@ public sealed partial class LinuxDataplane : IDataplane, IDisposable
 
     public void Dispose()
     {
-        _dhcp?.Dispose(); // stops watching dnsmasq; dnsmasq keeps serving (fail-static), the next agent adopts it
+        for (var i = _components.Count - 1; i >= 0; i--) _components[i].Dispose();
         _owned?.Dispose();
         _gate.Dispose();
     }
@@ -343,6 +207,6 @@ public sealed partial class LinuxDataplane : IDataplane, IDisposable
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Dataplane {Kind}: {Written} routes written, {Deleted} removed, {Failed} failing; {Interfaces} workload interfaces")]
-    private static partial void LogApplied(ILogger logger, string kind, int written, int deleted, int failed, int interfaces);
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Dataplane {Kind}: {Components} components applied; {Interfaces} workload interfaces")]
+    private static partial void LogApplied(ILogger logger, string kind, int components, int interfaces);
 }

@@ -2,9 +2,9 @@ using System.Net.NetworkInformation;
 using System.Net.Sockets;
 using Calico.Dataplane.Linux.Driver;
 using Calico.Dataplane.Linux.Kernel;
-using Calico.Dataplane.Linux.Namespaces;
-using Calico.Dataplane.Linux.Netlink;
 using Calico.Model.Desired;
+using Calico.Netlink;
+using Calico.Netlink.Namespaces;
 using Microsoft.Extensions.Logging;
 using Polly;
 
@@ -30,7 +30,8 @@ public sealed partial class InterfaceReconciler(INetlink kernel, ISysctlWriter s
     ResiliencePipeline retry, ILogger logger)
 {
     private readonly Dictionary<string, (int Index, WorkloadInterfaceItem Item)> _configured = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, string> _reported = new(StringComparer.Ordinal);
+    private readonly ReportedFailures<string> _reported = new(
+        (name, reason) => LogFailed(logger, name, reason), name => LogRecovered(logger, name), StringComparer.Ordinal);
     private bool _hostConfigured;
     private bool _countDrift;
 
@@ -196,15 +197,10 @@ public sealed partial class InterfaceReconciler(INetlink kernel, ISysctlWriter s
     private void Failed(string name, string reason)
     {
         DataplaneTelemetry.Failures.Add(1, DataplaneTelemetry.Kind("interface"));
-        if (_reported.TryGetValue(name, out var previous) && previous == reason) return;
-        _reported[name] = reason;
-        LogFailed(logger, name, reason);
+        _reported.Failed(name, reason);
     }
 
-    private void Recovered(string name)
-    {
-        if (_reported.Remove(name)) LogRecovered(logger, name);
-    }
+    private void Recovered(string name) => _reported.Recovered(name);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Cannot configure workload interface {Interface}: {Reason} (logged again only if the reason changes)")]
     private static partial void LogFailed(ILogger logger, string @interface, string reason);

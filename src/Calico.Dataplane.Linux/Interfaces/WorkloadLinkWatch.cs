@@ -1,6 +1,6 @@
 using Calico.Dataplane.Linux.Driver;
 using Calico.Dataplane.Linux.Kernel;
-using Calico.Dataplane.Linux.Netlink;
+using Calico.Netlink;
 using Microsoft.Extensions.Logging;
 
 namespace Calico.Dataplane.Linux.Interfaces;

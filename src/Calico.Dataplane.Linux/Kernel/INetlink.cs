@@ -1,5 +1,6 @@
 using System.Net.Sockets;
-using Calico.Dataplane.Linux.Netlink;
+using Calico.Netlink;
+using Calico.Netlink.Namespaces;
 
 namespace Calico.Dataplane.Linux.Kernel;
 
@@ -31,5 +32,5 @@ public interface ISysctlWriter
     /// <summary>The current value, or null when the setting does not exist (an interface without IPv6, say).</summary>
     string? Read(string key);
 
-    IReadOnlyList<Namespaces.SysctlSetting> Apply(IEnumerable<Namespaces.SysctlSetting> settings);
+    IReadOnlyList<SysctlSetting> Apply(IEnumerable<SysctlSetting> settings);
 }

@@ -1,6 +1,6 @@
 using System.Net.Sockets;
-using Calico.Dataplane.Linux.Namespaces;
-using Calico.Dataplane.Linux.Netlink;
+using Calico.Netlink;
+using Calico.Netlink.Namespaces;
 
 namespace Calico.Dataplane.Linux.Kernel;
 

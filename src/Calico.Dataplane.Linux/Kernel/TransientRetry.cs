@@ -1,5 +1,6 @@
 using Calico.Dataplane.Linux.Driver;
-using Calico.Dataplane.Linux.Netlink;
+using Calico.Dataplane.Linux.Nftables;
+using Calico.Netlink;
 using Polly;
 using Polly.Retry;
 
@@ -10,31 +11,50 @@ public sealed class TransientBatchException(string kind, int count, NetlinkExcep
     : Exception($"{count} {kind} operations failed transiently, first: {first.Message}", first);
 
 /// <summary>
-/// The one retry policy for kernel calls: transient errors (EBUSY, ENOBUFS, EAGAIN, an interrupted dump, a batch
-/// with transient failures) are retried with exponential backoff and jitter; anything else surfaces at once.
-/// Built on Polly so that its telemetry (meter "Polly") shows every retry.
+/// The one retry policy for kernel calls, netlink and nftables alike: transient errors (EBUSY, ENOBUFS, EAGAIN, EINTR,
+/// an interrupted dump, a batch with transient failures, a transient nftables refusal) are retried up to
+/// <c>Dataplane:TransientRetries</c> times, pausing from <c>Dataplane:RetryBaseDelay</c> with exponential backoff and
+/// jitter; anything else surfaces at once. Built on Polly so that its telemetry (meter "Polly") shows every retry;
+/// the pauses run on the given <see cref="TimeProvider"/>.
 /// </summary>
 public static class TransientRetry
 {
-    public static ResiliencePipeline Create(DataplaneOptions options, TimeProvider? time = null)
+    /// <summary>The longest pause between two attempts, whatever the base delay grew to.</summary>
+    public static readonly TimeSpan MaxDelay = TimeSpan.FromSeconds(2);
+
+    /// <summary>With the defaults of <see cref="DataplaneOptions"/>: for callers that were given no pipeline.</summary>
+    public static ResiliencePipeline Default { get; } = Create(new DataplaneOptions());
+
+    public static ResiliencePipeline Create(DataplaneOptions options, TimeProvider? time = null) =>
+        Create(options.TransientRetries, options.RetryBaseDelay, time);
+
+    public static ResiliencePipeline Create(int retries, TimeSpan baseDelay, TimeProvider? time = null)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(retries);
+        ArgumentOutOfRangeException.ThrowIfLessThan(baseDelay, TimeSpan.Zero);
         var builder = new ResiliencePipelineBuilder();
         if (time is not null) builder.TimeProvider = time;
-        if (options.TransientRetries == 0) return builder.Build();
+        if (retries == 0) return builder.Build();
         return builder.AddRetry(new RetryStrategyOptions
         {
             Name = "kernel-transient",
             ShouldHandle = new PredicateBuilder()
                 .Handle<NetlinkException>(e => e.IsTransient)
-                .Handle<TransientBatchException>(),
-            MaxRetryAttempts = options.TransientRetries,
+                .Handle<TransientBatchException>()
+                .Handle<NftablesException>(e => e.IsTransient),
+            MaxRetryAttempts = retries,
             BackoffType = DelayBackoffType.Exponential,
             UseJitter = true,
-            Delay = options.RetryBaseDelay,
-            MaxDelay = TimeSpan.FromSeconds(2),
+            Delay = baseDelay,
+            MaxDelay = MaxDelay,
             OnRetry = args =>
             {
-                DataplaneTelemetry.Retries.Add(1, DataplaneTelemetry.Kind(args.Outcome.Exception is TransientBatchException ? "batch" : "call"));
+                DataplaneTelemetry.Retries.Add(1, DataplaneTelemetry.Kind(args.Outcome.Exception switch
+                {
+                    TransientBatchException => "batch",
+                    NftablesException => NftablesTelemetry.Kind,
+                    _ => "call",
+                }));
                 return ValueTask.CompletedTask;
             },
         }).Build();

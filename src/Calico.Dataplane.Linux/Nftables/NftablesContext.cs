@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text;
-using Calico.Dataplane.Linux.Namespaces;
 using Calico.Dataplane.Linux.Nftables.Native;
+using Calico.Netlink.Namespaces;
 
 namespace Calico.Dataplane.Linux.Nftables;
 

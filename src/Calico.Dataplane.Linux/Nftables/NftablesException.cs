@@ -1,4 +1,4 @@
-using Calico.Dataplane.Linux.Netlink;
+using Calico.Netlink;
 
 namespace Calico.Dataplane.Linux.Nftables;
 

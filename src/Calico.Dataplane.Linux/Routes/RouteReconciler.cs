@@ -1,7 +1,7 @@
 using System.Net;
 using Calico.Dataplane.Linux.Driver;
 using Calico.Dataplane.Linux.Kernel;
-using Calico.Dataplane.Linux.Netlink;
+using Calico.Netlink;
 using Microsoft.Extensions.Logging;
 using Polly;
 
@@ -18,7 +18,8 @@ namespace Calico.Dataplane.Linux.Routes;
 public sealed partial class RouteReconciler(INetlink kernel, DataplaneOptions options, ResiliencePipeline retry, ILogger logger)
 {
     private readonly RouteProtocol _protocol = (RouteProtocol)options.RouteProtocol;
-    private readonly Dictionary<RouteKey, string> _reported = [];
+    private readonly ReportedFailures<RouteKey> _reported = new(
+        (key, reason) => LogFailed(logger, key.ToString(), reason), key => LogRecovered(logger, key.ToString()));
     private Dictionary<RouteKey, Route>? _believed;
 
     /// <summary>Routes as the kernel holds them after our last read and writes (ours only).</summary>
@@ -185,20 +186,11 @@ public sealed partial class RouteReconciler(INetlink kernel, DataplaneOptions op
         {
             result[key] = error.Message;
             DataplaneTelemetry.Failures.Add(1, DataplaneTelemetry.Kind("route"));
-            if (!_reported.TryGetValue(key, out var previous) || previous != error.Message)
-            {
-                _reported[key] = error.Message;
-                LogFailed(logger, key.ToString(), error.Message);
-            }
+            _reported.Failed(key, error.Message);
         }
-        foreach (var key in _reported.Keys.ToList())
-        {
-            if (failures.ContainsKey(key) || (scope is not null && !scope.Contains(key))) continue;
-            // Still failing unless it was tried and succeeded, or is no longer wanted.
-            if (desired.ContainsKey(key) && !(_believed?.ContainsKey(key) ?? false)) continue;
-            _reported.Remove(key);
-            LogRecovered(logger, key.ToString());
-        }
+        // Still failing if it failed now, was not tried, or is wanted and still not there; else it recovered.
+        _reported.RecoveredUnless(key => failures.ContainsKey(key) || (scope is not null && !scope.Contains(key)) ||
+            (desired.ContainsKey(key) && !(_believed?.ContainsKey(key) ?? false)));
         return result;
     }
 

@@ -1,6 +1,7 @@
 using Calico.Datastore.Postgres;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
@@ -47,8 +48,8 @@ public static class CalicoPostgresClusteringExtensions
                 o.ConnectionString = connectionString();
             })
             .ValidateOnStart());
-        builder.Services.AddSingleton<IValidateOptions<AdoNetClusteringSiloOptions>>(
-            new ClusteringConnectionStringValidator<AdoNetClusteringSiloOptions>(o => o.ConnectionString, source));
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AdoNetClusteringSiloOptions>>(
+            new ClusteringConnectionStringValidator<AdoNetClusteringSiloOptions>(o => o.ConnectionString, source)));
         builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp =>
         {
             var options = sp.GetRequiredService<IOptions<AdoNetClusteringSiloOptions>>().Value;
@@ -69,8 +70,8 @@ public static class CalicoPostgresClusteringExtensions
                 o.ConnectionString = connectionString();
             })
             .ValidateOnStart());
-        builder.Services.AddSingleton<IValidateOptions<AdoNetClusteringClientOptions>>(
-            new ClusteringConnectionStringValidator<AdoNetClusteringClientOptions>(o => o.ConnectionString, source));
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AdoNetClusteringClientOptions>>(
+            new ClusteringConnectionStringValidator<AdoNetClusteringClientOptions>(o => o.ConnectionString, source)));
         return builder;
     }
 

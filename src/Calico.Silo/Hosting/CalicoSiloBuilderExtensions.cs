@@ -1,4 +1,4 @@
-using Calico.Dataplane.Linux.Driver;
+using Calico.Dataplane.Linux.Hosting;
 using Calico.Grains.DesiredState;
 using Calico.Grains.Hosts;
 using Calico.Grains.Ipam;
@@ -26,9 +26,9 @@ public static class CalicoSiloBuilderExtensions
         var services = silo.Services;
         services.TryAddSingleton(TimeProvider.System);
         services.AddOptions<HostLivenessOptions>().Bind(configuration.GetSection(HostLivenessOptions.Section)).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<HostLivenessOptions>, HostLivenessOptionsValidator>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<HostLivenessOptions>, HostLivenessOptionsValidator>());
         services.AddOptions<CalculatorOptions>().Bind(configuration.GetSection(CalculatorOptions.Section)).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<CalculatorOptions>, CalculatorOptionsValidator>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<CalculatorOptions>, CalculatorOptionsValidator>());
         services.TryAddSingleton<StoreReader>();
         services.AddCalicoIpam(configuration);
 
@@ -41,18 +41,10 @@ public static class CalicoSiloBuilderExtensions
         if (roles.HasFlag(SiloRoles.Compute))
         {
             services.AddOptions<ComputeOptions>().Bind(configuration.GetSection(ComputeOptions.Section)).ValidateOnStart();
-            services.AddSingleton<IValidateOptions<ComputeOptions>, ComputeOptionsValidator>();
+            services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ComputeOptions>, ComputeOptionsValidator>());
             var driver = configuration.GetSection(ComputeOptions.Section)[nameof(ComputeOptions.Dataplane)] ?? new ComputeOptions().Dataplane;
-            if (driver == "linux")
-            {
-                services.AddOptions<DataplaneOptions>().Bind(configuration.GetSection(DataplaneOptions.Section)).ValidateOnStart();
-                services.AddSingleton<IValidateOptions<DataplaneOptions>, DataplaneOptionsValidator>();
-                services.TryAddSingleton<IDataplane, LinuxDataplane>();
-            }
-            else
-            {
-                services.TryAddSingleton<IDataplane, InMemoryDataplane>();
-            }
+            if (driver == "linux") services.AddCalicoLinuxDataplane(configuration);
+            else services.TryAddSingleton<IDataplane, InMemoryDataplane>();
             services.AddSingleton<HostAgent>();
             services.AddHostedService(sp => sp.GetRequiredService<HostAgent>());
         }

@@ -1,6 +1,7 @@
 using System.Net;
 using Calico.Dataplane.Linux.Dhcp;
 using Calico.Dataplane.Linux.Driver;
+using Calico.Dataplane.Linux.Processes;
 using Calico.Model.Collections;
 using Calico.Model.Desired;
 using Calico.Model.Net;

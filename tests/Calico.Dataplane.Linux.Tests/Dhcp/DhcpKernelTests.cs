@@ -1,5 +1,7 @@
 using System.Net;
 using Calico.Dataplane.Linux.Dhcp;
+using Calico.Dataplane.Linux.Processes;
+using Calico.Dataplane.Linux.Tests.Kernel;
 using Calico.Model.Desired;
 using Calico.Model.Resources;
 using static Calico.Dataplane.Linux.Tests.Dhcp.DhcpConfigurationTests;
@@ -217,23 +219,25 @@ public sealed class DhcpKernelTests : IDisposable
         _lab.AddVm(Tap, Mac);
         var starts = Path.Combine(_lab.Root, "starts");
         var failing = _lab.WriteScript("failing-dnsmasq", $"echo start >> '{starts}'\necho 'dnsmasq: bad option in this test' >&2\nexit 1\n");
+        var clock = new StepClock();
         using var dataplane = _lab.Dataplane(_lab.Options(o =>
         {
             o.DnsmasqPath = failing;
             o.DhcpRestartDelay = TimeSpan.FromMilliseconds(100);
             o.DhcpMaxRestartDelay = TimeSpan.FromMilliseconds(400);
-        }));
+        }), clock);
 
         var result = await dataplane.ApplyAsync(Seed());
 
         Assert.Equal(EndpointStatusKind.Error, result.Endpoints[Port].Status);
         Assert.Contains("exited during start-up with code 1: dnsmasq: bad option in this test", result.Endpoints[Port].Message, StringComparison.Ordinal);
-        await Task.Delay(TimeSpan.FromSeconds(3));
-        // 100, 200, 400, 400, ... ms: about 9 attempts in 3 s, never a spin.
-        var attempts = File.ReadAllLines(starts).Length;
-        Assert.InRange(attempts, 4, 14);
+        // Each failed start waits its pause on the fake clock: 100, 200, 400, 400 ms (capped), one start after each.
+        for (var i = 0; i < 4; i++) Assert.True(await clock.PassNextPauseAsync());
+        Assert.Equal([100, 200, 400, 400], clock.Pauses.Take(4).Select(p => (int)p.TotalMilliseconds));
+        Assert.Equal(5, File.ReadAllLines(starts).Length);
         // Between attempts an apply does not start it either, and reports the same failure in the same words.
         Assert.Equal(result.Endpoints[Port], (await dataplane.ApplyAsync(Seed())).Endpoints[Port]);
+        Assert.Equal(5, File.ReadAllLines(starts).Length);
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using Calico.Dataplane.Linux.Components;
 using Calico.Dataplane.Linux.Driver;
 using Microsoft.Extensions.Logging;
 using Xunit.Abstractions;
@@ -69,8 +70,9 @@ public sealed class DhcpLab : IDisposable
         return options;
     }
 
-    public LinuxDataplane Dataplane(DataplaneOptions? options = null) =>
-        new(Microsoft.Extensions.Options.Options.Create(options ?? Options()), _loggers);
+    /// <summary>The dataplane on the lab's host namespace, every component included; its timers on <paramref name="time"/> when given.</summary>
+    public LinuxDataplane Dataplane(DataplaneOptions? options = null, TimeProvider? time = null) =>
+        new(Microsoft.Extensions.Options.Options.Create(options ?? Options()), _loggers, LinuxDataplaneComponents.All, time);
 
     /// <summary>The state directory dnsmasq uses for this lab's host namespace.</summary>
     public string DnsmasqDirectory => Path.Combine(StateDirectory, "netns", Host.Name);

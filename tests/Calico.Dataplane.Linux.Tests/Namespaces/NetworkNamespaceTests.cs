@@ -1,5 +1,5 @@
-using Calico.Dataplane.Linux.Namespaces;
-using Calico.Dataplane.Linux.Netlink;
+using Calico.Netlink;
+using Calico.Netlink.Namespaces;
 
 namespace Calico.Dataplane.Linux.Tests.Namespaces;
 

@@ -1,8 +1,8 @@
 using System.Net;
 using System.Net.NetworkInformation;
-using Calico.Dataplane.Linux.Netlink;
-using Calico.Dataplane.Linux.Netlink.Codecs;
-using Calico.Dataplane.Linux.Netlink.Wire;
+using Calico.Netlink;
+using Calico.Netlink.Codecs;
+using Calico.Netlink.Wire;
 
 namespace Calico.Dataplane.Linux.Tests.Netlink;
 

@@ -1,9 +1,9 @@
 using System.Net;
 using System.Net.NetworkInformation;
 using System.Runtime.CompilerServices;
-using Calico.Dataplane.Linux.Netlink;
-using Calico.Dataplane.Linux.Netlink.Codecs;
-using Calico.Dataplane.Linux.Netlink.Wire;
+using Calico.Netlink;
+using Calico.Netlink.Codecs;
+using Calico.Netlink.Wire;
 
 namespace Calico.Dataplane.Linux.Tests.Netlink;
 

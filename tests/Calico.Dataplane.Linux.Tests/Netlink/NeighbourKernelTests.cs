@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
-using Calico.Dataplane.Linux.Netlink;
+using Calico.Netlink;
 
 namespace Calico.Dataplane.Linux.Tests.Netlink;
 

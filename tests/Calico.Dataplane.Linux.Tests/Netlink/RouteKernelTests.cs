@@ -1,5 +1,5 @@
 using System.Net;
-using Calico.Dataplane.Linux.Netlink;
+using Calico.Netlink;
 using static Calico.Dataplane.Linux.Tests.Netlink.RoutingNamespace;
 
 namespace Calico.Dataplane.Linux.Tests.Netlink;

@@ -1,5 +1,5 @@
 using System.Net;
-using Calico.Dataplane.Linux.Netlink;
+using Calico.Netlink;
 
 namespace Calico.Dataplane.Linux.Tests.Netlink;
 

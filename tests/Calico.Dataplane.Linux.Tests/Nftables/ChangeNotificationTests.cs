@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
+using Calico.Dataplane.Linux.Kernel;
 using Calico.Dataplane.Linux.Nftables;
 using Calico.Dataplane.Linux.Nftables.Native;
 
@@ -17,7 +18,7 @@ public sealed class ChangeNotificationTests
 
     private readonly FakeNftables _fake = new();
 
-    private NftablesReconciler NewReconciler() => new(_fake, retry: NftablesRetry.Create(baseDelay: TimeSpan.Zero));
+    private NftablesReconciler NewReconciler() => new(_fake, retry: TransientRetry.Create(5, TimeSpan.Zero));
 
     private void CommitToOther() => _fake.Apply(new NftTransaction().Add(new NftAddTable(Other)).Add(new NftAddChain(Other, $"c{_fake.Generation}", null)));
 

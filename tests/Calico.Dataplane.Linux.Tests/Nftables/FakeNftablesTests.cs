@@ -1,7 +1,7 @@
 using System.Net;
-using Calico.Dataplane.Linux.Netlink;
 using Calico.Dataplane.Linux.Nftables;
 using Calico.Model.Net;
+using Calico.Netlink;
 
 namespace Calico.Dataplane.Linux.Tests.Nftables;
 

@@ -1,6 +1,6 @@
 using System.Net;
-using Calico.Dataplane.Linux.Netlink;
 using Calico.Dataplane.Linux.Nftables;
+using Calico.Netlink;
 
 namespace Calico.Dataplane.Linux.Tests.Nftables;
 

@@ -1,8 +1,9 @@
 using System.Diagnostics.Metrics;
 using System.Net;
-using Calico.Dataplane.Linux.Netlink;
+using Calico.Dataplane.Linux.Kernel;
 using Calico.Dataplane.Linux.Nftables;
 using Calico.Model;
+using Calico.Netlink;
 
 namespace Calico.Dataplane.Linux.Tests.Nftables;
 
@@ -16,7 +17,7 @@ public sealed class ReconcilerTests
 
     public ReconcilerTests() => _fake.Apply(OtherTable());
 
-    private NftablesReconciler NewReconciler() => new(_fake, retry: NftablesRetry.Create(baseDelay: TimeSpan.Zero));
+    private NftablesReconciler NewReconciler() => new(_fake, retry: TransientRetry.Create(5, TimeSpan.Zero));
 
     [Fact]
     public void Creates_the_table_in_one_transaction_then_checks_only_the_generation()
@@ -186,7 +187,7 @@ public sealed class ReconcilerTests
     [Fact]
     public void Too_many_transient_refusals_surface_as_transient()
     {
-        var reconciler = new NftablesReconciler(_fake, retry: NftablesRetry.Create(attempts: 2, baseDelay: TimeSpan.Zero));
+        var reconciler = new NftablesReconciler(_fake, retry: TransientRetry.Create(2, TimeSpan.Zero));
         _fake.FailNext(Errno.ENOBUFS, count: 3);
 
         var ex = Assert.Throws<NftablesException>(() => reconciler.Apply(SampleTables.Empty()));

@@ -1,8 +1,9 @@
 using Calico.Dataplane.Linux.Driver;
-using Calico.Dataplane.Linux.Netlink;
+using Calico.Dataplane.Linux.Kernel;
 using Calico.Dataplane.Linux.Nftables;
 using Calico.Dataplane.Linux.Policy;
 using Calico.Model.Desired;
+using Calico.Netlink;
 using static Calico.Dataplane.Linux.Tests.Policy.PolicySamples;
 
 namespace Calico.Dataplane.Linux.Tests.Policy;
@@ -12,7 +13,7 @@ public sealed class WorkloadPolicyTests
 {
     private readonly FakeNftables _fake = new();
 
-    private WorkloadPolicy NewPolicy() => new(_fake, PolicySettings.Default, NftablesRetry.Create(baseDelay: TimeSpan.Zero));
+    private WorkloadPolicy NewPolicy() => new(_fake, PolicySettings.Default, TransientRetry.Create(5, TimeSpan.Zero));
 
     [Fact]
     public void A_change_after_a_snapshot_is_one_transaction_of_elements()

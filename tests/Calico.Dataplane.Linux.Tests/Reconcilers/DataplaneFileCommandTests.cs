@@ -79,11 +79,23 @@ public sealed class DataplaneFileCommandTests : IDisposable
     [InlineData(new[] { "apply" }, "--file is required")]
     [InlineData(new[] { "apply", "--file", "/nonexistent/desired.json" }, "/nonexistent/desired.json")]
     [InlineData(new[] { "plan", "--file", "FILE", "--route-protocol", "2" }, "Dataplane:RouteProtocol 2 is reserved")]
+    [InlineData(new[] { "plan", "--file", "FILE", "--route-protocol", "eighty" }, "'eighty' for option '--route-protocol'")]
+    [InlineData(new[] { "apply", "--file", "FILE", "--frobnicate" }, "'--frobnicate'")]
+    [InlineData(new string[0], "usage")]
     public async Task Bad_usage_is_refused_with_a_reason_and_exit_code_2(string[] args, string message)
     {
         var (exit, _, error) = await Run([.. args.Select(a => a == "FILE" ? _file : a)]);
         Assert.Equal(2, exit);
         Assert.Contains(message, error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Help_lists_the_options_and_exits_0()
+    {
+        var (exit, output, _) = await Run("plan", "--help");
+
+        Assert.Equal(0, exit);
+        foreach (var option in new[] { "--file", "--netns", "--route-protocol", "--no-policy" }) Assert.Contains(option, output, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -1,8 +1,8 @@
 using System.Net;
 using System.Net.Sockets;
 using Calico.Dataplane.Linux.Kernel;
-using Calico.Dataplane.Linux.Namespaces;
-using Calico.Dataplane.Linux.Netlink;
+using Calico.Netlink;
+using Calico.Netlink.Namespaces;
 
 namespace Calico.Dataplane.Linux.Tests.Reconcilers;
 

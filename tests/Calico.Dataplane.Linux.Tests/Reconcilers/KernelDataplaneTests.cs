@@ -1,8 +1,8 @@
 using Calico.Dataplane.Linux.Driver;
 using Calico.Dataplane.Linux.Kernel;
-using Calico.Dataplane.Linux.Netlink;
 using Calico.Dataplane.Linux.Routes;
 using Calico.Model.Resources;
+using Calico.Netlink;
 using Microsoft.Extensions.Logging.Abstractions;
 using static Calico.Dataplane.Linux.Tests.Reconcilers.Desired;
 

@@ -1,8 +1,8 @@
 using Calico.Dataplane.Linux.Driver;
 using Calico.Dataplane.Linux.Kernel;
-using Calico.Dataplane.Linux.Netlink;
 using Calico.Model.Desired;
 using Calico.Model.Resources;
+using Calico.Netlink;
 using Microsoft.Extensions.Logging.Abstractions;
 using static Calico.Dataplane.Linux.Tests.Reconcilers.Desired;
 
@@ -15,24 +15,6 @@ namespace Calico.Dataplane.Linux.Tests.Reconcilers;
 public class LinkChangeTests
 {
     private const string Mac = "fa:16:3e:00:00:03";
-
-    /// <summary>Link notices raised by hand, as the kernel would send them.</summary>
-    private sealed class FakeLinkNotifications : ILinkNotifications
-    {
-        public event EventHandler<LinkEvent>? LinkChanged;
-
-        public event EventHandler<LinkNotificationsLost>? NotificationsLost;
-
-        public bool Started { get; private set; }
-
-        public void Start() => Started = true;
-
-        public void Changed(Link link) => LinkChanged?.Invoke(this, new LinkEvent(LinkEventKind.Changed, link));
-
-        public void Deleted(Link link) => LinkChanged?.Invoke(this, new LinkEvent(LinkEventKind.Deleted, link));
-
-        public void Lost(string reason) => NotificationsLost?.Invoke(this, new LinkNotificationsLost(reason, Stopped: false));
-    }
 
     private static string TapOf(int i) => $"tap{i:d8}-00";
 
@@ -96,7 +78,7 @@ public class LinkChangeTests
         var result = await dataplane.ReconcileKernelChangesAsync(CancellationToken.None);
 
         Assert.All(Enumerable.Range(1, 50), i => Assert.Equal(EndpointStatusKind.Active, StatusOf(result, TapOf(i))));
-        Assert.Equal(50, kernel.Routes.Values.Count(r => r.Kind == Calico.Dataplane.Linux.Netlink.RouteKind.OnDevice));
+        Assert.Equal(50, kernel.Routes.Values.Count(r => r.Kind == Calico.Netlink.RouteKind.OnDevice));
         // Nothing left over: the fifty notices were one reconcile.
         Assert.False(dataplane.WaitForKernelChangeAsync(CancellationToken.None).IsCompleted);
     }

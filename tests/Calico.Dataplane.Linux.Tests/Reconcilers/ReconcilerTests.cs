@@ -1,5 +1,5 @@
-using Calico.Dataplane.Linux.Netlink;
 using Calico.Model.Resources;
+using Calico.Netlink;
 using static Calico.Dataplane.Linux.Tests.Reconcilers.Desired;
 
 namespace Calico.Dataplane.Linux.Tests.Reconcilers;

@@ -6,7 +6,7 @@ namespace Calico.Topology.Kernel;
 /// <summary>
 /// HTTP from this process to a server inside a topology namespace, without giving this process (or the machine's
 /// namespace) any address or route: every TCP connection's socket is created on a thread that has entered the
-/// namespace (<see cref="Calico.Dataplane.Linux.Namespaces.NetworkNamespace"/>), and a socket stays in the
+/// namespace (<see cref="Calico.Netlink.Namespaces.NetworkNamespace"/>), and a socket stays in the
 /// namespace it was created in, so its connect, its routing and all its packets happen there. Only literal
 /// addresses: there is no name resolution inside a topology. Proxies are never used.
 /// </summary>

@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text.Json;
-using Calico.Dataplane.Linux.Namespaces;
+using Calico.Netlink.Namespaces;
 
 namespace Calico.Topology.Kernel;
 

@@ -1,6 +1,6 @@
 using System.Net;
 using System.Numerics;
-using Calico.Dataplane.Linux.Netlink;
+using Calico.Netlink;
 
 namespace Calico.Dataplane.Linux.Nftables;
 

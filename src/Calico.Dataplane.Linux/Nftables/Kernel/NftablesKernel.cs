@@ -1,4 +1,4 @@
-using Calico.Dataplane.Linux.Namespaces;
+using Calico.Netlink.Namespaces;
 
 namespace Calico.Dataplane.Linux.Nftables;
 

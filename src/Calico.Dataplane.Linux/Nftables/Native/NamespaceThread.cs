@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using System.Runtime.ExceptionServices;
-using Calico.Dataplane.Linux.Namespaces;
+using Calico.Netlink.Namespaces;
 
 namespace Calico.Dataplane.Linux.Nftables.Native;
 

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
-using Calico.Dataplane.Linux.Netlink;
-using Calico.Dataplane.Linux.Netlink.Interop;
+using Calico.Netlink;
+using Calico.Netlink.Interop;
 
 namespace Calico.Dataplane.Linux.Nftables.Native;
 

@@ -1,8 +1,8 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Text;
-using Calico.Dataplane.Linux.Netlink;
-using Calico.Dataplane.Linux.Netlink.Interop;
+using Calico.Netlink;
+using Calico.Netlink.Interop;
 
 namespace Calico.Dataplane.Linux.Nftables.Native;
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Calico.Dataplane.Linux.Driver;
+using Calico.Dataplane.Linux.Kernel;
 using Calico.Model;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -44,7 +45,7 @@ public sealed partial class NftablesReconciler
     {
         _nftables = nftables ?? throw new ArgumentNullException(nameof(nftables));
         Table = table ?? NftTableId.Calico;
-        _retry = retry ?? NftablesRetry.Create();
+        _retry = retry ?? TransientRetry.Default;
         _logger = logger ?? NullLogger.Instance;
     }
 

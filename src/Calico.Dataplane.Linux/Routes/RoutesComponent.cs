@@ -1,0 +1,151 @@
+using System.Net;
+using Calico.Dataplane.Linux.Components;
+using Calico.Dataplane.Linux.Interfaces;
+using Calico.Dataplane.Linux.Kernel;
+using Calico.Model.Desired;
+using Calico.Model.Resources;
+using Calico.Netlink;
+using Microsoft.Extensions.Logging;
+using RouteKind = Calico.Model.Desired.RouteKind;
+
+namespace Calico.Dataplane.Linux.Routes;
+
+/// <summary>
+/// Routes as a dataplane component (<see cref="RouteReconciler"/> owns the kernel objects): translates route items
+/// into kernel terms — a local route needs its tap's index, from the interfaces component; without one (the interface
+/// is not ready) it is left out and its endpoint reports why — and puts the endpoints some of whose local routes
+/// failed in ERROR.
+/// </summary>
+public sealed partial class RoutesComponent(RouteReconciler routes, INetlink netlink, ILogger logger) : IDataplaneComponent
+{
+    public static DataplaneComponentRegistration Registration { get; } = new("routes", c =>
+        new RoutesComponent(new RouteReconciler(c.Kernel.Netlink, c.Options, c.Retry, c.Loggers.CreateLogger<RouteReconciler>()),
+            c.Kernel.Netlink, c.Loggers.CreateLogger<RoutesComponent>()));
+
+    private static readonly IReadOnlySet<DesiredKind> Kinds = new HashSet<DesiredKind> { DesiredKind.Route };
+
+    /// <summary>Each interface's local routes (all of them, ready or not), by interface name.</summary>
+    private IReadOnlyDictionary<string, List<RouteItem>> _localRoutes = new Dictionary<string, List<RouteItem>>();
+
+    /// <summary>Interfaces some of whose local routes could not be programmed, and why.</summary>
+    private IReadOnlyDictionary<string, string> _failures = new Dictionary<string, string>();
+
+    public string Name => "routes";
+
+    public int StatusPrecedence => 1;
+
+    public IReadOnlySet<DesiredKind> Consumes => Kinds;
+
+    public void Apply(DataplanePass pass)
+    {
+        var (desired, owners, localRoutes) = KernelRoutes(pass.Items<RouteItem>(), name =>
+            pass.Interfaces.TryGetValue(name, out var iface) && iface.State == InterfaceState.Ready ? iface.Index : null);
+        var result = routes.Reconcile(desired, pass.Drift);
+        _localRoutes = localRoutes;
+        _failures = FailuresByInterface(result.Failures, owners);
+        LogApplied(logger, pass.Drift ? "resync" : "apply", result.Written, result.Deleted, result.Failures.Count);
+    }
+
+    public void Invalidate() => routes.Invalidate();
+
+    /// <summary>
+    /// The local routes of the affected interfaces only, against what the kernel holds on their old and new devices
+    /// (one dump filtered by device each: the kernel deleted those routes with a device, and IPv4 ones when it went
+    /// down) — never a read of every route. The other interfaces keep the outcome of the last apply or resync.
+    /// </summary>
+    public void ReconcileLinks(LinkChangePass pass)
+    {
+        var desired = new Dictionary<RouteKey, Route>();
+        var owners = new Dictionary<RouteKey, string>();
+        var devices = new HashSet<int>();
+        foreach (var name in pass.Affected)
+        {
+            var now = pass.After[name];
+            if (pass.Before.GetValueOrDefault(name) is { Index: > 0 } was) devices.Add(was.Index);
+            if (now.Index > 0) devices.Add(now.Index);
+            foreach (var item in _localRoutes.GetValueOrDefault(name) ?? [])
+            {
+                var key = routes.KeyOf(Destination(item));
+                owners[key] = name;
+                if (now.State == InterfaceState.Ready) desired[key] = routes.OnDevice(Destination(item), now.Index);
+            }
+        }
+        var result = routes.ReconcileDevices(desired, owners.Keys.ToHashSet(), devices);
+
+        var failures = _failures.Where(f => !pass.Affected.Contains(f.Key)).ToDictionary(StringComparer.Ordinal);
+        foreach (var (name, reason) in FailuresByInterface(result.Failures, owners)) failures[name] = reason;
+        _failures = failures;
+        LogLinksReconciled(logger, pass.Affected.Count, result.Written, result.Deleted, result.Failures.Count);
+    }
+
+    /// <summary>The same translation as an apply, with the indexes the kernel's link listing gives now.</summary>
+    public IEnumerable<string> Plan(PlanPass pass)
+    {
+        var links = netlink.ListLinks();
+        var byName = links.ToDictionary(l => l.Name, l => l.Index, StringComparer.Ordinal);
+        var (desired, _, _) = KernelRoutes(pass.Items<RouteItem>(), name => byName.TryGetValue(name, out var index) ? index : null);
+        var names = links.ToDictionary(l => l.Index, l => l.Name);
+        return routes.Plan(desired).Select(op => Describe(op, names)).ToList();
+    }
+
+    public void ReportStatuses(EndpointStatuses statuses)
+    {
+        foreach (var item in statuses.Endpoints)
+            if (_failures.TryGetValue(item.Name, out var reason)) statuses.Fail(item.EndpointId, EndpointStatusKind.Error, reason);
+    }
+
+    public void Dispose()
+    {
+    }
+
+    /// <summary>
+    /// Our routes in kernel terms, which interface each local route is on (by key), and each interface's local routes
+    /// (all of them, ready or not).
+    /// </summary>
+    private (Dictionary<RouteKey, Route> Routes, Dictionary<RouteKey, string> Owners, Dictionary<string, List<RouteItem>> LocalRoutes) KernelRoutes(
+        IEnumerable<RouteItem> items, Func<string, int?> indexOf)
+    {
+        var desired = new Dictionary<RouteKey, Route>();
+        var owners = new Dictionary<RouteKey, string>();
+        var localRoutes = new Dictionary<string, List<RouteItem>>(StringComparer.Ordinal);
+        foreach (var item in items)
+        {
+            var destination = Destination(item);
+            Route route;
+            if (item.Kind == RouteKind.Local)
+            {
+                var name = item.InterfaceName!;
+                if (!localRoutes.TryGetValue(name, out var onInterface)) localRoutes[name] = onInterface = [];
+                onInterface.Add(item);
+                if (indexOf(name) is not { } index) continue;
+                route = routes.OnDevice(destination, index);
+                owners[route.Key] = name;
+            }
+            else route = item.Kind == RouteKind.ViaHost ? routes.Via(destination, item.Gateway!) : routes.Blackhole(destination);
+            desired[route.Key] = route;
+        }
+        return (desired, owners, localRoutes);
+    }
+
+    private static IPNetwork Destination(RouteItem item) => new(item.Destination.Address, item.Destination.Length);
+
+    private static Dictionary<string, string> FailuresByInterface(IReadOnlyDictionary<RouteKey, string> failures,
+        IReadOnlyDictionary<RouteKey, string> owners) =>
+        failures.Where(f => owners.ContainsKey(f.Key))
+            .GroupBy(f => owners[f.Key])
+            .ToDictionary(g => g.Key, g => string.Join("; ", g.Select(f => f.Value)), StringComparer.Ordinal);
+
+    private static string Describe(RouteOperation op, Dictionary<int, string> names)
+    {
+        var verb = op.Kind switch { RouteOperationKind.Add => "add   ", RouteOperationKind.Delete => "remove", _ => "change" };
+        var route = op.Route;
+        var target = route.Type == RouteType.Blackhole ? "blackhole" : route.Gateway is not null ? $"via {route.Gateway}" : $"dev {names.GetValueOrDefault(route.OutputInterface, $"if{route.OutputInterface}")}";
+        return $"{verb} route {route.Destination} {target} proto {(byte)route.Protocol}";
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Routes ({Kind}): {Written} written, {Deleted} removed, {Failed} failing")]
+    private static partial void LogApplied(ILogger logger, string kind, int written, int deleted, int failed);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Dataplane link change: {Interfaces} workload interfaces reconciled, {Written} routes written, {Deleted} removed, {Failed} failing")]
+    private static partial void LogLinksReconciled(ILogger logger, int interfaces, int written, int deleted, int failed);
+}

@@ -1,0 +1,69 @@
+using System.Net.NetworkInformation;
+using Calico.Netlink.Wire;
+
+namespace Calico.Netlink.Codecs;
+
+/// <summary>RTM_NEWLINK / RTM_GETLINK / RTM_SETLINK: struct ifinfomsg followed by IFLA_* attributes.</summary>
+internal static class LinkCodec
+{
+    public static void EncodeDump(ref NetlinkWriter writer, uint sequence)
+    {
+        var start = writer.BeginMessage(MessageType.GetLink, MessageFlags.Request | MessageFlags.Dump, sequence);
+        writer.WriteStruct(new IfInfoMsg());
+        writer.EndMessage(start);
+    }
+
+    /// <summary>A get of one link, by index or (index 0) by name; the kernel answers RTM_NEWLINK or ENODEV.</summary>
+    public static void EncodeGet(ref NetlinkWriter writer, int index, string? name, uint sequence)
+    {
+        var start = writer.BeginMessage(MessageType.GetLink, MessageFlags.Request, sequence);
+        writer.WriteStruct(new IfInfoMsg { Index = index });
+        if (name is not null) writer.AttributeString(LinkAttr.IfName, name);
+        writer.EndMessage(start);
+    }
+
+    /// <summary>
+    /// Changes flags (only those in <paramref name="change"/>: the kernel leaves the others as they are) and, when given,
+    /// the MTU of an existing link.
+    /// </summary>
+    public static void EncodeSet(ref NetlinkWriter writer, int index, LinkFlags flags, LinkFlags change, int? mtu, uint sequence)
+    {
+        var start = writer.BeginMessage(MessageType.SetLink, MessageFlags.Request | MessageFlags.Ack, sequence);
+        writer.WriteStruct(new IfInfoMsg { Index = index, Flags = (uint)flags, Change = (uint)change });
+        if (mtu is { } value) writer.AttributeU32(LinkAttr.Mtu, (uint)value);
+        writer.EndMessage(start);
+    }
+
+    public static Link? Decode(ReadOnlySpan<byte> payload)
+    {
+        var header = Payload.ReadHeader<IfInfoMsg>(payload, out var attributes);
+        string? name = null, kind = null;
+        PhysicalAddress? address = null;
+        int mtu = 0, master = 0, parent = 0;
+        var operState = LinkOperState.Unknown;
+        var reader = new AttributeReader(attributes);
+        while (reader.TryRead(out var type, out var value))
+        {
+            switch (type)
+            {
+                case LinkAttr.IfName: name = Payload.String(value); break;
+                case LinkAttr.Address when value.Length > 0: address = new PhysicalAddress(value.ToArray()); break;
+                case LinkAttr.Mtu: mtu = Payload.S32(value); break;
+                case LinkAttr.Link: parent = Payload.S32(value); break;
+                case LinkAttr.Master: master = Payload.S32(value); break;
+                case LinkAttr.OperState: operState = (LinkOperState)Payload.U8(value); break;
+                case LinkAttr.LinkInfo: kind = ReadKind(value); break;
+            }
+        }
+        return name is null ? null
+            : new Link(header.Index, name, (LinkFlags)header.Flags, address, mtu, kind, operState, master, parent);
+    }
+
+    private static string? ReadKind(ReadOnlySpan<byte> linkInfo)
+    {
+        var reader = new AttributeReader(linkInfo);
+        while (reader.TryRead(out var type, out var value))
+            if (type == LinkAttr.InfoKind) return Payload.String(value);
+        return null;
+    }
+}

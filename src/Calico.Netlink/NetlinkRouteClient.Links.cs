@@ -1,0 +1,72 @@
+using System.Globalization;
+using Calico.Netlink.Codecs;
+using Calico.Netlink.Wire;
+
+namespace Calico.Netlink;
+
+public sealed partial class NetlinkRouteClient
+{
+    public IReadOnlyList<Link> ListLinks() => Locked(ListLinksLocked);
+
+    /// <summary>The link called <paramref name="name"/>, or null if there is none.</summary>
+    public Link? GetLink(string name)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        return Locked(() => Get(
+            (ref NetlinkWriter writer, uint sequence) => LinkCodec.EncodeGet(ref writer, 0, name, sequence),
+            MessageType.NewLink, LinkCodec.Decode, Errno.ENODEV, () => $"get link {name}"));
+    }
+
+    /// <summary>The link with index <paramref name="index"/>, or null if there is none.</summary>
+    public Link? GetLink(int index)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(index);
+        return Locked(() => GetLinkLocked(index));
+    }
+
+    public void SetLinkUp(int index) => SetLink(index, LinkFlags.Up, LinkFlags.Up, null, "set link {0} up");
+
+    public void SetLinkDown(int index) => SetLink(index, LinkFlags.None, LinkFlags.Up, null, "set link {0} down");
+
+    public void SetLinkMtu(int index, int mtu)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(mtu);
+        SetLink(index, LinkFlags.None, LinkFlags.None, mtu, $"set link {{0}} mtu {mtu}");
+    }
+
+    private void SetLink(int index, LinkFlags flags, LinkFlags change, int? mtu, string operation)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(index);
+        Locked(() => Execute(
+            (ref NetlinkWriter writer, uint sequence) => LinkCodec.EncodeSet(ref writer, index, flags, change, mtu, sequence),
+            () => string.Format(CultureInfo.InvariantCulture, operation, InterfaceNameOrIndex(index))));
+    }
+
+    private List<Link> ListLinksLocked() => Dump(
+        (ref NetlinkWriter writer, uint sequence) => LinkCodec.EncodeDump(ref writer, sequence),
+        MessageType.NewLink, LinkCodec.Decode, null, () => "list links");
+
+    private Link? GetLinkLocked(int index) => Get(
+        (ref NetlinkWriter writer, uint sequence) => LinkCodec.EncodeGet(ref writer, index, null, sequence),
+        MessageType.NewLink, LinkCodec.Decode, Errno.ENODEV, () => $"get link {index}");
+
+    /// <summary>
+    /// The interface's name for an error message ("eth0"), or "if7" — as iproute2 prints an index it cannot name —
+    /// when it does not exist (the usual cause of ENODEV) or cannot be asked for now. Called with the lock held.
+    /// </summary>
+    private string InterfaceNameOrIndex(int index)
+    {
+        if (!_needsDrain && !_disposed)
+        {
+            try
+            {
+                if (GetLinkLocked(index) is { } link) return link.Name;
+            }
+            catch (NetlinkException)
+            {
+                // Naming is a courtesy of the message; the operation's own error is what matters.
+            }
+        }
+        return $"if{index}";
+    }
+}
