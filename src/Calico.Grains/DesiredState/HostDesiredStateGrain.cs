@@ -36,6 +36,7 @@ public sealed partial class HostDesiredStateGrain(
     private long _version;  // the shard's sequence for this host, as far as the log reaches
     private long _logBase;  // every change after this version is in the log
     private int _loggedChanges;
+    private Task<DesiredStateUpdate>? _snapshot;
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private string Host => this.GetPrimaryKeyString();
@@ -94,7 +95,17 @@ public sealed partial class HostDesiredStateGrain(
     private bool Servable(DesiredStateCursor? cursor) =>
         cursor is not null && cursor.Epoch == _epoch && cursor.Version >= _logBase && cursor.Version <= _version;
 
-    private async Task<DesiredStateUpdate> SnapshotAsync()
+    /// <summary>
+    /// A snapshot from the shard. Watch calls that need one while another is being fetched share it (a watcher that
+    /// retried under load must not double the work of an overloaded controller).
+    /// </summary>
+    private Task<DesiredStateUpdate> SnapshotAsync()
+    {
+        if (_snapshot is { IsCompleted: false }) return _snapshot;
+        return _snapshot = FetchSnapshotAsync();
+    }
+
+    private async Task<DesiredStateUpdate> FetchSnapshotAsync()
     {
         Telemetry.HostResyncs.Add(1);
         var state = await CalculatorShards.For(GrainFactory, ServiceProvider, Host).GetHostStateAsync(Host);
