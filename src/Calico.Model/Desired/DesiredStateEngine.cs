@@ -59,8 +59,6 @@ public sealed class DesiredStateEngine(Func<string, bool>? inScope = null)
     /// <summary>The hosts (in scope) that have a desired state: registered, with bound ports, or owning blocks.</summary>
     public IEnumerable<string> Hosts => _known;
 
-    public bool IsKnown(string host) => _known.Contains(host);
-
     /// <summary>Items held once for all hosts (entries and shared items), for the benchmark and metrics.</summary>
     public int ItemsHeld => _entries.Values.Sum(e => e.Count) + _members.Values.Sum(m => m.Count) + _groupItems.Count + _poolItems.Count;
 
