@@ -21,7 +21,8 @@ internal sealed record Cluster(int Endpoints, int Groups, int Members)
     {
         for (var g = 0; g < Groups; g++) yield return GroupItem(g);
         for (var e = 0; e < Endpoints; e++) yield return Endpoint(e);
-        for (var m = 0; m < Members; m++) yield return Member(m);
+        foreach (var group in Enumerable.Range(0, Members).GroupBy(m => m % Groups))
+            foreach (var bucket in IpSetMembersItem.Split(Group(group.Key), group.Select(MemberAddress))) yield return bucket;
         for (var e = 0; e < Endpoints; e += 10)
             yield return new FloatingNatItem(new IPAddress([172, 24, (byte)(e >> 8), (byte)e]), Address(e), Interface(e), $"fip-{e}");
         yield return new IpPoolItem("pool", IpPrefix.Parse("10.64.0.0/10"), OutgoingNat: true);
@@ -37,8 +38,17 @@ internal sealed record Cluster(int Endpoints, int Groups, int Members)
             true, groups.ToValueList(), ValueList<AllowedAddressPair>.Empty, 1500);
     }
 
-    public IpSetMemberItem Member(int member) =>
-        new(Group(member % Groups), IpPrefix.Host(new IPAddress([10, (byte)(100 + (member >> 16)), (byte)(member >> 8), (byte)member])));
+    public static IpPrefix MemberAddress(int member) =>
+        IpPrefix.Host(new IPAddress([10, (byte)(100 + (member >> 16)), (byte)(member >> 8), (byte)member]));
+
+    /// <summary>The change that adds member <paramref name="member"/> to its group's set as <paramref name="held"/> holds it, or removes it.</summary>
+    public DesiredChange MemberChange(IReadOnlyDictionary<DesiredKey, DesiredItem> held, int member, bool present)
+    {
+        var group = Group(member % Groups);
+        var address = MemberAddress(member);
+        var bucket = held.GetValueOrDefault(MemberBuckets.KeyOf(group, MemberBuckets.Of(address))) as IpSetMembersItem;
+        return IpSetMembersItem.Change(bucket, group, address, present);
+    }
 
     public SecurityGroupPolicyItem GroupItem(int group) => new(Group(group), ValueList.Create(
         new SecurityGroupRule($"{group}-ssh", RuleDirection.Ingress, EtherType.IPv4, IpProtocols.Tcp, 22, 22, IpPrefix.Parse("192.0.2.0/24"), null),

@@ -65,9 +65,9 @@ static Result Run(BenchNamespace ns, Cluster cluster)
     var changes = new List<(string, Stats)>
     {
         ("add one remote-group member (native element batch)",
-            Measure(i => Set(cluster.Member(cluster.Members + 1_000 + i)), i => Remove(cluster.Member(cluster.Members + 1_000 + i)))),
+            Measure(i => cluster.MemberChange(items, cluster.Members + 1_000 + i, true), i => cluster.MemberChange(items, cluster.Members + 1_000 + i, false))),
         ("remove one remote-group member",
-            Measure(i => Remove(cluster.Member(i * 7)), i => Set(cluster.Member(i * 7)))),
+            Measure(i => cluster.MemberChange(items, i * 7, false), i => cluster.MemberChange(items, i * 7, true))),
         ("add one endpoint, its groups present (elements only)",
             Measure(i => Set(cluster.Endpoint(cluster.Endpoints + 100 + i)), i => Remove(cluster.Endpoint(cluster.Endpoints + 100 + i)))),
         ("remove one endpoint",
@@ -109,23 +109,28 @@ static int CompileOnly()
     {
         var compiler = new PolicyCompiler();
         var watch = Stopwatch.StartNew();
-        compiler.Reset(cluster.Items().ToList());
+        var held = cluster.Items().ToDictionary(i => i.Key);
+        compiler.Reset(held.Values);
         Console.WriteLine($"{cluster}: compiled from scratch in {watch.ElapsedMilliseconds} ms");
-        foreach (var (what, item) in new (string, Func<int, DesiredItem>)[]
+        foreach (var (what, change) in new (string, Func<int, bool, DesiredChange>)[]
                  {
-                     ("one endpoint", i => cluster.Endpoint(cluster.Endpoints + 100 + i)),
-                     ("one member", i => cluster.Member(cluster.Members + 1_000 + i)),
+                     ("one endpoint", (i, add) => add ? Set(cluster.Endpoint(cluster.Endpoints + 100 + i)) : Remove(cluster.Endpoint(cluster.Endpoints + 100 + i))),
+                     ("one member", (i, add) => cluster.MemberChange(held, cluster.Members + 1_000 + i, add)),
                  })
         {
             var samples = new List<double>();
             for (var i = 0; i < 200; i++)
             {
                 var before = compiler.Table;
+                var add = change(i, true);
+                DesiredDiff.ApplyTo(held, [add]);
                 var started = Stopwatch.GetTimestamp();
-                compiler.Apply(Set(item(i)));
+                compiler.Apply(add);
                 NftDiff.Plan(compiler.Table, before);
                 samples.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-                compiler.Apply(Remove(item(i)));
+                var undo = change(i, false);
+                DesiredDiff.ApplyTo(held, [undo]);
+                compiler.Apply(undo);
             }
             Console.WriteLine($"  add {what}: compile + plan p50 {Stats.Of(samples).P50:F3} ms, max {Stats.Of(samples).Max:F3} ms");
         }

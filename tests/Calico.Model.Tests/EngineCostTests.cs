@@ -68,8 +68,10 @@ public class EngineCostTests
         Assert.Equal([H(0), H(1), H(2), H(10)], joined.Keys.Order(StringComparer.Ordinal));
         foreach (var host in new[] { H(0), H(1), H(2) })
         {
-            var member = Assert.IsType<IpSetMemberItem>(Assert.Single(joined[host]).Item);
-            Assert.Equal(("sg-db", IpPrefix.Parse("10.65.10.9/32")), (member.GroupId, member.Member));
+            // One bucket of sg-db's set, now holding the new address.
+            var bucket = Assert.IsType<IpSetMembersItem>(Assert.Single(joined[host]).Item);
+            Assert.Equal(("sg-db", MemberBuckets.Of(IpPrefix.Parse("10.65.10.9/32"))), (bucket.GroupId, bucket.Bucket));
+            Assert.Contains(IpPrefix.Parse("10.65.10.9/32"), bucket.Members);
         }
 
         // Binding, unbinding and rebinding the member (same address, same groups) changes no member set.
@@ -104,7 +106,7 @@ public class EngineCostTests
     {
         var engine = Cluster();
         engine.Apply(Ch(Port("db-1", 10, 9, "sg-db")));
-        var key = new DesiredKey(DesiredKind.IpSetMember, "sg-db|10.65.10.9/32");
+        var key = MemberBuckets.KeyOf("sg-db", MemberBuckets.Of(IpPrefix.Parse("10.65.10.9/32")));
         Assert.Same(engine.Snapshot(H(0))[key], engine.Snapshot(H(1))[key]);
         var route = new DesiredKey(DesiredKind.Route, "10.65.3.0/26");
         Assert.Same(engine.Snapshot(H(0))[route], engine.Snapshot(H(9))[route]);

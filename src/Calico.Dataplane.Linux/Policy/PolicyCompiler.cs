@@ -2,6 +2,7 @@ using System.Net;
 using Calico.Dataplane.Linux.Nftables;
 using Calico.Model.Collections;
 using Calico.Model.Desired;
+using Calico.Model.Net;
 using Calico.Model.Resources;
 
 namespace Calico.Dataplane.Linux.Policy;
@@ -28,6 +29,7 @@ public sealed class PolicyCompiler
     private readonly Dictionary<string, WorkloadInterfaceItem> _endpoints = new(StringComparer.Ordinal);
     private readonly Dictionary<string, SecurityGroupPolicyItem> _groups = new(StringComparer.Ordinal);
     private readonly Dictionary<string, GroupMembers> _members = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, IpSetMembersItem> _memberBuckets = new(StringComparer.Ordinal);
     private readonly Dictionary<IPAddress, FloatingNatItem> _floating = [];
     private readonly Dictionary<string, IpPoolItem> _pools = new(StringComparer.Ordinal);
 
@@ -77,6 +79,7 @@ public sealed class PolicyCompiler
         _endpoints.Clear();
         _groups.Clear();
         _members.Clear();
+        _memberBuckets.Clear();
         _floating.Clear();
         _pools.Clear();
         foreach (var item in items)
@@ -85,7 +88,10 @@ public sealed class PolicyCompiler
             {
                 case WorkloadInterfaceItem endpoint: _endpoints[endpoint.Name] = endpoint; break;
                 case SecurityGroupPolicyItem group: _groups[group.GroupId] = group; break;
-                case IpSetMemberItem member: Members(member.GroupId).All.Add(member.Member); break;
+                case IpSetMembersItem bucket:
+                    _memberBuckets[bucket.Key.Id] = bucket;
+                    Members(bucket.GroupId).All.UnionWith(bucket.Members);
+                    break;
                 case FloatingNatItem floating: _floating[floating.FloatingAddress] = floating; break;
                 case IpPoolItem pool: _pools[pool.Name] = pool; break;
             }
@@ -107,7 +113,7 @@ public sealed class PolicyCompiler
                 ApplyGroup(change.Key.Id, (SecurityGroupPolicyItem?)change.Item);
                 break;
             case DesiredKind.IpSetMember:
-                ApplyMember(change.Key.Id, (IpSetMemberItem?)change.Item);
+                ApplyMembers(change.Key.Id, (IpSetMembersItem?)change.Item);
                 break;
             case DesiredKind.FloatingNat:
                 ApplyFloating(IPAddress.Parse(change.Key.Id), (FloatingNatItem?)change.Item);
@@ -292,19 +298,30 @@ public sealed class PolicyCompiler
         }
     }
 
-    private void ApplyMember(string key, IpSetMemberItem? next)
+    /// <summary>A bucket of a group's members came, changed or went: the members it no longer holds go, new ones come.</summary>
+    private void ApplyMembers(string key, IpSetMembersItem? next)
     {
-        // The key is "group|prefix": an item is only ever added or removed, never changed in place.
-        var bar = key.LastIndexOf('|');
-        var groupId = key[..bar];
-        var member = next?.Member ?? Model.Net.IpPrefix.Parse(key[(bar + 1)..]);
+        _memberBuckets.Remove(key, out var previous);
+        if (next is not null) _memberBuckets[key] = next;
+        var groupId = (next ?? previous)?.GroupId;
+        if (groupId is null) return;
+        var before = previous?.Members ?? ValueList<IpPrefix>.Empty;
+        var after = next?.Members ?? ValueList<IpPrefix>.Empty;
+        var kept = after.Items.ToHashSet();
+        foreach (var member in before) if (!kept.Contains(member)) ApplyMember(groupId, member, present: false);
+        var had = before.Items.ToHashSet();
+        foreach (var member in after) if (!had.Contains(member)) ApplyMember(groupId, member, present: true);
+    }
+
+    private void ApplyMember(string groupId, IpPrefix member, bool present)
+    {
         var members = Members(groupId);
-        var changed = next is null ? members.All.Remove(member) : members.All.Add(member);
+        var changed = present ? members.All.Add(member) : members.All.Remove(member);
         if (!changed || !_referencedBy.ContainsKey(groupId)) return;
         if (member.IsHost)
         {
             var set = PolicyNames.GroupMembers(groupId, member.Version);
-            Table = next is null ? Table.WithoutElement(set, new NftAddress(member)) : Table.WithElement(set, new NftElement(new NftAddress(member)));
+            Table = present ? Table.WithElement(set, new NftElement(new NftAddress(member))) : Table.WithoutElement(set, new NftAddress(member));
             return;
         }
         // A prefix: the group's interval set, which exists only while it holds something.

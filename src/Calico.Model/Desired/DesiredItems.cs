@@ -86,11 +86,91 @@ public sealed record SecurityGroupPolicyItem(
     public override DesiredKey Key => new(DesiredKind.Policy, GroupId);
 }
 
-/// <summary>One address of a remote group's member set (any member, anywhere in the cluster).</summary>
+/// <summary>
+/// Part of a remote group's member set (members anywhere in the cluster): those whose prefix falls in
+/// <see cref="Bucket"/>, one of <see cref="MemberBuckets.Count"/>, sorted. A group's set travels as at most that many
+/// items rather than one per member, so a host holding tens of thousands of members holds a few hundred items, and a
+/// member change rewrites one bucket (about a 64th of the set).
+/// </summary>
 [GenerateSerializer, Immutable]
-public sealed record IpSetMemberItem([property: Id(0)] string GroupId, [property: Id(1)] IpPrefix Member) : DesiredItem
+public sealed record IpSetMembersItem : DesiredItem
 {
-    public override DesiredKey Key => new(DesiredKind.IpSetMember, $"{GroupId}|{Member}");
+    public IpSetMembersItem(string groupId, int bucket, ValueList<IpPrefix> members)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(groupId);
+        if (bucket < 0 || bucket >= MemberBuckets.Count)
+            throw new ArgumentOutOfRangeException(nameof(bucket), $"bucket {bucket} is outside 0..{MemberBuckets.Count - 1}");
+        if (members.IsEmpty) throw new ArgumentException("a member bucket holds at least one member", nameof(members));
+        var sorted = true;
+        for (var i = 0; i < members.Count; i++)
+        {
+            if (MemberBuckets.Of(members[i]) != bucket)
+                throw new ArgumentException($"member {members[i]} belongs in bucket {MemberBuckets.Of(members[i])}, not {bucket}", nameof(members));
+            if (i > 0 && MemberBuckets.Compare(members[i - 1], members[i]) >= 0) sorted = false;
+        }
+        // Held sorted and distinct, so that equal sets are equal items.
+        if (!sorted) members = members.Distinct().Order(MemberBuckets.Comparer).ToValueList();
+        (GroupId, Bucket, Members) = (groupId, bucket, members);
+    }
+
+    [Id(0)] public string GroupId { get; }
+
+    [Id(1)] public int Bucket { get; }
+
+    [Id(2)] public ValueList<IpPrefix> Members { get; }
+
+    public override DesiredKey Key => MemberBuckets.KeyOf(GroupId, Bucket);
+
+    /// <summary>
+    /// The change that adds <paramref name="member"/> to the group's set, or removes it, given the bucket item held
+    /// now under <see cref="MemberBuckets.KeyOf"/> (null: none).
+    /// </summary>
+    public static DesiredChange Change(IpSetMembersItem? held, string groupId, IpPrefix member, bool present)
+    {
+        var bucket = MemberBuckets.Of(member);
+        var key = MemberBuckets.KeyOf(groupId, bucket);
+        var members = held?.Members.Items ?? [];
+        var next = present ? members.Add(member) : members.Remove(member);
+        return new DesiredChange(key, next.IsEmpty ? null : new IpSetMembersItem(groupId, bucket, next.Distinct().ToValueList()));
+    }
+
+    /// <summary>The bucket items of a member set: one per non-empty bucket, members sorted.</summary>
+    public static IEnumerable<IpSetMembersItem> Split(string groupId, IEnumerable<IpPrefix> members) =>
+        members.Distinct().GroupBy(MemberBuckets.Of).OrderBy(g => g.Key)
+            .Select(g => new IpSetMembersItem(groupId, g.Key, g.Order(MemberBuckets.Comparer).ToValueList()));
+}
+
+/// <summary>How a remote group's members are spread over <see cref="IpSetMembersItem"/> buckets: a stable hash.</summary>
+public static class MemberBuckets
+{
+    /// <summary>Buckets per group: fixed, so a bucket's items never move as the set grows.</summary>
+    public const int Count = 64;
+
+    public static readonly IComparer<IpPrefix> Comparer = Comparer<IpPrefix>.Create(Compare);
+
+    /// <summary>FNV-1a over the address bytes and the length: the same in every process and version.</summary>
+    public static int Of(IpPrefix prefix)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        prefix.Address.TryWriteBytes(bytes, out var written);
+        var hash = 2166136261u;
+        foreach (var b in bytes[..written]) hash = (hash ^ b) * 16777619u;
+        hash = (hash ^ (uint)prefix.Length) * 16777619u;
+        return (int)(hash % Count);
+    }
+
+    public static DesiredKey KeyOf(string groupId, int bucket) => new(DesiredKind.IpSetMember, $"{groupId}|{bucket:D2}");
+
+    /// <summary>Version, then address, then length.</summary>
+    public static int Compare(IpPrefix a, IpPrefix b)
+    {
+        if (a.Family != b.Family) return a.Family.CompareTo(b.Family);
+        Span<byte> x = stackalloc byte[16], y = stackalloc byte[16];
+        a.Address.TryWriteBytes(x, out var n);
+        b.Address.TryWriteBytes(y, out _);
+        var c = x[..n].SequenceCompareTo(y[..n]);
+        return c != 0 ? c : a.Length.CompareTo(b.Length);
+    }
 }
 
 /// <summary>1:1 NAT of a floating address onto a local workload's fixed address.</summary>

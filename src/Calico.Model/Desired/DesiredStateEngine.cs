@@ -43,7 +43,7 @@ public sealed class DesiredStateEngine(Func<string, bool>? inScope = null)
     private readonly Dictionary<string, HashSet<string>> _usersOfGroup = new(Ordinal);
     private readonly Dictionary<string, Dictionary<string, int>> _needs = new(Ordinal);
     private readonly Dictionary<string, HashSet<string>> _needersOfGroup = new(Ordinal);
-    private readonly Dictionary<string, Dictionary<IpPrefix, Member>> _members = new(Ordinal);
+    private readonly Dictionary<string, MemberSet> _members = new(Ordinal);
     private readonly SortedDictionary<string, SharedItem> _poolItems = new(Ordinal);
     private readonly Dictionary<string, (Subnet Subnet, DhcpSubnetItem Item)> _dhcpSubnetItems = new(Ordinal);
 
@@ -173,7 +173,7 @@ public sealed class DesiredStateEngine(Func<string, bool>? inScope = null)
         if (_needs.TryGetValue(host, out var needs))
             foreach (var (group, count) in needs)
                 if (count > 0 && _members.TryGetValue(group, out var members))
-                    foreach (var member in members.Values) changes.Add(member.Change);
+                    foreach (var bucket in members.Buckets) changes.Add(bucket.Shared.Change);
         foreach (var pool in _poolItems.Values) changes.Add(pool.Change);
         return changes;
     }
@@ -439,32 +439,31 @@ public sealed class DesiredStateEngine(Func<string, bool>? inScope = null)
         return delta;
     }
 
+    /// <summary>
+    /// Counts one more (or one fewer) port naming the prefix as a member of the group. Only a prefix that appears
+    /// or goes changes the group's set, and then only its bucket, which the hosts needing the group are told of.
+    /// </summary>
     private void ChangeMember(string group, IpPrefix prefix, int delta)
     {
-        if (!_members.TryGetValue(group, out var members)) _members[group] = members = [];
-        if (members.TryGetValue(prefix, out var member))
+        if (!_members.TryGetValue(group, out var members)) _members[group] = members = new MemberSet(group);
+        var bucket = members.Bucket(MemberBuckets.Of(prefix));
+        var before = bucket.CountOf(prefix);
+        var after = before + delta;
+        if (before > 0 == after > 0)
         {
-            if (member.Count + delta > 0)
-            {
-                member.Count += delta;
-                return;
-            }
-            RecordNeeders(group, member.Item);
-            members.Remove(prefix);
-            if (members.Count == 0) _members.Remove(group);
+            bucket.SetCount(prefix, after);
+            return;
         }
-        else if (delta > 0)
-        {
-            var item = new IpSetMemberItem(group, prefix);
-            RecordNeeders(group, item);
-            members[prefix] = new Member(item) { Count = delta };
-        }
+        RecordNeeders(bucket);
+        bucket.SetCount(prefix, after);
+        members.Changed(bucket);
+        if (members.Count == 0) _members.Remove(group);
     }
 
-    private void RecordNeeders(string group, IpSetMemberItem item)
+    private void RecordNeeders(MemberBucket bucket)
     {
-        if (_before is null || !_needersOfGroup.TryGetValue(group, out var hosts)) return;
-        foreach (var host in hosts) Record(host, item.Key, item);
+        if (_before is null || !_needersOfGroup.TryGetValue(bucket.Group, out var hosts)) return;
+        foreach (var host in hosts) Record(host, bucket.Key, bucket);
     }
 
     private void ChangeUsage(string host, string group, int delta)
@@ -493,7 +492,7 @@ public sealed class DesiredStateEngine(Func<string, bool>? inScope = null)
         if (before > 0 != after > 0)
         {
             if (_before is not null && _members.TryGetValue(group, out var members))
-                foreach (var member in members.Values) Record(host, member.Item.Key, member.Item);
+                foreach (var bucket in members.Buckets) Record(host, bucket.Key, bucket);
             if (after > 0) Bucket(_needersOfGroup, group).Add(host);
             else RemoveFromBucket(_needersOfGroup, group, host);
         }
@@ -502,19 +501,19 @@ public sealed class DesiredStateEngine(Func<string, bool>? inScope = null)
     }
 
     /// <summary>Notes a shared item's value for the host before the first change that may alter it.</summary>
-    private void Record(string host, DesiredKey key, IpSetMemberItem? member)
+    private void Record(string host, DesiredKey key, MemberBucket? member)
     {
         if (_before is null || !_known.Contains(host)) return;
         if (!_before.TryGetValue(host, out var pending)) _before[host] = pending = [];
         if (!pending.ContainsKey(key)) pending[key] = new Pending(SharedValue(host, key, member), member);
     }
 
-    private DesiredItem? SharedValue(string host, DesiredKey key, IpSetMemberItem? member) => key.Kind switch
+    private DesiredItem? SharedValue(string host, DesiredKey key, MemberBucket? member) => key.Kind switch
     {
         DesiredKind.Policy => _usage.TryGetValue(host, out var usage) && usage.GetValueOrDefault(key.Id) > 0
             ? _groupItems.GetValueOrDefault(key.Id)?.Item : null,
-        DesiredKind.IpSetMember => _needs.TryGetValue(host, out var needs) && needs.GetValueOrDefault(member!.GroupId) > 0
-            && _members.TryGetValue(member.GroupId, out var members) && members.TryGetValue(member.Member, out var m) ? m.Item : null,
+        DesiredKind.IpSetMember => _needs.TryGetValue(host, out var needs) && needs.GetValueOrDefault(member!.Group) > 0
+            && !member.IsEmpty ? member.Shared.Item : null,
         DesiredKind.IpPool => _poolItems.GetValueOrDefault(key.Id)?.Item,
         _ => throw new InvalidOperationException($"{key.Kind} is not a shared item"),
     };
@@ -794,11 +793,55 @@ public sealed class DesiredStateEngine(Func<string, bool>? inScope = null)
         public Dictionary<string, Entry[]>? Owned;
     }
 
-    private sealed class Member(IpSetMemberItem item)
+    /// <summary>A group's members (anywhere in the cluster, counted by the ports naming them), in buckets.</summary>
+    private sealed class MemberSet(string group)
     {
-        public IpSetMemberItem Item { get; } = item;
-        public DesiredChange Change { get; } = new(item.Key, item);
-        public int Count { get; set; }
+        private readonly MemberBucket?[] _buckets = new MemberBucket?[MemberBuckets.Count];
+        private readonly List<MemberBucket> _nonEmpty = [];
+
+        /// <summary>Distinct members.</summary>
+        public int Count { get; private set; }
+
+        /// <summary>The buckets holding at least one member.</summary>
+        public IReadOnlyList<MemberBucket> Buckets => _nonEmpty;
+
+        public MemberBucket Bucket(int index) => _buckets[index] ??= new MemberBucket(group, index);
+
+        /// <summary>Keeps the count of members and the list of non-empty buckets after a member came or went.</summary>
+        public void Changed(MemberBucket bucket)
+        {
+            var listed = _nonEmpty.Contains(bucket);
+            if (!bucket.IsEmpty && !listed) _nonEmpty.Add(bucket);
+            else if (bucket.IsEmpty && listed) _nonEmpty.Remove(bucket);
+            Count = _nonEmpty.Sum(b => b.Members);
+        }
+    }
+
+    /// <summary>One bucket of a group's members; its item (and addition) is built when first asked for after a change.</summary>
+    private sealed class MemberBucket(string group, int index)
+    {
+        private readonly Dictionary<IpPrefix, int> _counts = [];
+        private SharedItem? _shared;
+
+        public string Group { get; } = group;
+        public DesiredKey Key { get; } = MemberBuckets.KeyOf(group, index);
+        public bool IsEmpty => _counts.Count == 0;
+        public int Members => _counts.Count;
+
+        public int CountOf(IpPrefix prefix) => _counts.GetValueOrDefault(prefix);
+
+        public void SetCount(IpPrefix prefix, int count)
+        {
+            if (count > 0)
+            {
+                if (_counts.TryAdd(prefix, count)) _shared = null;
+                else _counts[prefix] = count;
+            }
+            else if (_counts.Remove(prefix)) _shared = null;
+        }
+
+        public SharedItem Shared => _shared ??= new SharedItem(
+            new IpSetMembersItem(Group, index, _counts.Keys.Order(MemberBuckets.Comparer).ToValueList()));
     }
 
     /// <summary>An item held once for every host (a group's policy, a pool), with its addition.</summary>
@@ -808,5 +851,5 @@ public sealed class DesiredStateEngine(Func<string, bool>? inScope = null)
         public DesiredChange Change { get; } = new(item.Key, item);
     }
 
-    private readonly record struct Pending(DesiredItem? Before, IpSetMemberItem? Member);
+    private readonly record struct Pending(DesiredItem? Before, MemberBucket? Member);
 }

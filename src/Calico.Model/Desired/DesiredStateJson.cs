@@ -18,7 +18,7 @@ public static class DesiredStateJson
         (typeof(WorkloadInterfaceItem), "interface"),
         (typeof(RouteItem), "route"),
         (typeof(SecurityGroupPolicyItem), "policy"),
-        (typeof(IpSetMemberItem), "ipset-member"),
+        (typeof(IpSetMembersItem), "ipset-members"),
         (typeof(FloatingNatItem), "floating-nat"),
         (typeof(DhcpSubnetItem), "dhcp-subnet"),
         (typeof(DhcpHostItem), "dhcp-host"),

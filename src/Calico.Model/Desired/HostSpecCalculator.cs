@@ -65,13 +65,9 @@ public static class HostSpecCalculator
 
         foreach (var groupId in neededSets)
         {
-            foreach (var member in intent.EndpointsInGroup(groupId))
-            {
-                foreach (var address in member.Addresses)
-                    TryAdd(items, new IpSetMemberItem(groupId, IpPrefix.Host(address)));
-                foreach (var pair in member.AllowedAddressPairs)
-                    TryAdd(items, new IpSetMemberItem(groupId, pair.IpAddress));
-            }
+            var members = intent.EndpointsInGroup(groupId).SelectMany(member =>
+                member.Addresses.Select(IpPrefix.Host).Concat(member.AllowedAddressPairs.Select(pair => pair.IpAddress)));
+            foreach (var bucket in IpSetMembersItem.Split(groupId, members)) TryAdd(items, bucket);
         }
         return items;
     }

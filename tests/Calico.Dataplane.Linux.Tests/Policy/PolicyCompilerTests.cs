@@ -276,9 +276,28 @@ public sealed class PolicyCompilerTests
         compiler.Reset(WebAndDatabase());
         var before = compiler.Table;
 
-        compiler.Apply(Remove(Member("web", "10.65.1.7")));
+        compiler.Apply(MemberChange(WebAndDatabase(), "web", "10.65.1.7", present: false));
 
         Assert.Equal("delete element inet calico cali-sg-web-v4 { 10.65.1.7 }\n", NftDiff.Plan(compiler.Table, before).Transaction.Render());
+    }
+
+    [Fact]
+    public void A_bucket_that_swaps_one_member_for_another_is_one_delete_and_one_add()
+    {
+        var items = WebAndDatabase();
+        var compiler = new PolicyCompiler();
+        compiler.Reset(items);
+        var before = compiler.Table;
+        var held = items.OfType<IpSetMembersItem>().First(b => b.GroupId == "web");
+        var gone = held.Members[0];
+        var other = Enumerable.Range(1, 2000).Select(i => Model.Net.IpPrefix.Parse($"10.67.{i / 250}.{i % 250}/32"))
+            .First(p => MemberBuckets.Of(p) == held.Bucket);
+
+        compiler.Apply(Set(new IpSetMembersItem("web", held.Bucket, ValueList.Create([.. held.Members.Skip(1), other]))));
+
+        var lines = NftDiff.Plan(compiler.Table, before).Transaction.Render().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal([$"add element inet calico cali-sg-web-v4 {{ {other.Address} }}", $"delete element inet calico cali-sg-web-v4 {{ {gone.Address} }}"], lines.Order());
+        Assert.Equal(PolicyCompiler.Compile([.. items.Where(i => i.Key != held.Key), new IpSetMembersItem("web", held.Bucket, ValueList.Create([.. held.Members.Skip(1), other]))]), compiler.Table);
     }
 
     [Fact]
@@ -308,10 +327,10 @@ public sealed class PolicyCompilerTests
         var compiler = new PolicyCompiler();
         compiler.Reset(Enumerable.Range(0, 300).Select(i => (DesiredItem)Endpoint($"tap{i:x11}", "fa:16:3e:00:01:01", [$"10.65.{i / 250}.{i % 250 + 1}"], ["web"]))
             .Concat([Group("web", Ingress("r", remoteGroup: "web"))])
-            .Concat(Enumerable.Range(0, 5000).Select(i => Member("web", $"10.70.{i / 250}.{i % 250 + 1}"))));
+            .Concat(Members("web", [.. Enumerable.Range(0, 5000).Select(i => $"10.70.{i / 250}.{i % 250 + 1}")])));
         var before = compiler.Table;
 
-        compiler.Apply(Set(Member("web", "10.99.0.1")));
+        compiler.Apply(MemberChange(Members("web", [.. Enumerable.Range(0, 5000).Select(i => $"10.70.{i / 250}.{i % 250 + 1}")]), "web", "10.99.0.1", present: true));
         compiler.Apply(Set(Endpoint("tapnew00000001", "fa:16:3e:00:02:02", ["10.65.9.9"], ["web"])));
         var plan = NftDiff.Plan(compiler.Table, before);
 

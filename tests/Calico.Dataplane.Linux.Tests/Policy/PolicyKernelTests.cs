@@ -40,9 +40,13 @@ public sealed class PolicyKernelTests : IDisposable
         var batches = _ns.Kernel.Context.NativeBatches;
 
         var endpoint = Endpoint("tapweb0000009", "fa:16:3e:00:00:09", ["10.65.0.9", "fd00:65::9"], ["web"]);
-        var member = Member("web", "10.65.3.3");
         var floating = Floating("172.24.4.11", "10.65.0.4", "tapdb00000002");
-        foreach (var change in new[] { Set(endpoint), Set(member), Set(floating), Remove(endpoint), Remove(member), Remove(floating) })
+        Func<DesiredChange>[] changes =
+        [
+            () => Set(endpoint), () => MemberChange(items.Values, "web", "10.65.3.3", present: true), () => Set(floating),
+            () => Remove(endpoint), () => MemberChange(items.Values, "web", "10.65.3.3", present: false), () => Remove(floating),
+        ];
+        foreach (var change in changes.Select(make => make()))
         {
             DesiredDiff.ApplyTo(items, [change]);
             var result = policy.Apply(items, [change], isSnapshot: false);

@@ -26,8 +26,22 @@ internal static class PolicySamples
         string? remoteGroup = null, EtherType etherType = EtherType.IPv4) =>
         new(id, RuleDirection.Egress, etherType, protocol, from, to, prefix is null ? null : IpPrefix.Parse(prefix), remoteGroup);
 
-    public static IpSetMemberItem Member(string group, string prefix) =>
-        new(group, prefix.Contains('/') ? IpPrefix.Parse(prefix) : IpPrefix.Host(IPAddress.Parse(prefix)));
+    /// <summary>A set of one member: its bucket holding it alone.</summary>
+    public static IpSetMembersItem Member(string group, string prefix) => Members(group, prefix).Single();
+
+    /// <summary>The bucket items of a group's member set.</summary>
+    public static IEnumerable<IpSetMembersItem> Members(string group, params string[] prefixes) =>
+        IpSetMembersItem.Split(group, prefixes.Select(MemberPrefix));
+
+    /// <summary>The change that adds a member to (or removes it from) the group's set as <paramref name="held"/> has it.</summary>
+    public static DesiredChange MemberChange(IEnumerable<DesiredItem> held, string group, string prefix, bool present)
+    {
+        var member = MemberPrefix(prefix);
+        var key = MemberBuckets.KeyOf(group, MemberBuckets.Of(member));
+        return IpSetMembersItem.Change(held.OfType<IpSetMembersItem>().SingleOrDefault(i => i.Key == key), group, member, present);
+    }
+
+    private static IpPrefix MemberPrefix(string prefix) => prefix.Contains('/') ? IpPrefix.Parse(prefix) : IpPrefix.Host(IPAddress.Parse(prefix));
 
     public static FloatingNatItem Floating(string floating, string fixedAddress, string iface) =>
         new(IPAddress.Parse(floating), IPAddress.Parse(fixedAddress), iface, "fip-" + floating);
@@ -54,9 +68,7 @@ internal static class PolicySamples
             Ingress("db-pg", IpProtocols.Tcp, 5432, 5432, remoteGroup: "web"),
             Ingress("db-ping6", IpProtocols.Icmpv6, etherType: EtherType.IPv6),
             Egress("db-out-v4")),
-        Member("web", "10.65.0.3"),
-        Member("web", "10.65.0.100"),
-        Member("web", "10.65.1.7"),
+        .. Members("web", "10.65.0.3", "10.65.0.100", "10.65.1.7"),
         Floating("172.24.4.10", "10.65.0.3", "tapweb0000001"),
         Pool("pool-v4", "10.65.0.0/16", outgoingNat: true),
     ];

@@ -47,9 +47,9 @@ public sealed class WorkloadPolicyTests
         Assert.StartsWith("policy not programmed", policy.ProblemOf(endpoint));
 
         // The next change is compiled with everything desired, so the lost one is not lost.
-        var member = Member("web", "10.65.3.3");
-        DesiredDiff.ApplyTo(items, [Set(member)]);
-        policy.Apply(items, [Set(member)], isSnapshot: false);
+        var member = MemberChange(items.Values, "web", "10.65.3.3", present: true);
+        DesiredDiff.ApplyTo(items, [member]);
+        policy.Apply(items, [member], isSnapshot: false);
 
         Assert.Null(policy.ProblemOf(endpoint));
         Assert.Equal(PolicyCompiler.Compile(items.Values), policy.Compiler.Table);
