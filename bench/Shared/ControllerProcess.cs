@@ -137,8 +137,10 @@ internal sealed partial class ControllerProcess : IAsyncDisposable
     {
         if (!_process.HasExited)
         {
-            // SIGINT: the silo leaves the cluster and closes the store as on Ctrl-C.
-            _ = Kill(_process.Id, 2 /* SIGINT */);
+            // SIGTERM, as a service manager stops it: the silo leaves the cluster and closes the store. (Not SIGINT: a
+            // process started in the background by a non-interactive shell inherits SIGINT ignored, and then this
+            // waited its whole grace and killed it.)
+            _ = Kill(_process.Id, 15 /* SIGTERM */);
             using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(30));
             try { await _process.WaitForExitAsync(wait.Token); }
             catch (OperationCanceledException) { _process.Kill(entireProcessTree: true); }

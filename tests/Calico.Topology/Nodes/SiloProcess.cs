@@ -242,10 +242,13 @@ public sealed class SiloProcess : IAsyncDisposable
     /// <summary>SIGKILL, as a crash would; the supervisor leaves it down until <see cref="Start"/>.</summary>
     public Task KillAsync() => EndAsync(Shell.SIGKILL, TimeSpan.FromSeconds(15));
 
-    /// <summary>Ctrl-C (SIGINT), then SIGKILL if it has not exited within <paramref name="grace"/>.</summary>
+    /// <summary>
+    /// SIGTERM, as a service manager stops it, then SIGKILL if it has not exited within <paramref name="grace"/>. (Not
+    /// SIGINT: started from a non-interactive shell in the background, this program and its children ignore SIGINT.)
+    /// </summary>
     public async Task StopAsync(TimeSpan grace)
     {
-        if (!await EndAsync(Shell.SIGINT, grace)) await KillAsync();
+        if (!await EndAsync(Shell.SIGTERM, grace)) await KillAsync();
     }
 
     private async Task<bool> EndAsync(int signal, TimeSpan within)
