@@ -1,6 +1,7 @@
 using Calico.Dataplane.Linux.Driver;
 using Calico.Dataplane.Linux.Kernel;
 using Calico.Dataplane.Linux.Nftables;
+using Calico.Nftables;
 using Calico.Netlink;
 using Calico.Netlink.Namespaces;
 using Microsoft.Extensions.Logging;

@@ -3,6 +3,7 @@ using Calico.Dataplane.Linux.Components;
 using Calico.Dataplane.Linux.Interfaces;
 using Calico.Dataplane.Linux.Kernel;
 using Calico.Dataplane.Linux.Nftables;
+using Calico.Nftables;
 using Calico.Model;
 using Calico.Model.Desired;
 using Calico.Netlink;

@@ -1,5 +1,6 @@
 using Calico.Dataplane.Linux.Driver;
 using Calico.Dataplane.Linux.Nftables;
+using Calico.Nftables;
 using Calico.Netlink;
 using Polly;
 using Polly.Retry;

@@ -1,5 +1,6 @@
 using Calico.Dataplane.Linux.Components;
 using Calico.Dataplane.Linux.Nftables;
+using Calico.Nftables;
 using Calico.Model.Desired;
 using Calico.Model.Resources;
 using Microsoft.Extensions.Logging;

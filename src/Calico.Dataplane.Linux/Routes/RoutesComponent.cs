@@ -127,7 +127,7 @@ public sealed partial class RoutesComponent(RouteReconciler routes, INetlink net
         return (desired, owners, localRoutes);
     }
 
-    private static IPNetwork Destination(RouteItem item) => new(item.Destination.Address, item.Destination.Length);
+    private static IPNetwork Destination(RouteItem item) => item.Destination.ToNetwork();
 
     private static Dictionary<string, string> FailuresByInterface(IReadOnlyDictionary<RouteKey, string> failures,
         IReadOnlyDictionary<RouteKey, string> owners) =>

@@ -3,6 +3,7 @@ using Calico.Dataplane.Linux.Driver;
 using Calico.Dataplane.Linux.Hosting;
 using Calico.Dataplane.Linux.Kernel;
 using Calico.Dataplane.Linux.Nftables;
+using Calico.Nftables;
 using Calico.Dataplane.Linux.Tests.Reconcilers;
 using Calico.Model.Desired;
 using Calico.Model.Resources;

@@ -1,6 +1,7 @@
 using Calico.Dataplane.Linux.Driver;
 using Calico.Dataplane.Linux.Kernel;
 using Calico.Dataplane.Linux.Nftables;
+using Calico.Nftables;
 using Calico.Dataplane.Linux.Policy;
 using Calico.Model.Desired;
 using Calico.Netlink;
