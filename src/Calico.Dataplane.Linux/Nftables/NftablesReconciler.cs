@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Calico.Dataplane.Linux.Driver;
 using Calico.Dataplane.Linux.Kernel;
 using Calico.Model;
 using Calico.Nftables;

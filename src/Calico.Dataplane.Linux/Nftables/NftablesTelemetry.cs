@@ -1,15 +1,16 @@
 using System.Diagnostics.Metrics;
+using Calico.Dataplane.Linux.Kernel;
 using Calico.Model;
 
 namespace Calico.Dataplane.Linux.Nftables;
 
 /// <summary>
 /// nftables-specific instruments on the project's meter. Operations, drift repairs and retries go to the dataplane's
-/// shared counters (<see cref="Driver.DataplaneTelemetry"/>) with kind "nft", like routes and links.
+/// shared counters (<see cref="DataplaneTelemetry"/>) with kind "nft", like routes and links.
 /// </summary>
 public static class NftablesTelemetry
 {
-    public const string Kind = "nft";
+    public const string Kind = DataplaneTelemetry.NftablesKind;
 
     public static readonly Histogram<double> TransactionDuration = CalicoTelemetry.Meter.CreateHistogram<double>(
         "calico.nftables.transaction.duration", unit: "ms", description: "Time to commit one nftables transaction, retries included");

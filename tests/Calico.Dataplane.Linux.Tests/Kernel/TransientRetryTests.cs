@@ -1,3 +1,4 @@
+using Calico.Dataplane.Linux.Components;
 using Calico.Dataplane.Linux.Driver;
 using Calico.Dataplane.Linux.Kernel;
 using Calico.Dataplane.Linux.Nftables;
@@ -26,7 +27,7 @@ public sealed class TransientRetryTests
         var nftables = new FakeNftables();
         var clock = new StepClock();
         var options = new DataplaneOptions { TransientRetries = retries, RetryBaseDelay = baseDelay };
-        var dataplane = new LinuxDataplane(kernel, kernel, options, NullLoggerFactory.Instance, TransientRetry.Create(options, clock), nftables: nftables);
+        var dataplane = new LinuxDataplane(kernel, kernel, options, NullLoggerFactory.Instance, options.Retry(clock), nftables: nftables);
         return (dataplane, nftables, clock);
     }
 

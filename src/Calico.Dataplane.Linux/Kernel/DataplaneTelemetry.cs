@@ -1,11 +1,14 @@
 using System.Diagnostics.Metrics;
 using Calico.Model;
 
-namespace Calico.Dataplane.Linux.Driver;
+namespace Calico.Dataplane.Linux.Kernel;
 
 /// <summary>The dataplane's instruments, on the project's meter.</summary>
 public static class DataplaneTelemetry
 {
+    /// <summary>The kind nftables' operations, drift repairs and retries are counted under.</summary>
+    public const string NftablesKind = "nft";
+
     public static readonly Counter<long> Operations = CalicoTelemetry.Meter.CreateCounter<long>(
         "calico.dataplane.operations", description: "Kernel objects written, by kind (route, neighbour, sysctl, link, nft) and operation");
 

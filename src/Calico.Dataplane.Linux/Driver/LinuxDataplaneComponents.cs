@@ -1,9 +1,10 @@
+using Calico.Dataplane.Linux.Components;
 using Calico.Dataplane.Linux.Dhcp;
 using Calico.Dataplane.Linux.Interfaces;
 using Calico.Dataplane.Linux.Policy;
 using Calico.Dataplane.Linux.Routes;
 
-namespace Calico.Dataplane.Linux.Components;
+namespace Calico.Dataplane.Linux.Driver;
 
 /// <summary>
 /// The dataplane's components in apply order: interfaces first (local routes need their index), then policy (a
