@@ -1,6 +1,6 @@
 using System.Net;
 using Calico.Dataplane.Linux.Nftables;
-using Calico.Model.Net;
+using Calico.Nftables;
 
 namespace Calico.Bench.Nftables;
 
@@ -20,7 +20,7 @@ internal static class Endpoints
             new NftRule(new NftVerdictMapStatement(NftSelector.InputInterfaceName, FromWorkloads)),
             new NftRule(new NftVerdictMapStatement(NftSelector.OutputInterfaceName, ToWorkloads)),
             new NftRule(NftValueMatch.InterfaceName(NftSelector.InputInterfaceName, "tap*"), new NftVerdictStatement(NftVerdict.Drop)));
-        return new NftTable(NftTableId.Calico)
+        return new NftTable(NftablesReconciler.DefaultTable)
             .WithSet(NftSet.VerdictMap(FromWorkloads, NftDataType.InterfaceName, []))
             .WithSet(NftSet.VerdictMap(ToWorkloads, NftDataType.InterfaceName, []))
             .WithChain(dispatch);
@@ -41,7 +41,7 @@ internal static class Endpoints
             new NftRule(new NftVerdictStatement(NftVerdict.Accept)));
         var to = new NftChain($"cali-tw-{tap}", null,
             new NftRule(new NftPortMatch(6, NftPortField.Destination, [22, 8080]), new NftVerdictStatement(NftVerdict.Accept)),
-            new NftRule(new NftValueMatch(NftSelector.Ipv4Source, new NftAddress(IpPrefix.Parse("10.65.0.0/16"))), new NftVerdictStatement(NftVerdict.Accept)),
+            new NftRule(new NftValueMatch(NftSelector.Ipv4Source, NftAddress.Parse("10.65.0.0/16")), new NftVerdictStatement(NftVerdict.Accept)),
             new NftRule(new NftVerdictStatement(NftVerdict.Drop)));
         var key = new NftInterfaceName(tap);
         return table

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using Calico.Bench.Nftables;
 using Calico.Dataplane.Linux.Nftables;
+using Calico.Nftables;
 
 // Runs inside network namespaces it creates (and always deletes); needs root. Prints p50/max over Tries changes.
 // Every variant has a namespace of its own (so that one variant's commits never make another's reconciler read

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Calico.Bench.Policy;
 using Calico.Dataplane.Linux.Nftables;
+using Calico.Nftables;
 using Calico.Dataplane.Linux.Policy;
 using Calico.Model.Collections;
 using Calico.Model.Desired;

@@ -91,4 +91,25 @@ public sealed class IpamAuditCommandTests : IDisposable
         Assert.True(unreachable.ExitCode == 3, unreachable.ToString());
         Assert.Contains($"cannot reach the Calico cluster at 127.0.0.1:{port}", unreachable.Error, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task The_command_line_is_parsed_by_System_CommandLine_with_help_and_clear_errors()
+    {
+        var help = await Calicoctl.RunAsync("ipam", "audit", "--help");
+        Assert.True(help.ExitCode == 0 && help.Output.Contains("--connect-timeout <duration>", StringComparison.Ordinal) &&
+                    help.Output.Contains("Exit codes: 0 nothing wrong, 1 problems remain, 2 bad command line, 3 cluster unreachable.",
+                        StringComparison.Ordinal), help.ToString());
+        var unknown = await Calicoctl.RunAsync("ipam", "frobnicate");
+        Assert.True(unknown.ExitCode == 2 && unknown.Error.Contains("unknown command 'ipam frobnicate'", StringComparison.Ordinal) &&
+                    unknown.Error.Contains("ipam audit", StringComparison.Ordinal), unknown.ToString());
+        var stray = await Calicoctl.RunAsync("ipam", "audit", "now");
+        Assert.True(stray.ExitCode == 2 && stray.Error.Contains("calicoctl ipam audit: unexpected argument 'now'", StringComparison.Ordinal),
+            stray.ToString());
+        var missing = await Calicoctl.RunAsync("ipam", "audit", "--timeout");
+        Assert.True(missing.ExitCode == 2 && missing.Error.Contains("--timeout", StringComparison.Ordinal) &&
+                    missing.Error.Contains("Run 'calicoctl ipam audit --help' for its options.", StringComparison.Ordinal), missing.ToString());
+        var bothWays = await Calicoctl.RunAsync("ipam", "audit", "--gateway", "127.0.0.1:1", "--postgres", "Host=db");
+        Assert.True(bothWays.ExitCode == 2 && bothWays.Error.Contains("give either --gateway or --postgres, not both", StringComparison.Ordinal),
+            bothWays.ToString());
+    }
 }

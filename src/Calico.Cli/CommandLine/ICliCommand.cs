@@ -1,16 +1,10 @@
+using System.CommandLine;
+
 namespace Calico.Cli.CommandLine;
-
-/// <summary>One option of a command: a flag (no <see cref="ValueName"/>) or an option with a value, possibly repeated.</summary>
-public sealed record CliOption(string Name, string? ValueName, string Help, bool Repeatable = false)
-{
-    public bool IsFlag => ValueName is null;
-
-    public string Usage => IsFlag ? Name : $"{Name} <{ValueName}>";
-}
 
 /// <summary>
 /// A subcommand, addressed by its path (<c>ipam audit</c>). To add one, implement this and list it in Program.cs;
-/// the application parses its options, prints its help, and maps its result to the exit code.
+/// the application parses its options (System.CommandLine), prints its help, and maps its result to the exit code.
 /// </summary>
 public interface ICliCommand
 {
@@ -19,7 +13,7 @@ public interface ICliCommand
     string Summary { get; }
 
     /// <summary>Options of this command alone; the connection options are common to all (<see cref="CliContext.Connect"/>).</summary>
-    IReadOnlyList<CliOption> Options { get; }
+    IReadOnlyList<Option> Options { get; }
 
     /// <summary>Runs the command; returns an <see cref="ExitCodes"/> value.</summary>
     Task<int> RunAsync(CliContext context, CancellationToken cancellationToken);
@@ -35,10 +29,10 @@ public static class ExitCodes
     public const int Unreachable = 3;
 }
 
-/// <summary>What a command gets: its parsed options, the output streams, and a connection made on first use.</summary>
-public sealed class CliContext(ParsedOptions options, TextWriter output, TextWriter error, Func<CancellationToken, Task<IClusterClient>> connect)
+/// <summary>What a command gets: its parsed command line, the output streams, and a connection made on first use.</summary>
+public sealed class CliContext(ParseResult options, TextWriter output, TextWriter error, Func<CancellationToken, Task<IClusterClient>> connect)
 {
-    public ParsedOptions Options { get; } = options;
+    public ParseResult Options { get; } = options;
 
     public TextWriter Output { get; } = output;
 

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Net;
 using Calico.Cli.CommandLine;
 using Calico.Datastore;
@@ -14,17 +15,22 @@ namespace Calico.Cli.Connection;
 /// </summary>
 public sealed class ClusterConnection : IAsyncDisposable
 {
-    public static readonly CliOption Gateway = new("--gateway", "host:port",
-        "a silo's gateway endpoint; repeat for several (default 127.0.0.1:30000)", Repeatable: true);
-    public static readonly CliOption Postgres = new("--postgres", "connection-string",
+    public static readonly Option<string[]> Gateway = new("--gateway")
+    {
+        Description = "a silo's gateway endpoint; repeat for several (default 127.0.0.1:30000)",
+        HelpName = "host:port",
+        Arity = ArgumentArity.OneOrMore,
+    };
+    public static readonly Option<string> Postgres = CliOptions.Text("--postgres", "connection-string",
         "find the gateways in the cluster's PostgreSQL database (Npgsql connection string) instead");
-    public static readonly CliOption ClusterId = new("--cluster-id", "id", "the Orleans cluster id (default calico)");
-    public static readonly CliOption ServiceId = new("--service-id", "id", "the Orleans service id (default calico)");
-    public static readonly CliOption Timeout = new("--timeout", "duration", "how long one call may take (default 2m)");
-    public static readonly CliOption ConnectTimeout = new("--connect-timeout", "duration",
+    public static readonly Option<string> ClusterId = CliOptions.Text("--cluster-id", "id", "the Orleans cluster id (default calico)");
+    public static readonly Option<string> ServiceId = CliOptions.Text("--service-id", "id", "the Orleans service id (default calico)");
+    public static readonly Option<TimeSpan?> Timeout = CliOptions.Duration("--timeout", "how long one call may take (default 2m)");
+    public static readonly Option<TimeSpan?> ConnectTimeout = CliOptions.Duration("--connect-timeout",
         "how long to keep trying to reach a gateway (default 10s)");
 
-    public static IReadOnlyList<CliOption> Options { get; } = [Gateway, Postgres, ClusterId, ServiceId, Timeout, ConnectTimeout];
+    /// <summary>Common to every command; given after the command's own (System.CommandLine: recursive on the root).</summary>
+    public static IReadOnlyList<Option> Options { get; } = [Gateway, Postgres, ClusterId, ServiceId, Timeout, ConnectTimeout];
 
     private readonly IHost _host;
 
@@ -32,14 +38,15 @@ public sealed class ClusterConnection : IAsyncDisposable
 
     public IClusterClient Client => _host.Services.GetRequiredService<IClusterClient>();
 
-    public static async Task<ClusterConnection> ConnectAsync(ParsedOptions options, CancellationToken cancellationToken)
+    public static async Task<ClusterConnection> ConnectAsync(ParseResult options, CancellationToken cancellationToken)
     {
-        var postgres = options.Value(Postgres.Name);
-        if (postgres is not null && options.Has(Gateway.Name))
+        var postgres = options.GetValue(Postgres);
+        var given = options.GetValue(Gateway) ?? [];
+        if (postgres is not null && given.Length > 0)
             throw new CliUsageException($"give either {Gateway.Name} or {Postgres.Name}, not both");
-        var gateways = postgres is null ? Endpoints(options.Values(Gateway.Name)) : [];
-        var timeout = options.Duration(Timeout.Name) ?? TimeSpan.FromMinutes(2);
-        var giveUpAt = DateTime.UtcNow + (options.Duration(ConnectTimeout.Name) ?? TimeSpan.FromSeconds(10));
+        var gateways = postgres is null ? Endpoints(given) : [];
+        var timeout = options.GetValue(Timeout) ?? TimeSpan.FromMinutes(2);
+        var giveUpAt = DateTime.UtcNow + (options.GetValue(ConnectTimeout) ?? TimeSpan.FromSeconds(10));
         var where = postgres is null ? string.Join(", ", gateways) : "the gateways listed in the PostgreSQL database";
 
         var host = new HostBuilder()
@@ -50,8 +57,8 @@ public sealed class ClusterConnection : IAsyncDisposable
                 else client.UseCalicoPostgresClustering(postgres);
                 client.Configure<ClusterOptions>(o =>
                 {
-                    o.ClusterId = options.Value(ClusterId.Name) ?? "calico";
-                    o.ServiceId = options.Value(ServiceId.Name) ?? "calico";
+                    o.ClusterId = options.GetValue(ClusterId) ?? "calico";
+                    o.ServiceId = options.GetValue(ServiceId) ?? "calico";
                 });
                 client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = timeout);
                 // Silos may be starting: retry for a while, then give up with the last error rather than retry forever.

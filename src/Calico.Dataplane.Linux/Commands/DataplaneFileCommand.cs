@@ -1,6 +1,9 @@
 using System.CommandLine;
 using System.CommandLine.Help;
+using Calico.Dataplane.Linux.Components;
 using Calico.Dataplane.Linux.Driver;
+using Calico.Dataplane.Linux.Policy;
+using Calico.Dataplane.Linux.Routes;
 using Calico.Model.Desired;
 using Calico.Model.Validation;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -28,7 +31,7 @@ public static class DataplaneFileCommand
         {
             Description = "The rtm_protocol that marks our routes",
             HelpName = "N",
-            DefaultValueFactory = _ => new DataplaneOptions().RouteProtocol,
+            DefaultValueFactory = _ => new RouteOptions().RouteProtocol,
         };
         var noPolicy = new Option<bool>("--no-policy") { Description = "Leave nftables out (Dataplane:PolicyEnabled=false)" };
         var command = new Command("dataplane", "The agent's reconcilers, run once against a desired-state file, without a cluster")
@@ -42,12 +45,10 @@ public static class DataplaneFileCommand
         })
         {
             var sub = new Command(verb, description) { file, netns, protocol, noPolicy };
-            sub.SetAction((result, _) => RunAsync(verb == "plan", result.GetValue(file), new DataplaneOptions
-            {
-                NetworkNamespace = result.GetValue(netns),
-                RouteProtocol = result.GetValue(protocol),
-                PolicyEnabled = !result.GetValue(noPolicy),
-            }, output, error));
+            sub.SetAction((result, _) => RunAsync(verb == "plan", result.GetValue(file),
+                new DataplaneOptions { NetworkNamespace = result.GetValue(netns) },
+                new RouteOptions { RouteProtocol = result.GetValue(protocol) },
+                new PolicyOptions { PolicyEnabled = !result.GetValue(noPolicy) }, output, error));
             command.Subcommands.Add(sub);
         }
 
@@ -63,16 +64,17 @@ public static class DataplaneFileCommand
         return await parsed.InvokeAsync(new InvocationConfiguration { Output = output, Error = error });
     }
 
-    private static async Task<int> RunAsync(bool planOnly, string? file, DataplaneOptions options, TextWriter output, TextWriter error)
+    private static async Task<int> RunAsync(bool planOnly, string? file, DataplaneOptions options, RouteOptions routes, PolicyOptions policy,
+        TextWriter output, TextWriter error)
     {
         if (file is null)
         {
             await error.WriteLineAsync($"calico-silo dataplane: --file is required\n{Usage}");
             return 2;
         }
-        var invalid = new DataplaneOptionsValidator().Validate(null, options);
-        if (invalid.Failed)
+        foreach (var invalid in new[] { new DataplaneOptionsValidator().Validate(null, options), new RouteOptionsValidator().Validate(null, routes) })
         {
+            if (!invalid.Failed) continue;
             await error.WriteLineAsync($"calico-silo dataplane: {invalid.FailureMessage}");
             return 2;
         }
@@ -90,7 +92,8 @@ public static class DataplaneFileCommand
 
         // Runs once: nothing is reconciled later, so link notifications would only cost a socket and a thread.
         options.WatchLinks = false;
-        using var dataplane = new LinuxDataplane(Microsoft.Extensions.Options.Options.Create(options), NullLoggerFactory.Instance);
+        using var dataplane = new LinuxDataplane(Microsoft.Extensions.Options.Options.Create(options), NullLoggerFactory.Instance,
+            new FeatureOptions([routes, policy]));
         if (planOnly)
         {
             var plan = await dataplane.PlanAsync(desired, CancellationToken.None);

@@ -1,6 +1,5 @@
-using Calico.Dataplane.Linux.Driver;
 using Calico.Dataplane.Linux.Kernel;
-using Calico.Dataplane.Linux.Nftables;
+using Calico.Nftables;
 using Calico.Netlink;
 using Calico.Netlink.Namespaces;
 using Microsoft.Extensions.Logging;
@@ -10,13 +9,20 @@ namespace Calico.Dataplane.Linux.Components;
 
 /// <summary>
 /// One entry of the dataplane's ordered component list: how to build the component on a kernel, or null when that
-/// kernel or the options leave it out (policy off, DHCP on a fake kernel).
+/// kernel or the options leave it out (policy off, DHCP on a fake kernel); and how its options class is bound.
 /// </summary>
-public sealed record DataplaneComponentRegistration(string Name, Func<DataplaneComponentContext, IDataplaneComponent?> Create);
+public sealed record DataplaneComponentRegistration(string Name, Func<DataplaneComponentContext, IDataplaneComponent?> Create)
+{
+    /// <summary>The component's own options class, bound and validated by AddCalicoLinuxDataplane; null: it has none.</summary>
+    public FeatureOptionsBinding? Options { get; init; }
+}
 
-/// <summary>What a component is built from: the kernel's facilities, the options, the one retry pipeline, logging, time.</summary>
-public sealed record DataplaneComponentContext(DataplaneKernel Kernel, DataplaneOptions Options, ResiliencePipeline Retry,
-    ILoggerFactory Loggers, TimeProvider Time);
+/// <summary>
+/// What a component is built from: the kernel's facilities, the dataplane's options and each component's own, the one
+/// retry pipeline, logging, time.
+/// </summary>
+public sealed record DataplaneComponentContext(DataplaneKernel Kernel, DataplaneOptions Options, FeatureOptions Features,
+    ResiliencePipeline Retry, ILoggerFactory Loggers, TimeProvider Time);
 
 /// <summary>
 /// The kernel facilities the components program: the real ones in the configured namespace, or fakes in tests.

@@ -1,4 +1,3 @@
-using Calico.Dataplane.Linux.Interfaces;
 using Calico.Model.Desired;
 using Calico.Model.Resources;
 
@@ -6,8 +5,8 @@ namespace Calico.Dataplane.Linux.Components;
 
 /// <summary>
 /// One part of the host's dataplane (workload interfaces, policy, routes, DHCP, and the coming ones), each owning a
-/// bounded set of kernel objects, as Felix's dataplane managers do. <see cref="Driver.LinuxDataplane"/> drives the
-/// ordered list (<see cref="LinuxDataplaneComponents"/>) through one loop: apply, resync, kernel notices, plan,
+/// bounded set of kernel objects, as Felix's dataplane managers do. The driver (<c>LinuxDataplane</c>) drives the
+/// ordered list (<c>LinuxDataplaneComponents</c>) through one loop: apply, resync, kernel notices, plan,
 /// statuses, disposal. Every call is made under the driver's gate, one component after the other, in list order, so a
 /// component may read what an earlier one published in the pass (the interfaces' states, for routes).
 /// </summary>

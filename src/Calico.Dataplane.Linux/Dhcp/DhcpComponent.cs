@@ -14,7 +14,11 @@ public sealed class DhcpComponent(DhcpReconciler reconciler) : IDataplaneCompone
 {
     public static DataplaneComponentRegistration Registration { get; } = new("dhcp", c =>
         c.Kernel.Dhcp is not { } dhcp ? null
-            : new DhcpComponent(new DhcpReconciler(dhcp.Client, dhcp.Namespace, c.Options, c.Retry, c.Loggers.CreateLogger<DhcpReconciler>(), c.Time)));
+            : new DhcpComponent(new DhcpReconciler(dhcp.Client, dhcp.Namespace, c.Features.Get<DhcpOptions>(), c.Options.NetworkNamespace, c.Retry,
+                c.Loggers.CreateLogger<DhcpReconciler>(), c.Time)))
+    {
+        Options = FeatureOptionsBinding.For<DhcpOptions, DhcpOptionsValidator>(DataplaneOptions.Section),
+    };
 
     private static readonly IReadOnlySet<DesiredKind> Kinds = new HashSet<DesiredKind> { DesiredKind.DhcpSubnet, DesiredKind.DhcpHost };
 

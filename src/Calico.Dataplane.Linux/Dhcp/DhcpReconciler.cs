@@ -1,5 +1,4 @@
 using System.Net;
-using Calico.Dataplane.Linux.Driver;
 using Calico.Dataplane.Linux.Kernel;
 using Calico.Dataplane.Linux.Processes;
 using Calico.Model.Desired;
@@ -41,7 +40,7 @@ public sealed partial class DhcpReconciler : IDisposable
 {
     private readonly Lock _sync = new();
     private readonly DhcpInterface _interface;
-    private readonly DataplaneOptions _options;
+    private readonly DhcpOptions _options;
     private readonly ILogger _logger;
     private readonly ProcessSupervisor _dnsmasq;
     private readonly ReportedFailures<string> _reported;
@@ -56,7 +55,8 @@ public sealed partial class DhcpReconciler : IDisposable
 
     /// <param name="client">An rtnetlink client in the namespace to serve (it is shared, and thread-safe).</param>
     /// <param name="ns">The namespace dnsmasq and ns-dhcp live in; null: the agent's own.</param>
-    public DhcpReconciler(NetlinkRouteClient client, NetworkNamespace? ns, DataplaneOptions options, ResiliencePipeline retry,
+    /// <param name="networkNamespace">Dataplane:NetworkNamespace, which names the directory of our files.</param>
+    public DhcpReconciler(NetlinkRouteClient client, NetworkNamespace? ns, DhcpOptions options, string? networkNamespace, ResiliencePipeline retry,
         ILogger logger, TimeProvider? time = null)
     {
         _interface = new DhcpInterface(client, ns, retry);
@@ -66,7 +66,7 @@ public sealed partial class DhcpReconciler : IDisposable
         _reportedGlobal = new ReportedFailures<string>((_, reason) => LogFailed(logger, reason), _ => LogRecovered(logger));
         // The namespace served ("net:[4026532301]"): a dnsmasq in any other is never ours.
         var identity = NamespaceIdentity.Of(ns);
-        Files = DnsmasqFiles.For(options, ns is not null || NamespaceIdentity.IsInitial(identity) ? null
+        Files = DnsmasqFiles.For(options, networkNamespace, ns is not null || NamespaceIdentity.IsInitial(identity) ? null
             : NamespaceIdentity.NameOf(identity) ?? "inode-" + NamespaceIdentity.Inode(identity));
         var program = new SupervisedProgram("dnsmasq", Files.PidFile, DnsmasqFiles.PidFileArgument(Files.PidFile), "dhcp",
             // Per-request lines (dnsmasq-dhcp[pid]: DHCPACK(ns-dhcp) ...) are chatty; the rest is start-up, reloads, errors.

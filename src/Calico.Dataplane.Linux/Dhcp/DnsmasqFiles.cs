@@ -1,4 +1,3 @@
-using Calico.Dataplane.Linux.Driver;
 
 namespace Calico.Dataplane.Linux.Dhcp;
 
@@ -90,12 +89,12 @@ public sealed record DnsmasqFiles(string Directory)
     }
 
     /// <summary>
-    /// <see cref="DataplaneOptions.DhcpStateDirectory"/> for the machine's own namespace; its netns/NAME subdirectory
-    /// for <see cref="DataplaneOptions.NetworkNamespace"/>, or else for <paramref name="agentNamespace"/>: the
+    /// <see cref="DhcpOptions.DhcpStateDirectory"/> for the machine's own namespace; its netns/NAME subdirectory
+    /// for <paramref name="networkNamespace"/> (Dataplane:NetworkNamespace), or else for <paramref name="agentNamespace"/>: the
     /// namespace the agent itself runs in when that is not the machine's (started with `ip netns exec NAME`).
     /// </summary>
-    public static DnsmasqFiles For(DataplaneOptions options, string? agentNamespace = null) =>
-        (options.NetworkNamespace is { Length: > 0 } ns ? ns : agentNamespace) is { } name
+    public static DnsmasqFiles For(DhcpOptions options, string? networkNamespace, string? agentNamespace = null) =>
+        (networkNamespace is { Length: > 0 } ns ? ns : agentNamespace) is { } name
             ? new(Path.Combine(options.DhcpStateDirectory, "netns", name))
             : new(options.DhcpStateDirectory);
 

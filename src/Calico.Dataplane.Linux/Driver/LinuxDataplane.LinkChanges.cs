@@ -1,3 +1,4 @@
+using Calico.Dataplane.Linux.Kernel;
 using System.Diagnostics;
 using Calico.Dataplane.Linux.Components;
 using Calico.Dataplane.Linux.Interfaces;

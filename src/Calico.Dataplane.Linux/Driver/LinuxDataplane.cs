@@ -2,7 +2,8 @@ using System.Diagnostics;
 using Calico.Dataplane.Linux.Components;
 using Calico.Dataplane.Linux.Interfaces;
 using Calico.Dataplane.Linux.Kernel;
-using Calico.Dataplane.Linux.Nftables;
+using Calico.Dataplane.Linux.Policy;
+using Calico.Nftables;
 using Calico.Model;
 using Calico.Model.Desired;
 using Calico.Netlink;
@@ -35,16 +36,20 @@ public sealed partial class LinuxDataplane : IDataplane, IDisposable
     private IReadOnlyList<WorkloadInterfaceItem> _endpoints = [];
     private long _sequence;
 
-    /// <summary>On the real kernel, in Dataplane:NetworkNamespace, with the components registered (AddCalicoLinuxDataplane).</summary>
+    /// <summary>
+    /// On the real kernel, in Dataplane:NetworkNamespace, with the components registered (AddCalicoLinuxDataplane) and
+    /// their options (<paramref name="features"/>; null: each component's defaults).
+    /// </summary>
     public LinuxDataplane(IOptions<DataplaneOptions> options, ILoggerFactory loggers, IEnumerable<DataplaneComponentRegistration> components,
-        TimeProvider? time = null)
-        : this(OpenKernel(options.Value, loggers), options.Value, loggers, TransientRetry.Create(options.Value), components, time)
+        TimeProvider? time = null, FeatureOptions? features = null)
+        : this(OpenKernel(options.Value, features ?? FeatureOptions.Defaults, loggers), options.Value, loggers, options.Value.Retry(), components,
+            time, features)
     {
     }
 
     /// <summary>On the real kernel with every component (one-shot commands).</summary>
-    public LinuxDataplane(IOptions<DataplaneOptions> options, ILoggerFactory loggers)
-        : this(options, loggers, LinuxDataplaneComponents.All)
+    public LinuxDataplane(IOptions<DataplaneOptions> options, ILoggerFactory loggers, FeatureOptions? features = null)
+        : this(options, loggers, LinuxDataplaneComponents.All, features: features)
     {
     }
 
@@ -53,8 +58,8 @@ public sealed partial class LinuxDataplane : IDataplane, IDisposable
     /// Every component retries transient kernel errors through <paramref name="retry"/>.
     /// </summary>
     public LinuxDataplane(INetlink netlink, ISysctlWriter sysctls, DataplaneOptions options, ILoggerFactory loggers, ResiliencePipeline retry,
-        INftables? nftables = null, ILinkNotifications? links = null)
-        : this(new DataplaneKernel(netlink, sysctls, nftables, links), options, loggers, retry, LinuxDataplaneComponents.All)
+        INftables? nftables = null, ILinkNotifications? links = null, FeatureOptions? features = null)
+        : this(new DataplaneKernel(netlink, sysctls, nftables, links), options, loggers, retry, LinuxDataplaneComponents.All, features: features)
     {
     }
 
@@ -64,12 +69,12 @@ public sealed partial class LinuxDataplane : IDataplane, IDisposable
     /// go are found by the next apply or resync only.
     /// </summary>
     public LinuxDataplane(DataplaneKernel kernel, DataplaneOptions options, ILoggerFactory loggers, ResiliencePipeline retry,
-        IEnumerable<DataplaneComponentRegistration> components, TimeProvider? time = null)
+        IEnumerable<DataplaneComponentRegistration> components, TimeProvider? time = null, FeatureOptions? features = null)
     {
         _options = options;
         _logger = loggers.CreateLogger<LinuxDataplane>();
         _owned = kernel.Owned;
-        var context = new DataplaneComponentContext(kernel, options, retry, loggers, time ?? TimeProvider.System);
+        var context = new DataplaneComponentContext(kernel, options, features ?? FeatureOptions.Defaults, retry, loggers, time ?? TimeProvider.System);
         _components = [.. components.Select(r => r.Create(context)).OfType<IDataplaneComponent>()];
         _byStatusPrecedence = [.. _components.OrderBy(c => c.StatusPrecedence)];
         if (kernel.Links is { } links)
@@ -84,12 +89,12 @@ public sealed partial class LinuxDataplane : IDataplane, IDisposable
     /// <summary>The components this dataplane drives, in apply order.</summary>
     public IReadOnlyList<string> Components => [.. _components.Select(c => c.Name)];
 
-    private static DataplaneKernel OpenKernel(DataplaneOptions options, ILoggerFactory loggers)
+    private static DataplaneKernel OpenKernel(DataplaneOptions options, FeatureOptions features, ILoggerFactory loggers)
     {
         var ns = options.NetworkNamespace is { Length: > 0 } name ? NetworkNamespace.Open(name) : null;
         var client = ns is null ? NetlinkRouteClient.Open() : NetlinkRouteClient.Open(ns);
         var kernel = new NetlinkKernel(client);
-        var nftables = !options.PolicyEnabled ? null : ns is null ? NftablesKernel.Open() : NftablesKernel.Open(ns);
+        var nftables = !features.Get<PolicyOptions>().PolicyEnabled ? null : ns is null ? NftablesKernel.Open() : NftablesKernel.Open(ns);
         var links = options.WatchLinks ? OpenLinkNotifications(ns, loggers) : null;
         // Disposed in this order: notifications first (no handler runs after), the namespace handle last.
         IDisposable?[] owned = [links, nftables, kernel, ns];

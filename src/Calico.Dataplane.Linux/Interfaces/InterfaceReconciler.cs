@@ -1,6 +1,6 @@
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
-using Calico.Dataplane.Linux.Driver;
+using Calico.Dataplane.Linux.Components;
 using Calico.Dataplane.Linux.Kernel;
 using Calico.Model.Desired;
 using Calico.Netlink;
@@ -9,11 +9,6 @@ using Microsoft.Extensions.Logging;
 using Polly;
 
 namespace Calico.Dataplane.Linux.Interfaces;
-
-/// <summary>Where a workload interface stands after a reconcile.</summary>
-public enum InterfaceState { Ready, Missing, Failed }
-
-public sealed record InterfaceResult(InterfaceState State, int Index, string? Reason);
 
 /// <summary>
 /// Prepares each local workload's tap interface the way Calico does: proxy ARP (answered at once), forwarding,
@@ -26,7 +21,7 @@ public sealed record InterfaceResult(InterfaceState State, int Index, string? Re
 /// Work is done only for interfaces that changed (item, index) since they were last configured; a resync forgets
 /// that and checks everything again, which repairs drift; a link notice forgets it for the interfaces it names.
 /// </summary>
-public sealed partial class InterfaceReconciler(INetlink kernel, ISysctlWriter sysctls, DataplaneOptions options,
+public sealed partial class InterfaceReconciler(INetlink kernel, ISysctlWriter sysctls, InterfaceOptions options,
     ResiliencePipeline retry, ILogger logger)
 {
     private readonly Dictionary<string, (int Index, WorkloadInterfaceItem Item)> _configured = new(StringComparer.Ordinal);

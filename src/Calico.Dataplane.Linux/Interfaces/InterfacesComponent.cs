@@ -12,7 +12,11 @@ namespace Calico.Dataplane.Linux.Interfaces;
 public sealed class InterfacesComponent(InterfaceReconciler reconciler) : IDataplaneComponent
 {
     public static DataplaneComponentRegistration Registration { get; } = new("interfaces", c =>
-        new InterfacesComponent(new InterfaceReconciler(c.Kernel.Netlink, c.Kernel.Sysctls, c.Options, c.Retry, c.Loggers.CreateLogger<InterfaceReconciler>())));
+        new InterfacesComponent(new InterfaceReconciler(c.Kernel.Netlink, c.Kernel.Sysctls, c.Features.Get<InterfaceOptions>(), c.Retry,
+            c.Loggers.CreateLogger<InterfaceReconciler>())))
+    {
+        Options = FeatureOptionsBinding.For<InterfaceOptions, InterfaceOptionsValidator>(DataplaneOptions.Section),
+    };
 
     private static readonly IReadOnlySet<DesiredKind> Kinds = new HashSet<DesiredKind> { DesiredKind.Interface };
 

@@ -1,4 +1,3 @@
-using Calico.Dataplane.Linux.Driver;
 using Calico.Dataplane.Linux.Kernel;
 using Calico.Netlink;
 using Microsoft.Extensions.Logging;

@@ -1,6 +1,5 @@
-using Calico.Dataplane.Linux.Driver;
-using Calico.Dataplane.Linux.Nftables;
 using Calico.Netlink;
+using Calico.Nftables;
 using Polly;
 using Polly.Retry;
 
@@ -22,11 +21,14 @@ public static class TransientRetry
     /// <summary>The longest pause between two attempts, whatever the base delay grew to.</summary>
     public static readonly TimeSpan MaxDelay = TimeSpan.FromSeconds(2);
 
-    /// <summary>With the defaults of <see cref="DataplaneOptions"/>: for callers that were given no pipeline.</summary>
-    public static ResiliencePipeline Default { get; } = Create(new DataplaneOptions());
+    /// <summary>Retries when nothing says otherwise (<c>Dataplane:TransientRetries</c>'s default).</summary>
+    public const int DefaultRetries = 5;
 
-    public static ResiliencePipeline Create(DataplaneOptions options, TimeProvider? time = null) =>
-        Create(options.TransientRetries, options.RetryBaseDelay, time);
+    /// <summary>The first pause when nothing says otherwise (<c>Dataplane:RetryBaseDelay</c>'s default).</summary>
+    public static readonly TimeSpan DefaultBaseDelay = TimeSpan.FromMilliseconds(20);
+
+    /// <summary>With the defaults: for callers that were given no pipeline.</summary>
+    public static ResiliencePipeline Default { get; } = Create(DefaultRetries, DefaultBaseDelay);
 
     public static ResiliencePipeline Create(int retries, TimeSpan baseDelay, TimeProvider? time = null)
     {
@@ -52,7 +54,7 @@ public static class TransientRetry
                 DataplaneTelemetry.Retries.Add(1, DataplaneTelemetry.Kind(args.Outcome.Exception switch
                 {
                     TransientBatchException => "batch",
-                    NftablesException => NftablesTelemetry.Kind,
+                    NftablesException => DataplaneTelemetry.NftablesKind,
                     _ => "call",
                 }));
                 return ValueTask.CompletedTask;

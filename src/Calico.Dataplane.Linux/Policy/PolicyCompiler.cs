@@ -1,5 +1,6 @@
 using System.Net;
 using Calico.Dataplane.Linux.Nftables;
+using Calico.Nftables;
 using Calico.Model.Collections;
 using Calico.Model.Desired;
 using Calico.Model.Net;
@@ -321,7 +322,7 @@ public sealed class PolicyCompiler
         if (member.IsHost)
         {
             var set = PolicyNames.GroupMembers(groupId, member.Version);
-            Table = present ? Table.WithElement(set, new NftElement(new NftAddress(member))) : Table.WithoutElement(set, new NftAddress(member));
+            Table = present ? Table.WithElement(set, new NftElement(new NftAddress(member.ToNetwork()))) : Table.WithoutElement(set, new NftAddress(member.ToNetwork()));
             return;
         }
         // A prefix: the group's interval set, which exists only while it holds something.

@@ -1,5 +1,6 @@
 using Calico.Dataplane.Linux.Components;
 using Calico.Dataplane.Linux.Nftables;
+using Calico.Nftables;
 using Calico.Model.Desired;
 using Calico.Model.Resources;
 using Microsoft.Extensions.Logging;
@@ -15,9 +16,12 @@ namespace Calico.Dataplane.Linux.Policy;
 public sealed partial class PolicyComponent(WorkloadPolicy policy, ILogger logger) : IDataplaneComponent
 {
     public static DataplaneComponentRegistration Registration { get; } = new("policy", c =>
-        c.Kernel.Nftables is not { } nftables ? null
-            : new PolicyComponent(new WorkloadPolicy(nftables, PolicySettings.From(c.Options), c.Retry, c.Loggers.CreateLogger<WorkloadPolicy>()),
-                c.Loggers.CreateLogger<PolicyComponent>()));
+        c.Kernel.Nftables is not { } nftables || !c.Features.Get<PolicyOptions>().PolicyEnabled ? null
+            : new PolicyComponent(new WorkloadPolicy(nftables, PolicySettings.From(c.Features.Get<PolicyOptions>(), c.Options), c.Retry,
+                c.Loggers.CreateLogger<WorkloadPolicy>()), c.Loggers.CreateLogger<PolicyComponent>()))
+    {
+        Options = FeatureOptionsBinding.For<PolicyOptions, PolicyOptionsValidator>(DataplaneOptions.Section),
+    };
 
     private static readonly IReadOnlySet<DesiredKind> Kinds = Enum.GetValues<DesiredKind>().Where(PolicyCompiler.Concerns).ToHashSet();
 

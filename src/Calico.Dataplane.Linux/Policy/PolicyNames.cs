@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Calico.Dataplane.Linux.Nftables;
+using Calico.Nftables;
 
 namespace Calico.Dataplane.Linux.Policy;
 
@@ -10,7 +11,7 @@ namespace Calico.Dataplane.Linux.Policy;
 /// </summary>
 public static class PolicyNames
 {
-    public static NftTableId Table => NftTableId.Calico;
+    public static NftTableId Table => NftablesReconciler.DefaultTable;
 
     // Base chains, one per hook we use.
     public const string RawPrerouting = "raw-prerouting";

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Calico.Dataplane.Linux.Nftables;
+using Calico.Nftables;
 using Calico.Model.Collections;
 using Calico.Model.Desired;
 using Calico.Model.Net;
@@ -79,14 +80,14 @@ public sealed record EndpointParts(NftInterfaceName Interface, NftVerdict From, 
         foreach (var (pairMac, prefix) in prefixes.Distinct())
         {
             if (prefixes.Any(o => o.Mac == pairMac && o.Prefix != prefix && o.Prefix.Contains(prefix))) continue;
-            sources.Add((PolicyNames.SourcePrefixes(prefix.Version), new NftConcatenation(name, pairMac, new NftAddress(prefix))));
+            sources.Add((PolicyNames.SourcePrefixes(prefix.Version), new NftConcatenation(name, pairMac, new NftAddress(prefix.ToNetwork()))));
         }
         return new EndpointParts(name, NftVerdict.Goto(profile.EgressChain), NftVerdict.Goto(profile.IngressChain), false, sources);
 
         void Add(NftEtherAddress owner, IpPrefix prefix)
         {
             prefix = prefix.Network;
-            if (prefix.IsHost) hosts.Add(new NftConcatenation(name, owner, new NftAddress(prefix)));
+            if (prefix.IsHost) hosts.Add(new NftConcatenation(name, owner, new NftAddress(prefix.ToNetwork())));
             else prefixes.Add((owner, prefix));
         }
     }
@@ -138,13 +139,13 @@ internal sealed class GroupMembers
 {
     public HashSet<IpPrefix> All { get; } = [];
 
-    public IEnumerable<NftValue> Hosts(int version) => All.Where(p => p.IsHost && p.Version == version).Select(p => (NftValue)new NftAddress(p));
+    public IEnumerable<NftValue> Hosts(int version) => All.Where(p => p.IsHost && p.Version == version).Select(p => (NftValue)new NftAddress(p.ToNetwork()));
 
     /// <summary>Prefix members, without those another one covers (an interval set refuses overlaps).</summary>
     public List<NftValue> Prefixes(int version)
     {
         var prefixes = All.Where(p => !p.IsHost && p.Version == version).Select(p => p.Network).Distinct().ToList();
-        return [.. prefixes.Where(p => !prefixes.Any(o => o != p && o.Contains(p))).Select(p => (NftValue)new NftAddress(p))];
+        return [.. prefixes.Where(p => !prefixes.Any(o => o != p && o.Contains(p))).Select(p => (NftValue)new NftAddress(p.ToNetwork()))];
     }
 
     public bool HasPrefixes(int version) => All.Any(p => !p.IsHost && p.Version == version);

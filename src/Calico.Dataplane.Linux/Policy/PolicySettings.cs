@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
-using Calico.Dataplane.Linux.Driver;
+using Calico.Dataplane.Linux.Components;
 
 namespace Calico.Dataplane.Linux.Policy;
 
@@ -32,7 +32,7 @@ public readonly record struct HostPort(byte Protocol, ushort Port)
 public enum WorkloadToHostAction { Drop = 1, Accept = 2 }
 
 /// <summary>
-/// The host-level choices the policy compiler needs (from <see cref="DataplaneOptions"/>): which interfaces are
+/// The host-level choices the policy compiler needs (from <see cref="PolicyOptions"/>): which interfaces are
 /// workloads', where metadata goes, the failsafe ports, and what workloads may reach on the host itself.
 /// </summary>
 public sealed record PolicySettings
@@ -66,10 +66,10 @@ public sealed record PolicySettings
 
     public static PolicySettings Default { get; } = new();
 
-    /// <summary>The settings an agent runs with; <see cref="DataplaneOptionsValidator"/> has refused anything unparsable.</summary>
-    public static PolicySettings From(DataplaneOptions options) => new()
+    /// <summary>The settings an agent runs with; <see cref="PolicyOptionsValidator"/> has refused anything unparsable.</summary>
+    public static PolicySettings From(PolicyOptions options, DataplaneOptions dataplane) => new()
     {
-        WorkloadInterfacePrefix = options.WorkloadInterfacePrefix,
+        WorkloadInterfacePrefix = dataplane.WorkloadInterfacePrefix,
         MetadataAddress = string.IsNullOrWhiteSpace(options.MetadataAddress) ? null : IPAddress.Parse(options.MetadataAddress),
         MetadataPort = (ushort)options.MetadataPort,
         FailsafeInbound = HostPort.ParseList(options.FailsafeInboundHostPorts, "Dataplane:FailsafeInboundHostPorts"),
@@ -79,12 +79,9 @@ public sealed record PolicySettings
     };
 
     /// <summary>What is wrong with the policy settings of <paramref name="options"/>, one message each.</summary>
-    public static IEnumerable<string> Validate(DataplaneOptions options)
+    public static IEnumerable<string> Validate(PolicyOptions options)
     {
         var errors = new List<string>();
-        var prefix = options.WorkloadInterfacePrefix;
-        if (string.IsNullOrEmpty(prefix) || prefix.Length > 14 || !prefix.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
-            errors.Add($"Dataplane:WorkloadInterfacePrefix '{prefix}' must be 1-14 letters, digits, '-', '_' or '.', e.g. tap.");
         if (!string.IsNullOrWhiteSpace(options.MetadataAddress) &&
             (!IPAddress.TryParse(options.MetadataAddress, out var metadata) || metadata.AddressFamily != AddressFamily.InterNetwork))
             errors.Add($"Dataplane:MetadataAddress '{options.MetadataAddress}' must be an IPv4 address (e.g. 127.0.0.1), or empty for no metadata DNAT.");

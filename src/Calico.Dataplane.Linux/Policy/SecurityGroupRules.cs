@@ -1,4 +1,5 @@
 using Calico.Dataplane.Linux.Nftables;
+using Calico.Nftables;
 using Calico.Model.Desired;
 using Calico.Model.Net;
 using Calico.Model.Resources;
@@ -58,7 +59,7 @@ public static class SecurityGroupRules
         else if (rule.RemoteIpPrefix is { Length: > 0 } prefix)
         {
             if (prefix.Version != version) throw new ArgumentException($"remote prefix {prefix} is not IPv{version}");
-            remotes.Add(new NftValueMatch(remote, new NftAddress(prefix)));
+            remotes.Add(new NftValueMatch(remote, new NftAddress(prefix.ToNetwork())));
         }
         else
         {

@@ -1,4 +1,5 @@
 using Calico.Dataplane.Linux.Nftables;
+using Calico.Nftables;
 using Calico.Model.Desired;
 
 namespace Calico.Dataplane.Linux.Policy;
@@ -86,19 +87,19 @@ public static class StaticChains
     /// </summary>
     public static NftChain NatPostrouting(IEnumerable<IpPoolItem> pools)
     {
-        var ordered = pools.OrderBy(p => p.Cidr.Version).ThenBy(p => new NftAddress(p.Cidr.Network)).ThenBy(p => p.Name, StringComparer.Ordinal).ToList();
+        var ordered = pools.OrderBy(p => p.Cidr.Version).ThenBy(p => new NftAddress(p.Cidr.ToNetwork())).ThenBy(p => p.Name, StringComparer.Ordinal).ToList();
         var rules = new List<NftRule>();
         foreach (var cidr in ordered.Select(p => p.Cidr.Network).Distinct())
         {
             var selector = cidr.Version == 4 ? NftSelector.Ipv4Destination : NftSelector.Ipv6Destination;
-            rules.Add(Rule("within the pools", new NftValueMatch(selector, new NftAddress(cidr)), new NftVerdictStatement(NftVerdict.Return)));
+            rules.Add(Rule("within the pools", new NftValueMatch(selector, new NftAddress(cidr.ToNetwork())), new NftVerdictStatement(NftVerdict.Return)));
         }
         rules.Add(Rule("floating IPs", new NftNatByMap(NftNatKind.Source, 4, PolicyNames.FloatingSnat(4))));
         rules.Add(Rule("floating IPs", new NftNatByMap(NftNatKind.Source, 6, PolicyNames.FloatingSnat(6))));
         foreach (var cidr in ordered.Where(p => p.OutgoingNat).Select(p => p.Cidr.Network).Distinct())
         {
             var selector = cidr.Version == 4 ? NftSelector.Ipv4Source : NftSelector.Ipv6Source;
-            rules.Add(Rule("outgoing NAT", new NftValueMatch(selector, new NftAddress(cidr)), NftMasquerade.Instance));
+            rules.Add(Rule("outgoing NAT", new NftValueMatch(selector, new NftAddress(cidr.ToNetwork())), NftMasquerade.Instance));
         }
         return new NftChain(PolicyNames.NatPostrouting, rules, new NftBaseChain(NftChainType.Nat, NftHook.Postrouting, SrcNatPriority));
     }

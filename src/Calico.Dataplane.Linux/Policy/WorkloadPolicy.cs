@@ -1,4 +1,5 @@
 using Calico.Dataplane.Linux.Nftables;
+using Calico.Nftables;
 using Calico.Model.Desired;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;

@@ -1,4 +1,4 @@
-using Calico.Dataplane.Linux.Driver;
+using Calico.Dataplane.Linux.Kernel;
 using Calico.Netlink.Namespaces;
 using Microsoft.Extensions.Logging;
 

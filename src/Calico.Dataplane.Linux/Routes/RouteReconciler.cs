@@ -1,5 +1,4 @@
 using System.Net;
-using Calico.Dataplane.Linux.Driver;
 using Calico.Dataplane.Linux.Kernel;
 using Calico.Netlink;
 using Microsoft.Extensions.Logging;
@@ -15,7 +14,7 @@ namespace Calico.Dataplane.Linux.Routes;
 /// Keeps what it believes the kernel holds; a resync reads the kernel back, so drift (a route deleted or changed by
 /// hand) is repaired and counted. Writes go in one batch: adds and replaces first (add before delete), then deletes.
 /// </summary>
-public sealed partial class RouteReconciler(INetlink kernel, DataplaneOptions options, ResiliencePipeline retry, ILogger logger)
+public sealed partial class RouteReconciler(INetlink kernel, RouteOptions options, ResiliencePipeline retry, ILogger logger)
 {
     private readonly RouteProtocol _protocol = (RouteProtocol)options.RouteProtocol;
     private readonly ReportedFailures<RouteKey> _reported = new(

@@ -19,8 +19,11 @@ namespace Calico.Dataplane.Linux.Routes;
 public sealed partial class RoutesComponent(RouteReconciler routes, INetlink netlink, ILogger logger) : IDataplaneComponent
 {
     public static DataplaneComponentRegistration Registration { get; } = new("routes", c =>
-        new RoutesComponent(new RouteReconciler(c.Kernel.Netlink, c.Options, c.Retry, c.Loggers.CreateLogger<RouteReconciler>()),
-            c.Kernel.Netlink, c.Loggers.CreateLogger<RoutesComponent>()));
+        new RoutesComponent(new RouteReconciler(c.Kernel.Netlink, c.Features.Get<RouteOptions>(), c.Retry, c.Loggers.CreateLogger<RouteReconciler>()),
+            c.Kernel.Netlink, c.Loggers.CreateLogger<RoutesComponent>()))
+    {
+        Options = FeatureOptionsBinding.For<RouteOptions, RouteOptionsValidator>(DataplaneOptions.Section),
+    };
 
     private static readonly IReadOnlySet<DesiredKind> Kinds = new HashSet<DesiredKind> { DesiredKind.Route };
 
@@ -127,7 +130,7 @@ public sealed partial class RoutesComponent(RouteReconciler routes, INetlink net
         return (desired, owners, localRoutes);
     }
 
-    private static IPNetwork Destination(RouteItem item) => new(item.Destination.Address, item.Destination.Length);
+    private static IPNetwork Destination(RouteItem item) => item.Destination.ToNetwork();
 
     private static Dictionary<string, string> FailuresByInterface(IReadOnlyDictionary<RouteKey, string> failures,
         IReadOnlyDictionary<RouteKey, string> owners) =>

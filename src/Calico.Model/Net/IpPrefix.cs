@@ -38,6 +38,9 @@ public readonly record struct IpPrefix
 
     public bool IsCanonical => Network.Address.Equals(Address);
 
+    /// <summary>The prefix as the BCL's <see cref="IPNetwork"/> (host bits cleared), as the kernel libraries take it.</summary>
+    public IPNetwork ToNetwork() => new(Mask(Address, Length), Length);
+
     public bool Contains(IPAddress address)
     {
         if (address.AddressFamily != Family) return false;

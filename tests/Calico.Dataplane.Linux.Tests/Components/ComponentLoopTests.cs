@@ -3,6 +3,7 @@ using Calico.Dataplane.Linux.Driver;
 using Calico.Dataplane.Linux.Hosting;
 using Calico.Dataplane.Linux.Kernel;
 using Calico.Dataplane.Linux.Nftables;
+using Calico.Nftables;
 using Calico.Dataplane.Linux.Tests.Reconcilers;
 using Calico.Model.Desired;
 using Calico.Model.Resources;
@@ -59,8 +60,8 @@ public sealed class ComponentLoopTests
     {
         var kernel = new FakeKernel();
         var options = Options();
-        using var withoutPolicy = new LinuxDataplane(kernel, kernel, options, NullLoggerFactory.Instance, TransientRetry.Create(options));
-        using var withPolicy = new LinuxDataplane(kernel, kernel, options, NullLoggerFactory.Instance, TransientRetry.Create(options), nftables: new FakeNftables());
+        using var withoutPolicy = new LinuxDataplane(kernel, kernel, options, NullLoggerFactory.Instance, options.Retry());
+        using var withPolicy = new LinuxDataplane(kernel, kernel, options, NullLoggerFactory.Instance, options.Retry(), nftables: new FakeNftables());
 
         Assert.Equal(["interfaces", "routes"], withoutPolicy.Components);
         Assert.Equal(["interfaces", "policy", "routes"], withPolicy.Components);
@@ -75,7 +76,7 @@ public sealed class ComponentLoopTests
         var notices = new FakeLinkNotifications();
         var options = Options();
         var dataplane = new LinuxDataplane(new DataplaneKernel(kernel, kernel, Links: notices), options, NullLoggerFactory.Instance,
-            TransientRetry.Create(options), [.. LinuxDataplaneComponents.All, new DataplaneComponentRegistration("recorder", _ => new Recorder(log))]);
+            options.Retry(), [.. LinuxDataplaneComponents.All, new DataplaneComponentRegistration("recorder", _ => new Recorder(log))]);
         var state = State(Interface(Tap, "fa:16:3e:00:00:03", "10.65.0.3"), Local("10.65.0.3/32", Tap), Blackhole("10.65.0.0/26"));
 
         var applied = await dataplane.ApplyAsync(state);

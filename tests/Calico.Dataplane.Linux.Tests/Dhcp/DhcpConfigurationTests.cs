@@ -1,4 +1,5 @@
 using System.Net;
+using Calico.Dataplane.Linux.Components;
 using Calico.Dataplane.Linux.Dhcp;
 using Calico.Dataplane.Linux.Driver;
 using Calico.Dataplane.Linux.Processes;
@@ -187,15 +188,15 @@ public sealed class DhcpConfigurationTests
     [Fact]
     public void Files_live_in_a_directory_per_network_namespace()
     {
-        Assert.Equal("/var/lib/calico/dhcp/dnsmasq.pid", DnsmasqFiles.For(new DataplaneOptions()).PidFile);
+        Assert.Equal("/var/lib/calico/dhcp/dnsmasq.pid", DnsmasqFiles.For(new DhcpOptions(), networkNamespace: null).PidFile);
         Assert.Equal("/srv/dhcp/netns/cal-h1/hosts",
-            DnsmasqFiles.For(new DataplaneOptions { DhcpStateDirectory = "/srv/dhcp", NetworkNamespace = "cal-h1" }).HostsFile);
+            DnsmasqFiles.For(new DhcpOptions { DhcpStateDirectory = "/srv/dhcp" }, networkNamespace: "cal-h1").HostsFile);
     }
 
     [Fact]
     public void Dhcp_options_are_validated_with_messages_that_say_how_to_fix_them()
     {
-        var result = new DataplaneOptionsValidator().Validate(null, new DataplaneOptions
+        var result = new DhcpOptionsValidator().Validate(null, new DhcpOptions
         {
             DhcpStateDirectory = "relative/dir",
             DnsmasqPath = " ",
@@ -210,8 +211,8 @@ public sealed class DhcpConfigurationTests
         Assert.Contains("Dataplane:DhcpLeaseTime 00:00:30 must be at least 00:02:00", message, StringComparison.Ordinal);
         Assert.Contains("Dataplane:DhcpRestartDelay must be positive", message, StringComparison.Ordinal);
         Assert.Contains("Dataplane:DhcpMaxRestartDelay", message, StringComparison.Ordinal);
-        Assert.True(new DataplaneOptionsValidator().Validate(null, new DataplaneOptions()).Succeeded);
-        Assert.True(new DataplaneOptionsValidator().Validate(null, new DataplaneOptions { DhcpStateDirectory = "/" }).Failed);
+        Assert.True(new DhcpOptionsValidator().Validate(null, new DhcpOptions()).Succeeded);
+        Assert.True(new DhcpOptionsValidator().Validate(null, new DhcpOptions { DhcpStateDirectory = "/" }).Failed);
     }
 
     [Fact]

@@ -187,7 +187,7 @@ public sealed class DhcpKernelTests : IDisposable
         using (var first = _lab.Dataplane()) await first.ApplyAsync(Seed());
         var stale = RunningDnsmasq();
 
-        using var second = _lab.Dataplane(_lab.Options(o => o.DhcpLeaseTime = TimeSpan.FromMinutes(5)));
+        using var second = _lab.Dataplane(_lab.Dhcp(o => o.DhcpLeaseTime = TimeSpan.FromMinutes(5)));
         Assert.Equal(EndpointStatusKind.Active, (await second.ApplyAsync(Seed())).Endpoints[Port].Status);
 
         Assert.False(DhcpLab.IsAlive(stale));
@@ -199,7 +199,7 @@ public sealed class DhcpKernelTests : IDisposable
     public async Task Without_dnsmasq_the_endpoints_say_so_and_nothing_is_set_up()
     {
         _lab.AddVm(Tap, Mac);
-        using (var dataplane = _lab.Dataplane(_lab.Options(o => o.DnsmasqPath = "/nonexistent/dnsmasq")))
+        using (var dataplane = _lab.Dataplane(_lab.Dhcp(o => o.DnsmasqPath = "/nonexistent/dnsmasq")))
         {
             var result = await dataplane.ApplyAsync(Seed());
 
@@ -220,7 +220,7 @@ public sealed class DhcpKernelTests : IDisposable
         var starts = Path.Combine(_lab.Root, "starts");
         var failing = _lab.WriteScript("failing-dnsmasq", $"echo start >> '{starts}'\necho 'dnsmasq: bad option in this test' >&2\nexit 1\n");
         var clock = new StepClock();
-        using var dataplane = _lab.Dataplane(_lab.Options(o =>
+        using var dataplane = _lab.Dataplane(_lab.Dhcp(o =>
         {
             o.DnsmasqPath = failing;
             o.DhcpRestartDelay = TimeSpan.FromMilliseconds(100);

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Calico.Dataplane.Linux.Components;
+using Calico.Dataplane.Linux.Dhcp;
 using Calico.Dataplane.Linux.Driver;
 using Microsoft.Extensions.Logging;
 using Xunit.Abstractions;
@@ -55,12 +56,13 @@ public sealed class DhcpLab : IDisposable
 
     public string StateDirectory => Path.Combine(Root, "state");
 
-    public DataplaneOptions Options(Action<DataplaneOptions>? change = null)
+    public DataplaneOptions Options() => new() { NetworkNamespace = Host.Name, RetryBaseDelay = TimeSpan.FromMilliseconds(1) };
+
+    /// <summary>The lab's DHCP options (its state directory, short delays), changed by <paramref name="change"/>.</summary>
+    public DhcpOptions Dhcp(Action<DhcpOptions>? change = null)
     {
-        var options = new DataplaneOptions
+        var options = new DhcpOptions
         {
-            NetworkNamespace = Host.Name,
-            RetryBaseDelay = TimeSpan.FromMilliseconds(1),
             DhcpStateDirectory = StateDirectory,
             DhcpLeaseTime = TimeSpan.FromMinutes(2),
             DhcpRestartDelay = TimeSpan.FromMilliseconds(200),
@@ -71,8 +73,9 @@ public sealed class DhcpLab : IDisposable
     }
 
     /// <summary>The dataplane on the lab's host namespace, every component included; its timers on <paramref name="time"/> when given.</summary>
-    public LinuxDataplane Dataplane(DataplaneOptions? options = null, TimeProvider? time = null) =>
-        new(Microsoft.Extensions.Options.Options.Create(options ?? Options()), _loggers, LinuxDataplaneComponents.All, time);
+    public LinuxDataplane Dataplane(DhcpOptions? dhcp = null, TimeProvider? time = null) =>
+        new(Microsoft.Extensions.Options.Options.Create(Options()), _loggers, LinuxDataplaneComponents.All, time,
+            FeatureOptions.Defaults.With(dhcp ?? Dhcp()));
 
     /// <summary>The state directory dnsmasq uses for this lab's host namespace.</summary>
     public string DnsmasqDirectory => Path.Combine(StateDirectory, "netns", Host.Name);

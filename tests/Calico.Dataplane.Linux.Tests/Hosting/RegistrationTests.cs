@@ -1,4 +1,8 @@
-using Calico.Dataplane.Linux.Driver;
+using Calico.Dataplane.Linux.Components;
+using Calico.Dataplane.Linux.Dhcp;
+using Calico.Dataplane.Linux.Interfaces;
+using Calico.Dataplane.Linux.Policy;
+using Calico.Dataplane.Linux.Routes;
 using Calico.Dataplane.Linux.Hosting;
 using Calico.Model.Desired;
 using Microsoft.Extensions.Configuration;
@@ -22,6 +26,8 @@ public sealed class RegistrationTests
         services.AddCalicoLinuxDataplane(configuration).AddCalicoLinuxDataplane(configuration);
 
         Assert.Single(services, d => d.ServiceType == typeof(IValidateOptions<DataplaneOptions>));
+        foreach (var each in new[] { typeof(InterfaceOptions), typeof(PolicyOptions), typeof(RouteOptions), typeof(DhcpOptions) })
+            Assert.Single(services, d => d.ServiceType == typeof(IValidateOptions<>).MakeGenericType(each));
         Assert.Single(services, d => d.ServiceType == typeof(IDataplane));
     }
 
@@ -38,7 +44,42 @@ public sealed class RegistrationTests
         using var bad = new ServiceCollection()
             .AddCalicoLinuxDataplane(Configuration(("Dataplane:RouteProtocol", "3")))
             .BuildServiceProvider();
-        var refused = Assert.Throws<OptionsValidationException>(() => bad.GetRequiredService<IOptions<DataplaneOptions>>().Value);
+        var refused = Assert.Throws<OptionsValidationException>(() => bad.GetRequiredService<IOptions<RouteOptions>>().Value);
         Assert.Contains("Dataplane:RouteProtocol 3", refused.Message);
+    }
+
+    [Fact]
+    public void Each_component_reads_its_own_options_from_the_Dataplane_keys_they_always_had()
+    {
+        using var services = new ServiceCollection()
+            .AddCalicoLinuxDataplane(Configuration(("Dataplane:RouteProtocol", "90"), ("Dataplane:RouteTable", "100"),
+                ("Dataplane:ReversePathFilter", "2"), ("Dataplane:PolicyEnabled", "false"), ("Dataplane:MetadataPort", "8776"),
+                ("Dataplane:DnsmasqPath", "/opt/dnsmasq"), ("Dataplane:DhcpLeaseTime", "00:10:00"), ("Dataplane:WorkloadInterfacePrefix", "vif")))
+            .BuildServiceProvider();
+
+        var routes = services.GetRequiredService<IOptions<RouteOptions>>().Value;
+        Assert.Equal((90, 100u), (routes.RouteProtocol, routes.RouteTable));
+        Assert.Equal(2, services.GetRequiredService<IOptions<InterfaceOptions>>().Value.ReversePathFilter);
+        var policy = services.GetRequiredService<IOptions<PolicyOptions>>().Value;
+        Assert.Equal((false, 8776), (policy.PolicyEnabled, policy.MetadataPort));
+        var dhcp = services.GetRequiredService<IOptions<DhcpOptions>>().Value;
+        Assert.Equal(("/opt/dnsmasq", TimeSpan.FromMinutes(10)), (dhcp.DnsmasqPath, dhcp.DhcpLeaseTime));
+        Assert.Equal("vif", services.GetRequiredService<IOptions<DataplaneOptions>>().Value.WorkloadInterfacePrefix);
+    }
+
+    [Fact]
+    public void A_bad_setting_of_any_component_is_refused_naming_it()
+    {
+        Refused<InterfaceOptions>("Dataplane:ReversePathFilter", "3");
+        Refused<PolicyOptions>("Dataplane:MetadataPort", "0");
+        Refused<DhcpOptions>("Dataplane:DhcpLeaseTime", "00:00:10");
+        Refused<RouteOptions>("Dataplane:RouteTable", "255");
+
+        static void Refused<T>(string key, string value) where T : class
+        {
+            using var services = new ServiceCollection().AddCalicoLinuxDataplane(Configuration((key, value))).BuildServiceProvider();
+            var refused = Assert.Throws<OptionsValidationException>(() => services.GetRequiredService<IOptions<T>>().Value);
+            Assert.Contains(key, refused.Message);
+        }
     }
 }

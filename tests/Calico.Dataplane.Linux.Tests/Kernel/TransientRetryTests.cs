@@ -1,6 +1,8 @@
+using Calico.Dataplane.Linux.Components;
 using Calico.Dataplane.Linux.Driver;
 using Calico.Dataplane.Linux.Kernel;
 using Calico.Dataplane.Linux.Nftables;
+using Calico.Nftables;
 using Calico.Dataplane.Linux.Tests.Reconcilers;
 using Calico.Model.Desired;
 using Calico.Model.Resources;
@@ -25,7 +27,7 @@ public sealed class TransientRetryTests
         var nftables = new FakeNftables();
         var clock = new StepClock();
         var options = new DataplaneOptions { TransientRetries = retries, RetryBaseDelay = baseDelay };
-        var dataplane = new LinuxDataplane(kernel, kernel, options, NullLoggerFactory.Instance, TransientRetry.Create(options, clock), nftables: nftables);
+        var dataplane = new LinuxDataplane(kernel, kernel, options, NullLoggerFactory.Instance, options.Retry(clock), nftables: nftables);
         return (dataplane, nftables, clock);
     }
 
@@ -51,7 +53,7 @@ public sealed class TransientRetryTests
         var result = await ApplyThroughPausesAsync(dataplane, clock);
 
         Assert.Equal(EndpointStatusKind.Active, result.Endpoints["port-" + Tap].Status);
-        Assert.NotNull(nftables.ReadTable(NftTableId.Calico));
+        Assert.NotNull(nftables.ReadTable(NftablesReconciler.DefaultTable));
         // Three pauses, exponential with jitter from the base delay: Polly's jittered backoff makes the three add up to
         // between 2.8 and 5.8 base delays (the default 20 ms would give at most 0.12 s, the system clock none here).
         Assert.Equal(3, clock.Pauses.Count);
@@ -73,7 +75,7 @@ public sealed class TransientRetryTests
         Assert.Equal(EndpointStatusKind.Error, status.Status);
         Assert.StartsWith("policy: ", status.Message);
         Assert.Equal(2, clock.Pauses.Count);
-        Assert.Null(nftables.ReadTable(NftTableId.Calico));
+        Assert.Null(nftables.ReadTable(NftablesReconciler.DefaultTable));
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using Calico.Dataplane.Linux.Nftables;
+using Calico.Nftables;
 
 namespace Calico.Dataplane.Linux.Tests.Nftables;
 
@@ -48,7 +49,7 @@ public sealed class ChangeNotificationKernelTests : IDisposable
         Assert.False(apply.ReadKernel);
         Assert.Equal(new Dictionary<string, int> { ["start"] = 1 }, reconciler.Reads);
         Assert.True(reconciler.OthersIgnored >= 12, $"{reconciler.OthersIgnored} transactions of others ignored");
-        SampleTables.AssertHolds(changed, _ns.Kernel.ReadTable(NftTableId.Calico));
+        SampleTables.AssertHolds(changed, _ns.Kernel.ReadTable(NftablesReconciler.DefaultTable));
         Assert.False(reconciler.Resync().ReadKernel);
     }
 
@@ -95,7 +96,7 @@ public sealed class ChangeNotificationKernelTests : IDisposable
 
         Assert.True(repaired.DriftRepairs > 0);
         Assert.Equal(1, reconciler.Reads.GetValueOrDefault("changed"));
-        SampleTables.AssertHolds(_desired, _ns.Kernel.ReadTable(NftTableId.Calico));
+        SampleTables.AssertHolds(_desired, _ns.Kernel.ReadTable(NftablesReconciler.DefaultTable));
     }
 
     [Fact]

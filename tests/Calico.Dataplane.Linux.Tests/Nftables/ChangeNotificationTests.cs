@@ -2,7 +2,8 @@ using System.Buffers.Binary;
 using System.Text;
 using Calico.Dataplane.Linux.Kernel;
 using Calico.Dataplane.Linux.Nftables;
-using Calico.Dataplane.Linux.Nftables.Native;
+using Calico.Nftables;
+using Calico.Nftables.Native;
 
 namespace Calico.Dataplane.Linux.Tests.Nftables;
 
@@ -12,7 +13,7 @@ namespace Calico.Dataplane.Linux.Tests.Nftables;
 /// </summary>
 public sealed class ChangeNotificationTests
 {
-    private static readonly NftTableId Calico = NftTableId.Calico;
+    private static readonly NftTableId Calico = NftablesReconciler.DefaultTable;
     private static readonly NftTableId Other = new(NftFamily.Inet, "other");
     private const byte Inet = 1, Ip = 2;
 

@@ -1,6 +1,6 @@
 using System.Net;
 using Calico.Dataplane.Linux.Nftables;
-using Calico.Model.Net;
+using Calico.Nftables;
 using Calico.Netlink;
 
 namespace Calico.Dataplane.Linux.Tests.Nftables;
@@ -11,7 +11,7 @@ namespace Calico.Dataplane.Linux.Tests.Nftables;
 /// </summary>
 public sealed class FakeNftablesTests
 {
-    private static readonly NftTableId Calico = NftTableId.Calico;
+    private static readonly NftTableId Calico = NftablesReconciler.DefaultTable;
     private readonly FakeNftables _fake = new();
 
     public FakeNftablesTests() => _fake.Apply(NftDiff.Plan(SampleTables.Empty().WithEndpoint(1), null).Transaction);
@@ -101,7 +101,7 @@ public sealed class FakeNftablesTests
         Assert.Throws<NftablesException>(() => _fake.Apply(new NftTransaction().Add(new NftAddElements(Calico, "v4", [Element("10.2.0.7/32")]))));
         Assert.Equal(2, _fake.ReadTable(Calico)!.Sets["v4"].Elements.Count);
 
-        static NftElement Element(string prefix) => new(new NftAddress(IpPrefix.Parse(prefix)));
+        static NftElement Element(string prefix) => new(NftAddress.Parse(prefix));
     }
 
     [Fact]

@@ -1,6 +1,6 @@
 using System.Net;
 using Calico.Dataplane.Linux.Nftables;
-using Calico.Model.Net;
+using Calico.Nftables;
 
 namespace Calico.Dataplane.Linux.Tests.Nftables;
 
@@ -39,7 +39,7 @@ public sealed class ModelTests
     [Fact]
     public void Elements_must_match_the_declaration()
     {
-        var prefix = new NftAddress(IpPrefix.Parse("10.0.0.0/8"));
+        var prefix = NftAddress.Parse("10.0.0.0/8");
         var ex = Assert.Throws<ArgumentException>(() => NftSet.Addresses("v4", NftDataType.Ipv4Address, [prefix]));
         Assert.Contains("interval", ex.Message);
         Assert.Throws<ArgumentException>(() => NftSet.Addresses("v4", NftDataType.Ipv4Address, [new NftAddress(IPAddress.Parse("fd00::1"))]));
@@ -51,9 +51,9 @@ public sealed class ModelTests
     [Fact]
     public void Addresses_are_kept_canonical_so_they_compare_as_the_kernel_stores_them()
     {
-        Assert.Equal(new NftAddress(IpPrefix.Parse("10.1.0.0/16")), new NftAddress(IpPrefix.Parse("10.1.2.3/16")));
-        Assert.Equal("10.1.0.0/16", new NftAddress(IpPrefix.Parse("10.1.2.3/16")).ToString());
-        Assert.Equal("10.1.2.3", new NftAddress(IpPrefix.Parse("10.1.2.3/32")).ToString());
+        Assert.Equal(NftAddress.Parse("10.1.0.0/16"), NftAddress.Parse("10.1.2.3/16"));
+        Assert.Equal("10.1.0.0/16", NftAddress.Parse("10.1.2.3/16").ToString());
+        Assert.Equal("10.1.2.3", NftAddress.Parse("10.1.2.3/32").ToString());
         Assert.Throws<ArgumentException>(() => new NftAddressRange(IPAddress.Parse("10.0.0.9"), IPAddress.Parse("10.0.0.1")));
     }
 
@@ -82,7 +82,7 @@ public sealed class ModelTests
         Assert.Null(NftRule.Observed(null).Hash);
         Assert.Null(NftRule.Observed("added by hand").Hash);
         Assert.Null(NftRule.Observed("cal:short").Hash);
-        Assert.Throws<InvalidOperationException>(() => new NftAddRule(NftTableId.Calico, "c", NftRule.Observed(rule.CommentText)).ToString());
+        Assert.Throws<InvalidOperationException>(() => new NftAddRule(NftablesReconciler.DefaultTable, "c", NftRule.Observed(rule.CommentText)).ToString());
     }
 
     [Fact]
@@ -108,7 +108,7 @@ public sealed class ModelTests
     [Fact]
     public void References_that_nft_would_refuse_are_reported_before_anything_is_written()
     {
-        var table = new NftTable(NftTableId.Calico)
+        var table = new NftTable(NftablesReconciler.DefaultTable)
             .WithChain(new NftChain("filter-input", new NftBaseChain(NftChainType.Filter, NftHook.Input, 0)))
             .WithChain(new NftChain("cali-a", null,
                 new NftRule(new NftSetMatch(NftSelector.Ipv4Source, "missing"), new NftVerdictStatement(NftVerdict.Accept)),

@@ -1,5 +1,6 @@
 using System.Net;
 using Calico.Dataplane.Linux.Nftables;
+using Calico.Nftables;
 using Calico.Netlink;
 
 namespace Calico.Dataplane.Linux.Tests.Nftables;
@@ -10,7 +11,7 @@ namespace Calico.Dataplane.Linux.Tests.Nftables;
 /// </summary>
 public sealed class NativeElementsKernelTests : IDisposable
 {
-    private static readonly NftTableId Calico = NftTableId.Calico;
+    private static readonly NftTableId Calico = NftablesReconciler.DefaultTable;
     private static readonly NftSetType V4 = new(NftDataType.Ipv4Address);
     private static readonly NftSetType V6 = new(NftDataType.Ipv6Address);
     private static readonly NftSetType Names = new(NftDataType.InterfaceName);

@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Calico.Dataplane.Linux.Nftables;
+using Calico.Nftables;
 
 namespace Calico.Dataplane.Linux.Tests.Nftables;
 

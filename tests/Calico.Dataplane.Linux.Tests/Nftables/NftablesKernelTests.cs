@@ -1,6 +1,7 @@
 using System.Net;
 using Calico.Dataplane.Linux.Nftables;
-using Calico.Dataplane.Linux.Nftables.Native;
+using Calico.Nftables;
+using Calico.Nftables.Native;
 using Calico.Netlink;
 
 namespace Calico.Dataplane.Linux.Tests.Nftables;
@@ -83,18 +84,18 @@ public sealed class NftablesKernelTests : IDisposable
         Parallel.For(1, 101, new ParallelOptions { MaxDegreeOfParallelism = 8 },
             i => _ns.Kernel.Context.Run($"add element inet calico s {{ 10.0.{i / 256}.{i % 256} }}"));
 
-        Assert.Equal(100, _ns.Kernel.ReadTable(NftTableId.Calico)!.Sets["s"].Elements.Count);
+        Assert.Equal(100, _ns.Kernel.ReadTable(NftablesReconciler.DefaultTable)!.Sets["s"].Elements.Count);
     }
 
     [Fact]
     public void A_table_reads_back_as_it_was_written_and_as_the_fake_holds_it()
     {
         var desired = SampleTables.Empty().WithEndpoints([1, 2, 3])
-            .WithSet(NftSet.Addresses("v4", Calico.Dataplane.Linux.Nftables.NftDataType.Ipv4Address,
-                [new NftAddress(IPAddress.Parse("10.0.0.1")), new NftAddress(Calico.Model.Net.IpPrefix.Parse("10.1.0.0/16")),
+            .WithSet(NftSet.Addresses("v4", NftDataType.Ipv4Address,
+                [new NftAddress(IPAddress.Parse("10.0.0.1")), NftAddress.Parse("10.1.0.0/16"),
                  new NftAddressRange(IPAddress.Parse("10.2.0.1"), IPAddress.Parse("10.2.0.9"))], interval: true))
-            .WithSet(NftSet.Addresses("v6", Calico.Dataplane.Linux.Nftables.NftDataType.Ipv6Address,
-                [new NftAddress(IPAddress.Parse("fd00::1")), new NftAddress(Calico.Model.Net.IpPrefix.Parse("fd00:65::/64")),
+            .WithSet(NftSet.Addresses("v6", NftDataType.Ipv6Address,
+                [new NftAddress(IPAddress.Parse("fd00::1")), NftAddress.Parse("fd00:65::/64"),
                  new NftAddress(IPAddress.Parse("::ffff:1.2.3.4"))], interval: true))
             .WithSet(NftSet.InterfaceNames("names", ["tap1", "tap2"]));
         var transaction = NftDiff.Plan(desired, null).Transaction;
@@ -103,9 +104,9 @@ public sealed class NftablesKernelTests : IDisposable
         _ns.Kernel.Apply(transaction);
         fake.Apply(transaction);
 
-        var kernel = _ns.Kernel.ReadTable(NftTableId.Calico);
+        var kernel = _ns.Kernel.ReadTable(NftablesReconciler.DefaultTable);
         SampleTables.AssertHolds(desired, kernel);
-        Assert.Equal(fake.ReadTable(NftTableId.Calico), kernel);
+        Assert.Equal(fake.ReadTable(NftablesReconciler.DefaultTable), kernel);
         Assert.Null(_ns.Kernel.ReadTable(new NftTableId(NftFamily.Ip, "absent")));
     }
 
@@ -136,7 +137,7 @@ public sealed class NftablesKernelTests : IDisposable
             add rule inet calico plain drop
             """);
 
-        var table = _ns.Kernel.ReadTable(NftTableId.Calico)!;
+        var table = _ns.Kernel.ReadTable(NftablesReconciler.DefaultTable)!;
 
         Assert.True(table.Sets["ports"].Type.IsForeign);
         Assert.True(table.Sets["timed"].Type.IsForeign);

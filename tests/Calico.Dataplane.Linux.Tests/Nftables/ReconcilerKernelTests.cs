@@ -1,4 +1,5 @@
 using Calico.Dataplane.Linux.Nftables;
+using Calico.Nftables;
 
 namespace Calico.Dataplane.Linux.Tests.Nftables;
 
@@ -44,7 +45,7 @@ public sealed class ReconcilerKernelTests : IDisposable
     {
         var created = _reconciler.Apply(_desired);
         Assert.True(created.Plan!.TableCreated);
-        SampleTables.AssertHolds(_desired, _ns.Kernel.ReadTable(NftTableId.Calico));
+        SampleTables.AssertHolds(_desired, _ns.Kernel.ReadTable(NftablesReconciler.DefaultTable));
         Assert.Contains("iifname vmap @cali-from-wl comment \"cal:", Listing("calico"));
         AssertOtherTableUntouched();
 
@@ -57,7 +58,7 @@ public sealed class ReconcilerKernelTests : IDisposable
         var modified = _desired.WithoutEndpoint(2).WithEndpoint(4);
         var change = _reconciler.Apply(modified);
         Assert.Equal((2, 2, 1, 1), (change.Plan!.ChainsAdded, change.Plan.ChainsRemoved, change.Plan.SetsAdded, change.Plan.SetsRemoved));
-        SampleTables.AssertHolds(modified, _ns.Kernel.ReadTable(NftTableId.Calico));
+        SampleTables.AssertHolds(modified, _ns.Kernel.ReadTable(NftablesReconciler.DefaultTable));
         AssertOtherTableUntouched();
 
         _reconciler.Remove();
@@ -122,7 +123,7 @@ public sealed class ReconcilerKernelTests : IDisposable
 
         Assert.True(repaired.DriftRepairs > 0, drift);
         Assert.Equal(original, Listing("calico"));
-        SampleTables.AssertHolds(_desired, _ns.Kernel.ReadTable(NftTableId.Calico));
+        SampleTables.AssertHolds(_desired, _ns.Kernel.ReadTable(NftablesReconciler.DefaultTable));
         AssertOtherTableUntouched();
         Assert.False(_reconciler.Resync().ReadKernel);
     }

@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using System.Net;
 using Calico.Dataplane.Linux.Kernel;
 using Calico.Dataplane.Linux.Nftables;
+using Calico.Nftables;
 using Calico.Model;
 using Calico.Netlink;
 
@@ -10,7 +11,7 @@ namespace Calico.Dataplane.Linux.Tests.Nftables;
 /// <summary>The reconciler on the fake: what it writes, what it reads, what it repairs, and what it never touches.</summary>
 public sealed class ReconcilerTests
 {
-    private static readonly NftTableId Calico = NftTableId.Calico;
+    private static readonly NftTableId Calico = NftablesReconciler.DefaultTable;
     private static readonly NftTableId Other = new(NftFamily.Inet, "filter");
 
     private readonly FakeNftables _fake = new();

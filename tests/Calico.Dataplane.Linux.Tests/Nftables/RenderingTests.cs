@@ -1,6 +1,6 @@
 using System.Net;
 using Calico.Dataplane.Linux.Nftables;
-using Calico.Model.Net;
+using Calico.Nftables;
 
 namespace Calico.Dataplane.Linux.Tests.Nftables;
 
@@ -116,10 +116,10 @@ public sealed class RenderingTests
         var id = new NftTableId(NftFamily.Ip6, "calico");
         var table = new NftTable(id)
             .WithSet(NftSet.Addresses("v4", NftDataType.Ipv4Address,
-                [new NftAddress(IPAddress.Parse("10.0.0.1")), new NftAddress(IpPrefix.Parse("10.1.2.3/16")),
+                [new NftAddress(IPAddress.Parse("10.0.0.1")), NftAddress.Parse("10.1.2.3/16"),
                  new NftAddressRange(IPAddress.Parse("10.2.0.1"), IPAddress.Parse("10.2.0.9"))], interval: true))
             .WithSet(NftSet.Addresses("v6", NftDataType.Ipv6Address,
-                [new NftAddress(IPAddress.Parse("fd00::1")), new NftAddress(IpPrefix.Parse("fd00:65::/64"))], interval: true))
+                [new NftAddress(IPAddress.Parse("fd00::1")), NftAddress.Parse("fd00:65::/64")], interval: true))
             .WithSet(NftSet.InterfaceNames("names", ["tap2", "tap1"]))
             .WithChain(new NftChain("cali-x", null, new NftRule(new NftVerdictStatement(NftVerdict.Return))))
             .WithSet(NftSet.VerdictMap("dispatch", NftDataType.Ipv6Address, new Dictionary<NftValue, NftVerdict>
@@ -152,7 +152,7 @@ public sealed class RenderingTests
         (NftStatement Statement, string Text)[] cases =
         [
             (new NftValueMatch(NftSelector.OutputInterfaceName, new NftInterfaceName("tap1"), negate: true), "oifname != \"tap1\""),
-            (new NftValueMatch(NftSelector.Ipv6Destination, new NftAddress(IpPrefix.Parse("fd00::1:2/112"))), "ip6 daddr fd00::1:0/112"),
+            (new NftValueMatch(NftSelector.Ipv6Destination, NftAddress.Parse("fd00::1:2/112")), "ip6 daddr fd00::1:0/112"),
             (new NftSetMatch(NftSelector.Ipv6Source, "cali-sg-web"), "ip6 saddr @cali-sg-web"),
             (new NftSetMatch(NftSelector.InputInterfaceName, "names", negate: true), "iifname != @names"),
             (new NftProtocolMatch(58), "meta l4proto ipv6-icmp"),
@@ -173,7 +173,7 @@ public sealed class RenderingTests
     [Fact]
     public void Base_chain_policy_change_is_an_update_and_a_hook_change_recreates_the_chain()
     {
-        var accept = new NftTable(NftTableId.Calico).WithChain(new NftChain("filter-input", new NftBaseChain(NftChainType.Filter, NftHook.Input, 0),
+        var accept = new NftTable(NftablesReconciler.DefaultTable).WithChain(new NftChain("filter-input", new NftBaseChain(NftChainType.Filter, NftHook.Input, 0),
             new NftRule(new NftVerdictStatement(NftVerdict.Accept))));
         var drop = accept.WithChain(new NftChain("filter-input", new NftBaseChain(NftChainType.Filter, NftHook.Input, 0, NftPolicy.Drop),
             [.. accept.Chains["filter-input"].Rules]));
@@ -197,7 +197,7 @@ public sealed class RenderingTests
         var table = SampleTables.Empty().WithEndpoint(1);
         var set = table.Sets["cali-ep-tap00000000001"];
         var widened = table.WithSet(new NftSet(set.Name, new NftSetType(NftDataType.Ipv4Address, interval: true),
-            set.Elements.Add(new NftElement(new NftAddress(IpPrefix.Parse("10.66.0.0/24"))))));
+            set.Elements.Add(new NftElement(NftAddress.Parse("10.66.0.0/24")))));
 
         Assert.Equal("""
             flush chain inet calico cali-fw-tap00000000001

@@ -1,6 +1,6 @@
 using System.Net;
 using Calico.Dataplane.Linux.Nftables;
-using Calico.Model.Net;
+using Calico.Nftables;
 
 namespace Calico.Dataplane.Linux.Tests.Nftables;
 
@@ -15,7 +15,7 @@ internal static class SampleTables
 
     public static NftTable Empty(NftTableId? id = null)
     {
-        var table = new NftTable(id ?? NftTableId.Calico);
+        var table = new NftTable(id ?? NftablesReconciler.DefaultTable);
         var dispatch = new NftChain("filter-forward", new NftBaseChain(NftChainType.Filter, NftHook.Forward, 0),
             new NftRule(new NftConnectionStateMatch(NftConnectionStates.Established | NftConnectionStates.Related), new NftVerdictStatement(NftVerdict.Accept)),
             new NftRule(new NftVerdictMapStatement(NftSelector.InputInterfaceName, FromWorkloads)),
@@ -42,7 +42,7 @@ internal static class SampleTables
             new NftRule(new NftVerdictStatement(NftVerdict.Accept)));
         var to = new NftChain($"cali-tw-{tap}", null,
             new NftRule(new NftPortMatch(6, NftPortField.Destination, [22, new NftPortRange(8000, 8080)]), new NftVerdictStatement(NftVerdict.Accept)),
-            new NftRule(new NftValueMatch(NftSelector.Ipv4Source, new NftAddress(IpPrefix.Parse("10.65.0.0/16"))), new NftVerdictStatement(NftVerdict.Accept)),
+            new NftRule(new NftValueMatch(NftSelector.Ipv4Source, NftAddress.Parse("10.65.0.0/16")), new NftVerdictStatement(NftVerdict.Accept)),
             new NftRule(new NftVerdictStatement(NftVerdict.Drop)));
         var key = new NftInterfaceName(tap);
         return table

@@ -1,5 +1,6 @@
 using System.Net;
 using Calico.Dataplane.Linux.Nftables;
+using Calico.Nftables;
 
 namespace Calico.Dataplane.Linux.Tests.Policy;
 
@@ -12,7 +13,7 @@ public sealed class ElementLineageTests
     private static NftAddress Address(int i) => new(new IPAddress([10, (byte)(i >> 16), (byte)(i >> 8), (byte)i]));
 
     private static NftTable Table(int members) =>
-        new(NftTableId.Calico, sets: [NftSet.Addresses("members", NftDataType.Ipv4Address, Enumerable.Range(1, members).Select(i => (NftValue)Address(i)))]);
+        new(NftablesReconciler.DefaultTable, sets: [NftSet.Addresses("members", NftDataType.Ipv4Address, Enumerable.Range(1, members).Select(i => (NftValue)Address(i)))]);
 
     [Fact]
     public void Derived_elements_name_only_the_keys_they_touched()
@@ -34,7 +35,7 @@ public sealed class ElementLineageTests
         var desired = kernel.WithElement("members", new NftElement(Address(900_000))).WithoutElement("members", Address(3))
             .WithElement("members", new NftElement(Address(3))).WithoutElement("members", Address(4));
         // The same content without lineage: compared element by element.
-        var rebuilt = new NftTable(NftTableId.Calico, sets: [NftSet.Addresses("members", NftDataType.Ipv4Address, desired.Sets["members"].Elements.Keys)]);
+        var rebuilt = new NftTable(NftablesReconciler.DefaultTable, sets: [NftSet.Addresses("members", NftDataType.Ipv4Address, desired.Sets["members"].Elements.Keys)]);
 
         var derived = NftDiff.Plan(desired, kernel).Transaction.Render();
 

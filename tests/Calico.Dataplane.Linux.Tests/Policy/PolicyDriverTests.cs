@@ -1,5 +1,8 @@
 using System.Net;
+using Calico.Dataplane.Linux.Components;
+using Calico.Dataplane.Linux.Dhcp;
 using Calico.Dataplane.Linux.Driver;
+using Calico.Dataplane.Linux.Policy;
 using Calico.Model.Desired;
 using Calico.Model.Net;
 using Calico.Model.Resources;
@@ -28,11 +31,11 @@ public sealed class PolicyDriverTests : IDisposable
     private LinuxDataplane Dataplane() => new(Microsoft.Extensions.Options.Options.Create(new DataplaneOptions
     {
         NetworkNamespace = _lab.Host.Name,
-        PolicyEnabled = true,
-        MetadataAddress = "172.18.203.1",
-        DhcpStateDirectory = _stateDirectory,
         RetryBaseDelay = TimeSpan.FromMilliseconds(1),
-    }), NullLoggerFactory.Instance);
+    }), NullLoggerFactory.Instance, new FeatureOptions([
+        new PolicyOptions { PolicyEnabled = true, MetadataAddress = "172.18.203.1" },
+        new DhcpOptions { DhcpStateDirectory = _stateDirectory },
+    ]));
 
     private static DesiredItem[] Desired(params SecurityGroupRule[] webRules) =>
     [

@@ -1,4 +1,5 @@
 using Calico.Dataplane.Linux.Nftables;
+using Calico.Nftables;
 using Calico.Dataplane.Linux.Policy;
 using Calico.Dataplane.Linux.Tests.Nftables;
 using Calico.Model.Desired;

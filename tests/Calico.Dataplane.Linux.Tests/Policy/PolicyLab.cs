@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using Calico.Dataplane.Linux.Nftables;
+using Calico.Nftables;
 using Calico.Dataplane.Linux.Policy;
 using Calico.Model.Desired;
 

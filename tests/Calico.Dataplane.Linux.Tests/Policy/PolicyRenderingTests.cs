@@ -1,4 +1,5 @@
 using Calico.Dataplane.Linux.Nftables;
+using Calico.Nftables;
 using Calico.Dataplane.Linux.Policy;
 
 namespace Calico.Dataplane.Linux.Tests.Policy;

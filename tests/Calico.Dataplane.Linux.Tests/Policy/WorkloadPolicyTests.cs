@@ -1,6 +1,8 @@
+using Calico.Dataplane.Linux.Components;
 using Calico.Dataplane.Linux.Driver;
 using Calico.Dataplane.Linux.Kernel;
 using Calico.Dataplane.Linux.Nftables;
+using Calico.Nftables;
 using Calico.Dataplane.Linux.Policy;
 using Calico.Model.Desired;
 using Calico.Netlink;
@@ -106,10 +108,13 @@ public sealed class WorkloadPolicyTests
     [InlineData("WorkloadInterfacePrefix", "tap*", "Dataplane:WorkloadInterfacePrefix 'tap*'")]
     public void Bad_policy_settings_are_refused_with_a_message_naming_the_setting(string setting, string value, string message)
     {
-        var options = new DataplaneOptions();
-        typeof(DataplaneOptions).GetProperty(setting)!.SetValue(options, value);
+        // Every policy setting is PolicyOptions' but the workload interface prefix, which the whole dataplane shares.
+        object options = typeof(PolicyOptions).GetProperty(setting) is null ? new DataplaneOptions() : new PolicyOptions();
+        options.GetType().GetProperty(setting)!.SetValue(options, value);
 
-        var result = new DataplaneOptionsValidator().Validate(null, options);
+        var result = options is PolicyOptions policy
+            ? new PolicyOptionsValidator().Validate(null, policy)
+            : new DataplaneOptionsValidator().Validate(null, (DataplaneOptions)options);
 
         Assert.True(result.Failed);
         Assert.Contains(result.Failures!, f => f.Contains(message, StringComparison.Ordinal));
@@ -118,10 +123,11 @@ public sealed class WorkloadPolicyTests
     [Fact]
     public void The_defaults_are_valid_and_felixs()
     {
-        var options = new DataplaneOptions();
-        Assert.True(new DataplaneOptionsValidator().Validate(null, options).Succeeded);
+        var options = new PolicyOptions();
+        Assert.True(new PolicyOptionsValidator().Validate(null, options).Succeeded);
+        Assert.True(new DataplaneOptionsValidator().Validate(null, new DataplaneOptions()).Succeeded);
 
-        var settings = PolicySettings.From(options);
+        var settings = PolicySettings.From(options, new DataplaneOptions());
 
         Assert.Equal("tcp:22 udp:68 tcp:179 tcp:2379 tcp:2380 tcp:5473 tcp:6443 tcp:6666 tcp:6667", string.Join(' ', settings.FailsafeInbound));
         Assert.Equal("udp:53 udp:67 tcp:179 tcp:2379 tcp:2380 tcp:5473 tcp:6443 tcp:6666 tcp:6667", string.Join(' ', settings.FailsafeOutbound));

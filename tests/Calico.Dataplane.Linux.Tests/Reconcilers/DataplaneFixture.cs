@@ -1,4 +1,5 @@
 using System.Net;
+using Calico.Dataplane.Linux.Components;
 using Calico.Dataplane.Linux.Driver;
 using Calico.Dataplane.Linux.Kernel;
 using Calico.Model.Collections;
@@ -28,7 +29,7 @@ public static class Desired
     public static LinuxDataplane On(FakeKernel kernel, DataplaneOptions? options = null)
     {
         options ??= Options();
-        return new LinuxDataplane(kernel, kernel, options, NullLoggerFactory.Instance, TransientRetry.Create(options));
+        return new LinuxDataplane(kernel, kernel, options, NullLoggerFactory.Instance, options.Retry());
     }
 
     public static Task<DataplaneResult> ApplyAsync(this IDataplane dataplane, Dictionary<DesiredKey, DesiredItem> state) =>

@@ -1,5 +1,7 @@
+using Calico.Dataplane.Linux.Components;
 using Calico.Dataplane.Linux.Driver;
 using Calico.Dataplane.Linux.Kernel;
+using Calico.Dataplane.Linux.Policy;
 using Calico.Dataplane.Linux.Routes;
 using Calico.Model.Resources;
 using Calico.Netlink;
@@ -37,8 +39,9 @@ public sealed partial class KernelDataplaneTests : IDisposable
         _host.Dispose();
     }
 
-    private LinuxDataplane Dataplane(DataplaneOptions? options = null) =>
-        new(Microsoft.Extensions.Options.Options.Create(options ?? Options(_host.Name)), NullLoggerFactory.Instance);
+    private LinuxDataplane Dataplane(PolicyOptions? policy = null) =>
+        new(Microsoft.Extensions.Options.Options.Create(Options(_host.Name)), NullLoggerFactory.Instance,
+            policy is null ? null : FeatureOptions.Defaults.With(policy));
 
     private static Dictionary<Calico.Model.Desired.DesiredKey, Calico.Model.Desired.DesiredItem> Seed() => State(
         Interface(Tap, Mac, "10.65.0.3"),
@@ -53,9 +56,7 @@ public sealed partial class KernelDataplaneTests : IDisposable
     {
         // Policy is on (the default) and lets workloads reach only DHCP, DNS and metadata on their host; this host
         // lets them reach it all, as Dataplane:WorkloadToHostAction=Accept does (PolicyTrafficTests show the default).
-        var options = Options(_host.Name);
-        options.WorkloadToHostAction = "Accept";
-        using var dataplane = Dataplane(options);
+        using var dataplane = Dataplane(new PolicyOptions { WorkloadToHostAction = "Accept" });
         var result = await dataplane.ApplyAsync(Seed());
 
         Assert.Equal(EndpointStatusKind.Active, result.Endpoints["port-" + Tap].Status);
@@ -118,9 +119,8 @@ public sealed partial class KernelDataplaneTests : IDisposable
     {
         using (var first = Dataplane()) await first.ApplyAsync(Seed());
 
-        var options = Options(_host.Name);
         using var client = _host.OpenRouteClient();
-        var routes = new RouteReconciler(new NetlinkKernel(client), options, TransientRetry.Create(options), NullLogger.Instance);
+        var routes = new RouteReconciler(new NetlinkKernel(client), new RouteOptions(), Options(_host.Name).Retry(), NullLogger.Instance);
         var desired = new[]
         {
             routes.OnDevice(FakeKernel.Net("10.65.0.3/32"), _host.IndexOf(Tap)),
@@ -151,9 +151,8 @@ public sealed partial class KernelDataplaneTests : IDisposable
         Assert.Equal("1", _host.Exec("sysctl", "-n", $"net.ipv6.conf.{Tap}.proxy_ndp").Trim());
         Assert.Equal("0", _host.Exec("sysctl", "-n", $"net.ipv6.conf.{Tap}.accept_ra").Trim());
         // A second apply of the same state writes nothing: IPv6 keys (metric 1024) match what the kernel lists.
-        var options = Options(_host.Name);
         using var client = _host.OpenRouteClient();
-        var reconciler = new RouteReconciler(new NetlinkKernel(client), options, TransientRetry.Create(options), NullLogger.Instance);
+        var reconciler = new RouteReconciler(new NetlinkKernel(client), new RouteOptions(), Options(_host.Name).Retry(), NullLogger.Instance);
         var again = reconciler.Reconcile(new[]
         {
             reconciler.OnDevice(FakeKernel.Net("10.65.0.3/32"), _host.IndexOf(Tap)),

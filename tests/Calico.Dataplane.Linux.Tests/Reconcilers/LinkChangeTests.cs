@@ -33,7 +33,7 @@ public class LinkChangeTests
         kernel.AddLink("eth0", up: true);
         var notices = new FakeLinkNotifications();
         var options = Options();
-        var dataplane = new LinuxDataplane(kernel, kernel, options, NullLoggerFactory.Instance, TransientRetry.Create(options), links: notices);
+        var dataplane = new LinuxDataplane(kernel, kernel, options, NullLoggerFactory.Instance, options.Retry(), links: notices);
         return (kernel, notices, dataplane);
     }
 

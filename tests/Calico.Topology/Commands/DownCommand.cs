@@ -5,21 +5,11 @@ namespace Calico.Topology.Commands;
 /// <summary><c>topology down [--force]</c>: removes the leftovers of runs whose process is gone.</summary>
 public static class DownCommand
 {
-    public static int Run(IReadOnlyList<string> args, TextWriter output, TextWriter error)
+    /// <summary>Runs with arguments checked by <see cref="TopologyCommandLine"/>.</summary>
+    public static int Run(bool force, TextWriter output, TextWriter error)
     {
-        ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(error);
-        var force = false;
-        foreach (var arg in args)
-        {
-            if (arg == "--force") force = true;
-            else
-            {
-                error.WriteLine($"topology down: unknown argument '{arg}' (usage: topology down [--force])");
-                return 2;
-            }
-        }
         if (!Environment.IsPrivilegedProcess)
         {
             error.WriteLine("topology down: needs root (it deletes network namespaces)");

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Net;
 using Calico.Topology.Kernel;
 using Calico.Topology.Nodes;
@@ -16,15 +15,11 @@ public static class UpCommand
     /// <summary>The last line printed once everything is up; the tests wait for it.</summary>
     public const string ReadyMarker = "ready:";
 
-    public static async Task<int> RunAsync(IReadOnlyList<string> args, TextWriter output, TextWriter error)
+    /// <summary>Runs with arguments checked by <see cref="TopologyCommandLine"/>.</summary>
+    public static async Task<int> RunAsync(int hosts, int vmsPerHost, TextWriter output, TextWriter error)
     {
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(error);
-        if (!TryParse(args, out var hosts, out var vmsPerHost, out var problem))
-        {
-            error.WriteLine($"topology up: {problem} (usage: topology up [--hosts N] [--vms-per-host M])");
-            return 2;
-        }
 
         using var stop = new StopSignals();
         NamespaceTopology? topology = null;
@@ -127,31 +122,5 @@ public static class UpCommand
         o.WriteLine("  ip -n <host ns> link add tap<first 11 characters of the port id> address <fe:...> type veth peer name eth0 address <port MAC> netns <vm ns>");
         o.WriteLine();
         o.WriteLine("Ctrl-C removes everything. If this process is killed instead, scripts/topology.sh down removes what it left.");
-    }
-
-    private static bool TryParse(IReadOnlyList<string> args, out int hosts, out int vmsPerHost, out string problem)
-    {
-        hosts = 2;
-        vmsPerHost = 1;
-        problem = "";
-        for (var i = 0; i < args.Count; i++)
-        {
-            var (name, value) = args[i].Split('=', 2) is [var n, var v] ? (n, v) : (args[i], i + 1 < args.Count ? args[++i] : null);
-            if (name is not ("--hosts" or "--vms-per-host"))
-            {
-                problem = $"unknown argument '{args[i]}'";
-                return false;
-            }
-            if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var number))
-            {
-                problem = $"{name} needs a number";
-                return false;
-            }
-            if (name == "--hosts") hosts = number;
-            else vmsPerHost = number;
-        }
-        if (hosts is < 1 or > 17) problem = "--hosts must be 1..17";
-        else if (vmsPerHost < 0 || hosts * vmsPerHost > 200) problem = "--vms-per-host must be 0 or more, and at most 200 VMs in all";
-        return problem.Length == 0;
     }
 }

@@ -1,0 +1,39 @@
+using System.Diagnostics.Metrics;
+using Calico.Model;
+
+namespace Calico.Dataplane.Linux.Kernel;
+
+/// <summary>The dataplane's instruments, on the project's meter.</summary>
+public static class DataplaneTelemetry
+{
+    /// <summary>The kind nftables' operations, drift repairs and retries are counted under.</summary>
+    public const string NftablesKind = "nft";
+
+    public static readonly Counter<long> Operations = CalicoTelemetry.Meter.CreateCounter<long>(
+        "calico.dataplane.operations", description: "Kernel objects written, by kind (route, neighbour, sysctl, link, nft) and operation");
+
+    public static readonly Counter<long> DriftRepairs = CalicoTelemetry.Meter.CreateCounter<long>(
+        "calico.dataplane.drift_repairs", description: "Kernel objects found different from what was applied, and put back, by kind");
+
+    public static readonly Counter<long> Retries = CalicoTelemetry.Meter.CreateCounter<long>(
+        "calico.dataplane.retries", description: "Transient kernel errors retried, by kind");
+
+    public static readonly Counter<long> Failures = CalicoTelemetry.Meter.CreateCounter<long>(
+        "calico.dataplane.failures", description: "Objects that could not be programmed, by kind");
+
+    public static readonly Histogram<double> ApplyDuration = CalicoTelemetry.Meter.CreateHistogram<double>(
+        "calico.dataplane.apply.duration", unit: "ms", description: "Time to apply one desired-state update to the kernel");
+
+    public static readonly Histogram<double> ResyncDuration = CalicoTelemetry.Meter.CreateHistogram<double>(
+        "calico.dataplane.resync.duration", unit: "ms", description: "Time to read the kernel back and repair drift");
+
+    public static readonly Counter<long> WorkloadLinkEvents = CalicoTelemetry.Meter.CreateCounter<long>(
+        "calico.dataplane.workload_link_events", description: "Kernel notices about workload interfaces, by kind (appeared, removed, renamed, up, down; lost: notices dropped, a resync follows)");
+
+    public static readonly Histogram<double> LinkReconcileDuration = CalicoTelemetry.Meter.CreateHistogram<double>(
+        "calico.dataplane.link_reconcile.duration", unit: "ms", description: "Time to reconcile the workload interfaces a link notice named, and their local routes");
+
+    public static KeyValuePair<string, object?> Kind(string kind) => new("kind", kind);
+
+    public static KeyValuePair<string, object?> Operation(string operation) => new("operation", operation);
+}
