@@ -111,6 +111,24 @@ internal sealed class HostFleet : IAsyncDisposable
         }
     }
 
+    /// <summary>Snapshots applied and failed watch calls by kind, summed over the hosts, since the fleet started.</summary>
+    public (long Snapshots, Dictionary<string, long> Failures) Tally()
+    {
+        var failures = new Dictionary<string, long>();
+        foreach (var host in Hosts)
+            foreach (var (kind, count) in host.FailureKinds()) failures[kind] = failures.GetValueOrDefault(kind) + count;
+        return (Hosts.Sum(h => h.Snapshots), failures);
+    }
+
+    /// <summary>What happened to the watches between two tallies, in words.</summary>
+    public static string Describe((long Snapshots, Dictionary<string, long> Failures) before, (long Snapshots, Dictionary<string, long> Failures) after)
+    {
+        var failures = after.Failures.Select(kv => (kv.Key, Count: kv.Value - before.Failures.GetValueOrDefault(kv.Key)))
+            .Where(f => f.Count > 0).Select(f => $"{f.Count} {f.Key}");
+        var text = string.Join(", ", failures);
+        return $"{after.Snapshots - before.Snapshots} snapshots applied; failed watches: {(text.Length == 0 ? "none" : text)}";
+    }
+
     /// <summary>One line about the hosts for a failure message: how many hold their ports, failures, the last error.</summary>
     public string Describe()
     {

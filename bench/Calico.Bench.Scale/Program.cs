@@ -102,6 +102,7 @@ async Task RunShapeAsync(ShapeFigures figures, string directory)
                           $"{settings.SeedParallel} requests in flight)");
 
         // Every host starts watching from nothing.
+        var tally = fleet.Tally();
         var start = Stopwatch.GetTimestamp();
         fleet.StartWatching(settings.WatchWait);
         await fleet.WaitSettledAsync(() => fleet.Hosts.All(h => h.Applied is not null && h.Interfaces == h.ExpectedInterfaces),
@@ -109,7 +110,8 @@ async Task RunShapeAsync(ShapeFigures figures, string directory)
         var converged = Seconds(fleet.Hosts.Max(h => h.LastChangedAt) - start);
         figures.Set(Figure.Converge, converged);
         figures.Set("items held per host (mean)", fleet.Hosts.Average(h => h.ItemCount));
-        Console.WriteLine($"  converged from empty in {converged:F2} s; {fleet.Hosts.Average(h => h.ItemCount):F0} items per host");
+        Console.WriteLine($"  converged from empty in {converged:F2} s; {fleet.Hosts.Average(h => h.ItemCount):F0} items per host; " +
+                          HostFleet.Describe(tally, tally = fleet.Tally()));
         await MemoryAsync(figures, controller, fleet, "after converging");
 
         var operations = new Operations(api, fleet, workload, settings);
@@ -130,6 +132,7 @@ async Task RunShapeAsync(ShapeFigures figures, string directory)
         if (settings.Resync)
         {
             var epochs = fleet.Hosts.Select(h => h.Applied!.Epoch).ToArray();
+            tally = fleet.Tally();
             watch.Restart();
             await controller.DisposeAsync();
             var stopped = watch.Elapsed.TotalSeconds;
@@ -144,7 +147,8 @@ async Task RunShapeAsync(ShapeFigures figures, string directory)
             var resync = Seconds(fleet.Hosts.Max(h => h.LastSnapshot.At) - start);
             figures.Set("restart: controller ready: s", ready);
             figures.Set(Figure.Resync, resync);
-            Console.WriteLine($"  restart: stopped in {stopped:F1} s; started, ready after {ready:F2} s, every host served a new snapshot after {resync:F2} s");
+            Console.WriteLine($"  restart: stopped in {stopped:F1} s; started, ready after {ready:F2} s, every host served a new snapshot after {resync:F2} s; " +
+                              HostFleet.Describe(tally, fleet.Tally()));
             await MemoryAsync(figures, controller, fleet, "after the restart");
         }
         figures.Set("controller peak RSS (VmHWM, last process): MB", controller.ResidentMemory().Peak / 1048576.0);

@@ -46,6 +46,18 @@ internal sealed class SimulatedHost(string name, IPAddress address)
 
     public string? LastFailure { get; private set; }
 
+    /// <summary>Snapshots applied (a host that re-asks under load shows more than one per start or restart).</summary>
+    public long Snapshots { get; private set; }
+
+    /// <summary>Failed watch calls by kind: broken by the bench, lost (no answer in time), or the exception's type.</summary>
+    public Dictionary<string, long> FailureKinds()
+    {
+        lock (_gate) return new Dictionary<string, long>(_failureKinds);
+    }
+
+    private readonly Dictionary<string, long> _failureKinds = [];
+    private bool _broken;
+
     public int Interfaces { get { lock (_gate) return _interfaces; } }
 
     public int ItemCount { get { lock (_gate) return _items.Count; } }
@@ -64,7 +76,11 @@ internal sealed class SimulatedHost(string name, IPAddress address)
     /// </summary>
     public void BreakCall()
     {
-        lock (_gate) _call?.Cancel();
+        lock (_gate)
+        {
+            _broken = _call is not null;
+            _call?.Cancel();
+        }
     }
 
     private CancellationTokenSource? _call;
@@ -98,6 +114,9 @@ internal sealed class SimulatedHost(string name, IPAddress address)
                 {
                     Failures++;
                     LastFailure = ex.GetType().Name + ": " + ex.Message;
+                    var kind = _broken ? "broken by the bench" : ex is OperationCanceledException ? "no answer within max wait + 10 s" : ex.GetType().Name;
+                    _failureKinds[kind] = _failureKinds.GetValueOrDefault(kind) + 1;
+                    _broken = false;
                 }
                 try { await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(250, 50 << Math.Min(failures - 1, 3))), cancellationToken); }
                 catch (OperationCanceledException) { return; }
@@ -124,7 +143,11 @@ internal sealed class SimulatedHost(string name, IPAddress address)
                 Changed++;
                 LastChangedAt = now;
             }
-            if (update.IsSnapshot) LastSnapshot = (update.Cursor.Epoch, now);
+            if (update.IsSnapshot)
+            {
+                LastSnapshot = (update.Cursor.Epoch, now);
+                Snapshots++;
+            }
         }
     }
 

@@ -30,9 +30,6 @@ public interface ISubnetGrain : IResourceGrain<Subnet>;
 
 public interface IEndpointGrain : IResourceGrain<WorkloadEndpoint>
 {
-    /// <summary>The status last reported by the endpoint's host (null until it reports).</summary>
-    Task<EndpointStatus?> GetStatusAsync();
-
     /// <summary>
     /// <see cref="IResourceGrain{T}.PutAsync"/> for a request that sets binding:host_id without naming fixed_ips.
     /// When it binds a port that is unbound now (and <paramref name="value"/> keeps its fixed IPs), each address IPAM
@@ -41,9 +38,6 @@ public interface IEndpointGrain : IResourceGrain<WorkloadEndpoint>
     /// stored with it, then the old one released. The stored port is returned, with the addresses it holds now.
     /// </summary>
     Task<Versioned<WorkloadEndpoint>> BindAsync(WorkloadEndpoint value, long expectedRevision);
-
-    /// <summary>Records what the endpoint's host reports after programming it.</summary>
-    Task ReportStatusAsync(EndpointStatus status);
 
     /// <summary>
     /// Stores the port's row in the per-network listing if it is missing (a port stored before that listing existed);

@@ -45,8 +45,8 @@ public sealed class OpenStackCliTests(LoopbackApiServer server)
         Assert.Equal(defaultGroup, (string)listed["Security Groups"]![0]!);
 
         // The host's dataplane programs the port: the CLI sees it ACTIVE.
-        await server.Cluster.GetGrain<IEndpointGrain>(portId).ReportStatusAsync(
-            new EndpointStatus(EndpointStatusKind.Active, null, "cli-host-1", 1, DateTimeOffset.UtcNow));
+        await server.Cluster.GetGrain<IHostGrain>("cli-host-1").ReportEndpointStatusesAsync(new EndpointStatusReport(
+            new Dictionary<string, EndpointStatus> { [portId] = new(EndpointStatusKind.Active, null, "cli-host-1", 1, DateTimeOffset.UtcNow) }, [], Complete: false));
         Assert.Equal("ACTIVE", (string)(await Os.JsonAsync("port", "show", "cli-port"))["status"]!);
 
         await Os.RunAsync("port", "set", "--name", "cli-port-2", "--no-fixed-ip", "--fixed-ip", $"ip-address={Cidrs.At(cidr, 21)}", "cli-port");

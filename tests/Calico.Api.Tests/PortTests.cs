@@ -47,11 +47,11 @@ public sealed class PortTests(TokenApiServer server)
         Assert.Equal("tap", (string)port["binding:vif_type"]!);
         Assert.Equal("DOWN", (string)port["status"]!);
 
-        var endpoint = server.Cluster.GetGrain<IEndpointGrain>(id);
-        await endpoint.ReportStatusAsync(new EndpointStatus(EndpointStatusKind.Active, null, "compute-7", 3, DateTimeOffset.UtcNow));
+        var host = server.Cluster.GetGrain<IHostGrain>("compute-7");
+        await host.ReportEndpointStatusesAsync(Report(id, new EndpointStatus(EndpointStatusKind.Active, null, "compute-7", 3, DateTimeOffset.UtcNow)));
         Assert.Equal("ACTIVE", await StatusAsync(id));
         Assert.Equal("ACTIVE", (string)Assert.Single(await Demo.ListAsync("ports", $"?id={id}"))!["status"]!);
-        await endpoint.ReportStatusAsync(new EndpointStatus(EndpointStatusKind.Error, "tap missing", "compute-7", 4, DateTimeOffset.UtcNow));
+        await host.ReportEndpointStatusesAsync(Report(id, new EndpointStatus(EndpointStatusKind.Error, "tap missing", "compute-7", 4, DateTimeOffset.UtcNow)));
         Assert.Equal("ERROR", await StatusAsync(id));
 
         // Moving the port to another host: that host has not programmed it yet.
@@ -60,6 +60,9 @@ public sealed class PortTests(TokenApiServer server)
         Assert.Equal("DOWN", (string)moved.Body!["port"]!["status"]!);
         Assert.Equal("compute-8", (string)moved.Body!["port"]!["binding:host_id"]!);
     }
+
+    private static EndpointStatusReport Report(string port, EndpointStatus status) =>
+        new(new Dictionary<string, EndpointStatus> { [port] = status }, [], Complete: false);
 
     private async Task<string> StatusAsync(string id) => (string)(await Demo.GetAsync($"/v2.0/ports/{id}")).Body!["port"]!["status"]!;
 

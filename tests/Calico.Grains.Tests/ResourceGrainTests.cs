@@ -93,14 +93,28 @@ public sealed class ResourceGrainTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Endpoint_status_is_only_taken_from_the_bound_host()
+    public async Task A_host_keeps_the_statuses_its_own_dataplane_reports_changes_merge_and_a_complete_report_replaces()
     {
-        var grain = _cluster.Grains.GetGrain<IEndpointGrain>("p1");
-        await grain.CreateAsync(Samples.Endpoint("p1", "h1", "10.65.0.3"));
-        Assert.Null(await grain.GetStatusAsync());
-        await grain.ReportStatusAsync(new EndpointStatus(EndpointStatusKind.Active, null, "h2", 1, DateTimeOffset.UtcNow));
-        Assert.Null(await grain.GetStatusAsync());
-        await grain.ReportStatusAsync(new EndpointStatus(EndpointStatusKind.Active, null, "h1", 1, DateTimeOffset.UtcNow));
-        Assert.Equal(EndpointStatusKind.Active, (await grain.GetStatusAsync())!.Status);
+        var host = _cluster.Grains.GetGrain<IHostGrain>("h-status-1");
+        static EndpointStatus S(EndpointStatusKind kind, string host = "h-status-1") => new(kind, null, host, 1, DateTimeOffset.UtcNow);
+        Assert.Null(await host.GetEndpointStatusAsync("p1"));
+
+        // A status naming another host is not taken.
+        await host.ReportEndpointStatusesAsync(new EndpointStatusReport(new Dictionary<string, EndpointStatus> { ["p1"] = S(EndpointStatusKind.Active, "h2") }, [], false));
+        Assert.Null(await host.GetEndpointStatusAsync("p1"));
+
+        await host.ReportEndpointStatusesAsync(new EndpointStatusReport(new Dictionary<string, EndpointStatus>
+            { ["p1"] = S(EndpointStatusKind.Active), ["p2"] = S(EndpointStatusKind.Error) }, [], false));
+        Assert.Equal(EndpointStatusKind.Active, (await host.GetEndpointStatusAsync("p1"))!.Status);
+
+        // A change: p2 changed, p1 left the host; p3 stays unknown.
+        await host.ReportEndpointStatusesAsync(new EndpointStatusReport(new Dictionary<string, EndpointStatus> { ["p2"] = S(EndpointStatusKind.Active) }, ["p1"], false));
+        Assert.Null(await host.GetEndpointStatusAsync("p1"));
+        Assert.Equal(EndpointStatusKind.Active, (await host.GetEndpointStatusAsync("p2"))!.Status);
+
+        // A complete report is everything: p2, not in it, is gone.
+        await host.ReportEndpointStatusesAsync(new EndpointStatusReport(new Dictionary<string, EndpointStatus> { ["p3"] = S(EndpointStatusKind.Down) }, [], true));
+        Assert.Null(await host.GetEndpointStatusAsync("p2"));
+        Assert.Equal(EndpointStatusKind.Down, (await host.GetEndpointStatusAsync("p3"))!.Status);
     }
 }

@@ -163,7 +163,7 @@ internal sealed class PortEndpoints(
     private async Task<string> StatusAsync(WorkloadEndpoint port)
     {
         if (!port.IsBound) return "DOWN";
-        var status = await store.Grains.GetGrain<IEndpointGrain>(port.Id).GetStatusAsync();
+        var status = await store.Grains.GetGrain<IHostGrain>(port.Host!).GetEndpointStatusAsync(port.Id);
         return status?.Status switch
         {
             EndpointStatusKind.Active => "ACTIVE",

@@ -8,9 +8,12 @@ using Microsoft.Extensions.Options;
 namespace Calico.Grains.Hosts;
 
 /// <summary>
-/// A compute host. Owns its registration (persisted, like any resource) and its liveness (in memory: the last
+/// A compute host. Owns its registration (persisted, like any resource), its liveness (in memory: the last
 /// report of its compute silo; after a reactivation the host counts as dead until its next report, at most one
-/// report interval later). Registration changes tell the calculator, since other hosts route via this host.
+/// report interval later) and its endpoints' statuses (in memory: one report per dataplane apply, complete at each
+/// resync; after a reactivation its ports show DOWN until the next resync). Holding statuses per host rather than
+/// per port keeps port grains idle between API calls (100,000 ports need not be 100,000 activations) and makes a
+/// host's report one call. Registration changes tell the calculator, since other hosts route via this host.
 /// </summary>
 [GrainType(GrainTypes.Host)]
 public sealed class HostGrain(
@@ -23,6 +26,7 @@ public sealed class HostGrain(
     private HostReport? _lastReport;
     private DateTimeOffset? _lastReportReceived;
     private DateTimeOffset? _firstSeen;
+    private readonly Dictionary<string, EndpointStatus> _endpoints = new(StringComparer.Ordinal);
 
     protected override ResourceKind Kind => ResourceKind.Host;
 
@@ -44,4 +48,18 @@ public sealed class HostGrain(
         var alive = _lastReportReceived is { } received && Time.GetUtcNow() - received < options.Value.DeadAfter;
         return Task.FromResult(new HostStatus(Current, _lastReport, alive, _firstSeen));
     }
+
+    public Task ReportEndpointStatusesAsync(EndpointStatusReport report)
+    {
+        var host = this.GetPrimaryKeyString();
+        if (report.Complete) _endpoints.Clear();
+        foreach (var gone in report.Gone) _endpoints.Remove(gone);
+        // A status names the host that programmed it; one naming another host is not this host's to keep.
+        foreach (var (endpoint, status) in report.Statuses)
+            if (status.Host == host) _endpoints[endpoint] = status;
+        return Task.CompletedTask;
+    }
+
+    public Task<EndpointStatus?> GetEndpointStatusAsync(string endpointId) =>
+        Task.FromResult(_endpoints.GetValueOrDefault(endpointId));
 }

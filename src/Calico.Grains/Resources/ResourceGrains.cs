@@ -132,8 +132,13 @@ public sealed partial class IpPoolGrain(
     private static partial void LogPoolNotifyFailed(ILogger logger, Exception ex, string pool);
 }
 
-/// <summary>A port; its first bind may move its addresses into the host's blocks (EndpointGrain.Bind.cs).</summary>
+/// <summary>
+/// A port; its first bind may move its addresses into the host's blocks (EndpointGrain.Bind.cs). It keeps nothing
+/// but its stored state (its status lives with its host's grain), so it is collected after two idle minutes: a
+/// controller with 100,000 ports holds activations only for those touched lately.
+/// </summary>
 [GrainType(GrainTypes.Endpoint)]
+[CollectionAgeLimit(Minutes = 2)]
 public sealed partial class EndpointGrain(
     [PersistentState("state", StorageNames.Calico)] IPersistentState<ResourceState<WorkloadEndpoint>> state,
     IServiceProvider services,
@@ -148,9 +153,6 @@ public sealed partial class EndpointGrain(
     private readonly IGrainStateCatalog _catalog = catalog;
     private readonly IOptions<IpamOptions> _ipamOptions = ipamOptions;
 
-    // Status is what the host last reported: derived, kept in memory, re-reported by the host.
-    private EndpointStatus? _status;
-
     protected override ResourceKind Kind => ResourceKind.Endpoint;
 
     protected override string IdOf(WorkloadEndpoint value) => value.Id;
@@ -159,16 +161,6 @@ public sealed partial class EndpointGrain(
     {
         if (current is not null && current.NetworkId != next.NetworkId)
             throw new InvalidInputException("network_id", "cannot be changed");
-        if (current is not null && current.Host != next.Host) _status = null;
-    }
-
-    public Task<EndpointStatus?> GetStatusAsync() => Task.FromResult(State.Value is null ? null : _status);
-
-    public Task ReportStatusAsync(EndpointStatus status)
-    {
-        // A report from a host the port is no longer bound to is stale.
-        if (State.Value?.Host == status.Host) _status = status;
-        return Task.CompletedTask;
     }
 
     public async Task EnsureNetworkRowAsync()

@@ -203,7 +203,10 @@ public sealed partial class HostAgent(
         }
     }
 
-    /// <summary>Tells each endpoint's grain how it stands on this host (DOWN / ACTIVE / ERROR).</summary>
+    /// <summary>
+    /// Tells the host's grain how its endpoints stand (DOWN / ACTIVE / ERROR), in one call: those whose status changed
+    /// and those no longer here, or (<paramref name="onlyChanged"/> false) all of them.
+    /// </summary>
     private async Task ReportStatusesAsync(DataplaneResult result, bool onlyChanged)
     {
         await _statusGate.WaitAsync();
@@ -215,18 +218,19 @@ public sealed partial class HostAgent(
             _reportedSequence = result.Sequence;
             var version = Applied?.Version ?? 0;
             var now = time.GetUtcNow();
-            var reports = new List<Task>();
+            var statuses = new Dictionary<string, EndpointStatus>(StringComparer.Ordinal);
             foreach (var (endpointId, programming) in result.Endpoints)
             {
                 if (onlyChanged && _reported.TryGetValue(endpointId, out var last) && last == programming) continue;
                 _reported[endpointId] = programming;
-                var status = new EndpointStatus(programming.Status, programming.Message, HostName, version, now);
-                reports.Add(grains.GetGrain<IEndpointGrain>(endpointId).ReportStatusAsync(status));
+                statuses[endpointId] = new EndpointStatus(programming.Status, programming.Message, HostName, version, now);
             }
-            foreach (var gone in _reported.Keys.Where(k => !result.Endpoints.ContainsKey(k)).ToList()) _reported.Remove(gone);
+            var gone = _reported.Keys.Where(k => !result.Endpoints.ContainsKey(k)).ToList();
+            foreach (var endpointId in gone) _reported.Remove(endpointId);
+            if (onlyChanged && statuses.Count == 0 && gone.Count == 0) return;
             try
             {
-                await Task.WhenAll(reports);
+                await grains.GetGrain<IHostGrain>(HostName).ReportEndpointStatusesAsync(new EndpointStatusReport(statuses, gone, !onlyChanged));
             }
             catch (Exception ex)
             {
