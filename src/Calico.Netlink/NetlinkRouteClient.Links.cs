@@ -34,6 +34,28 @@ public sealed partial class NetlinkRouteClient
         SetLink(index, LinkFlags.None, LinkFlags.None, mtu, $"set link {{0}} mtu {mtu}");
     }
 
+    /// <summary>
+    /// Creates a veth pair, both ends in this client's namespace and down (`ip link add NAME type veth peer name PEER`);
+    /// EEXIST if a link of either name exists. Each end's <see cref="Link.ParentIndex"/> is the other's index.
+    /// </summary>
+    public void AddVethPair(string name, string peer)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentException.ThrowIfNullOrEmpty(peer);
+        Locked(() => Execute(
+            (ref NetlinkWriter writer, uint sequence) => LinkCodec.EncodeAddVethPair(ref writer, name, peer, sequence),
+            () => $"add link {name} type veth peer {peer}"));
+    }
+
+    /// <summary>Deletes the link (`ip link del`), with its addresses and routes; deleting one end of a veth deletes both. ENODEV if there is none.</summary>
+    public void DeleteLink(int index)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(index);
+        Locked(() => Execute(
+            (ref NetlinkWriter writer, uint sequence) => LinkCodec.EncodeDelete(ref writer, index, sequence),
+            () => $"delete link {InterfaceNameOrIndex(index)}"));
+    }
+
     private void SetLink(int index, LinkFlags flags, LinkFlags change, int? mtu, string operation)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(index);

@@ -1,7 +1,6 @@
 using Calico.Dataplane.Linux.Kernel;
+using Calico.Dataplane.Linux.Processes;
 using Calico.Nftables;
-using Calico.Netlink;
-using Calico.Netlink.Namespaces;
 using Microsoft.Extensions.Logging;
 using Polly;
 
@@ -9,7 +8,7 @@ namespace Calico.Dataplane.Linux.Components;
 
 /// <summary>
 /// One entry of the dataplane's ordered component list: how to build the component on a kernel, or null when that
-/// kernel or the options leave it out (policy off, DHCP on a fake kernel); and how its options class is bound.
+/// kernel or the options leave it out (policy off); and how its options class is bound.
 /// </summary>
 public sealed record DataplaneComponentRegistration(string Name, Func<DataplaneComponentContext, IDataplaneComponent?> Create)
 {
@@ -27,14 +26,11 @@ public sealed record DataplaneComponentContext(DataplaneKernel Kernel, Dataplane
 /// <summary>
 /// The kernel facilities the components program: the real ones in the configured namespace, or fakes in tests.
 /// </summary>
-/// <param name="Netlink">Routes, links, neighbours.</param>
+/// <param name="Netlink">Routes, links, neighbours, addresses (thread-safe: DHCP's restart timer uses it too).</param>
 /// <param name="Sysctls">Interface and host sysctls.</param>
+/// <param name="Processes">Where supervised programs run (dnsmasq), in the same namespace.</param>
 /// <param name="Nftables">nftables, when policy is on.</param>
 /// <param name="Links">Link notifications, when watched.</param>
-/// <param name="Dhcp">What DHCP needs to serve (the real kernel only).</param>
 /// <param name="Owned">Disposed with the dataplane, after its components.</param>
-public sealed record DataplaneKernel(INetlink Netlink, ISysctlWriter Sysctls, INftables? Nftables = null,
-    ILinkNotifications? Links = null, DhcpKernel? Dhcp = null, IDisposable? Owned = null);
-
-/// <summary>DHCP's share of the kernel: the rtnetlink client (thread-safe, shared) and the namespace dnsmasq runs in.</summary>
-public sealed record DhcpKernel(NetlinkRouteClient Client, NetworkNamespace? Namespace);
+public sealed record DataplaneKernel(INetlink Netlink, ISysctlWriter Sysctls, IProcessHost Processes, INftables? Nftables = null,
+    ILinkNotifications? Links = null, IDisposable? Owned = null);

@@ -5,17 +5,16 @@ using Microsoft.Extensions.Logging;
 namespace Calico.Dataplane.Linux.Dhcp;
 
 /// <summary>
-/// DHCP as a dataplane component (<see cref="DhcpReconciler"/> owns dnsmasq, ns-dhcp and our files); there on a real
-/// kernel. A port whose DHCP is not served is in ERROR, unless it is already DOWN or in ERROR for another reason (then
+/// DHCP as a dataplane component (<see cref="DhcpReconciler"/> owns dnsmasq, ns-dhcp and our files), on every kernel:
+/// ns-dhcp through the kernel's rtnetlink, dnsmasq through its process host (fakes of both in unit tests). A port whose DHCP is not served is in ERROR, unless it is already DOWN or in ERROR for another reason (then
 /// the DHCP reason is added). Disposing stops watching dnsmasq; dnsmasq keeps serving (fail-static), the next agent
 /// adopts it.
 /// </summary>
 public sealed class DhcpComponent(DhcpReconciler reconciler) : IDataplaneComponent
 {
     public static DataplaneComponentRegistration Registration { get; } = new("dhcp", c =>
-        c.Kernel.Dhcp is not { } dhcp ? null
-            : new DhcpComponent(new DhcpReconciler(dhcp.Client, dhcp.Namespace, c.Features.Get<DhcpOptions>(), c.Options.NetworkNamespace, c.Retry,
-                c.Loggers.CreateLogger<DhcpReconciler>(), c.Time)))
+        new DhcpComponent(new DhcpReconciler(c.Kernel.Netlink, c.Kernel.Processes, c.Features.Get<DhcpOptions>(), c.Options.NetworkNamespace, c.Retry,
+            c.Loggers.CreateLogger<DhcpReconciler>(), c.Time)))
     {
         Options = FeatureOptionsBinding.For<DhcpOptions, DhcpOptionsValidator>(DataplaneOptions.Section),
     };

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
+using Calico.Dataplane.Linux.Kernel;
 using Calico.Netlink;
-using Calico.Netlink.Namespaces;
 using Polly;
 
 namespace Calico.Dataplane.Linux.Dhcp;
@@ -18,7 +18,7 @@ namespace Calico.Dataplane.Linux.Dhcp;
 /// </para>
 /// Owns: the links ns-dhcp and ns-dhcp-peer and every address on ns-dhcp. Never touches other links or their addresses.
 /// </summary>
-internal sealed class DhcpInterface(NetlinkRouteClient client, NetworkNamespace? ns, ResiliencePipeline retry)
+internal sealed class DhcpInterface(INetlink netlink, ResiliencePipeline retry)
 {
     public const string Name = DhcpConfiguration.InterfaceName;
     public const string PeerName = "ns-dhcp-peer";
@@ -33,34 +33,34 @@ internal sealed class DhcpInterface(NetlinkRouteClient client, NetworkNamespace?
     public Dictionary<string, string> Ensure(IReadOnlyDictionary<string, (IPAddress Address, int PrefixLength)> addresses)
     {
         Writes = 0;
-        var link = retry.Execute(() => client.GetLink(Name));
+        var link = retry.Execute(() => netlink.GetLink(Name));
         if (link is null)
         {
-            retry.Execute(() => VethRequests.CreatePair(ns, Name, PeerName));
+            retry.Execute(() => netlink.AddVethPair(Name, PeerName));
             Writes++;
-            link = retry.Execute(() => client.GetLink(Name))
+            link = retry.Execute(() => netlink.GetLink(Name))
                 ?? throw new NetlinkException($"get link {Name} after creating it", Errno.ENODEV);
         }
         if (!link.IsUp)
         {
-            retry.Execute(() => client.SetLinkUp(link.Index));
+            retry.Execute(() => netlink.SetLinkUp(link.Index));
             Writes++;
         }
         // Only the veth peer of our ns-dhcp is ours to keep down; a same-named link elsewhere is not.
-        if (retry.Execute(() => client.GetLink(PeerName)) is { IsUp: true } peer && peer.Index == link.ParentIndex)
+        if (retry.Execute(() => netlink.GetLink(PeerName)) is { IsUp: true } peer && peer.Index == link.ParentIndex)
         {
-            retry.Execute(() => client.SetLinkDown(peer.Index));
+            retry.Execute(() => netlink.SetLinkDown(peer.Index));
             Writes++;
         }
 
         var failures = new Dictionary<string, string>(StringComparer.Ordinal);
         var wanted = addresses.ToDictionary(kv => kv.Key, kv => Desired(link.Index, kv.Value.Address, kv.Value.PrefixLength));
-        var present = retry.Execute(() => client.ListAddresses(AddressFamily.Unspecified, link.Index));
+        var present = retry.Execute(() => netlink.ListAddresses(AddressFamily.Unspecified, link.Index));
         foreach (var stale in present.Where(p => !IsKernelLinkLocal(p) && !wanted.Values.Any(w => Matches(p, w))))
         {
             try
             {
-                retry.Execute(() => client.DeleteAddress(stale));
+                retry.Execute(() => netlink.DeleteAddress(stale));
                 Writes++;
             }
             catch (NetlinkException e) when (e.IsNotFound)
@@ -72,7 +72,7 @@ internal sealed class DhcpInterface(NetlinkRouteClient client, NetworkNamespace?
             if (present.Any(p => Matches(p, address))) continue;
             try
             {
-                retry.Execute(() => client.ReplaceAddress(address));
+                retry.Execute(() => netlink.ReplaceAddress(address));
                 Writes++;
             }
             catch (NetlinkException e)
@@ -86,10 +86,10 @@ internal sealed class DhcpInterface(NetlinkRouteClient client, NetworkNamespace?
     /// <summary>Deletes ns-dhcp (and with it its peer) if it exists; true if it did.</summary>
     public bool Remove()
     {
-        if (retry.Execute(() => client.GetLink(Name)) is not { } link) return false;
+        if (retry.Execute(() => netlink.GetLink(Name)) is not { } link) return false;
         try
         {
-            retry.Execute(() => VethRequests.Delete(ns, link.Index, Name));
+            retry.Execute(() => netlink.DeleteLink(link.Index));
         }
         catch (NetlinkException e) when (e.IsNotFound)
         {
@@ -102,7 +102,7 @@ internal sealed class DhcpInterface(NetlinkRouteClient client, NetworkNamespace?
     public List<string> Plan(IReadOnlyDictionary<string, (IPAddress Address, int PrefixLength)>? addresses)
     {
         var plan = new List<string>();
-        var link = client.GetLink(Name);
+        var link = netlink.GetLink(Name);
         if (addresses is null)
         {
             if (link is not null) plan.Add($"remove link {Name} (no DHCP subnet left)");
@@ -110,7 +110,7 @@ internal sealed class DhcpInterface(NetlinkRouteClient client, NetworkNamespace?
         }
         if (link is null) plan.Add($"add    link {Name} (veth; peer {PeerName} kept down)");
         else if (!link.IsUp) plan.Add($"change link {Name} up");
-        var present = link is null ? [] : client.ListAddresses(AddressFamily.Unspecified, link.Index);
+        var present = link is null ? [] : netlink.ListAddresses(AddressFamily.Unspecified, link.Index);
         var wanted = addresses.Values.Select(a => Desired(link?.Index ?? 0, a.Address, a.PrefixLength)).ToList();
         plan.AddRange(present.Where(p => !IsKernelLinkLocal(p) && !wanted.Any(w => Matches(p, w)))
             .Select(p => $"remove address {p.Local}/{p.PrefixLength} dev {Name}"));

@@ -3,7 +3,6 @@ using Calico.Dataplane.Linux.Kernel;
 using Calico.Dataplane.Linux.Processes;
 using Calico.Model.Desired;
 using Calico.Netlink;
-using Calico.Netlink.Namespaces;
 using Microsoft.Extensions.Logging;
 using Polly;
 
@@ -40,6 +39,7 @@ public sealed partial class DhcpReconciler : IDisposable
 {
     private readonly Lock _sync = new();
     private readonly DhcpInterface _interface;
+    private readonly IProcessHost _processes;
     private readonly DhcpOptions _options;
     private readonly ILogger _logger;
     private readonly ProcessSupervisor _dnsmasq;
@@ -53,25 +53,23 @@ public sealed partial class DhcpReconciler : IDisposable
     private string? _executable;
     private bool _disposed;
 
-    /// <param name="client">An rtnetlink client in the namespace to serve (it is shared, and thread-safe).</param>
-    /// <param name="ns">The namespace dnsmasq and ns-dhcp live in; null: the agent's own.</param>
+    /// <param name="netlink">rtnetlink in the namespace to serve (ns-dhcp and its addresses).</param>
+    /// <param name="processes">Where dnsmasq runs: the same namespace (<see cref="LinuxProcessHost"/>).</param>
     /// <param name="networkNamespace">Dataplane:NetworkNamespace, which names the directory of our files.</param>
-    public DhcpReconciler(NetlinkRouteClient client, NetworkNamespace? ns, DhcpOptions options, string? networkNamespace, ResiliencePipeline retry,
+    public DhcpReconciler(INetlink netlink, IProcessHost processes, DhcpOptions options, string? networkNamespace, ResiliencePipeline retry,
         ILogger logger, TimeProvider? time = null)
     {
-        _interface = new DhcpInterface(client, ns, retry);
+        _interface = new DhcpInterface(netlink, retry);
+        _processes = processes;
         _options = options;
         _logger = logger;
         _reported = new ReportedFailures<string>((endpoint, reason) => LogEndpointFailed(logger, endpoint, reason), comparer: StringComparer.Ordinal);
         _reportedGlobal = new ReportedFailures<string>((_, reason) => LogFailed(logger, reason), _ => LogRecovered(logger));
-        // The namespace served ("net:[4026532301]"): a dnsmasq in any other is never ours.
-        var identity = NamespaceIdentity.Of(ns);
-        Files = DnsmasqFiles.For(options, networkNamespace, ns is not null || NamespaceIdentity.IsInitial(identity) ? null
-            : NamespaceIdentity.NameOf(identity) ?? "inode-" + NamespaceIdentity.Inode(identity));
+        Files = DnsmasqFiles.For(options, networkNamespace, processes.AgentNamespace);
         var program = new SupervisedProgram("dnsmasq", Files.PidFile, DnsmasqFiles.PidFileArgument(Files.PidFile), "dhcp",
             // Per-request lines (dnsmasq-dhcp[pid]: DHCPACK(ns-dhcp) ...) are chatty; the rest is start-up, reloads, errors.
             line => line.StartsWith("dnsmasq-dhcp", StringComparison.Ordinal));
-        _dnsmasq = new ProcessSupervisor(program, ns, identity, options.DhcpRestartDelay, options.DhcpMaxRestartDelay,
+        _dnsmasq = new ProcessSupervisor(program, processes, options.DhcpRestartDelay, options.DhcpMaxRestartDelay,
             _sync, RestartDue, logger, time);
     }
 
@@ -133,7 +131,7 @@ public sealed partial class DhcpReconciler : IDisposable
                     plan.AddRange(Files.All.Where(File.Exists).Select(f => $"remove file {f}"));
                     return plan;
                 }
-                if (DnsmasqFiles.ResolveExecutable(_options.DnsmasqPath) is null)
+                if (_processes.ResolveExecutable(_options.DnsmasqPath) is null)
                     plan.Add($"fail   dnsmasq is not installed ({_options.DnsmasqPath} not found)");
                 plan.AddRange(_interface.Plan(Addresses(config)));
                 var filesChanged = false;
@@ -174,7 +172,7 @@ public sealed partial class DhcpReconciler : IDisposable
         _dnsmasq.CheckExited();
         if (!drift && _applied is not null && SameAs(_applied, config) && _dnsmasq.Settled) return [];
 
-        _executable ??= DnsmasqFiles.ResolveExecutable(_options.DnsmasqPath)
+        _executable ??= _processes.ResolveExecutable(_options.DnsmasqPath)
             ?? throw new ProcessStartException($"dnsmasq is not installed: '{_options.DnsmasqPath}' is not on PATH, /usr/sbin or /sbin " +
                 "(install the dnsmasq package, or set Dataplane:DnsmasqPath)");
 

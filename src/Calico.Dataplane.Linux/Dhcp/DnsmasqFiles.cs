@@ -8,21 +8,6 @@ namespace Calico.Dataplane.Linux.Dhcp;
 /// </summary>
 public sealed record DnsmasqFiles(string Directory)
 {
-    /// <summary>
-    /// The dnsmasq executable: <paramref name="configured"/> itself when it is a path, else the first match on PATH,
-    /// then in /usr/sbin and /sbin (an agent's PATH may lack the sbin directories); null when there is none.
-    /// </summary>
-    public static string? ResolveExecutable(string configured)
-    {
-        if (configured.Contains('/')) return IsExecutable(configured) ? configured : null;
-        var path = Environment.GetEnvironmentVariable("PATH") ?? "";
-        return path.Split(':', StringSplitOptions.RemoveEmptyEntries).Concat(["/usr/sbin", "/sbin", "/usr/local/sbin"])
-            .Select(dir => Path.Combine(dir, configured)).FirstOrDefault(IsExecutable);
-    }
-
-    private static bool IsExecutable(string file) =>
-        File.Exists(file) && (ModeOf(file) & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) != 0;
-
     public string PidFile => Path.Combine(Directory, "dnsmasq.pid");
 
     /// <summary>The argument that names the pid file on dnsmasq's command line: what makes a running dnsmasq ours.</summary>

@@ -3,6 +3,7 @@ using Calico.Dataplane.Linux.Components;
 using Calico.Dataplane.Linux.Interfaces;
 using Calico.Dataplane.Linux.Kernel;
 using Calico.Dataplane.Linux.Policy;
+using Calico.Dataplane.Linux.Processes;
 using Calico.Nftables;
 using Calico.Model;
 using Calico.Model.Desired;
@@ -54,16 +55,6 @@ public sealed partial class LinuxDataplane : IDataplane, IDisposable
     }
 
     /// <summary>
-    /// On a fake kernel (tests): netlink and sysctls, and optionally nftables (policy) and link notifications; no DHCP.
-    /// Every component retries transient kernel errors through <paramref name="retry"/>.
-    /// </summary>
-    public LinuxDataplane(INetlink netlink, ISysctlWriter sysctls, DataplaneOptions options, ILoggerFactory loggers, ResiliencePipeline retry,
-        INftables? nftables = null, ILinkNotifications? links = null, FeatureOptions? features = null)
-        : this(new DataplaneKernel(netlink, sysctls, nftables, links), options, loggers, retry, LinuxDataplaneComponents.All, features: features)
-    {
-    }
-
-    /// <summary>
     /// On any kernel, with the given components in order (those whose registration gives null on this kernel are left
     /// out). Link notifications are started here, once subscribed to; without them, workload interfaces that appear or
     /// go are found by the next apply or resync only.
@@ -99,8 +90,8 @@ public sealed partial class LinuxDataplane : IDataplane, IDisposable
         // Disposed in this order: notifications first (no handler runs after), the namespace handle last.
         IDisposable?[] owned = [links, nftables, kernel, ns];
         // DHCP shares the rtnetlink client (thread-safe) and starts dnsmasq inside the namespace.
-        return new DataplaneKernel(kernel, new ProcSysctls(ns is null ? new Sysctls() : new Sysctls(ns)), nftables, links,
-            new DhcpKernel(client, ns), new Owned([.. owned.OfType<IDisposable>()]));
+        return new DataplaneKernel(kernel, new ProcSysctls(ns is null ? new Sysctls() : new Sysctls(ns)), new LinuxProcessHost(ns), nftables, links,
+            new Owned([.. owned.OfType<IDisposable>()]));
     }
 
     /// <summary>The link monitor; without it (a kernel that refuses) new taps are found by applies and resyncs only.</summary>

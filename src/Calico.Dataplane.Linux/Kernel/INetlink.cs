@@ -6,7 +6,8 @@ namespace Calico.Dataplane.Linux.Kernel;
 
 /// <summary>
 /// The rtnetlink operations the reconcilers use: implemented by <see cref="NetlinkRouteClient"/> against the
-/// kernel, and by a fake with the kernel's semantics in unit tests. Reconcilers never see sockets.
+/// kernel, and by a fake with the kernel's semantics in unit tests (one contract suite runs on both). Reconcilers
+/// never see sockets. Links are created and deleted, and addresses written, only for DHCP's ns-dhcp.
 /// </summary>
 public interface INetlink
 {
@@ -17,7 +18,27 @@ public interface INetlink
 
     IReadOnlyList<Link> ListLinks();
 
+    /// <summary>The link called <paramref name="name"/>, or null if there is none.</summary>
+    Link? GetLink(string name);
+
     void SetLinkUp(int index);
+
+    void SetLinkDown(int index);
+
+    /// <summary>A veth pair, both ends down, each the other's parent; EEXIST if a link of either name exists.</summary>
+    void AddVethPair(string name, string peer);
+
+    /// <summary>Deletes a link with its addresses, routes and neighbours (a veth's peer goes too); ENODEV if there is none.</summary>
+    void DeleteLink(int index);
+
+    /// <summary>Addresses of one family (both by default), of one interface (all when 0).</summary>
+    IReadOnlyList<Address> ListAddresses(AddressFamily family = AddressFamily.Unspecified, int interfaceIndex = 0);
+
+    /// <summary>Adds the address or updates its flags: the idempotent write; ENODEV without the interface.</summary>
+    void ReplaceAddress(Address address);
+
+    /// <summary>EADDRNOTAVAIL if the interface does not have it.</summary>
+    void DeleteAddress(Address address);
 
     IReadOnlyList<Neighbour> ListNeighbours(AddressFamily family = AddressFamily.Unspecified, int interfaceIndex = 0);
 

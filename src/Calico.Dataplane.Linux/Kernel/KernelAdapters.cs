@@ -13,7 +13,22 @@ public sealed class NetlinkKernel(NetlinkRouteClient client) : INetlink, IDispos
 
     public IReadOnlyList<Link> ListLinks() => client.ListLinks();
 
+    public Link? GetLink(string name) => client.GetLink(name);
+
     public void SetLinkUp(int index) => client.SetLinkUp(index);
+
+    public void SetLinkDown(int index) => client.SetLinkDown(index);
+
+    public void AddVethPair(string name, string peer) => client.AddVethPair(name, peer);
+
+    public void DeleteLink(int index) => client.DeleteLink(index);
+
+    public IReadOnlyList<Address> ListAddresses(AddressFamily family = AddressFamily.Unspecified, int interfaceIndex = 0) =>
+        client.ListAddresses(family, interfaceIndex);
+
+    public void ReplaceAddress(Address address) => client.ReplaceAddress(address);
+
+    public void DeleteAddress(Address address) => client.DeleteAddress(address);
 
     public IReadOnlyList<Neighbour> ListNeighbours(AddressFamily family = AddressFamily.Unspecified, int interfaceIndex = 0) =>
         client.ListNeighbours(family, interfaceIndex);

@@ -1,5 +1,4 @@
 using Calico.Dataplane.Linux.Kernel;
-using Calico.Netlink.Namespaces;
 using Microsoft.Extensions.Logging;
 
 namespace Calico.Dataplane.Linux.Processes;
@@ -9,7 +8,7 @@ namespace Calico.Dataplane.Linux.Processes;
 /// (dnsmasq for DHCP; BIRD next):
 /// <list type="bullet">
 /// <item>Adoption: at the first call, and after <see cref="Invalidate"/> while none is held, a running process of ours
-/// (pid file, command line, namespace: <see cref="SupervisedProcess.FindRunning"/>) is kept if its command line is the
+/// (pid file, command line, namespace: <see cref="IProcessHost.FindRunning"/>) is kept if its command line is the
 /// desired one — with one reload owed, since its previous agent may have died between writing a file and signalling —
 /// and stopped otherwise.</item>
 /// <item>Changes: the same command line with changed files is a SIGHUP; another command line is a restart.</item>
@@ -28,15 +27,14 @@ internal sealed partial class ProcessSupervisor : IDisposable
     private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(5);
 
     private readonly SupervisedProgram _program;
-    private readonly NetworkNamespace? _ns;
-    private readonly string _identity;
+    private readonly IProcessHost _host;
     private readonly Lock _sync;
     private readonly Action _restartDue;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly RestartBackoff _backoff;
 
-    private SupervisedProcess? _process;
+    private ISupervisedProcess? _process;
     private DateTimeOffset _processSince;
     private bool _reloadPending;
     private bool _searched;
@@ -46,14 +44,13 @@ internal sealed partial class ProcessSupervisor : IDisposable
     private ITimer? _restartTimer;
     private bool _disposed;
 
-    /// <param name="identity">The namespace served (<see cref="NamespaceIdentity.Of"/>): a process in any other is never ours.</param>
+    /// <param name="host">Where the program runs (<see cref="LinuxProcessHost"/>: one network namespace of the machine).</param>
     /// <param name="restartDue">Called under <paramref name="sync"/> when a restart pause is over and no process is held.</param>
-    public ProcessSupervisor(SupervisedProgram program, NetworkNamespace? ns, string identity, TimeSpan restartDelay,
+    public ProcessSupervisor(SupervisedProgram program, IProcessHost host, TimeSpan restartDelay,
         TimeSpan maxRestartDelay, Lock sync, Action restartDue, ILogger logger, TimeProvider? time = null)
     {
         _program = program;
-        _ns = ns;
-        _identity = identity;
+        _host = host;
         _sync = sync;
         _restartDue = restartDue;
         _logger = logger;
@@ -62,7 +59,7 @@ internal sealed partial class ProcessSupervisor : IDisposable
     }
 
     /// <summary>The process held, if any.</summary>
-    public SupervisedProcess? Running => _process;
+    public ISupervisedProcess? Running => _process;
 
     /// <summary>A process is held and owes no reload: nothing to do while the configuration stays the same.</summary>
     public bool Settled => _process is not null && !_reloadPending;
@@ -81,7 +78,7 @@ internal sealed partial class ProcessSupervisor : IDisposable
     public void AdoptOrStop(IReadOnlyList<string>? desired, string unwantedReason)
     {
         if (_searched) return;
-        foreach (var found in SupervisedProcess.FindRunning(_program, _identity))
+        foreach (var found in _host.FindRunning(_program))
         {
             if (_process is null && desired is not null && found.Arguments.SequenceEqual(desired))
             {
@@ -99,7 +96,7 @@ internal sealed partial class ProcessSupervisor : IDisposable
     }
 
     /// <summary>Every running process of ours, for a plan; the caller disposes them. None while one is held.</summary>
-    public List<SupervisedProcess> FindUnheld() => _process is null ? SupervisedProcess.FindRunning(_program, _identity) : [];
+    public List<ISupervisedProcess> FindUnheld() => _process is null ? _host.FindRunning(_program) : [];
 
     /// <summary>A held process that died without its exit being seen yet is forgotten, and its restart scheduled.</summary>
     public void CheckExited()
@@ -136,14 +133,14 @@ internal sealed partial class ProcessSupervisor : IDisposable
         if (retrying && !restartDue && now < _nextStart) throw new ProcessStartException(Pausing(_lastExit));
         try
         {
-            var process = SupervisedProcess.Start(_program, executable, arguments, _ns, _logger, StartTimeout);
+            var process = _host.Start(_program, executable, arguments, _logger, StartTimeout);
             _process = process;
             _processSince = now;
             _reloadPending = false;
             _failedArguments = null;
             process.WatchExit(p => Exited(p, fromWatch: true));
             Count("start");
-            LogStarted(_logger, _program.Name, process.Pid, _ns?.Name ?? "the agent's namespace");
+            LogStarted(_logger, _program.Name, process.Pid, _host.Where);
         }
         catch (ProcessStartException e)
         {
@@ -184,7 +181,7 @@ internal sealed partial class ProcessSupervisor : IDisposable
     /// The process exited without being asked: noticed by the exit watch (its own thread) or by <see cref="CheckExited"/>.
     /// Forget it and schedule a restart after the backoff pause.
     /// </summary>
-    private void Exited(SupervisedProcess process, bool fromWatch)
+    private void Exited(ISupervisedProcess process, bool fromWatch)
     {
         lock (_sync)
         {
@@ -218,7 +215,7 @@ internal sealed partial class ProcessSupervisor : IDisposable
         }
     }
 
-    private void Stop(SupervisedProcess process)
+    private void Stop(ISupervisedProcess process)
     {
         if (process == _process) _process = null;
         process.Stop(StopGrace);

@@ -35,7 +35,7 @@ public sealed record SupervisedProgram(string Name, string PidFile, string PidFi
 /// </para>
 /// Disposing stops watching and reading; the process keeps running (fail-static: a restarted agent adopts it).
 /// </summary>
-internal sealed partial class SupervisedProcess : IDisposable
+internal sealed partial class SupervisedProcess : ISupervisedProcess
 {
     private const int KeptLines = 6;
 
@@ -169,7 +169,7 @@ internal sealed partial class SupervisedProcess : IDisposable
     }
 
     /// <summary>Calls <paramref name="exited"/> (on a thread of its own) when the process exits, unless disposed or stopped first.</summary>
-    public void WatchExit(Action<SupervisedProcess> exited) =>
+    public void WatchExit(Action<ISupervisedProcess> exited) =>
         _watch ??= _handle.Watch(() => exited(this), $"{_program.Name} {Pid} exit watch");
 
     /// <summary>SIGHUP: the program re-reads its configuration (dnsmasq: its hosts and options files), without dropping anything it serves.</summary>

@@ -34,6 +34,32 @@ internal static class LinkCodec
         writer.EndMessage(start);
     }
 
+    /// <summary>`ip link add NAME type veth peer name PEER`: both ends in the socket's namespace, both down.</summary>
+    public static void EncodeAddVethPair(ref NetlinkWriter writer, string name, string peer, uint sequence)
+    {
+        var start = writer.BeginMessage(MessageType.NewLink,
+            MessageFlags.Request | MessageFlags.Ack | MessageFlags.Create | MessageFlags.Exclusive, sequence);
+        writer.WriteStruct(new IfInfoMsg());
+        writer.AttributeString(LinkAttr.IfName, name);
+        var info = writer.BeginNested(LinkAttr.LinkInfo);
+        writer.AttributeString(LinkAttr.InfoKind, "veth");
+        var data = writer.BeginNested(LinkAttr.InfoData);
+        var peerInfo = writer.BeginNested(LinkAttr.VethInfoPeer);
+        writer.WriteStruct(new IfInfoMsg());
+        writer.AttributeString(LinkAttr.IfName, peer);
+        writer.EndNested(peerInfo);
+        writer.EndNested(data);
+        writer.EndNested(info);
+        writer.EndMessage(start);
+    }
+
+    public static void EncodeDelete(ref NetlinkWriter writer, int index, uint sequence)
+    {
+        var start = writer.BeginMessage(MessageType.DelLink, MessageFlags.Request | MessageFlags.Ack, sequence);
+        writer.WriteStruct(new IfInfoMsg { Index = index });
+        writer.EndMessage(start);
+    }
+
     public static Link? Decode(ReadOnlySpan<byte> payload)
     {
         var header = Payload.ReadHeader<IfInfoMsg>(payload, out var attributes);

@@ -86,6 +86,10 @@ internal static class LinkAttr
     public const ushort LinkInfo = 18;
 
     public const ushort InfoKind = 1;
+    public const ushort InfoData = 2;
+
+    /// <summary>VETH_INFO_PEER, inside IFLA_INFO_DATA of a veth: a struct ifinfomsg, then the peer's own IFLA_* attributes.</summary>
+    public const ushort VethInfoPeer = 1;
 }
 
 /// <summary>IFA_* attributes.</summary>

@@ -56,15 +56,15 @@ public sealed class ComponentLoopTests
     }
 
     [Fact]
-    public void On_a_fake_kernel_the_components_the_kernel_cannot_hold_are_left_out()
+    public void On_fakes_every_component_is_built_and_policy_as_nftables_is_given()
     {
         var kernel = new FakeKernel();
         var options = Options();
-        using var withoutPolicy = new LinuxDataplane(kernel, kernel, options, NullLoggerFactory.Instance, options.Retry());
-        using var withPolicy = new LinuxDataplane(kernel, kernel, options, NullLoggerFactory.Instance, options.Retry(), nftables: new FakeNftables());
+        using var withoutPolicy = On(kernel, options);
+        using var withPolicy = On(kernel, options, nftables: new FakeNftables());
 
-        Assert.Equal(["interfaces", "routes"], withoutPolicy.Components);
-        Assert.Equal(["interfaces", "policy", "routes"], withPolicy.Components);
+        Assert.Equal(["interfaces", "routes", "dhcp"], withoutPolicy.Components);
+        Assert.Equal(["interfaces", "policy", "routes", "dhcp"], withPolicy.Components);
     }
 
     [Fact]
@@ -75,8 +75,8 @@ public sealed class ComponentLoopTests
         kernel.AddLink(Tap, up: true);
         var notices = new FakeLinkNotifications();
         var options = Options();
-        var dataplane = new LinuxDataplane(new DataplaneKernel(kernel, kernel, Links: notices), options, NullLoggerFactory.Instance,
-            options.Retry(), [.. LinuxDataplaneComponents.All, new DataplaneComponentRegistration("recorder", _ => new Recorder(log))]);
+        var dataplane = On(kernel, options, links: notices,
+            components: [.. LinuxDataplaneComponents.All, new DataplaneComponentRegistration("recorder", _ => new Recorder(log))]);
         var state = State(Interface(Tap, "fa:16:3e:00:00:03", "10.65.0.3"), Local("10.65.0.3/32", Tap), Blackhole("10.65.0.0/26"));
 
         var applied = await dataplane.ApplyAsync(state);

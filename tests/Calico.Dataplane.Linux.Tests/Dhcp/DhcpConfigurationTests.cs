@@ -25,6 +25,10 @@ public sealed class DhcpConfigurationTests
         new(port, mac, IPAddress.Parse(address), subnet, hostname ?? HostSpecCalculator.HostnameFor(IPAddress.Parse(address)),
             "tap" + port[..Math.Min(11, port.Length)]);
 
+    /// <summary>The static lease of the port behind <paramref name="tap"/> (port id "port-" + tap), as the calculator names it.</summary>
+    public static DhcpHostItem Lease(string tap, string mac, string address, string subnet) =>
+        new("port-" + tap, mac, IPAddress.Parse(address), subnet, HostSpecCalculator.HostnameFor(IPAddress.Parse(address)), tap);
+
     private static DhcpConfiguration Compute(DhcpSubnetItem[] subnets, DhcpHostItem[] hosts) =>
         DhcpConfiguration.Compute(subnets, hosts, Files, TimeSpan.FromDays(1));
 

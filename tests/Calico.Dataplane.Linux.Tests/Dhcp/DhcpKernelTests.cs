@@ -26,16 +26,13 @@ public sealed class DhcpKernelTests : IDisposable
 
     public void Dispose() => _lab.Dispose();
 
-    private static DhcpHostItem Lease(string tap, string mac, string address, string subnet = SubnetId) =>
-        new("port-" + tap, mac, IPAddress.Parse(address), subnet, HostSpecCalculator.HostnameFor(IPAddress.Parse(address)), tap);
-
     /// <summary>The seed's VM 10.65.0.3 behind its tap, on a DHCP subnet with DNS servers, a host route and MTU 1450.</summary>
     private static Dictionary<DesiredKey, DesiredItem> Seed(string[]? dns = null, params DesiredItem[] more) => State(
     [
         Interface(Tap, Mac, "10.65.0.3"),
         Local("10.65.0.3/32", Tap),
         Subnet(SubnetId, "10.65.0.0/24", "10.65.0.1", dns ?? ["192.0.2.53", "192.0.2.54"], [("169.254.169.254/32", "10.65.0.1")], 1450),
-        Lease(Tap, Mac, "10.65.0.3"),
+        Lease(Tap, Mac, "10.65.0.3", SubnetId),
         .. more,
     ]);
 

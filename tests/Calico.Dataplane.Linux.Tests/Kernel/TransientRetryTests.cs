@@ -27,7 +27,7 @@ public sealed class TransientRetryTests
         var nftables = new FakeNftables();
         var clock = new StepClock();
         var options = new DataplaneOptions { TransientRetries = retries, RetryBaseDelay = baseDelay };
-        var dataplane = new LinuxDataplane(kernel, kernel, options, NullLoggerFactory.Instance, options.Retry(clock), nftables: nftables);
+        var dataplane = Desired.On(kernel, options, options.Retry(clock), nftables: nftables);
         return (dataplane, nftables, clock);
     }
 

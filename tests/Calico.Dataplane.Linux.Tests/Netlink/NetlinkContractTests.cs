@@ -146,6 +146,59 @@ public abstract class NetlinkContract
         var noDevice = Assert.Throws<NetlinkException>(() => Kernel.ReplaceNeighbour(Neighbour.Permanent(tap + 1000, address, Mac)));
         Assert.Equal(Errno.ENODEV, noDevice.Errno);
     }
+
+    [Fact]
+    public void A_veth_pair_is_created_down_each_end_the_others_parent_refused_with_EEXIST_for_a_taken_name_and_deleted_together()
+    {
+        Kernel.AddVethPair("cal-ct-dhcp", "cal-ct-peer");
+        var end = Assert.IsType<Link>(Kernel.GetLink("cal-ct-dhcp"));
+        var peer = Assert.IsType<Link>(Kernel.GetLink("cal-ct-peer"));
+        Assert.False(end.IsUp);
+        Assert.False(peer.IsUp);
+        Assert.Equal((peer.Index, end.Index), (end.ParentIndex, peer.ParentIndex));
+
+        var taken = Assert.Throws<NetlinkException>(() => Kernel.AddVethPair("cal-ct-other", "cal-ct-peer"));
+        Assert.Equal(Errno.EEXIST, taken.Errno);
+        Assert.Null(Kernel.GetLink("cal-ct-other"));
+
+        Kernel.SetLinkUp(end.Index);
+        Assert.True(Kernel.GetLink("cal-ct-dhcp")!.IsUp);
+        Kernel.SetLinkDown(end.Index);
+        Assert.False(Kernel.GetLink("cal-ct-dhcp")!.IsUp);
+
+        Kernel.ReplaceAddress(new Address(end.Index, IPAddress.Parse("10.65.9.1"), 24, Flags: AddressFlags.NoPrefixRoute));
+        Kernel.DeleteLink(end.Index);
+        Assert.Null(Kernel.GetLink("cal-ct-dhcp"));
+        Assert.Null(Kernel.GetLink("cal-ct-peer"));
+        Assert.DoesNotContain(Kernel.ListAddresses(), a => a.InterfaceIndex == end.Index);
+        Assert.Equal(Errno.ENODEV, Assert.Throws<NetlinkException>(() => Kernel.DeleteLink(end.Index)).Errno);
+    }
+
+    [Fact]
+    public void An_address_is_listed_per_interface_an_IPv4_replace_keeps_the_flags_held_and_a_delete_of_one_not_held_is_EADDRNOTAVAIL()
+    {
+        var tap = AddLink("tapc0000009-00", up: true);
+        var other = AddLink("tapc0000010-00", up: true);
+        var gateway = new Address(tap, IPAddress.Parse("10.65.9.1"), 24, Flags: AddressFlags.NoPrefixRoute);
+        Kernel.ReplaceAddress(gateway);
+        Kernel.ReplaceAddress(gateway);
+        Kernel.ReplaceAddress(new Address(other, IPAddress.Parse("10.65.10.1"), 24, Flags: AddressFlags.NoPrefixRoute));
+
+        var held = Assert.Single(Kernel.ListAddresses(AddressFamily.InterNetwork, tap));
+        Assert.True(held.IsSameAddress(gateway));
+        Assert.True(held.Flags.HasFlag(AddressFlags.NoPrefixRoute));
+
+        // To change an IPv4 address's flags (a prefix route added by hand), delete it and add it again.
+        Kernel.ReplaceAddress(gateway with { Flags = AddressFlags.None });
+        Assert.True(Assert.Single(Kernel.ListAddresses(AddressFamily.InterNetwork, tap)).Flags.HasFlag(AddressFlags.NoPrefixRoute));
+
+        Kernel.DeleteAddress(gateway);
+        Assert.Empty(Kernel.ListAddresses(AddressFamily.InterNetwork, tap));
+        Assert.Single(Kernel.ListAddresses(AddressFamily.InterNetwork, other));
+        Assert.Equal(Errno.EADDRNOTAVAIL, Assert.Throws<NetlinkException>(() => Kernel.DeleteAddress(gateway)).Errno);
+        var noDevice = Assert.Throws<NetlinkException>(() => Kernel.ReplaceAddress(gateway with { InterfaceIndex = tap + 1000 }));
+        Assert.Equal(Errno.ENODEV, noDevice.Errno);
+    }
 }
 
 /// <summary>The contract on the fake kernel of the unit tests.</summary>

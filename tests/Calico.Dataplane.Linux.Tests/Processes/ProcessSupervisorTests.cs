@@ -35,7 +35,7 @@ public sealed class ProcessSupervisorTests : IDisposable
 
     private ProcessSupervisor Supervisor(StepClock clock, Action? restartDue = null)
     {
-        var supervisor = new ProcessSupervisor(Program, _ns, NamespaceIdentity.Of(_ns), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(8),
+        var supervisor = new ProcessSupervisor(Program, new LinuxProcessHost(_ns), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(8),
             _sync, restartDue ?? (() => { }), NullLogger.Instance, clock);
         _supervisors.Add(supervisor);
         return supervisor;
@@ -46,7 +46,7 @@ public sealed class ProcessSupervisorTests : IDisposable
         foreach (var supervisor in _supervisors)
             lock (_sync) supervisor.StopRunning("test over");
         // Any process of ours a test left (an adopted one's first supervisor was only disposed) is stopped here.
-        foreach (var left in SupervisedProcess.FindRunning(Program, NamespaceIdentity.Of(_ns)))
+        foreach (var left in new LinuxProcessHost(_ns).FindRunning(Program))
         {
             left.Stop(TimeSpan.FromSeconds(1));
             left.Dispose();

@@ -1,11 +1,15 @@
 using System.Net;
 using Calico.Dataplane.Linux.Components;
+using Calico.Dataplane.Linux.Dhcp;
 using Calico.Dataplane.Linux.Driver;
 using Calico.Dataplane.Linux.Kernel;
+using Calico.Dataplane.Linux.Tests.Processes;
 using Calico.Model.Collections;
 using Calico.Model.Desired;
 using Calico.Model.Net;
+using Calico.Nftables;
 using Microsoft.Extensions.Logging.Abstractions;
+using Polly;
 
 namespace Calico.Dataplane.Linux.Tests.Reconcilers;
 
@@ -26,10 +30,32 @@ public static class Desired
 
     public static DataplaneOptions Options(string? ns = null) => new() { NetworkNamespace = ns, RetryBaseDelay = TimeSpan.FromMilliseconds(1) };
 
-    public static LinuxDataplane On(FakeKernel kernel, DataplaneOptions? options = null)
+    /// <summary>
+    /// The unit tests' driver: on fakes — rtnetlink and sysctls (<see cref="FakeKernel"/>), processes
+    /// (<see cref="FakeProcessHost"/>, a new one when none is given), nftables when given (policy on, as
+    /// Dataplane:PolicyEnabled would have it), link notices when given — with every component production has
+    /// (<see cref="LinuxDataplaneComponents.All"/>, or <paramref name="components"/>). DHCP's files go to the directory
+    /// <paramref name="features"/> gives, or else to one under the temporary directory that exists only if DHCP is
+    /// applied: never to the machine's /var/lib/calico.
+    /// </summary>
+    public static LinuxDataplane On(FakeKernel kernel, DataplaneOptions? options = null, ResiliencePipeline? retry = null,
+        INftables? nftables = null, ILinkNotifications? links = null, FakeProcessHost? processes = null, FeatureOptions? features = null,
+        TimeProvider? time = null, IEnumerable<DataplaneComponentRegistration>? components = null)
     {
         options ??= Options();
-        return new LinuxDataplane(kernel, kernel, options, NullLoggerFactory.Instance, options.Retry());
+        features ??= FeatureOptions.Defaults;
+        var dhcp = features.Get<DhcpOptions>();
+        if (dhcp.DhcpStateDirectory == new DhcpOptions().DhcpStateDirectory)
+            features = features.With(new DhcpOptions
+            {
+                DhcpStateDirectory = Path.Combine(Path.GetTempPath(), "calico-unit-dhcp-" + Guid.NewGuid().ToString("N")),
+                DnsmasqPath = dhcp.DnsmasqPath,
+                DhcpLeaseTime = dhcp.DhcpLeaseTime,
+                DhcpRestartDelay = dhcp.DhcpRestartDelay,
+                DhcpMaxRestartDelay = dhcp.DhcpMaxRestartDelay,
+            });
+        return new LinuxDataplane(new DataplaneKernel(kernel, kernel, processes ?? new FakeProcessHost(), nftables, links), options,
+            NullLoggerFactory.Instance, retry ?? options.Retry(), components ?? LinuxDataplaneComponents.All, time, features);
     }
 
     public static Task<DataplaneResult> ApplyAsync(this IDataplane dataplane, Dictionary<DesiredKey, DesiredItem> state) =>

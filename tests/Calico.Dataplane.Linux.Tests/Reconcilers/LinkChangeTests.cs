@@ -33,7 +33,7 @@ public class LinkChangeTests
         kernel.AddLink("eth0", up: true);
         var notices = new FakeLinkNotifications();
         var options = Options();
-        var dataplane = new LinuxDataplane(kernel, kernel, options, NullLoggerFactory.Instance, options.Retry(), links: notices);
+        var dataplane = On(kernel, options, links: notices);
         return (kernel, notices, dataplane);
     }
 

@@ -41,7 +41,7 @@ public sealed class RandomSequenceTests
         kernel.AddLink("eth0", up: true);
         var notices = new FakeLinkNotifications();
         var options = Options();
-        using var dataplane = new LinuxDataplane(kernel, kernel, options, NullLoggerFactory.Instance, options.Retry(), links: notices);
+        using var dataplane = On(kernel, options, links: notices);
         var state = new Dictionary<DesiredKey, DesiredItem>();
 
         for (var step = 0; step < 80; step++)
