@@ -30,6 +30,9 @@ public sealed partial class HostDesiredStateGrain(
     /// </summary>
     public const int LogChangeCapacity = 4096;
 
+    /// <summary>How many times a snapshot is fetched when the one fetched is older than the log (see FetchSnapshotAsync).</summary>
+    private const int MaxSnapshotAttempts = 3;
+
     private readonly LinkedList<(long Version, IReadOnlyList<DesiredChange> Changes, string? Cause)> _log = new();
     private Guid _epoch = Guid.NewGuid();
     private Guid _calculatorEpoch;
@@ -108,7 +111,13 @@ public sealed partial class HostDesiredStateGrain(
     private async Task<DesiredStateUpdate> FetchSnapshotAsync()
     {
         Telemetry.HostResyncs.Add(1);
-        var state = await CalculatorShards.For(GrainFactory, ServiceProvider, Host).GetHostStateAsync(Host);
+        var shard = CalculatorShards.For(GrainFactory, ServiceProvider, Host);
+        var state = await shard.GetHostStateAsync(Host);
+        // A push numbered after the snapshot may have overtaken it (a restarted shard's first push to every host
+        // races each host's first snapshot): a snapshot older than what the log reaches back to would only send the
+        // watcher for another one, so ask again now (the shard's numbering only grows).
+        for (var attempt = 1; attempt < MaxSnapshotAttempts && state.CalculatorEpoch == _calculatorEpoch && state.Sequence < _logBase; attempt++)
+            state = await shard.GetHostStateAsync(Host);
         if (state.CalculatorEpoch != _calculatorEpoch) Restart(state.CalculatorEpoch, state.Sequence);
         else if (state.Sequence > _version)
         {
