@@ -105,12 +105,14 @@ async Task RunShapeAsync(ShapeFigures figures, string directory)
 
         // Every host starts watching from nothing.
         var tally = fleet.Tally();
+        var cpu = (Controller: controller.CpuTime(), Bench: Environment.CpuUsage.TotalTime);
         var start = Stopwatch.GetTimestamp();
         fleet.StartWatching(settings.WatchWait);
         await fleet.WaitSettledAsync(() => fleet.Hosts.All(h => h.Applied is not null && h.Interfaces == h.ExpectedInterfaces),
             settings.Quiet, settings.ConvergeTimeout, "converge from empty");
         var converged = Seconds(fleet.Hosts.Max(h => h.LastChangedAt) - start);
         figures.Set(Figure.Converge, converged);
+        cpu = CpuSpent(figures, "converge from empty", controller, cpu);
         figures.Set("items held per host (mean)", fleet.Hosts.Average(h => h.ItemCount));
         Console.WriteLine($"  converged from empty in {converged:F2} s; {fleet.Hosts.Average(h => h.ItemCount):F0} items per host; " +
                           HostFleet.Describe(tally, tally = fleet.Tally()));
@@ -135,6 +137,7 @@ async Task RunShapeAsync(ShapeFigures figures, string directory)
         {
             var epochs = fleet.Hosts.Select(h => h.Applied!.Epoch).ToArray();
             tally = fleet.Tally();
+            var benchCpu = Environment.CpuUsage.TotalTime;
             watch.Restart();
             await controller.DisposeAsync();
             var stopped = watch.Elapsed.TotalSeconds;
@@ -147,6 +150,7 @@ async Task RunShapeAsync(ShapeFigures figures, string directory)
             await fleet.WaitSettledAsync(() => fleet.Hosts.Select((h, i) => h.LastSnapshot.Epoch != epochs[i] && h.Interfaces == h.ExpectedInterfaces).All(x => x),
                 settings.Quiet, settings.ConvergeTimeout, "resync after a controller restart");
             var resync = Seconds(fleet.Hosts.Max(h => h.LastSnapshot.At) - start);
+            CpuSpent(figures, "restart", controller, (TimeSpan.Zero, benchCpu));
             figures.Set("restart: controller ready: s", ready);
             var load = CalculatorLoadSeconds(controller.Output);
             figures.Set("restart: calculator load (store read + engine, its log): s", load);
@@ -198,6 +202,17 @@ async Task MemoryAsync(ShapeFigures figures, ControllerProcess controller, HostF
 }
 
 static double Seconds(long stopwatchTicks) => stopwatchTicks / (double)Stopwatch.Frequency;
+
+// CPU seconds the controller and this process (the simulated hosts) spent since `since`: whose work a phase was.
+static (TimeSpan Controller, TimeSpan Bench) CpuSpent(ShapeFigures figures, string phase, ControllerProcess controller, (TimeSpan Controller, TimeSpan Bench) since)
+{
+    var now = (Controller: controller.CpuTime(), Bench: Environment.CpuUsage.TotalTime);
+    figures.Set($"{phase}: controller CPU s", (now.Controller - since.Controller).TotalSeconds);
+    figures.Set($"{phase}: simulated hosts' CPU s", (now.Bench - since.Bench).TotalSeconds);
+    Console.WriteLine($"  {phase}: CPU {(now.Controller - since.Controller).TotalSeconds:F1} s in the controller, " +
+                      $"{(now.Bench - since.Bench).TotalSeconds:F1} s in the simulated hosts' process");
+    return now;
+}
 
 // The calculator's own account of its activation ("... shard N loaded R resources for H hosts in M ms"): reading the
 // store and building every host's state in the engine; the slowest shard, in seconds.

@@ -83,6 +83,16 @@ internal sealed partial class ControllerProcess : IAsyncDisposable
         return silo;
     }
 
+    /// <summary>CPU time the process has used so far, user and system (/proc/PID/stat, in clock ticks of 1/100 s).</summary>
+    public TimeSpan CpuTime()
+    {
+        var stat = File.ReadAllText($"/proc/{_process.Id}/stat");
+        // Fields after the command name (which may hold spaces, in parentheses): state is the 3rd; utime the 14th, stime the 15th.
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        var ticks = long.Parse(fields[11]) + long.Parse(fields[12]);
+        return TimeSpan.FromSeconds(ticks / 100.0);
+    }
+
     /// <summary>Resident set size now and its peak (VmRSS, VmHWM from /proc), in bytes.</summary>
     public (long Rss, long Peak) ResidentMemory()
     {
