@@ -110,16 +110,31 @@ public sealed record IpSetMembersItem : DesiredItem
         }
         // Held sorted and distinct, so that equal sets are equal items.
         if (!sorted) members = members.Distinct().Order(MemberBuckets.Comparer).ToValueList();
-        (GroupId, Bucket, Members) = (groupId, bucket, members);
+        (GroupId, Bucket, Packed, _members) = (groupId, bucket, MemberBuckets.Pack(members), members);
     }
 
     [Id(0)] public string GroupId { get; }
 
     [Id(1)] public int Bucket { get; }
 
-    [Id(2)] public ValueList<IpPrefix> Members { get; }
+    /// <summary>
+    /// The members as they travel: 5 bytes an IPv4 address, 17 an IPv6 one, one more for a shorter prefix (see
+    /// <see cref="MemberBuckets.Pack"/>). A snapshot holds tens of thousands of members; packed, they cost one array
+    /// per bucket to send and receive instead of an object per address.
+    /// </summary>
+    [Id(2)] private byte[] Packed { get; }
+
+    [NonSerialized] private ValueList<IpPrefix>? _members;
+
+    /// <summary>The members, sorted (decoded from the packed form on first use after a deserialization).</summary>
+    public ValueList<IpPrefix> Members => _members ??= MemberBuckets.Unpack(Packed);
 
     public override DesiredKey Key => MemberBuckets.KeyOf(GroupId, Bucket);
+
+    public bool Equals(IpSetMembersItem? other) =>
+        other is not null && GroupId == other.GroupId && Bucket == other.Bucket && Packed.AsSpan().SequenceEqual(other.Packed);
+
+    public override int GetHashCode() => HashCode.Combine(GroupId, Bucket, Packed.Length);
 
     /// <summary>
     /// The change that adds <paramref name="member"/> to the group's set, or removes it, given the bucket item held
@@ -157,6 +172,41 @@ public static class MemberBuckets
         foreach (var b in bytes[..written]) hash = (hash ^ b) * 16777619u;
         hash = (hash ^ (uint)prefix.Length) * 16777619u;
         return (int)(hash % Count);
+    }
+
+    /// <summary>
+    /// Each prefix as a tag byte then its address: 4 an IPv4 host, 6 an IPv6 host, 5 / 7 an IPv4 / IPv6 prefix whose
+    /// length follows the address.
+    /// </summary>
+    public static byte[] Pack(IReadOnlyList<IpPrefix> members)
+    {
+        var size = 0;
+        foreach (var m in members) size += 1 + (m.Version == 4 ? 4 : 16) + (m.IsHost ? 0 : 1);
+        var packed = new byte[size];
+        var at = 0;
+        foreach (var m in members)
+        {
+            packed[at++] = (byte)(m.Version == 4 ? (m.IsHost ? 4 : 5) : (m.IsHost ? 6 : 7));
+            m.Address.TryWriteBytes(packed.AsSpan(at), out var written);
+            at += written;
+            if (!m.IsHost) packed[at++] = (byte)m.Length;
+        }
+        return packed;
+    }
+
+    public static ValueList<IpPrefix> Unpack(ReadOnlySpan<byte> packed)
+    {
+        var members = System.Collections.Immutable.ImmutableArray.CreateBuilder<IpPrefix>();
+        var at = 0;
+        while (at < packed.Length)
+        {
+            var tag = packed[at++];
+            var bytes = tag is 4 or 5 ? 4 : tag is 6 or 7 ? 16 : throw new FormatException($"unknown member tag {tag} at byte {at - 1}");
+            var address = new System.Net.IPAddress(packed.Slice(at, bytes));
+            at += bytes;
+            members.Add(tag is 4 or 6 ? IpPrefix.Host(address) : new IpPrefix(address, packed[at++]));
+        }
+        return new ValueList<IpPrefix>(members.ToImmutable());
     }
 
     public static DesiredKey KeyOf(string groupId, int bucket) => new(DesiredKind.IpSetMember, $"{groupId}|{bucket:D2}");
