@@ -1,6 +1,7 @@
 using Calico.Cli.CommandLine;
+using Calico.Cli.Hosts;
 using Calico.Cli.Ipam;
 
 // calicoctl <group> <command> [options]; every command is one ICliCommand registered here.
-var app = new CliApp("calicoctl", [new IpamAuditCommand()]);
+var app = new CliApp("calicoctl", [new IpamAuditCommand(), new HostDesiredStateCommand()]);
 return await app.RunAsync(args, Console.Out, Console.Error);

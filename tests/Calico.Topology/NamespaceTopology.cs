@@ -29,6 +29,7 @@ public sealed class NamespaceTopology : IAsyncDisposable
     private readonly RunLedger _ledger;
     private readonly ConcurrentDictionary<string, VirtualMachine> _vms = new(StringComparer.Ordinal);
     private readonly List<ComputeHost> _hosts = [];
+    private readonly List<ControllerNode> _controllers = [];
     private readonly Action<string> _log;
     private int _disposed;
 
@@ -51,7 +52,14 @@ public sealed class NamespaceTopology : IAsyncDisposable
 
     public Fabric Fabric { get; private set; } = null!;
 
-    public ControllerNode Controller { get; private set; } = null!;
+    /// <summary>The first controller ({prefix}ctl, 172.18.203.10), whose API <see cref="Api"/> reaches.</summary>
+    public ControllerNode Controller => _controllers[0];
+
+    /// <summary>Every controller: ctl, then ctl2, ctl3 (<see cref="TopologyOptions.Controllers"/>).</summary>
+    public IReadOnlyList<ControllerNode> Controllers => _controllers;
+
+    /// <summary>The run's PostgreSQL server, with <see cref="TopologyOptions.Postgres"/>; otherwise null.</summary>
+    public DatabaseNode? Database { get; private set; }
 
     public IReadOnlyList<ComputeHost> Hosts => _hosts;
 
@@ -59,7 +67,7 @@ public sealed class NamespaceTopology : IAsyncDisposable
 
     public NeutronClient Api => Controller.Api;
 
-    public IEnumerable<SiloProcess> Silos => new[] { Controller.Silo }.Concat(_hosts.Select(h => h.Silo));
+    public IEnumerable<SiloProcess> Silos => _controllers.Select(c => c.Silo).Concat(_hosts.Select(h => h.Silo));
 
     /// <summary>The address of host <paramref name="index"/> (1-based): 172.18.203.31, .44, .57, ...</summary>
     public static IPAddress HostAddress(int index) => IPAddress.Parse($"172.18.203.{31 + 13 * (index - 1)}");
@@ -69,6 +77,9 @@ public sealed class NamespaceTopology : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         if (options.Hosts is < 1 or > 17) throw new ArgumentOutOfRangeException(nameof(options), options.Hosts, "Hosts must be 1..17 (172.18.203.31 + 13 per host).");
+        if (options.Controllers is < 1 or > 3) throw new ArgumentOutOfRangeException(nameof(options), options.Controllers, "Controllers must be 1..3 (172.18.203.10, .11, .12).");
+        if (options.Controllers > 1 && !options.Postgres)
+            throw new ArgumentException($"Controllers = {options.Controllers} needs Postgres = true: several controllers share the database and its membership table.", nameof(options));
         RequireRoot();
         var topology = new NamespaceTopology(options, RunLedger.Open(options.Prefix ?? RunPrefix.New(options.Kind)));
         if (!File.Exists(topology.SiloDll))
@@ -103,9 +114,23 @@ public sealed class NamespaceTopology : IAsyncDisposable
         await fabric.IpAsync("link", "set", Fabric.Bridge, "up");
         Fabric = new Fabric(fabric);
 
-        var ctl = await CreateNamespaceAsync("ctl");
-        await Fabric.ConnectAsync(ctl, "p-ctl", ControllerAddress);
-        Controller = new ControllerNode(ctl, ControllerAddress, NewSilo("controller", ctl, ControllerAddress, ControllerArguments()));
+        if (Options.Postgres)
+        {
+            var db = await CreateNamespaceAsync("db");
+            await Fabric.ConnectAsync(db, "p-db", DatabaseNode.Address);
+            Database = await DatabaseNode.StartAsync(db, TempDirectory);
+            _log($"{Prefix}: PostgreSQL at {DatabaseNode.Address}");
+        }
+
+        for (var i = 1; i <= Options.Controllers; i++)
+        {
+            var node = i == 1 ? "ctl" : $"ctl{i}";
+            var silo = i == 1 ? "controller" : $"controller{i}";
+            var address = ControllerAddressOf(i);
+            var ns = await CreateNamespaceAsync(node);
+            await Fabric.ConnectAsync(ns, $"p-{node}", address);
+            _controllers.Add(new ControllerNode(ns, address, NewSilo(silo, ns, address, ControllerArguments(silo, address))));
+        }
 
         for (var i = 1; i <= Options.Hosts; i++)
         {
@@ -116,10 +141,10 @@ public sealed class NamespaceTopology : IAsyncDisposable
             _hosts.Add(new ComputeHost(name, ns, address, NewSilo(name, ns, address, ComputeArguments(name, address))));
         }
 
-        // All at once: compute silos keep trying to join until the controller (the primary silo) is up.
+        // All at once: compute silos keep trying to join until a controller (the primary silo, or any on PostgreSQL) is up.
         foreach (var silo in Silos) silo.Start();
         await Task.WhenAll(Silos.Select(s => s.WaitReadyAsync(Options.StartTimeout, cancellationToken)));
-        _log($"{Prefix}: controller and {_hosts.Count} hosts ready");
+        _log($"{Prefix}: {_controllers.Count} controller(s) and {_hosts.Count} hosts ready");
     }
 
     private SiloProcess NewSilo(string node, Netns ns, IPAddress address, List<string> arguments)
@@ -127,24 +152,36 @@ public sealed class NamespaceTopology : IAsyncDisposable
         var directory = Path.Combine(TempDirectory, node);
         Directory.CreateDirectory(directory);
         arguments.AddRange(CommonArguments(directory));
-        arguments.AddRange(node == "controller" ? Options.ControllerArguments : Options.ComputeArguments);
+        arguments.AddRange(node.StartsWith("controller", StringComparison.Ordinal) ? Options.ControllerArguments : Options.ComputeArguments);
         // Supervised from the start; a silo that cannot start at all fails the start through its readiness wait.
         return new SiloProcess(node, ns, SiloDll, arguments, directory, new Uri($"http://{address}:{ControllerNode.ApiPort}/"), _ledger, _log);
     }
 
-    private List<string> ControllerArguments() =>
+    /// <summary>The address of controller <paramref name="index"/> (1-based): 172.18.203.10, .11, .12.</summary>
+    public static IPAddress ControllerAddressOf(int index) => IPAddress.Parse($"172.18.203.{9 + index}");
+
+    private List<string> ControllerArguments(string name, IPAddress address) =>
     [
-        "--role", "controller", "--name", "controller",
-        "--advertise", ControllerAddress.ToString(),
-        "--listen", $"http://{ControllerAddress}:{ControllerNode.ApiPort}",
+        "--role", "controller", "--name", name,
+        "--advertise", address.ToString(),
+        "--listen", $"http://{address}:{ControllerNode.ApiPort}",
         // The API listens on a non-loopback address, where "auto" would demand tokens; the topology is private.
         "--Api:Auth=none",
+        .. Database is null
+            ? []
+            : (string[])["--clustering", "postgres", "--datastore", "postgres", "--connection-string", Database.ConnectionString,
+                $"--Calculator:Shards={Options.Controllers}"],
     ];
+
+    /// <summary>How a compute silo finds the cluster: the primary silo, or the membership table on PostgreSQL.</summary>
+    private string[] ComputeClustering() => Database is null
+        ? ["--primary", $"{ControllerAddress}:{ControllerNode.SiloPort}"]
+        : ["--clustering", "postgres", "--connection-string", Database.ConnectionString];
 
     private List<string> ComputeArguments(string name, IPAddress address) =>
     [
         "--role", "compute", "--name", $"compute-{name}",
-        "--primary", $"{ControllerAddress}:{ControllerNode.SiloPort}",
+        .. ComputeClustering(),
         "--advertise", address.ToString(),
         "--host-name", name,
         "--host-ipv4", address.ToString(),
@@ -280,10 +317,11 @@ public sealed class NamespaceTopology : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
-        List<SiloProcess> silos = Controller is null ? [] : [.. Silos];
+        List<SiloProcess> silos = [.. Silos];
         foreach (var silo in silos) silo.Supervised = false;
         await Task.WhenAll(silos.Select(s => s.DisposeAsync().AsTask()));
-        Controller?.Dispose();
+        foreach (var controller in _controllers) controller.Dispose();
+        if (Database is not null) await Database.StopAsync();
         if (Options.KeepLogsIn is { Length: > 0 } keep) CopyLogs(silos, Path.Combine(keep, Prefix.Stem));
         _ledger.RemoveEverything();
         _log($"{Prefix}: removed");

@@ -12,6 +12,19 @@ public sealed record TopologyOptions
     /// <summary>Compute hosts (1..17): 172.18.203.31, .44, .57, ... as in the seed (every 13th address).</summary>
     public int Hosts { get; init; } = 2;
 
+    /// <summary>
+    /// Controller silos (1..3): {prefix}ctl at 172.18.203.10, then ctl2 at .11 and ctl3 at .12. More than one needs
+    /// <see cref="Postgres"/> (they share the database and its membership table) and runs the desired-state calculation
+    /// in as many shards (Calculator:Shards).
+    /// </summary>
+    public int Controllers { get; init; } = 1;
+
+    /// <summary>
+    /// Every silo on PostgreSQL (storage and clustering) instead of SQLite and a primary silo: a server of the run's
+    /// own in the namespace {prefix}db (<see cref="Nodes.DatabaseNode"/>).
+    /// </summary>
+    public bool Postgres { get; init; }
+
     /// <summary><see cref="RunPrefix.TestKind"/> (cal-e2e-), <see cref="RunPrefix.ManualKind"/> (cal-topo-) or <see cref="RunPrefix.BenchKind"/> (cal-bench-).</summary>
     public string Kind { get; init; } = RunPrefix.TestKind;
 

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Help;
 using Calico.Dataplane.Linux.Components;
+using Calico.Dataplane.Linux.Dhcp;
 using Calico.Dataplane.Linux.Driver;
 using Calico.Dataplane.Linux.Policy;
 using Calico.Dataplane.Linux.Routes;
@@ -15,13 +16,14 @@ namespace Calico.Dataplane.Linux.Commands;
 /// desired-state file (format: <see cref="DesiredStateJson"/>), without a cluster. plan prints what would be added,
 /// changed or removed (links and sysctls, routes, the nftables table inet calico, DHCP) and changes nothing; apply
 /// makes the kernel hold the file's state and prints each endpoint's status. --no-policy leaves nftables out
-/// (Dataplane:PolicyEnabled=false), as on a host that runs without policy.
+/// (Dataplane:PolicyEnabled=false), as on a host that runs without policy; --dhcp-state-directory names where the
+/// host's agent keeps dnsmasq's files (Dataplane:DhcpStateDirectory), so that its DHCP hosts are compared too.
 /// Exit codes: 0 done (plan: no changes needed, or changes listed; --help), 1 an endpoint could not be programmed,
 /// 2 bad usage or file. Arguments are parsed by System.CommandLine, which also answers --help.
 /// </summary>
 public static class DataplaneFileCommand
 {
-    public const string Usage = "usage: calico-silo dataplane plan|apply --file FILE [--netns NAME] [--route-protocol N] [--no-policy]";
+    public const string Usage = "usage: calico-silo dataplane plan|apply --file FILE [--netns NAME] [--route-protocol N] [--no-policy] [--dhcp-state-directory DIR]";
 
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
     {
@@ -34,6 +36,12 @@ public static class DataplaneFileCommand
             DefaultValueFactory = _ => new RouteOptions().RouteProtocol,
         };
         var noPolicy = new Option<bool>("--no-policy") { Description = "Leave nftables out (Dataplane:PolicyEnabled=false)" };
+        var dhcpDirectory = new Option<string>("--dhcp-state-directory")
+        {
+            Description = "dnsmasq's files, as the host's agent keeps them (Dataplane:DhcpStateDirectory)",
+            HelpName = "DIR",
+            DefaultValueFactory = _ => new DhcpOptions().DhcpStateDirectory,
+        };
         var command = new Command("dataplane", "The agent's reconcilers, run once against a desired-state file, without a cluster")
         {
             new HelpOption { Recursive = true },
@@ -44,11 +52,12 @@ public static class DataplaneFileCommand
             ("apply", "Make the kernel hold the file's state; print each endpoint's status"),
         })
         {
-            var sub = new Command(verb, description) { file, netns, protocol, noPolicy };
+            var sub = new Command(verb, description) { file, netns, protocol, noPolicy, dhcpDirectory };
             sub.SetAction((result, _) => RunAsync(verb == "plan", result.GetValue(file),
                 new DataplaneOptions { NetworkNamespace = result.GetValue(netns) },
                 new RouteOptions { RouteProtocol = result.GetValue(protocol) },
-                new PolicyOptions { PolicyEnabled = !result.GetValue(noPolicy) }, output, error));
+                new PolicyOptions { PolicyEnabled = !result.GetValue(noPolicy) },
+                new DhcpOptions { DhcpStateDirectory = result.GetValue(dhcpDirectory)! }, output, error));
             command.Subcommands.Add(sub);
         }
 
@@ -65,14 +74,18 @@ public static class DataplaneFileCommand
     }
 
     private static async Task<int> RunAsync(bool planOnly, string? file, DataplaneOptions options, RouteOptions routes, PolicyOptions policy,
-        TextWriter output, TextWriter error)
+        DhcpOptions dhcp, TextWriter output, TextWriter error)
     {
         if (file is null)
         {
             await error.WriteLineAsync($"calico-silo dataplane: --file is required\n{Usage}");
             return 2;
         }
-        foreach (var invalid in new[] { new DataplaneOptionsValidator().Validate(null, options), new RouteOptionsValidator().Validate(null, routes) })
+        foreach (var invalid in new[]
+        {
+            new DataplaneOptionsValidator().Validate(null, options), new RouteOptionsValidator().Validate(null, routes),
+            new DhcpOptionsValidator().Validate(null, dhcp),
+        })
         {
             if (!invalid.Failed) continue;
             await error.WriteLineAsync($"calico-silo dataplane: {invalid.FailureMessage}");
@@ -93,7 +106,7 @@ public static class DataplaneFileCommand
         // Runs once: nothing is reconciled later, so link notifications would only cost a socket and a thread.
         options.WatchLinks = false;
         using var dataplane = new LinuxDataplane(Microsoft.Extensions.Options.Options.Create(options), NullLoggerFactory.Instance,
-            new FeatureOptions([routes, policy]));
+            new FeatureOptions([routes, policy, dhcp]));
         if (planOnly)
         {
             var plan = await dataplane.PlanAsync(desired, CancellationToken.None);

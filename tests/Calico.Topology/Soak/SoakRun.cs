@@ -1,0 +1,222 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text.Json.Nodes;
+using Calico.Topology.Kernel;
+using Calico.Topology.Nodes;
+
+namespace Calico.Topology.Soak;
+
+/// <summary>
+/// The soak of issue 16: the namespace topology (controllers on PostgreSQL, compute hosts with their dnsmasq, a
+/// steady VM on every host pinging the next one) under a stream of API work (<see cref="SoakChurn"/>) and faults at
+/// random moments (<see cref="SoakFaults"/>) for a given time; then checks that every host's kernel holds its desired
+/// state (its own reconcilers plan nothing, against the calculator's state and against a recomputation from the
+/// store), the IPAM audit finds nothing, every bound port is ACTIVE, every steady VM reaches the next, and that the
+/// run left no namespace or process. Everything it found is in the returned report.
+/// </summary>
+public static partial class SoakRun
+{
+    [System.Text.RegularExpressions.GeneratedRegex(@"^reload dnsmasq pid \d+ \(SIGHUP\)$")]
+    private static partial System.Text.RegularExpressions.Regex AdoptionReload();
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\d+ changes$")]
+    private static partial System.Text.RegularExpressions.Regex ChangeCount();
+
+    public static async Task<SoakReport> RunAsync(SoakOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var report = new SoakReport { Seed = options.Seed, MemoryGrowthBoundPct = options.MemoryGrowthBoundPct };
+        var random = new Random(options.Seed);
+        var clock = Stopwatch.StartNew();
+        var topology = await NamespaceTopology.StartAsync(new TopologyOptions
+        {
+            Hosts = options.Hosts,
+            Controllers = options.Controllers,
+            Postgres = options.Controllers > 1 || options.Faults.Contains(FaultKind.PostgresRestart),
+            Kind = options.Kind,
+            DebugLogs = false,
+            Log = options.Log,
+            KeepLogsIn = options.KeepLogsIn,
+        }, cancellationToken);
+        var prefix = topology.Prefix;
+        try
+        {
+            var api = new SoakApi([.. topology.Controllers.Select(c => c.Api)], report);
+            var seed = await SeedNetwork.CreateAsync(topology, [new IngressRule("icmp"), new IngressRule("tcp"), new IngressRule("udp")], "soak");
+            var churnGroup = (string)(await topology.Api.CreateSecurityGroupAsync("soak-churn", "changed by the soak", cancellationToken))["id"]!;
+            var external = await topology.Api.CreateAsync("networks", "network", new JsonObject
+            {
+                ["name"] = "soak-ext", ["router:external"] = true,
+            }, cancellationToken);
+            await topology.Api.CreateSubnetAsync((string)external["id"]!, "172.30.0.0/24", "172.30.0.1", "soak-ext-subnet", enableDhcp: false, cancellationToken);
+            var steady = new List<VirtualMachine>();
+            for (var i = 0; i < topology.Hosts.Count; i++)
+                steady.Add(await seed.LaunchVmAsync($"steady{i + 1}", topology.Hosts[i], IPAddress.Parse($"10.65.0.{i + 2}")));
+            foreach (var vm in steady)
+                await Probes.Eventually.UntilAsync($"{vm.Name} ACTIVE", async () => await topology.Api.PortStatusAsync(vm.PortId, cancellationToken) == "ACTIVE",
+                    options.SettleTimeout);
+            options.Log($"soak: topology ready after {clock.Elapsed.TotalSeconds:0} s; churn and faults for {options.Minutes} minutes, seed {options.Seed}");
+
+            var churn = new SoakChurn(topology, seed, churnGroup, (string)external["id"]!, api, report, options, new Random(random.Next()));
+            var faults = new SoakFaults(topology, steady, report, options, new Random(random.Next()));
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var duration = TimeSpan.FromMinutes(options.Minutes);
+            var started = DateTime.UtcNow;
+            var running = new[] { churn.RunAsync(stop.Token), faults.RunAsync(stop.Token), TrafficAsync(steady, report, stop.Token) };
+            await Task.Delay(duration * options.WarmUpFraction, cancellationToken);
+            var warm = SampleMemory(topology);
+            var rest = duration - (DateTime.UtcNow - started);
+            if (rest > TimeSpan.Zero) await Task.Delay(rest, cancellationToken);
+            await stop.CancelAsync();
+            await Task.WhenAll(running);
+            report.Minutes = (DateTime.UtcNow - started).TotalMinutes;
+            options.Log($"soak: churn and faults stopped; checking");
+
+            await CheckAsync(topology, churn, steady, api, report, options, cancellationToken);
+            foreach (var (silo, end) in SampleMemory(topology))
+            {
+                var w = warm.GetValueOrDefault(silo);
+                report.Memory[silo] = (w.Kb, w.Pid, end.Kb, end.Pid);
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            report.Fail($"{e.GetType().Name}: {e.Message}");
+        }
+        finally
+        {
+            await topology.DisposeAsync();
+        }
+        foreach (var run in Leftovers.Find().Where(r => r.Prefix == prefix && !r.IsEmpty))
+        {
+            report.Leaks++;
+            report.LeakDetails.Add($"left behind: {run}");
+        }
+        return report;
+    }
+
+    /// <summary>Every steady VM pings the next (a ring over the hosts) every two seconds.</summary>
+    private static async Task TrafficAsync(IReadOnlyList<VirtualMachine> steady, SoakReport report, CancellationToken stop)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            var answered = await Task.WhenAll(steady.Select((vm, i) => vm.PingAsync(steady[(i + 1) % steady.Count].Address!, 1)));
+            report.PingsOk += answered.Count(a => a);
+            report.PingsFailed += answered.Count(a => !a);
+            try { await Task.Delay(TimeSpan.FromSeconds(2), stop); }
+            catch (OperationCanceledException) { return; }
+        }
+    }
+
+    private static async Task CheckAsync(NamespaceTopology topology, SoakChurn churn, IReadOnlyList<VirtualMachine> steady, SoakApi api,
+        SoakReport report, SoakOptions options, CancellationToken cancellationToken)
+    {
+        // A fault may have left a silo down when the time ran out: start it, as the supervisor would.
+        foreach (var silo in topology.Silos.Where(s => !s.IsRunning)) silo.Start();
+        await Task.WhenAll(topology.Silos.Select(s => s.WaitReadyAsync(options.SettleTimeout, cancellationToken)));
+
+        // Every bound port ACTIVE (the churn's and the steady VMs').
+        var bound = churn.Ports.Where(p => p.Vm is not null).Select(p => p.Id).Concat(steady.Select(v => v.PortId)).ToHashSet(StringComparer.Ordinal);
+        var notActive = await WaitAsync(options.SettleTimeout, async () =>
+        {
+            var ports = await api.ListAsync("list ports", "ports", "", cancellationToken) ?? [];
+            return ports.OfType<JsonObject>().Where(p => bound.Contains((string)p["id"]!) && (string?)p["status"] != "ACTIVE")
+                .Select(p => $"{p["name"]} {p["status"]}").ToList();
+        });
+        if (notActive.Count > 0) report.Fail($"bound ports not ACTIVE: {string.Join(", ", notActive)}");
+
+        // Ports made by the soak that it does not know of (a create whose answer was lost and that was not found).
+        var known = churn.Ports.Select(p => p.Id).ToHashSet(StringComparer.Ordinal);
+        foreach (var port in (await api.ListAsync("list ports", "ports", "", cancellationToken) ?? []).OfType<JsonObject>()
+                     .Where(p => ((string?)p["name"])?.StartsWith("soak-port-", StringComparison.Ordinal) == true && !known.Contains((string)p["id"]!)))
+        {
+            report.Leaks++;
+            report.LeakDetails.Add($"port {port["name"]} ({port["id"]}) exists but the soak does not know it");
+        }
+
+        // Every host's kernel holds its desired state: the host's own reconcilers plan nothing.
+        var shards = topology.Database is null ? 1 : topology.Controllers.Count;
+        foreach (var host in topology.Hosts)
+        {
+            var held = await DesiredStateAsync(topology, host, shards, resync: false);
+            var plan = await WaitAsync(options.SettleTimeout, async () => await PlanAsync(topology, host, await DesiredStateAsync(topology, host, shards, resync: false)));
+            if (plan.Count > 0) report.Fail($"{host.Name}: the kernel does not hold the desired state; its reconcilers plan {plan.Count} changes: {string.Join("; ", plan.Take(10))}");
+            var recomputed = await DesiredStateAsync(topology, host, shards, resync: true);
+            if (recomputed != held)
+                report.Fail($"{host.Name}: the calculator's state differed from its recomputation from the store");
+            var again = await WaitAsync(options.SettleTimeout, () => PlanAsync(topology, host, recomputed));
+            if (again.Count > 0) report.Fail($"{host.Name}: the kernel does not hold the state recomputed from the store: {string.Join("; ", again.Take(10))}");
+        }
+
+        // The IPAM audit: no leaked, doubly claimed or unrecorded address (nothing is in flight now: no grace).
+        var audit = await CalicoctlAsync(topology, "ipam", "audit", "--grace", "0s", "--json");
+        var remaining = (int?)JsonNode.Parse(audit)?["remaining"] ?? -1;
+        if (remaining != 0)
+        {
+            report.Leaks += Math.Max(1, remaining);
+            report.LeakDetails.Add($"IPAM audit: {audit}");
+        }
+
+        // Traffic: every steady VM reaches the next.
+        var unreachable = await WaitAsync(options.SettleTimeout, async () =>
+        {
+            var answered = await Task.WhenAll(steady.Select((vm, i) => vm.PingAsync(steady[(i + 1) % steady.Count].Address!, 1)));
+            return steady.Where((_, i) => !answered[i]).Select(v => v.Name).ToList();
+        });
+        if (unreachable.Count > 0) report.Fail($"steady VMs that cannot reach the next: {string.Join(", ", unreachable)}");
+    }
+
+    /// <summary>Observes until the list of problems is empty or the time is up; returns the last list.</summary>
+    private static async Task<List<string>> WaitAsync(TimeSpan within, Func<Task<List<string>>> problems)
+    {
+        var deadline = DateTime.UtcNow + within;
+        while (true)
+        {
+            var found = await problems();
+            if (found.Count == 0 || DateTime.UtcNow > deadline) return found;
+            await Task.Delay(1000);
+        }
+    }
+
+    private static Task<string> CalicoctlAsync(NamespaceTopology topology, params string[] args) =>
+        topology.Controller.Namespace.ExecAsync(
+        [
+            "dotnet", Path.Combine(AppContext.BaseDirectory, "calicoctl.dll"), .. args,
+            .. topology.Controllers.SelectMany(c => new[] { "--gateway", $"{c.Address}:30000" }),
+        ]);
+
+    private static Task<string> DesiredStateAsync(NamespaceTopology topology, ComputeHost host, int shards, bool resync) =>
+        CalicoctlAsync(topology, ["host", "desired-state", "--host", host.Name, "--shards", $"{shards}", .. resync ? new[] { "--resync" } : []]);
+
+    /// <summary>What the host's own reconcilers would change to make its kernel hold <paramref name="desired"/> (empty: nothing).</summary>
+    private static async Task<List<string>> PlanAsync(NamespaceTopology topology, ComputeHost host, string desired)
+    {
+        var file = Path.Combine(topology.TempDirectory, $"desired-{host.Name}.json");
+        await File.WriteAllTextAsync(file, desired);
+        var output = await host.Namespace.ExecAsync("dotnet", topology.SiloDll, "dataplane", "plan", "--file", file,
+            "--dhcp-state-directory", Path.Combine(topology.TempDirectory, host.Name, "dhcp"));
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
+        if (lines is [.., "no changes"]) return [];
+        // A reconciler that finds dnsmasq running adopts it with one SIGHUP whatever the files hold (the agent before it
+        // may have died between writing a file and signalling): with the files equal ("write file" absent) that line
+        // is the plan command's own adoption, not a difference.
+        var changes = lines.Where(l => !AdoptionReload().IsMatch(l) && !ChangeCount().IsMatch(l)).ToList();
+        return changes;
+    }
+
+    private static Dictionary<string, (long Kb, int Pid)> SampleMemory(NamespaceTopology topology) =>
+        topology.Silos.ToDictionary(s => s.Name, s => s.ProcessId is { } pid ? (ResidentKb(pid), pid) : (0L, 0), StringComparer.Ordinal);
+
+    private static long ResidentKb(int pid)
+    {
+        try
+        {
+            var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+            return line is null ? 0 : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
+    }
+}
