@@ -10,9 +10,9 @@ using Calico.Topology.Soak;
 // namespaces named cal-bench-XXXXXX-*, removed at the end, on failure and on Ctrl-C.
 //
 //   bench/run.sh soak -- [--minutes 30] [--seed 1] [--hosts 4] [--controllers 3] [--changes-per-minute 240]
-//       [--fault-interval-s 20] [--keep-logs DIR]
+//       [--fault-interval-s 20] [--faults ComputeSiloKill,ControllerSiloKill,...] [--keep-logs DIR]
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
-const string Usage = "usage: [--minutes 30] [--seed 1] [--hosts 4] [--controllers 3] [--changes-per-minute 240] [--fault-interval-s 20] [--keep-logs DIR]";
+const string Usage = "usage: [--minutes 30] [--seed 1] [--hosts 4] [--controllers 3] [--changes-per-minute 240] [--fault-interval-s 20] [--faults kind,kind] [--keep-logs DIR]";
 var options = new SoakOptions { Log = line => Console.WriteLine($"{DateTime.UtcNow:HH:mm:ss} {line}") };
 for (var i = 0; i < args.Length; i++)
 {
@@ -28,9 +28,10 @@ for (var i = 0; i < args.Length; i++)
         case "--changes-per-minute" when Number(out number): options = options with { ChangesPerMinute = (int)number }; break;
         case "--fault-interval-s" when Number(out number): options = options with { MeanFaultInterval = TimeSpan.FromSeconds(number) }; break;
         case "--keep-logs" when value is not null: options = options with { KeepLogsIn = value }; break;
+        case "--faults" when FaultKinds(value) is { } kinds: options = options with { Faults = kinds }; break;
         default:
             Console.Error.WriteLine($"soak: '{args[i]}' {(value is null ? "needs a value or is unknown" : $"with '{value}' is not understood")} " +
-                "(minutes > 0, hosts 1..17, controllers 1..3, positive numbers)");
+                "(minutes > 0, hosts 1..17, controllers 1..3, positive numbers, faults from " + string.Join(",", Enum.GetNames<FaultKind>()) + ")");
             Console.Error.WriteLine(Usage);
             return 2;
     }
@@ -48,3 +49,11 @@ Console.WriteLine();
 Console.Write(report.Summary());
 Console.WriteLine(report.LastLine);
 return report.Ok && !stop.IsStopRequested ? 0 : 1;
+
+// "ControllerSiloKill,PostgresRestart": the kinds of fault drawn from (all of them by default); null if one is unknown.
+static FaultKind[]? FaultKinds(string? text)
+{
+    var names = (text ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+    var kinds = names.Select(n => Enum.TryParse<FaultKind>(n, ignoreCase: true, out var k) ? k : (FaultKind?)null).ToArray();
+    return kinds.Length == 0 || kinds.Any(k => k is null) ? null : [.. kinds.Select(k => k!.Value).Distinct()];
+}

@@ -7,8 +7,9 @@ namespace Calico.Api.Http;
 
 /// <summary>
 /// Every refusal as Neutron words it: <c>{"NeutronError": {"type", "message", "detail"}}</c> with the matching
-/// status. Domain exceptions (from the grains, through Orleans) map to 400/404/409; anything else is a 500
-/// whose details go to the log, not to the caller.
+/// status. Domain exceptions (from the grains, through Orleans) map to 400/404/409; the datastore or a controller
+/// silo being unavailable for a while maps to 503 naming which (retryable); anything else is a 500 whose details go to
+/// the log, not to the caller.
 /// </summary>
 internal static partial class NeutronErrors
 {
@@ -25,8 +26,45 @@ internal static partial class NeutronErrors
             "Invalid input for operation: " + string.Join("; ", e.Errors.Select(x => $"{x.Field}: {x.Reason}")) + "."),
         ResourceNotFoundException e => Result(StatusCodes.Status404NotFound, TypeName(e.Kind) + "NotFound", Sentence(e.Message)),
         ResourceConflictException e => Result(StatusCodes.Status409Conflict, TypeName(e.Kind) + "Conflict", Sentence(e.Message)),
+        _ when Unavailable(exception) is { } reason => Retryable(exception, reason, logger),
         _ => Unexpected(exception, logger),
     };
+
+    /// <summary>
+    /// Why the request could not be served now although it may be later: the datastore unreachable or restarting
+    /// (a transient database error, a connection or admin-shutdown SQLSTATE, a socket error), or a controller silo
+    /// gone or not answering in time. Null for anything else.
+    /// </summary>
+    internal static string? Unavailable(Exception exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            switch (e)
+            {
+                case System.Data.Common.DbException db when db.IsTransient || db.SqlState is { } state && (state.StartsWith("08", StringComparison.Ordinal) || state.StartsWith("57P", StringComparison.Ordinal)):
+                    return "the datastore is unavailable";
+                case System.Net.Sockets.SocketException:
+                    return "the datastore is unreachable";
+                case Orleans.Runtime.SiloUnavailableException:
+                case Orleans.Runtime.OrleansMessageRejectionException:
+                    return "a controller silo is unavailable";
+                case TimeoutException:
+                    return "a controller did not answer in time";
+            }
+            if (e is AggregateException { InnerExceptions.Count: 1 } one && one.InnerException is { } inner && Unavailable(inner) is { } r) return r;
+        }
+        return null;
+    }
+
+    private static IResult Retryable(Exception exception, string reason, ILogger logger)
+    {
+        LogUnavailable(logger, reason, exception.Message);
+        return Result(StatusCodes.Status503ServiceUnavailable, "ServiceUnavailable",
+            $"Request failed: {reason}. Retry the request (a create may have been stored before the failure: look it up by name first).");
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "An API request could not be served now ({Reason}): {Error}")]
+    private static partial void LogUnavailable(ILogger logger, string reason, string error);
 
     /// <summary>Neutron's exception names: "floating IP" → "FloatingIp", "security group" → "SecurityGroup".</summary>
     private static string TypeName(string kind) =>
