@@ -2,6 +2,10 @@ using System.Net;
 using Calico.Model.Collections;
 using Calico.Model.Net;
 using Calico.Model.Resources;
+using Calico.Grains.Ipam;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Calico.Grains.Tests;
 
@@ -49,6 +53,31 @@ public sealed class IpamAuditTests : IAsyncLifetime
 
     private static string[] Lines(IEnumerable<IpamFinding> findings) =>
         [.. findings.Select(f => $"{f.Problem} {f.SubnetId} {f.Address} {f.AllocatedTo ?? "-"} [{string.Join(",", f.HeldBy)}]{(f.Released ? " released" : "")}")];
+
+    [Fact]
+    public async Task The_leak_collector_releases_confirmed_leaks_once_per_interval_and_nothing_before()
+    {
+        var clock = new FakeTimeProvider();
+        var options = Options.Create(new IpamOptions { LeakCollectionInterval = TimeSpan.FromMinutes(10), LeakGracePeriod = TimeSpan.Zero });
+        using var collector = new IpamLeakCollector(_cluster.Grains, options, clock, NullLogger<IpamLeakCollector>.Instance);
+        var ipam = _cluster.Grains.GetGrain<ISubnetIpamGrain>("sub-1");
+        await collector.StartAsync(CancellationToken.None);
+
+        // A minute of the collector's clock at a time (its loop starts in the background, so its first wait may begin
+        // a little after the clock's start): the first round comes no sooner than ten minutes in.
+        var minute = 0;
+        while (minute < 40 && (await ipam.ListAsync()).Count > 2)
+        {
+            clock.Advance(TimeSpan.FromMinutes(1));
+            minute++;
+            await Task.Delay(50);
+        }
+        Assert.InRange(minute, 10, 39);
+        // The round released p2 (no port) and p3 (not holding it); what is held, or doubly claimed, stays.
+        Assert.Equal(["p1", "p4"], (await ipam.ListAsync()).Select(a => a.PortId).Order(StringComparer.Ordinal));
+        Assert.Equal(["fip-1"], (await _cluster.Grains.GetGrain<ISubnetIpamGrain>("ext-sub").ListAsync()).Select(a => a.PortId));
+        await collector.StopAsync(CancellationToken.None);
+    }
 
     [Fact]
     public async Task Young_allocations_are_not_judged_as_leaks()

@@ -28,6 +28,14 @@ public sealed class IpamOptions
 
     /// <summary>How old an allocation must be before an audit may call it leaked (an API call may be between allocating and writing its port).</summary>
     public TimeSpan LeakGracePeriod { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// How often each controller runs the IPAM audit and releases the leaks it confirms (allocations older than
+    /// <see cref="LeakGracePeriod"/> that no port or floating IP holds: left by a request that failed between
+    /// allocating and storing, or between deleting and releasing, e.g. while the datastore restarted). Zero: never
+    /// (the audit then runs only on demand, <c>calicoctl ipam audit --release-leaks</c>).
+    /// </summary>
+    public TimeSpan LeakCollectionInterval { get; set; } = TimeSpan.FromMinutes(10);
 }
 
 public sealed class IpamOptionsValidator : IValidateOptions<IpamOptions>
@@ -41,6 +49,8 @@ public sealed class IpamOptionsValidator : IValidateOptions<IpamOptions>
             errors.Add($"Ipam:MaxBatchSize must be at least 1 (is {o.MaxBatchSize}); 512 is the default.");
         if (o.LeakGracePeriod < TimeSpan.Zero)
             errors.Add($"Ipam:LeakGracePeriod must not be negative (is {o.LeakGracePeriod}).");
+        if (o.LeakCollectionInterval < TimeSpan.Zero)
+            errors.Add($"Ipam:LeakCollectionInterval must not be negative (is {o.LeakCollectionInterval}); zero turns the collection off.");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

@@ -32,6 +32,8 @@ public static class CalicoSiloBuilderExtensions
         services.TryAddSingleton<StoreReader>();
         services.AddCalicoIpam(configuration);
 
+        if (roles.HasFlag(SiloRoles.Controller)) services.AddHostedService<IpamLeakCollector>();
+
         if (!roles.HasFlag(SiloRoles.Controller))
         {
             services.Configure<GrainTypeOptions>(o =>
