@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Calico.Api.Auth;
+using Calico.Grains;
 using Calico.Model.Validation;
 using Microsoft.Extensions.Logging;
 
@@ -30,31 +31,8 @@ internal static partial class NeutronErrors
         _ => Unexpected(exception, logger),
     };
 
-    /// <summary>
-    /// Why the request could not be served now although it may be later: the datastore unreachable or restarting
-    /// (a transient database error, a connection or admin-shutdown SQLSTATE, a socket error), or a controller silo
-    /// gone or not answering in time. Null for anything else.
-    /// </summary>
-    internal static string? Unavailable(Exception exception)
-    {
-        for (var e = exception; e is not null; e = e.InnerException)
-        {
-            switch (e)
-            {
-                case System.Data.Common.DbException db when db.IsTransient || db.SqlState is { } state && (state.StartsWith("08", StringComparison.Ordinal) || state.StartsWith("57P", StringComparison.Ordinal)):
-                    return "the datastore is unavailable";
-                case System.Net.Sockets.SocketException:
-                    return "the datastore is unreachable";
-                case Orleans.Runtime.SiloUnavailableException:
-                case Orleans.Runtime.OrleansMessageRejectionException:
-                    return "a controller silo is unavailable";
-                case TimeoutException:
-                    return "a controller did not answer in time";
-            }
-            if (e is AggregateException { InnerExceptions.Count: 1 } one && one.InnerException is { } inner && Unavailable(inner) is { } r) return r;
-        }
-        return null;
-    }
+    /// <summary>Why the request could not be served now although it may be later (<see cref="TransientFailures.Reason"/>).</summary>
+    internal static string? Unavailable(Exception exception) => TransientFailures.Reason(exception);
 
     private static IResult Retryable(Exception exception, string reason, ILogger logger)
     {

@@ -1,4 +1,5 @@
 using Calico.Dataplane.Linux.Hosting;
+using Calico.Grains;
 using Calico.Grains.DesiredState;
 using Calico.Grains.Hosts;
 using Calico.Grains.Ipam;
@@ -23,6 +24,7 @@ public static class CalicoSiloBuilderExtensions
     public static ISiloBuilder AddCalico(this ISiloBuilder silo, IConfiguration configuration, SiloRoles roles)
     {
         silo.AddActivityPropagation();
+        silo.AddIncomingGrainCallFilter<TransientFailureFilter>();
         var services = silo.Services;
         services.TryAddSingleton(TimeProvider.System);
         services.AddOptions<HostLivenessOptions>().Bind(configuration.GetSection(HostLivenessOptions.Section)).ValidateOnStart();
