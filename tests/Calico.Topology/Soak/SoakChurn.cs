@@ -35,14 +35,10 @@ internal sealed class SoakChurn(NamespaceTopology topology, SeedNetwork seed, st
         while (!stop.IsCancellationRequested)
         {
             var started = DateTime.UtcNow;
-            try
-            {
-                await OneAsync(stop);
-            }
-            catch (OperationCanceledException) when (stop.IsCancellationRequested)
-            {
-                break;
-            }
+            // An operation once started runs to its end (its calls are retried within their own limits): cut off at
+            // the stop, a bind whose answer was not awaited would leave the port bound with its VM already removed,
+            // and the end checks would find a host waiting for a tap nobody plugs.
+            await OneAsync(CancellationToken.None);
             var rest = pause - (DateTime.UtcNow - started);
             if (rest > TimeSpan.Zero)
             {
