@@ -23,7 +23,8 @@ public static class TransientFailures
     /// <summary>
     /// Why <paramref name="exception"/> (or one it wraps) means "not now, maybe later": a transient database error (the
     /// driver says so, or SQLSTATE class 08 connection exception or 57P operator intervention), a socket error, a silo
-    /// unavailable or a call not answered in time. Null for anything else.
+    /// unavailable or a call not answered in time. Null for anything else. Follows inner exceptions (an aggregate's
+    /// first one included).
     /// </summary>
     public static string? Reason(Exception exception)
     {
@@ -43,7 +44,6 @@ public static class TransientFailures
                 case TimeoutException:
                     return "a controller did not answer in time";
             }
-            if (e is AggregateException { InnerExceptions.Count: 1 } one && one.InnerException is { } inner && Reason(inner) is { } r) return r;
         }
         return null;
     }

@@ -27,12 +27,9 @@ internal static partial class NeutronErrors
             "Invalid input for operation: " + string.Join("; ", e.Errors.Select(x => $"{x.Field}: {x.Reason}")) + "."),
         ResourceNotFoundException e => Result(StatusCodes.Status404NotFound, TypeName(e.Kind) + "NotFound", Sentence(e.Message)),
         ResourceConflictException e => Result(StatusCodes.Status409Conflict, TypeName(e.Kind) + "Conflict", Sentence(e.Message)),
-        _ when Unavailable(exception) is { } reason => Retryable(exception, reason, logger),
+        _ when TransientFailures.Reason(exception) is { } reason => Retryable(exception, reason, logger),
         _ => Unexpected(exception, logger),
     };
-
-    /// <summary>Why the request could not be served now although it may be later (<see cref="TransientFailures.Reason"/>).</summary>
-    internal static string? Unavailable(Exception exception) => TransientFailures.Reason(exception);
 
     private static IResult Retryable(Exception exception, string reason, ILogger logger)
     {
