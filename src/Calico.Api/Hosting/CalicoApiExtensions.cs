@@ -3,11 +3,13 @@ using Calico.Api.Auth;
 using Calico.Api.FloatingIps;
 using Calico.Api.Http;
 using Calico.Api.Networks;
+using Calico.Api.Nova;
 using Calico.Api.Ports;
 using Calico.Api.SecurityGroups;
 using Calico.Api.Subnets;
 using Calico.Api.Versions;
 using Calico.Grains.Hosts;
+using Microsoft.Extensions.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
@@ -44,7 +46,20 @@ public static class CalicoApiExtensions
         services.TryAddSingleton<PortEndpoints>();
         services.TryAddSingleton<FloatingIpEndpoints>();
         services.TryAddSingleton<AgentEndpoints>();
+        AddNova(services, configuration);
         return services;
+    }
+
+    /// <summary>The Nova notifier (section <see cref="NovaOptions.Section"/>): told of port transitions by the host grains of this silo.</summary>
+    private static void AddNova(IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<NovaOptions>().Bind(configuration.GetSection(NovaOptions.Section)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<NovaOptions>, NovaOptionsValidator>());
+        services.AddHttpClient(nameof(NovaNotifier));
+        services.TryAddSingleton<INovaTokenSource, NoNovaToken>();
+        services.TryAddSingleton<NovaNotifier>();
+        services.AddSingleton<IEndpointTransitionListener>(sp => sp.GetRequiredService<NovaNotifier>());
+        services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<NovaNotifier>());
     }
 
     /// <summary>

@@ -17,7 +17,8 @@ namespace Calico.Api.Ports;
 /// </summary>
 internal sealed class PortEndpoints(
     ResourceStore store, RequestBody bodies, NetworkEndpoints networks, SecurityGroupEndpoints groups,
-    DefaultSecurityGroups defaults, PortAddresses addresses, NetworkPorts networkPorts, References references)
+    DefaultSecurityGroups defaults, PortAddresses addresses, NetworkPorts networkPorts, References references,
+    Nova.NovaNotifier nova)
     : IReadableCollection, ICreatableCollection, IUpdatableCollection, IDeletableCollection
 {
     public static ApiException NotFound(string id) => ApiException.NotFound("PortNotFound", $"Port {id} could not be found.");
@@ -136,6 +137,7 @@ internal sealed class PortEndpoints(
         var caller = Caller.Of(http);
         var port = await GetVisibleAsync(caller, id);
         await store.Grains.GetGrain<IEndpointGrain>(id).DeleteAsync(port.Revision);
+        nova.OnPortDeleted(port.Value);
         await addresses.ReleaseAsync(id, port.Value.FixedIps);
         foreach (var fip in await store.ListAsync<FloatingIp>(GrainTypes.FloatingIp, http.RequestAborted))
         {

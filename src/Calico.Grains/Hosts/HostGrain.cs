@@ -13,13 +13,16 @@ namespace Calico.Grains.Hosts;
 /// report interval later) and its endpoints' statuses (in memory: one report per dataplane apply, complete at each
 /// resync; after a reactivation its ports show DOWN until the next resync). Holding statuses per host rather than
 /// per port keeps port grains idle between API calls (100,000 ports need not be 100,000 activations) and makes a
-/// host's report one call. Registration changes tell the calculator, since other hosts route via this host.
+/// host's report one call. Registration changes tell the calculator, since other hosts route via this host. Status
+/// transitions (a port became ACTIVE, or stopped being ACTIVE) are told to the silo's
+/// <see cref="IEndpointTransitionListener"/>s, such as the Nova notifier.
 /// </summary>
 [GrainType(GrainTypes.Host)]
 public sealed class HostGrain(
     [PersistentState("state", StorageNames.Calico)] IPersistentState<ResourceState<HostSpec>> state,
     TimeProvider time,
     IOptions<HostLivenessOptions> options,
+    IEnumerable<IEndpointTransitionListener> listeners,
     ILogger<HostGrain> logger)
     : ResourceGrain<HostSpec>(state, time, logger), IHostGrain
 {
@@ -27,6 +30,8 @@ public sealed class HostGrain(
     private DateTimeOffset? _lastReportReceived;
     private DateTimeOffset? _firstSeen;
     private readonly Dictionary<string, EndpointStatus> _endpoints = new(StringComparer.Ordinal);
+    private readonly IEndpointTransitionListener[] _listeners = [.. listeners];
+    private bool _statusesReported;
 
     protected override ResourceKind Kind => ResourceKind.Host;
 
@@ -52,6 +57,13 @@ public sealed class HostGrain(
     public Task ReportEndpointStatusesAsync(EndpointStatusReport report)
     {
         var host = this.GetPrimaryKeyString();
+        if (_listeners.Length > 0)
+        {
+            var transitions = EndpointTransitions.Of(host, _endpoints, report, firstReport: !_statusesReported);
+            if (transitions.Count > 0)
+                foreach (var listener in _listeners) listener.OnTransitions(transitions);
+        }
+        _statusesReported = true;
         if (report.Complete) _endpoints.Clear();
         foreach (var gone in report.Gone) _endpoints.Remove(gone);
         // A status names the host that programmed it; one naming another host is not this host's to keep.
