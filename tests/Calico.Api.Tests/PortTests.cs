@@ -45,6 +45,8 @@ public sealed class PortTests(TokenApiServer server)
         var id = (string)port["id"]!;
         Assert.Equal("compute-7", (string)port["binding:host_id"]!);
         Assert.Equal("tap", (string)port["binding:vif_type"]!);
+        // Nova's tap plugging takes the host side's MAC from here, as networking-calico gives it.
+        Assert.Equal("""{"port_filter":true,"mac_address":"00:61:fe:ed:ca:fe"}""", port["binding:vif_details"]!.ToJsonString());
         Assert.Equal("DOWN", (string)port["status"]!);
 
         var host = server.Cluster.GetGrain<IHostGrain>("compute-7");

@@ -31,6 +31,9 @@ internal static class PortJson
 
     private static readonly IReadOnlySet<string> PairKeys = new HashSet<string> { "ip_address", "mac_address" };
 
+    /// <summary>The host side of every tap, as networking-calico gives it in binding:vif_details.</summary>
+    public const string TapMacAddress = "00:61:fe:ed:ca:fe";
+
     public static JsonObject Render(Versioned<WorkloadEndpoint> stored, string status)
     {
         var p = stored.Value;
@@ -51,9 +54,11 @@ internal static class PortJson
             ["mac_address"] = a.MacAddress ?? p.MacAddress,
         }));
         json["binding:host_id"] = p.Host ?? "";
-        // networking-calico's binding: a routed tap device, with policy enforced on the host.
+        // networking-calico's binding: a routed tap device, with policy enforced on the host, and one host-side MAC
+        // for every tap (Nova's plug_tap gives the tap this address), so that a VM's ARP entry for its gateway stays
+        // true when it moves to another host.
         json["binding:vif_type"] = p.IsBound ? "tap" : "unbound";
-        json["binding:vif_details"] = p.IsBound ? new JsonObject { ["port_filter"] = true } : new JsonObject();
+        json["binding:vif_details"] = p.IsBound ? new JsonObject { ["port_filter"] = true, ["mac_address"] = TapMacAddress } : new JsonObject();
         json["binding:vnic_type"] = "normal";
         json["binding:profile"] = new JsonObject();
         json["port_security_enabled"] = true;
