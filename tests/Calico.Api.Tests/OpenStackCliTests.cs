@@ -58,6 +58,11 @@ public sealed class OpenStackCliTests(LoopbackApiServer server)
         Assert.NotEqual(0, exit);
         Assert.Contains("ports still in use", error, StringComparison.Ordinal);
 
+        // A port without port security, as a new user makes one.
+        var open = await Os.JsonAsync("port", "create", "--network", "cli-net-2", "--disable-port-security", "--no-security-group", "cli-open");
+        Assert.False((bool)open["port_security_enabled"]!);
+        await Os.RunAsync("port", "delete", "cli-open");
+
         await Os.RunAsync("port", "delete", "cli-port-2");
         await Os.RunAsync("subnet", "delete", "cli-subnet");
         await Os.RunAsync("network", "delete", "cli-net-2");

@@ -38,6 +38,54 @@ public sealed class PortTests(TokenApiServer server)
     }
 
     [Fact]
+    public async Task A_port_without_port_security_has_no_groups_and_refuses_them_as_Neutron_does()
+    {
+        var (network, _, _) = await Demo.NetworkWithSubnetAsync("net-port-security");
+        var open = await Demo.PortAsync(network, new JsonObject { ["port_security_enabled"] = false });
+        Assert.False((bool)open["port_security_enabled"]!);
+        Assert.Empty(open["security_groups"]!.AsArray());
+        var id = (string)open["id"]!;
+
+        // Groups or pairs on a port without port security: refused with Neutron's errors, nothing changed.
+        var groupId = (string)(await Demo.CreateAsync("security-groups", "security_group", new JsonObject { ["name"] = "ps-group" }))["id"]!;
+        var refused = await Demo.PostAsync("/v2.0/ports", new JsonObject { ["port"] = new JsonObject
+        {
+            ["network_id"] = network, ["port_security_enabled"] = false, ["security_groups"] = new JsonArray(groupId), ["name"] = "ps-refused",
+        } });
+        Assert.Equal(HttpStatusCode.BadRequest, refused.Status);
+        Assert.Equal("PortSecurityAndIPRequiredForSecurityGroups", refused.Error.Type);
+        Assert.Empty(await Demo.ListAsync("ports", "?name=ps-refused"));
+        var pairs = await Demo.PutAsync($"/v2.0/ports/{id}", new JsonObject { ["port"] = new JsonObject
+        {
+            ["allowed_address_pairs"] = new JsonArray(new JsonObject { ["ip_address"] = "10.99.0.1" }),
+        } });
+        Assert.Equal(HttpStatusCode.Conflict, pairs.Status);
+        Assert.Equal("AddressPairAndPortSecurityRequired", pairs.Error.Type);
+
+        // Turning it off on a port that has groups is refused until the request also removes them.
+        var secured = (string)(await Demo.PortAsync(network))["id"]!;
+        var off = new JsonObject { ["port"] = new JsonObject { ["port_security_enabled"] = false } };
+        var conflict = await Demo.PutAsync($"/v2.0/ports/{secured}", off);
+        Assert.Equal(HttpStatusCode.Conflict, conflict.Status);
+        Assert.Equal("PortSecurityPortHasSecurityGroup", conflict.Error.Type);
+        Assert.True((bool)(await Demo.GetAsync($"/v2.0/ports/{secured}")).Body!["port"]!["port_security_enabled"]!);
+        var both = await Demo.PutAsync($"/v2.0/ports/{secured}", new JsonObject { ["port"] = new JsonObject
+        {
+            ["port_security_enabled"] = false, ["security_groups"] = new JsonArray(),
+        } });
+        Assert.Equal(HttpStatusCode.OK, both.Status);
+        Assert.False((bool)both.Body!["port"]!["port_security_enabled"]!);
+
+        // A network's port_security_enabled is the default of its new ports.
+        var plain = (string)(await Demo.NetworkAsync("net-port-security-off"))["id"]!;
+        Assert.Equal(HttpStatusCode.OK, (await Demo.PutAsync($"/v2.0/networks/{plain}", new JsonObject { ["network"] = new JsonObject { ["port_security_enabled"] = false } })).Status);
+        await Demo.SubnetAsync(plain, Cidrs.NextV4());
+        var inherited = await Demo.PortAsync(plain);
+        Assert.False((bool)inherited["port_security_enabled"]!);
+        Assert.Empty(inherited["security_groups"]!.AsArray());
+    }
+
+    [Fact]
     public async Task A_bound_port_is_down_until_its_host_reports_it_programmed()
     {
         var (network, _, _) = await Demo.NetworkWithSubnetAsync("net-port-status");
@@ -151,7 +199,6 @@ public sealed class PortTests(TokenApiServer server)
         { """{"security_groups": ["5e1b0000-0000-4000-8000-000000000000"]}""", HttpStatusCode.NotFound, "Security group 5e1b0000-0000-4000-8000-000000000000 does not exist" },
         { """{"mac_address": "01:00:5e:00:00:01"}""", HttpStatusCode.BadRequest, "multicast" },
         { """{"binding:vnic_type": "direct"}""", HttpStatusCode.BadRequest, "'direct' is not supported" },
-        { """{"port_security_enabled": false}""", HttpStatusCode.BadRequest, "cannot be false" },
         { """{"binding:host_id": "bad host!"}""", HttpStatusCode.BadRequest, "binding:host_id" },
     };
 

@@ -69,6 +69,16 @@ public class CalculatorTests
     }
 
     [Fact]
+    public void A_port_without_port_security_says_so_on_its_interface()
+    {
+        var open = Sample.Endpoint("p1", "h44", "10.65.0.3") with { PortSecurityOff = true, SecurityGroupIds = ValueList<string>.Empty };
+        var model = Model(Sample.Host("h44", "172.18.203.44"), open);
+        Assert.False(Assert.IsType<WorkloadInterfaceItem>(HostSpecCalculator.Compute(model, "h44")[new DesiredKey(DesiredKind.Interface, open.InterfaceName)]).PortSecurity);
+        Assert.Equal("needs port_security_enabled: a port without port security has no security groups",
+            Assert.Single((open with { SecurityGroupIds = ValueList.Create("sg-1") }).Validate()).Reason);
+    }
+
+    [Fact]
     public void Admin_down_endpoint_keeps_its_interface_but_gets_no_routes()
     {
         var down = Sample.Endpoint("p1", "h44", "10.65.0.3") with { AdminStateUp = false };

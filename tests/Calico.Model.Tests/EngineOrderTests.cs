@@ -48,12 +48,14 @@ public class EngineOrderTests
                     _ => [$"10.65.0.{100 + e}"],
                 };
                 string[] groups = [.. new[] { "sg-default", "sg-web", "sg-db" }.Where(_ => rng.Next(2) == 0)];
-                versions.Add(Sample.Endpoint($"ep{e:00}-0000", host, ips) with
+                var port = Sample.Endpoint($"ep{e:00}-0000", host, ips) with
                 {
                     SecurityGroupIds = groups.ToValueList(),
                     AdminStateUp = rng.Next(5) != 0,
                     AllowedAddressPairs = rng.Next(4) == 0 ? ValueList.Create(new AllowedAddressPair(IpPrefix.Parse($"10.66.{e}.0/24"), null)) : ValueList<AllowedAddressPair>.Empty,
-                });
+                };
+                // Some ports without groups or pairs have port security off.
+                versions.Add(port with { PortSecurityOff = port.SecurityGroupIds.Count == 0 && port.AllowedAddressPairs.Count == 0 && (e + v) % 2 == 1 });
             }
             if (rng.Next(4) == 0) versions.Add(null);
             Add([.. versions]);

@@ -13,7 +13,7 @@ internal static class NetworkJson
         "port_security_enabled", "availability_zones", "availability_zone_hints", "ipv4_address_scope", "ipv6_address_scope",
     };
 
-    public static readonly IReadOnlySet<string> Updatable = new HashSet<string> { "name", "admin_state_up", "mtu", "shared", "router:external", "description" };
+    public static readonly IReadOnlySet<string> Updatable = new HashSet<string> { "name", "admin_state_up", "mtu", "shared", "router:external", "description", "port_security_enabled" };
 
     public static readonly IReadOnlySet<string> Creatable = new HashSet<string>(Updatable.Concat(Projects.Attributes));
 
@@ -30,7 +30,8 @@ internal static class NetworkJson
         json["subnets"] = StandardAttributes.Strings(subnetIds.Order(StringComparer.Ordinal));
         // Calico routes every workload address; there is no layer 2 between workloads.
         json["l2_adjacency"] = false;
-        json["port_security_enabled"] = true;
+        // The default for the network's new ports.
+        json["port_security_enabled"] = n.PortSecurityEnabled;
         json["availability_zones"] = new JsonArray();
         json["availability_zone_hints"] = new JsonArray();
         json["ipv4_address_scope"] = null;
@@ -47,5 +48,6 @@ internal static class NetworkJson
         Mtu = body.Int("mtu") ?? current.Mtu,
         Shared = body.Bool("shared") ?? current.Shared,
         External = body.Bool("router:external") ?? current.External,
+        PortSecurityOff = body.Bool("port_security_enabled") is { } secured ? !secured : current.PortSecurityOff,
     };
 }

@@ -52,14 +52,21 @@ internal sealed class PortEndpoints(
         body.Accept(PortJson.Creatable, PortJson.Attributes, update: false);
         var networkId = body.Id("network_id") ?? throw RequestObject.Invalid("network_id", "is required");
         var project = Projects.ForCreate(caller, body);
-        await networks.GetVisibleAsync(caller, networkId);
+        var network = await networks.GetVisibleAsync(caller, networkId);
         var requestedMac = PortJson.NormalizeMac(body.String("mac_address"), "mac_address");
         Task<bool> MacInUseAsync(string mac) => networkPorts.MacInUseAsync(networkId, mac, http.RequestAborted);
         var mac = requestedMac ?? await PortJson.NewMacAsync(MacInUseAsync);
         var port = PortJson.Apply(body, new WorkloadEndpoint(Ids.New(), networkId, "", project, null, mac,
             ValueList<FixedIp>.Empty, ValueList<string>.Empty, ValueList<AllowedAddressPair>.Empty, AdminStateUp: true, "", ""));
-        port = port with { SecurityGroupIds = await SecurityGroupsAsync(caller, body) ?? ValueList.Create(DefaultSecurityGroups.IdFor(project)) };
+        // A port without port security (asked for, or its network's default) gets no default group.
+        if (!body.Has("port_security_enabled")) port = port with { PortSecurityOff = network.Value.PortSecurityOff };
+        var requestedGroups = await SecurityGroupsAsync(caller, body);
+        port = port with
+        {
+            SecurityGroupIds = requestedGroups ?? (port.PortSecurityEnabled ? ValueList.Create(DefaultSecurityGroups.IdFor(project)) : ValueList<string>.Empty),
+        };
         // Everything that can be refused without touching IPAM is checked before any address is taken.
+        PortJson.CheckPortSecurity(null, port, requestedGroups is not null);
         port.EnsureValid();
         if (requestedMac is not null && await MacInUseAsync(requestedMac))
             throw ApiException.Conflict("MacAddressInUse", $"Unable to complete operation for network {port.NetworkId}. The mac address {port.MacAddress} is in use.");
@@ -69,7 +76,7 @@ internal sealed class PortEndpoints(
         try
         {
             // The project's default group is made only now that nothing is left to refuse before the port is stored.
-            if (!body.Has("security_groups")) await defaults.EnsureAsync(project);
+            if (requestedGroups is null && port.PortSecurityEnabled) await defaults.EnsureAsync(project);
             var grain = store.Grains.GetGrain<IEndpointGrain>(port.Id);
             var stored = await grain.CreateAsync(port with { FixedIps = fixedIps.ToValueList() });
             // Stored first, checked second (see References): a network, subnet or group deleted meanwhile undoes the port.
@@ -97,7 +104,9 @@ internal sealed class PortEndpoints(
         {
             var current = await GetVisibleAsync(caller, id);
             var next = PortJson.Apply(body, current.Value);
-            if (await SecurityGroupsAsync(caller, body) is { } sgs) next = next with { SecurityGroupIds = sgs };
+            var requestedGroups = await SecurityGroupsAsync(caller, body);
+            if (requestedGroups is not null) next = next with { SecurityGroupIds = requestedGroups.Value };
+            PortJson.CheckPortSecurity(current.Value, next, requestedGroups is not null);
             next.EnsureValid();
             var requests = await addresses.ResolveAsync(body, next.NetworkId, create: false, http.RequestAborted);
             IReadOnlyList<FixedIp> fresh = [];

@@ -61,7 +61,7 @@ internal static class PortJson
         json["binding:vif_details"] = p.IsBound ? new JsonObject { ["port_filter"] = true, ["mac_address"] = TapMacAddress } : new JsonObject();
         json["binding:vnic_type"] = "normal";
         json["binding:profile"] = new JsonObject();
-        json["port_security_enabled"] = true;
+        json["port_security_enabled"] = p.PortSecurityEnabled;
         return json;
     }
 
@@ -76,6 +76,7 @@ internal static class PortJson
             AdminStateUp = body.Bool("admin_state_up") ?? current.AdminStateUp,
             DeviceId = body.String("device_id") ?? current.DeviceId,
             DeviceOwner = body.String("device_owner") ?? current.DeviceOwner,
+            PortSecurityOff = body.Bool("port_security_enabled") is { } secured ? !secured : current.PortSecurityOff,
         };
         if (body.Has("binding:host_id")) next = next with { Host = body.String("binding:host_id", nullable: true) is { Length: > 0 } h ? h : null };
         if (body.ObjectList("allowed_address_pairs", PairKeys) is { } pairs)
@@ -97,8 +98,23 @@ internal static class PortJson
             throw RequestObject.Invalid("binding:vnic_type", $"'{vnic}' is not supported; Calico binds 'normal' (tap) ports only");
         if (body.Has("binding:profile") && body.Body["binding:profile"] is not JsonObject { Count: 0 } and not null)
             throw RequestObject.Invalid("binding:profile", "must be empty; Calico uses no binding profile");
-        if (body.Bool("port_security_enabled") == false)
-            throw RequestObject.Invalid("port_security_enabled", "cannot be false: Calico enforces security groups and anti-spoofing on every port");
+    }
+
+    /// <summary>
+    /// Neutron's rules for a port without port security, with its errors: no security groups (400 when the request
+    /// asks for both; 409 when it turns port security off on a port that has groups) and no allowed address pairs (409).
+    /// </summary>
+    public static void CheckPortSecurity(WorkloadEndpoint? current, WorkloadEndpoint next, bool groupsRequested)
+    {
+        if (next.PortSecurityEnabled) return;
+        if (next.AllowedAddressPairs.Count > 0)
+            throw ApiException.Conflict("AddressPairAndPortSecurityRequired", "Port Security must be enabled in order to have allowed address pairs on a port.");
+        if (next.SecurityGroupIds.Count == 0) return;
+        if (current is { PortSecurityEnabled: true } && !groupsRequested)
+            throw ApiException.Conflict("PortSecurityPortHasSecurityGroup",
+                "Port has security group associated. Cannot disable port security or IP address until security group is removed.");
+        throw ApiException.BadRequest("Port security must be enabled and port must have an IP address in order to use security groups.",
+            "PortSecurityAndIPRequiredForSecurityGroups");
     }
 
     public static string? NormalizeMac(string? text, string field)

@@ -19,6 +19,7 @@ internal static class ExtensionEndpoints
         ("external-net", "Neutron external network", "router:external networks, the source of floating IPs."),
         ("filter-validation", "Filter parameters validation", "Unknown filter attributes are refused with 400."),
         ("net-mtu", "Network MTU", "The MTU of a network."),
+        ("port-security", "Port Security", "port_security_enabled on ports (and a network's default): off, a port has no anti-spoofing and no security groups."),
         ("project-id", "project_id field enabled", "project_id beside tenant_id."),
         ("security-group", "security-group", "Security groups and their rules."),
         ("standard-attr-description", "standard-attr-description", "A description on every resource."),

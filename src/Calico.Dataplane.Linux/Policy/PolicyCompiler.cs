@@ -152,7 +152,7 @@ public sealed class PolicyCompiler
                 _endpointProblems[endpoint.Name] = problem;
                 continue;
             }
-            if (!endpoint.AdminUp) continue;
+            if (!Policed(endpoint)) continue;
             var profile = ProfileOf(endpoint);
             _profileOf[endpoint.Name] = profile;
             _profileUsers[profile.Key] = _profileUsers.GetValueOrDefault(profile.Key) + 1;
@@ -171,6 +171,7 @@ public sealed class PolicyCompiler
             NftSet.VerdictMap(PolicyNames.FromWorkload, NftDataType.InterfaceName, parts.Select(p => KeyValuePair.Create((NftValue)p.Interface, p.From))),
             NftSet.VerdictMap(PolicyNames.ToWorkload, NftDataType.InterfaceName, parts.Select(p => KeyValuePair.Create((NftValue)p.Interface, p.To))),
             NftSet.InterfaceNames(PolicyNames.DownWorkloads, parts.Where(p => p.Down).Select(p => p.Interface.Name)),
+            NftSet.InterfaceNames(PolicyNames.UnsecuredWorkloads, parts.Where(p => p.Unsecured).Select(p => p.Interface.Name)),
         };
         foreach (var version in new[] { 4, 6 })
         {
@@ -215,6 +216,7 @@ public sealed class PolicyCompiler
         var parts = EndpointParts.Of(endpoint, _profileOf.GetValueOrDefault(endpoint.Name));
         var table = Table.WithoutElement(PolicyNames.FromWorkload, parts.Interface).WithoutElement(PolicyNames.ToWorkload, parts.Interface);
         if (parts.Down) table = table.WithoutElement(PolicyNames.DownWorkloads, parts.Interface);
+        if (parts.Unsecured) table = table.WithoutElement(PolicyNames.UnsecuredWorkloads, parts.Interface);
         foreach (var (set, key) in parts.Sources) table = table.WithoutElement(set, key);
         Table = table;
         DropEmptySourcePrefixes(parts);
@@ -230,7 +232,7 @@ public sealed class PolicyCompiler
             return;
         }
         PolicyProfile? profile = null;
-        if (endpoint.AdminUp)
+        if (Policed(endpoint))
         {
             profile = ProfileOf(endpoint);
             _profileOf[endpoint.Name] = profile;
@@ -249,6 +251,7 @@ public sealed class PolicyCompiler
         var table = Table.WithElement(PolicyNames.FromWorkload, new NftElement(parts.Interface, parts.From))
             .WithElement(PolicyNames.ToWorkload, new NftElement(parts.Interface, parts.To));
         if (parts.Down) table = table.WithElement(PolicyNames.DownWorkloads, new NftElement(parts.Interface));
+        if (parts.Unsecured) table = table.WithElement(PolicyNames.UnsecuredWorkloads, new NftElement(parts.Interface));
         foreach (var (set, key) in parts.Sources) table = table.WithElement(set, new NftElement(key));
         Table = table;
     }
@@ -371,6 +374,9 @@ public sealed class PolicyCompiler
     }
 
     // ---- Shared by both paths ----
+
+    /// <summary>Whether the endpoint's traffic goes through a profile of its groups: up, and with port security.</summary>
+    private static bool Policed(WorkloadInterfaceItem endpoint) => endpoint.AdminUp && endpoint.PortSecurity;
 
     private PolicyProfile ProfileOf(WorkloadInterfaceItem endpoint)
     {

@@ -37,6 +37,9 @@ public static class PolicyNames
     /// <summary>Interfaces of administratively down endpoints.</summary>
     public const string DownWorkloads = "cali-wl-down";
 
+    /// <summary>Interfaces of endpoints without port security: any source passes anti-spoofing.</summary>
+    public const string UnsecuredWorkloads = "cali-wl-unsecured";
+
     /// <summary>interface . MAC . address a workload may send from (its own, its allowed address pairs').</summary>
     public static string Sources(int version) => $"cali-wl-src-v{version}";
 

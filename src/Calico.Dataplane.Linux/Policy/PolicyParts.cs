@@ -51,16 +51,21 @@ public sealed record PolicyProfile(ValueList<string> Groups, bool Stateful)
 }
 
 /// <summary>What one endpoint puts in the shared maps and sets: its dispatch verdicts and the sources it may use.</summary>
-public sealed record EndpointParts(NftInterfaceName Interface, NftVerdict From, NftVerdict To, bool Down, IReadOnlyList<(string Set, NftConcatenation Key)> Sources)
+public sealed record EndpointParts(NftInterfaceName Interface, NftVerdict From, NftVerdict To, bool Down, IReadOnlyList<(string Set, NftConcatenation Key)> Sources,
+    bool Unsecured = false)
 {
     /// <summary>
     /// The parts of an accepted endpoint. Sources: each own address with the port's MAC; each allowed pair's address
     /// (or prefix) with the pair's MAC, or the port's; and the EUI-64 link-local address of each of those MACs (what
-    /// Neutron allows, so neighbour discovery works). An administratively down endpoint may send nothing.
+    /// Neutron allows, so neighbour discovery works). An administratively down endpoint may send nothing. An endpoint
+    /// without port security has no sources (it is in the unsecured set instead, so any source passes), no policy of
+    /// its own (to it: accept; from it: on to the destination's side, whose own policy still applies).
     /// </summary>
     public static EndpointParts Of(WorkloadInterfaceItem endpoint, PolicyProfile? profile)
     {
         var name = new NftInterfaceName(endpoint.Name);
+        if (endpoint.AdminUp && !endpoint.PortSecurity)
+            return new EndpointParts(name, NftVerdict.Goto(PolicyNames.ForwardToDestination), NftVerdict.Accept, false, [], Unsecured: true);
         if (!endpoint.AdminUp || profile is null) return new EndpointParts(name, NftVerdict.Drop, NftVerdict.Drop, !endpoint.AdminUp, []);
         var mac = new NftEtherAddress(endpoint.MacAddress);
         var hosts = new SortedSet<NftConcatenation>();

@@ -47,6 +47,7 @@ public static class StaticChains
         {
             Rule("not from a workload", Workload(settings, NftSelector.InputInterfaceName, negate: true), Accept),
             Rule("administratively down", new NftSetMatch(NftSelector.InputInterfaceName, PolicyNames.DownWorkloads), new NftVerdictStatement(NftVerdict.Drop)),
+            Rule("port security disabled", new NftSetMatch(NftSelector.InputInterfaceName, PolicyNames.UnsecuredWorkloads), Accept),
             Rule("own address and MAC, or an allowed pair", new NftConcatSetMatch(v4, PolicyNames.Sources(4)), Accept),
         };
         if (sourcePrefixes4) rules.Add(Rule("allowed pair (prefix)", new NftConcatSetMatch(v4, PolicyNames.SourcePrefixes(4)), Accept));

@@ -38,7 +38,11 @@ public abstract record DesiredItem
     public abstract DesiredKey Key { get; }
 }
 
-/// <summary>A local workload's tap interface: its addresses (for routes and anti-spoofing), MAC and groups.</summary>
+/// <summary>
+/// A local workload's tap interface: its addresses (for routes and anti-spoofing), MAC and groups.
+/// <see cref="PortSecurityOff"/>: no anti-spoofing and no policy of its own (Neutron's port_security_enabled false;
+/// inverted so that an item from a silo that predates it means what it meant there).
+/// </summary>
 [GenerateSerializer, Immutable]
 public sealed record WorkloadInterfaceItem(
     [property: Id(0)] string Name,
@@ -48,9 +52,22 @@ public sealed record WorkloadInterfaceItem(
     [property: Id(4)] bool AdminUp,
     [property: Id(5)] ValueList<string> SecurityGroupIds,
     [property: Id(6)] ValueList<AllowedAddressPair> AllowedAddressPairs,
-    [property: Id(7)] int Mtu) : DesiredItem
+    [property: Id(7)] int Mtu,
+    [property: Id(8)] bool PortSecurityOff = false) : DesiredItem
 {
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool PortSecurity => !PortSecurityOff;
+
     public override DesiredKey Key => new(DesiredKind.Interface, Name);
+
+    /// <summary>The interface of a bound port on its network's MTU; its addresses as host prefixes, IPv4 first, in address order.</summary>
+    public static WorkloadInterfaceItem For(WorkloadEndpoint endpoint, int mtu)
+    {
+        var addresses = endpoint.Addresses.Select(IpPrefix.Host)
+            .OrderBy(p => p.Version).ThenBy(p => p.Address, Comparer<IPAddress>.Create(IpAddresses.Compare)).ToValueList();
+        return new WorkloadInterfaceItem(endpoint.InterfaceName, endpoint.Id, endpoint.MacAddress, addresses,
+            endpoint.AdminStateUp, endpoint.SecurityGroupIds, endpoint.AllowedAddressPairs, mtu, endpoint.PortSecurityOff);
+    }
 }
 
 public enum RouteKind { Local = 1, ViaHost = 2, Blackhole = 3 }

@@ -273,10 +273,8 @@ public sealed class DesiredStateEngine(Func<string, bool>? inScope = null)
         if (_inScope(host))
         {
             var mtu = Intent.Network(endpoint.NetworkId)?.Mtu ?? Network.DefaultMtu;
-            var addresses = endpoint.Addresses.Select(IpPrefix.Host)
-                .OrderBy(p => p.Version).ThenBy(p => p.Address, Comparer<IPAddress>.Create(IpAddresses.Compare)).ToValueList();
-            var iface = new WorkloadInterfaceItem(endpoint.InterfaceName, endpoint.Id, endpoint.MacAddress, addresses,
-                endpoint.AdminStateUp, endpoint.SecurityGroupIds, endpoint.AllowedAddressPairs, mtu);
+            var iface = WorkloadInterfaceItem.For(endpoint, mtu);
+            var addresses = iface.Addresses;
             entries.Add(Entry.Owner(new Rank(0, endpoint.Id, 0), host, iface));
             if (endpoint.AdminStateUp)
                 for (var i = 0; i < addresses.Count; i++)

@@ -76,10 +76,9 @@ public static class HostSpecCalculator
         Dictionary<DesiredKey, DesiredItem> items, SortedSet<string> neededSets)
     {
         var mtu = intent.Network(endpoint.NetworkId)?.Mtu ?? Network.DefaultMtu;
-        var addresses = endpoint.Addresses.Select(IpPrefix.Host)
-            .OrderBy(p => p.Version).ThenBy(p => p.Address, Comparer<IPAddress>.Create(IpAddresses.Compare)).ToValueList();
-        TryAdd(items, new WorkloadInterfaceItem(endpoint.InterfaceName, endpoint.Id, endpoint.MacAddress, addresses,
-            endpoint.AdminStateUp, endpoint.SecurityGroupIds, endpoint.AllowedAddressPairs, mtu));
+        var iface = WorkloadInterfaceItem.For(endpoint, mtu);
+        var addresses = iface.Addresses;
+        TryAdd(items, iface);
 
         if (endpoint.AdminStateUp)
             foreach (var prefix in addresses) TryAdd(items, RouteItem.Local(prefix, endpoint.InterfaceName));

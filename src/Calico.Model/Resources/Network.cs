@@ -15,8 +15,12 @@ public sealed record Network(
     [property: Id(4)] int Mtu,
     [property: Id(5)] bool Shared,
     [property: Id(6)] bool External,
-    [property: Id(7)] string Description = "") : IValidatable
+    [property: Id(7)] string Description = "",
+    [property: Id(8)] bool PortSecurityOff = false) : IValidatable
 {
+    /// <summary>The default of the network's new ports (stored inverted, like <see cref="WorkloadEndpoint.PortSecurityOff"/>).</summary>
+    public bool PortSecurityEnabled => !PortSecurityOff;
+
     public const int DefaultMtu = 1500;
 
     public IReadOnlyList<ValidationError> Validate()

@@ -16,7 +16,8 @@ public enum AdminState { Up, Down }
 
 /// <summary>
 /// A Neutron port. Bound to a host (<see cref="Host"/> set) it is a workload endpoint there: a tap interface
-/// whose addresses get /32 (/128) routes, policy from its security groups, DHCP host entries.
+/// whose addresses get /32 (/128) routes, policy from its security groups, DHCP host entries. Without
+/// <see cref="PortSecurityEnabled"/> it has no anti-spoofing and no policy of its own (and so no groups or pairs).
 /// </summary>
 [GenerateSerializer, Immutable]
 public sealed record WorkloadEndpoint(
@@ -32,8 +33,15 @@ public sealed record WorkloadEndpoint(
     [property: Id(9)] bool AdminStateUp,
     [property: Id(10)] string DeviceId,
     [property: Id(11)] string DeviceOwner,
-    [property: Id(12)] string Description = "") : IValidatable
+    [property: Id(12)] string Description = "",
+    [property: Id(13)] bool PortSecurityOff = false) : IValidatable
 {
+    /// <summary>
+    /// Neutron's port_security_enabled. Stored inverted, so that a port stored before the attribute existed (the
+    /// serializer leaves a missing field at its type's default) keeps its port security.
+    /// </summary>
+    public bool PortSecurityEnabled => !PortSecurityOff;
+
     /// <summary>The host-side interface name, as Nova/Neutron name it: "tap" and the first 11 characters of the id.</summary>
     public string InterfaceName => InterfaceNameFor(Id);
 
@@ -64,6 +72,9 @@ public sealed record WorkloadEndpoint(
                 if (FixedIps[i].Address.Equals(FixedIps[j].Address)) v.Add($"fixed_ips[{i}].ip_address", $"{FixedIps[i].Address} is listed twice");
         }
         for (var i = 0; i < SecurityGroupIds.Count; i++) v.Id(SecurityGroupIds[i], $"security_groups[{i}]");
+        // Without port security nothing enforces groups or pairs (Neutron refuses the combination the same way).
+        if (!PortSecurityEnabled && SecurityGroupIds.Count > 0) v.Add("security_groups", "needs port_security_enabled: a port without port security has no security groups");
+        if (!PortSecurityEnabled && AllowedAddressPairs.Count > 0) v.Add("allowed_address_pairs", "needs port_security_enabled: a port without port security has no allowed address pairs");
         if (SecurityGroupIds.Distinct().Count() != SecurityGroupIds.Count) v.Add("security_groups", "lists a group twice");
         for (var i = 0; i < AllowedAddressPairs.Count; i++)
         {

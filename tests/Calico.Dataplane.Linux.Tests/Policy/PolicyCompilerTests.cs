@@ -136,6 +136,30 @@ public sealed class PolicyCompilerTests
     }
 
     [Fact]
+    public void An_endpoint_without_port_security_has_no_sources_and_no_policy_of_its_own()
+    {
+        var open = Endpoint("tapopen0000001", "fa:16:3e:00:00:01", ["10.65.0.3"], [], adminUp: true) with { PortSecurityOff = true };
+        var table = PolicyCompiler.Compile([open]);
+
+        var key = new NftInterfaceName("tapopen0000001");
+        Assert.True(table.Sets[PolicyNames.FromWorkload].Elements.TryGetValue(key, out var from) && from == NftVerdict.Goto(PolicyNames.ForwardToDestination));
+        Assert.True(table.Sets[PolicyNames.ToWorkload].Elements.TryGetValue(key, out var to) && to == NftVerdict.Accept);
+        Assert.True(table.Sets[PolicyNames.UnsecuredWorkloads].Elements.Contains(key));
+        Assert.Empty(table.Sets[PolicyNames.Sources(4)].Elements);
+        Assert.DoesNotContain(table.Chains.Keys, c => c.StartsWith("cali-p", StringComparison.Ordinal));
+
+        // Turned on again, incrementally: the port's own sources and a profile, and it leaves the unsecured set.
+        var compiler = new PolicyCompiler();
+        compiler.Apply(Set(open));
+        Assert.Equal(table, compiler.Table);
+        compiler.Apply(Set(open with { PortSecurityOff = false }));
+        Assert.Empty(compiler.Table.Sets[PolicyNames.UnsecuredWorkloads].Elements);
+        Assert.Equal(PolicyCompiler.Compile([open with { PortSecurityOff = false }]), compiler.Table);
+        compiler.Apply(Set(open));
+        Assert.Equal(table, compiler.Table);
+    }
+
+    [Fact]
     public void A_workload_may_send_from_its_own_addresses_and_pairs_with_their_macs()
     {
         var table = PolicyCompiler.Compile(
@@ -393,6 +417,7 @@ public sealed class PolicyCompilerTests
                 Endpoint(name, mac, [$"10.65.0.{e + 1}"], [groups[e % 3]], adminUp: false),
                 Endpoint(name, mac, [$"10.65.0.{e + 1}"], ["vrrp"], pairs: [Pair("10.66.0.0/24"), Pair($"10.66.1.{e}/32", "fa:16:3e:00:00:99")]),
                 Endpoint(name, mac, [], ["missing"]),
+                Endpoint(name, mac, [$"10.65.0.{e + 1}"], []) with { PortSecurityOff = true },
             ]);
         }
         result.Add([Group("web", Ingress("w1", IpProtocols.Tcp, 80, 80)), Group("web", Ingress("w1", remoteGroup: "db"), Egress("w2"))]);

@@ -30,6 +30,7 @@ public sealed class PolicyRenderingTests
             add set inet calico cali-wl-down { type ifname; }
             add set inet calico cali-wl-src-v4 { type ifname . ether_addr . ipv4_addr; }
             add set inet calico cali-wl-src-v6 { type ifname . ether_addr . ipv6_addr; }
+            add set inet calico cali-wl-unsecured { type ifname; }
             add chain inet calico cali-fw-to
             add chain inet calico cali-pe-4aac8d9eef77e186
             add chain inet calico cali-pe-7b9a2782f961be68
@@ -114,6 +115,7 @@ public sealed class PolicyRenderingTests
             add rule inet calico nat-prerouting dnat ip6 to ip6 daddr map @cali-fip-dnat-v6 comment "cal:16c2961ba1bf7983 floating IPs"
             add rule inet calico raw-prerouting iifname != "tap*" accept comment "cal:5cd44519ed98f04b not from a workload"
             add rule inet calico raw-prerouting iifname @cali-wl-down drop comment "cal:fc416ca63cb1b523 administratively down"
+            add rule inet calico raw-prerouting iifname @cali-wl-unsecured accept comment "cal:9e5bccef46b4ee1d port security disabled"
             add rule inet calico raw-prerouting iifname . ether saddr . ip saddr @cali-wl-src-v4 accept comment "cal:c0f3dd09637f9eea own address and MAC, or an allowed pair"
             add rule inet calico raw-prerouting iifname . ether saddr . ip6 saddr @cali-wl-src-v6 accept comment "cal:18966bbe42b646a2 own address and MAC, or an allowed pair"
             add rule inet calico raw-prerouting ip saddr 0.0.0.0 udp sport 68 udp dport 67 accept comment "cal:ec8f0c7d1981cfab DHCP before an address"

@@ -99,6 +99,38 @@ public sealed class PolicyTrafficTests : IDisposable
     }
 
     [Fact]
+    public async Task Without_port_security_a_workload_sends_from_any_source_and_receives_anything_while_its_peers_keep_their_policy()
+    {
+        // vm-a without port security (Neutron's port_security_enabled false: no groups); vm-b "client" accepts nothing.
+        var seen = _lab.ListenUdp(_lab.Outside, IPAddress.Any, 9000);
+        _lab.ListenTcp(_lab.VmA, IPAddress.Any, 81);
+        _lab.ListenTcp(_lab.VmB, IPAddress.Any, 80);
+        var open = LabState.VmA() with { PortSecurityOff = true };
+        var items = State([open, LabState.VmB("client"), Group("client", Egress("out")), Pool("pool", "10.65.0.0/16", outgoingNat: false)]);
+        var policy = _lab.Policy();
+        policy.Apply(items);
+        var other = IPAddress.Parse("10.65.0.99");
+        _lab.Host.Ip("route", "add", "10.65.0.99/32", "dev", TapA);
+        _lab.VmA.Ip("addr", "add", "10.65.0.99/32", "dev", "eth0");
+
+        await SendAsync(_lab.VmA, OutsideAddress, 9000, from: other);
+        Assert.True(await seen.SawAsync(other));
+        Assert.True(await ConnectsAsync(_lab.Outside, A, 81));
+        Assert.True(await ConnectsAsync(_lab.VmB, A, 81));
+        // b's own policy still holds against a.
+        Assert.False(await ConnectsAsync(_lab.VmA, B, 80));
+
+        // Port security back on (with a group that allows nothing in): spoofing and inbound are dropped again.
+        Apply(policy, items, Set(LabState.VmA("client")));
+        var seenAfter = _lab.ListenUdp(_lab.Outside, IPAddress.Any, 9002);
+        await SendAsync(_lab.VmA, OutsideAddress, 9002, from: A);
+        Assert.True(await seenAfter.SawAsync(A));
+        await SendAsync(_lab.VmA, OutsideAddress, 9002, from: other);
+        Assert.False(await seenAfter.SawAsync(other, waitMs: 300));
+        Assert.False(await ConnectsAsync(_lab.Outside, A, 81));
+    }
+
+    [Fact]
     public async Task A_remote_group_membership_change_takes_effect()
     {
         // b ("db") accepts 5432 from members of "web"; a is in "web" but not yet a member the host knows of.
