@@ -33,6 +33,10 @@ public static class CalicoApiExtensions
         services.AddOptions<HostLivenessOptions>();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ApiAuthenticator>();
+        // Keystone (Api:Auth=keystone): its HTTP client comes from the factory, so connections are pooled and renewed.
+        services.AddHttpClient(KeystoneClient.HttpClientName);
+        services.TryAddSingleton<KeystoneClient>();
+        services.TryAddSingleton<KeystoneAuthenticator>();
         services.TryAddSingleton<RequestBody>();
         services.TryAddSingleton<ResourceStore>();
         services.TryAddSingleton<References>();

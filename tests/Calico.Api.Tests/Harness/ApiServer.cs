@@ -19,14 +19,14 @@ public abstract class ApiServer : IAsyncLifetime
 
     public IClusterClient Cluster => (_cluster ?? throw new InvalidOperationException("not started")).Client;
 
-    public async Task InitializeAsync()
+    public virtual async Task InitializeAsync()
     {
         _silo = SiloProcess.Start(["--role", "controller", "--datastore", "memory", .. Arguments]);
         await _silo.WaitForAsync("/readyz");
         _cluster = await ClusterClient.ConnectAsync(_silo.GatewayPort);
     }
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         if (_cluster is not null) await _cluster.DisposeAsync();
         if (_silo is not null) await _silo.DisposeAsync();
@@ -35,12 +35,13 @@ public abstract class ApiServer : IAsyncLifetime
     public NeutronClient Client(string? token = null) => new(BaseUrl, token, () => Silo.Output);
 }
 
-/// <summary>Tokens for three callers: an admin, and two projects that must not see each other.</summary>
+/// <summary>Tokens for four callers: an admin, two projects that must not see each other, and a reader of one.</summary>
 public sealed class TokenApiServer : ApiServer
 {
     public const string AdminToken = "admin-token-0123456789abcdef";
     public const string DemoToken = "demo-token-0123456789abcdef";
     public const string OtherToken = "other-token-0123456789abcdef";
+    public const string ReaderToken = "reader-token-0123456789abcdef";
 
     protected override string[] Arguments =>
     [
@@ -48,6 +49,7 @@ public sealed class TokenApiServer : ApiServer
         $"--Api:Tokens:{AdminToken}:ProjectId=admin", $"--Api:Tokens:{AdminToken}:Admin=true",
         $"--Api:Tokens:{DemoToken}:ProjectId=demo",
         $"--Api:Tokens:{OtherToken}:ProjectId=other",
+        $"--Api:Tokens:{ReaderToken}:ProjectId=demo", $"--Api:Tokens:{ReaderToken}:ReadOnly=true",
         "--Api:MaxRequestBodyBytes=65536",
     ];
 
@@ -56,6 +58,9 @@ public sealed class TokenApiServer : ApiServer
     public NeutronClient Demo => Client(DemoToken);
 
     public NeutronClient Other => Client(OtherToken);
+
+    /// <summary>Project demo's read-only caller (Keystone's reader role).</summary>
+    public NeutronClient Reader => Client(ReaderToken);
 }
 
 /// <summary>The default configuration: listening on loopback only, so no authentication (Api:Auth=auto).</summary>
