@@ -1,4 +1,5 @@
 using Calico.Silo.Tests;
+using Calico.Testing;
 
 namespace Calico.Api.Tests.Harness;
 
@@ -69,6 +70,55 @@ public sealed class LoopbackApiServer : ApiServer
     public const string CliToken = "cli-token-0123456789abcdef";
 
     protected override string[] Arguments => [$"--Api:Tokens:{CliToken}:ProjectId=cli"];
+}
+
+/// <summary>
+/// Api:Auth=keystone against the suite's Keystone (<see cref="KeystoneServer"/>), the API registered in its catalog
+/// as the network service's public endpoint in a region of its own: what a real cloud runs.
+/// </summary>
+public sealed class KeystoneApiServer : ApiServer
+{
+    private string _region = "";
+
+    public KeystoneServer Keystone { get; } = new();
+
+    protected override string[] Arguments =>
+    [
+        "--Api:Auth=keystone", $"--Api:Keystone:AuthUrl={Keystone.Url}", "--Api:Keystone:Username=neutron",
+        $"--Api:Keystone:Password={Keystone.Password}", "--Api:Keystone:ProjectName=service",
+    ];
+
+    public override async Task InitializeAsync()
+    {
+        await Keystone.InitializeAsync();
+        await base.InitializeAsync();
+        _region = await Keystone.RegisterNetworkEndpointAsync(BaseUrl);
+    }
+
+    public override async Task DisposeAsync()
+    {
+        try
+        {
+            if (_region.Length > 0) await Keystone.UnregisterAsync(_region);
+        }
+        finally
+        {
+            await base.DisposeAsync();
+            await Keystone.DisposeAsync();
+        }
+    }
+
+    /// <summary>The openstack CLI as <paramref name="user"/> of <paramref name="project"/>: password, Keystone, the catalog.</summary>
+    public OpenStackCli Cli(string user, string project) => OpenStackCli.Password(Keystone.Url, _region, user, Keystone.Password, project);
+
+    /// <summary>An HTTP client with a token Keystone issued to <paramref name="user"/> of <paramref name="project"/>.</summary>
+    public async Task<NeutronClient> ClientAsync(string user, string project) => Client(await Keystone.TokenAsync(user, project));
+}
+
+[CollectionDefinition(Name)]
+public sealed class KeystoneApi : ICollectionFixture<KeystoneApiServer>
+{
+    public const string Name = "Keystone API server";
 }
 
 [CollectionDefinition(Name)]
