@@ -1,5 +1,7 @@
 using System.Net;
 using Calico.Api.Tests.Harness;
+using Calico.Grains;
+using Calico.Model.Resources;
 
 namespace Calico.Api.Tests;
 
@@ -75,5 +77,31 @@ public sealed class KeystoneCliTests(KeystoneApiServer server)
             .With(("X-Roles", "admin,member"), ("X-Project-Id", await server.Keystone.ProjectIdAsync("other")), ("X-Identity-Status", "Confirmed"));
         Assert.Equal(HttpStatusCode.NotFound, (await reader.GetAsync($"/v2.0/networks/{otherNetwork}")).Status);
         Assert.Equal(HttpStatusCode.Forbidden, (await reader.PostAsync("/v2.0/networks", new JsonObject { ["network"] = new JsonObject { ["name"] = "x" } })).Status);
+    }
+
+    [Fact]
+    public async Task Nova_is_told_of_a_bound_port_with_a_token_keystone_issued_to_the_apis_service_user()
+    {
+        var member = await server.ClientAsync("demo-member", "demo");
+        var (network, _, _) = await member.NetworkWithSubnetAsync(Unique("ks-nova"));
+        var instance = Guid.NewGuid().ToString();
+        server.Nova.Instances[instance] = true;
+        var port = (string)(await member.PortAsync(network, new JsonObject { ["device_id"] = instance, ["device_owner"] = "compute:nova" }))["id"]!;
+        var admin = await server.ClientAsync("admin", "admin");
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutAsync($"/v2.0/ports/{port}",
+            new JsonObject { ["port"] = new JsonObject { ["binding:host_id"] = "ks-nova-h1" } })).Status);
+
+        await server.Cluster.GetGrain<IHostGrain>("ks-nova-h1").ReportEndpointStatusesAsync(new EndpointStatusReport(
+            new Dictionary<string, EndpointStatus> { [port] = new(EndpointStatusKind.Active, null, "ks-nova-h1", 1, DateTimeOffset.UtcNow) }, [], Complete: false));
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!server.Nova.Accepted.Any(e => e.Server == instance))
+        {
+            Assert.Empty(server.Nova.Violations);
+            if (DateTime.UtcNow > deadline) Assert.Fail($"Nova heard nothing of {instance}:\n{server.Silo.Output}");
+            await Task.Delay(50);
+        }
+        Assert.Single(server.Nova.Accepted, e => e.Server == instance && e.Name == "network-vif-plugged" && e.Tag == port);
+        var token = server.Nova.Tokens.Last(t => t.Length > 0);
+        Assert.Equal("neutron", await server.Keystone.UserOfTokenAsync(token));
     }
 }

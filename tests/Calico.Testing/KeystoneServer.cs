@@ -87,6 +87,10 @@ public sealed class KeystoneServer : IAsyncLifetime
         return response.Headers.GetValues("X-Subject-Token").Single();
     }
 
+    /// <summary>The name of the user a token was issued to (Keystone's validation, as an admin asks it).</summary>
+    public async Task<string> UserOfTokenAsync(string token) =>
+        (string)(await AdminAsync(HttpMethod.Get, "/auth/tokens?nocatalog", headers: ("X-Subject-Token", token)))!["token"]!["user"]!["name"]!;
+
     /// <summary>A project's id, by name.</summary>
     public async Task<string> ProjectIdAsync(string name) =>
         (string)(await AdminAsync(HttpMethod.Get, $"/projects?name={name}"))!["projects"]![0]!["id"]!;
@@ -119,10 +123,11 @@ public sealed class KeystoneServer : IAsyncLifetime
     /// <summary>A body with its length: uwsgi's http-socket reads no chunked body (Keystone would see none).</summary>
     private static StringContent Json(JsonNode body) => new(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json");
 
-    private async Task<JsonNode?> AdminAsync(HttpMethod method, string path, JsonNode? body = null)
+    private async Task<JsonNode?> AdminAsync(HttpMethod method, string path, JsonNode? body = null, params (string Name, string Value)[] headers)
     {
         using var request = new HttpRequestMessage(method, Url + path);
         request.Headers.Add("X-Auth-Token", await TokenAsync("admin", "admin"));
+        foreach (var (name, value) in headers) request.Headers.Add(name, value);
         if (body is not null) request.Content = Json(body);
         using var response = await Http.SendAsync(request);
         var text = await response.Content.ReadAsStringAsync();

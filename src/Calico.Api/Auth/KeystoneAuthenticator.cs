@@ -15,20 +15,15 @@ namespace Calico.Api.Auth;
 /// token's SHA-256 digest; concurrent requests with one token share one validation. A missing, unknown or expired
 /// token is answered 401 with <c>WWW-Authenticate: Keystone uri="..."</c>; Keystone being unreachable, 503.
 /// </summary>
-internal sealed partial class KeystoneAuthenticator(KeystoneClient keystone, IOptions<CalicoApiOptions> options, TimeProvider time,
-    ILogger<KeystoneAuthenticator> logger)
+internal sealed partial class KeystoneAuthenticator(KeystoneClient keystone, KeystoneServiceToken own, IOptions<CalicoApiOptions> options,
+    TimeProvider time, ILogger<KeystoneAuthenticator> logger)
 {
     /// <summary>Longer than any token Keystone issues (a JWS token is about 800 bytes): refused without asking it.</summary>
     private const int MaxTokenLength = 8192;
 
-    /// <summary>A service token this close to its expiry is not used even when it cannot be renewed.</summary>
-    private static readonly TimeSpan ExpiryMargin = TimeSpan.FromSeconds(30);
-
     private readonly KeystoneOptions _options = options.Value.Keystone;
     /// <summary>Lazy: of two requests adding one token at once, only the entry that is kept asks Keystone.</summary>
     private readonly ConcurrentDictionary<string, Lazy<Task<Validation>>> _cache = new(StringComparer.Ordinal);
-    private readonly SemaphoreSlim _renewing = new(1, 1);
-    private ServiceToken? _own;
 
     /// <summary>The header value every 401 carries: where to get a token.</summary>
     public string Challenge => $"Keystone uri=\"{_options.AuthUrl.TrimEnd('/')}\"";
@@ -79,19 +74,19 @@ internal sealed partial class KeystoneAuthenticator(KeystoneClient keystone, IOp
 
     private async Task<Validation> ValidateAsync(string token)
     {
-        var own = await OwnTokenAsync(refused: null);
+        var service = await own.GetAsync(refused: null);
         KeystoneToken? found;
         try
         {
-            found = await keystone.ValidateAsync(own, token, CancellationToken.None);
+            found = await keystone.ValidateAsync(service, token, CancellationToken.None);
         }
         catch (ServiceTokenRefusedException)
         {
             // Revoked, or Keystone's keys rotated under it: one new token, one more try.
-            own = await OwnTokenAsync(refused: own);
+            service = await own.GetAsync(refused: service);
             try
             {
-                found = await keystone.ValidateAsync(own, token, CancellationToken.None);
+                found = await keystone.ValidateAsync(service, token, CancellationToken.None);
             }
             catch (ServiceTokenRefusedException e)
             {
@@ -104,36 +99,6 @@ internal sealed partial class KeystoneAuthenticator(KeystoneClient keystone, IOp
         if (found is null) return new Validation(null, until);
         if (found.ExpiresAt <= now) return new Validation(null, until);
         return new Validation(found, found.ExpiresAt < until ? found.ExpiresAt : until);
-    }
-
-    /// <summary>The API's own token, renewed when due or when Keystone refused <paramref name="refused"/>.</summary>
-    private async Task<string> OwnTokenAsync(string? refused)
-    {
-        var own = _own;
-        if (own is not null && own.Value != refused && time.GetUtcNow() < own.RenewAt) return own.Value;
-        await _renewing.WaitAsync();
-        try
-        {
-            own = _own;
-            if (own is not null && own.Value != refused && time.GetUtcNow() < own.RenewAt) return own.Value;
-            try
-            {
-                var issued = await keystone.IssueAsync(CancellationToken.None);
-                _own = issued;
-                LogIssued(logger, keystone.Url, _options.Username, _options.ProjectName, issued.RenewAt);
-                return issued.Value;
-            }
-            catch (KeystoneUnavailableException e) when (own is not null && own.Value != refused && time.GetUtcNow() < own.ExpiresAt - ExpiryMargin)
-            {
-                // Due for renewal but still good: keep using it, and try again at the next validation.
-                LogRenewalFailed(logger, e.Message, own.ExpiresAt);
-                return own.Value;
-            }
-        }
-        finally
-        {
-            _renewing.Release();
-        }
     }
 
     /// <summary>Keeps the cache within <see cref="KeystoneOptions.CacheEntries"/>: the stale first, then every finished one.</summary>
@@ -153,12 +118,6 @@ internal sealed partial class KeystoneAuthenticator(KeystoneClient keystone, IOp
 
     /// <summary>Keystone's answer (null token: unknown or expired), and until when it holds.</summary>
     private sealed record Validation(KeystoneToken? Token, DateTimeOffset CachedUntil);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "The Neutron API has a Keystone token from {Url} for service user {User} in project {Project}; renewing it at {RenewAt}")]
-    private static partial void LogIssued(ILogger logger, string url, string user, string project, DateTimeOffset renewAt);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Renewing the Neutron API's Keystone token failed ({Reason}); the current one is used until {ExpiresAt}")]
-    private static partial void LogRenewalFailed(ILogger logger, string reason, DateTimeOffset expiresAt);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A token could not be validated: Keystone at {Url}: {Reason}")]
     private static partial void LogUnavailable(ILogger logger, string url, string reason);

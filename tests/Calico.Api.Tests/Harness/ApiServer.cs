@@ -74,23 +74,29 @@ public sealed class LoopbackApiServer : ApiServer
 
 /// <summary>
 /// Api:Auth=keystone against the suite's Keystone (<see cref="KeystoneServer"/>), the API registered in its catalog
-/// as the network service's public endpoint in a region of its own: what a real cloud runs.
+/// as the network service's public endpoint in a region of its own, and telling <see cref="Nova"/> of its ports
+/// with its Keystone token (Nova:Auth=keystone): what a real cloud runs.
 /// </summary>
 public sealed class KeystoneApiServer : ApiServer
 {
     private string _region = "";
+    private FakeNova? _nova;
 
     public KeystoneServer Keystone { get; } = new();
+
+    public FakeNova Nova => _nova ?? throw new InvalidOperationException("not started");
 
     protected override string[] Arguments =>
     [
         "--Api:Auth=keystone", $"--Api:Keystone:AuthUrl={Keystone.Url}", "--Api:Keystone:Username=neutron",
         $"--Api:Keystone:Password={Keystone.Password}", "--Api:Keystone:ProjectName=service",
+        $"--Nova:Url={Nova.Url}", "--Nova:BatchInterval=00:00:00.2",
     ];
 
     public override async Task InitializeAsync()
     {
         await Keystone.InitializeAsync();
+        _nova = await FakeNova.StartAsync();
         await base.InitializeAsync();
         _region = await Keystone.RegisterNetworkEndpointAsync(BaseUrl);
     }
@@ -104,6 +110,7 @@ public sealed class KeystoneApiServer : ApiServer
         finally
         {
             await base.DisposeAsync();
+            if (_nova is not null) await _nova.DisposeAsync();
             await Keystone.DisposeAsync();
         }
     }
