@@ -7,7 +7,10 @@ public sealed class ApiConfigurationTests
 {
     [Theory]
     [InlineData(new[] { "--Api:Auth=token" }, "Api:Auth is 'token' but Api:Tokens is empty")]
-    [InlineData(new[] { "--Api:Auth=keystone" }, "Api:Auth 'keystone' is unknown; use 'auto', 'token' or 'none'")]
+    [InlineData(new[] { "--Api:Auth=kerberos" }, "Api:Auth 'kerberos' is unknown; use 'keystone', or 'auto', 'token' or 'none' for development")]
+    [InlineData(new[] { "--Api:Auth=keystone" }, "Api:Keystone:AuthUrl '' must be Keystone's http(s) URL")]
+    [InlineData(new[] { "--Api:Auth=keystone", "--Api:Keystone:AuthUrl=http://127.0.0.1:5000/v3", "--Api:Keystone:Username=neutron" },
+        "Api:Keystone:Password is empty")]
     [InlineData(new[] { "--Api:Tokens:short:ProjectId=demo" }, "is shorter than 16 characters")]
     [InlineData(new[] { "--Api:Tokens:long-enough-token-0123:Admin=true" }, "needs a ProjectId")]
     [InlineData(new[] { "--Api:DeleteSettleTime=00:00:00" }, "Api:DeleteSettleTime 00:00:00 must be more than 00:00:00 and at most 00:00:30")]

@@ -89,7 +89,7 @@ public sealed class PortTests(TokenApiServer server)
     public async Task A_bound_port_is_down_until_its_host_reports_it_programmed()
     {
         var (network, _, _) = await Demo.NetworkWithSubnetAsync("net-port-status");
-        var port = await Demo.PortAsync(network, new JsonObject { ["binding:host_id"] = "compute-7" });
+        var port = await server.Admin.PortAsync(network, new JsonObject { ["binding:host_id"] = "compute-7", ["project_id"] = "demo" });
         var id = (string)port["id"]!;
         Assert.Equal("compute-7", (string)port["binding:host_id"]!);
         Assert.Equal("tap", (string)port["binding:vif_type"]!);
@@ -105,7 +105,7 @@ public sealed class PortTests(TokenApiServer server)
         Assert.Equal("ERROR", await StatusAsync(id));
 
         // Moving the port to another host: that host has not programmed it yet.
-        var moved = await Demo.PutAsync($"/v2.0/ports/{id}", new JsonObject { ["port"] = new JsonObject { ["binding:host_id"] = "compute-8" } });
+        var moved = await server.Admin.PutAsync($"/v2.0/ports/{id}", new JsonObject { ["port"] = new JsonObject { ["binding:host_id"] = "compute-8" } });
         Assert.Equal(HttpStatusCode.OK, moved.Status);
         Assert.Equal("DOWN", (string)moved.Body!["port"]!["status"]!);
         Assert.Equal("compute-8", (string)moved.Body!["port"]!["binding:host_id"]!);
@@ -150,7 +150,7 @@ public sealed class PortTests(TokenApiServer server)
         var (a, _, _) = await Demo.NetworkWithSubnetAsync("net-rows-a");
         var (b, _, _) = await Demo.NetworkWithSubnetAsync("net-rows-b");
         const string mac = "fa:16:3e:12:34:56";
-        var onA = (string)(await Demo.PortAsync(a, new JsonObject { ["mac_address"] = mac, ["binding:host_id"] = "compute-9" }))["id"]!;
+        var onA = (string)(await server.Admin.PortAsync(a, new JsonObject { ["mac_address"] = mac, ["binding:host_id"] = "compute-9", ["project_id"] = "demo" }))["id"]!;
         var onB = (string)(await Demo.PortAsync(b, new JsonObject { ["mac_address"] = mac }))["id"]!;
         var secondOnA = (string)(await Demo.PortAsync(a))["id"]!;
         static async Task<List<string>> IdsAsync(Task<JsonArray> list) => [.. (await list).Select(p => (string)p!["id"]!).Order(StringComparer.Ordinal)];
@@ -199,7 +199,8 @@ public sealed class PortTests(TokenApiServer server)
         { """{"security_groups": ["5e1b0000-0000-4000-8000-000000000000"]}""", HttpStatusCode.NotFound, "Security group 5e1b0000-0000-4000-8000-000000000000 does not exist" },
         { """{"mac_address": "01:00:5e:00:00:01"}""", HttpStatusCode.BadRequest, "multicast" },
         { """{"binding:vnic_type": "direct"}""", HttpStatusCode.BadRequest, "'direct' is not supported" },
-        { """{"binding:host_id": "bad host!"}""", HttpStatusCode.BadRequest, "binding:host_id" },
+        // Binding is Nova's (an admin's) act: a member may not, whatever the host.
+        { """{"binding:host_id": "compute-1"}""", HttpStatusCode.Forbidden, "Setting 'binding:host_id' is disallowed by policy" },
     };
 
     [Theory]
@@ -217,6 +218,20 @@ public sealed class PortTests(TokenApiServer server)
         Assert.Contains(message.Replace("SUBNET", subnet, StringComparison.Ordinal), reply.Error.Message, StringComparison.Ordinal);
         Assert.Empty(await Demo.ListAsync("ports", $"?network_id={network}"));
         // Nothing was left allocated: the subnet's addresses are all free.
+        Assert.Empty(await server.Cluster.GetGrain<ISubnetIpamGrain>(subnet).ListAsync());
+    }
+
+    [Fact]
+    public async Task A_bind_to_an_invalid_host_name_is_refused_and_takes_no_address()
+    {
+        var (network, subnet, _) = await Demo.NetworkWithSubnetAsync("net-port-bad-host");
+        var reply = await server.Admin.PostAsync("/v2.0/ports", new JsonObject
+        {
+            ["port"] = new JsonObject { ["network_id"] = network, ["binding:host_id"] = "bad host!", ["project_id"] = "demo" },
+        });
+        Assert.Equal(HttpStatusCode.BadRequest, reply.Status);
+        Assert.Contains("binding:host_id", reply.Error.Message, StringComparison.Ordinal);
+        Assert.Empty(await Demo.ListAsync("ports", $"?network_id={network}"));
         Assert.Empty(await server.Cluster.GetGrain<ISubnetIpamGrain>(subnet).ListAsync());
     }
 

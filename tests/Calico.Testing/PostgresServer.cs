@@ -1,5 +1,4 @@
 using Xunit;
-using System.Diagnostics;
 using Npgsql;
 
 namespace Calico.Testing;
@@ -29,11 +28,11 @@ public sealed class PostgresServer : IAsyncLifetime
             return;
         }
 
-        _script = FindScript() ?? throw new InvalidOperationException(
+        _script = TestServerScript.Find("postgres-test-server.sh") ?? throw new InvalidOperationException(
             $"{EnvironmentVariable} is not set and scripts/postgres-test-server.sh was not found above {AppContext.BaseDirectory}: " +
             $"run the tests through ./test.sh, or start a server and set {EnvironmentVariable} to its Npgsql connection string.");
         _stateFile = Path.Combine(Path.GetTempPath(), $"calico-tests-{Guid.NewGuid():N}.env");
-        var (exitCode, output, error) = await RunScriptAsync("start", _stateFile);
+        var (exitCode, output, error) = await TestServerScript.RunAsync(_script, "start", _stateFile);
         if (exitCode != 0)
         {
             File.Delete(_stateFile);
@@ -50,7 +49,7 @@ public sealed class PostgresServer : IAsyncLifetime
         if (_stateFile is not null)
         {
             NpgsqlConnection.ClearAllPools();
-            await RunScriptAsync("stop", _stateFile);
+            await TestServerScript.RunAsync(_script!, "stop", _stateFile);
             File.Delete(_stateFile);
         }
     }
@@ -86,32 +85,6 @@ public sealed class PostgresServer : IAsyncLifetime
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(sql, connection);
         await command.ExecuteNonQueryAsync();
-    }
-
-    private async Task<(int ExitCode, string Output, string Error)> RunScriptAsync(string verb, string stateFile)
-    {
-        var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(_script!);
-        start.ArgumentList.Add(verb);
-        start.ArgumentList.Add(stateFile);
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return (process.ExitCode, await output, await error);
-    }
-
-    private static string? FindScript()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "scripts", "postgres-test-server.sh");
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-        return null;
     }
 }
 

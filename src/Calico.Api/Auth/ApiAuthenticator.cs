@@ -11,21 +11,25 @@ using Microsoft.Extensions.Options;
 namespace Calico.Api.Auth;
 
 /// <summary>
-/// Turns a request into a <see cref="Caller"/>: from its X-Auth-Token, or (no authentication) as an admin of the
-/// configured project. Tokens are compared as SHA-256 digests in constant time, so a response's timing says
-/// nothing about how much of a guess was right.
+/// Turns a request into a <see cref="Caller"/>: through Keystone (Api:Auth=keystone, <see cref="KeystoneAuthenticator"/>),
+/// from a configured X-Auth-Token, or (no authentication) as an admin of the configured project. Configured tokens
+/// are compared as SHA-256 digests in constant time, so a response's timing says nothing about how much of a guess
+/// was right. Whatever the mode, the caller's project and roles come from the token (or the configuration), never
+/// from other request headers (X-Roles, X-Project-Id, X-Identity-Status, ... are not read).
 /// </summary>
 internal sealed partial class ApiAuthenticator
 {
     private readonly IReadOnlyList<(byte[] Digest, Caller Caller)> _tokens;
     private readonly Lazy<bool> _authenticate;
     private readonly Caller _anonymous;
+    private readonly KeystoneAuthenticator? _keystone;
 
-    public ApiAuthenticator(IOptions<CalicoApiOptions> options, IServer server, ILogger<ApiAuthenticator> logger)
+    public ApiAuthenticator(IOptions<CalicoApiOptions> options, IServer server, KeystoneAuthenticator keystone, ILogger<ApiAuthenticator> logger)
     {
         var o = options.Value;
-        _tokens = [.. o.Tokens.Select(t => (Digest(t.Key), new Caller(t.Value.ProjectId, t.Value.Admin)))];
-        _anonymous = new Caller(o.NoAuthProjectId, IsAdmin: true);
+        _keystone = o.Auth == ApiAuthModes.Keystone ? keystone : null;
+        _tokens = [.. o.Tokens.Select(t => (Digest(t.Key), new Caller(t.Value.ProjectId, RolesOf(t.Value), "token " + CalicoApiOptionsValidator.Shown(t.Key))))];
+        _anonymous = new Caller(o.NoAuthProjectId, CallerRoles.All, "anonymous");
         // "auto" is decided once the server listens (its addresses are known only then), at the first request.
         _authenticate = new Lazy<bool>(() =>
         {
@@ -42,10 +46,20 @@ internal sealed partial class ApiAuthenticator
         });
     }
 
-    public Caller Authenticate(HttpContext http)
+    public ValueTask<Caller> AuthenticateAsync(HttpContext http)
+    {
+        var header = http.Request.Headers["X-Auth-Token"];
+        if (header.Count > 1) throw new ApiException(StatusCodes.Status401Unauthorized, "HTTPUnauthorized", "Send one X-Auth-Token header, not several.")
+        {
+            Challenge = _keystone?.Challenge,
+        };
+        if (_keystone is not null) return _keystone.AuthenticateAsync(header.ToString(), http.RequestAborted);
+        return ValueTask.FromResult(Configured(header.ToString()));
+    }
+
+    private Caller Configured(string token)
     {
         if (!_authenticate.Value) return _anonymous;
-        var token = http.Request.Headers["X-Auth-Token"].ToString();
         if (token.Length == 0)
             throw new ApiException(StatusCodes.Status401Unauthorized, "HTTPUnauthorized", "Authentication required: send an X-Auth-Token header.");
         var digest = Digest(token);
@@ -58,6 +72,9 @@ internal sealed partial class ApiAuthenticator
                 ? "No API tokens are configured on this server: set Api:Tokens:<token>:ProjectId, or Api:Auth=none for development."
                 : "The X-Auth-Token is not valid.");
     }
+
+    private static CallerRoles RolesOf(ApiTokenOptions token) =>
+        token.Admin ? CallerRoles.All : token.ReadOnly ? CallerRoles.Reader : CallerRoles.Member | CallerRoles.Reader;
 
     private static byte[] Digest(string token) => SHA256.HashData(Encoding.UTF8.GetBytes(token));
 

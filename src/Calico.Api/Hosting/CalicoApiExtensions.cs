@@ -33,6 +33,11 @@ public static class CalicoApiExtensions
         services.AddOptions<HostLivenessOptions>();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ApiAuthenticator>();
+        // Keystone (Api:Auth=keystone): its HTTP client comes from the factory, so connections are pooled and renewed.
+        services.AddHttpClient(KeystoneClient.HttpClientName);
+        services.TryAddSingleton<KeystoneClient>();
+        services.TryAddSingleton<KeystoneServiceToken>();
+        services.TryAddSingleton<KeystoneAuthenticator>();
         services.TryAddSingleton<RequestBody>();
         services.TryAddSingleton<ResourceStore>();
         services.TryAddSingleton<References>();
@@ -56,7 +61,10 @@ public static class CalicoApiExtensions
         services.AddOptions<NovaOptions>().Bind(configuration.GetSection(NovaOptions.Section)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<NovaOptions>, NovaOptionsValidator>());
         services.AddHttpClient(nameof(NovaNotifier));
-        services.TryAddSingleton<INovaTokenSource, NoNovaToken>();
+        // Nova:Auth=keystone: the API's own service token (its validator requires Api:Auth=keystone).
+        services.TryAddSingleton<INovaTokenSource>(sp => sp.GetRequiredService<IOptions<NovaOptions>>().Value.Auth == NovaAuthModes.Keystone
+            ? sp.GetRequiredService<KeystoneServiceToken>()
+            : new NoNovaToken());
         services.TryAddSingleton<NovaNotifier>();
         services.AddSingleton<IEndpointTransitionListener>(sp => sp.GetRequiredService<NovaNotifier>());
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<NovaNotifier>());

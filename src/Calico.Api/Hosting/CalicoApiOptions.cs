@@ -1,3 +1,5 @@
+using Calico.Api.Auth;
+
 namespace Calico.Api.Hosting;
 
 /// <summary>
@@ -9,12 +11,16 @@ public sealed class CalicoApiOptions
     public const string Section = "Api";
 
     /// <summary>
-    /// "auto" (default): no authentication while every address the server listens on is loopback (a development or
-    /// all-in-one node, reachable only from the machine itself), tokens otherwise. "token": always require an
-    /// X-Auth-Token from <see cref="Tokens"/>. "none": never authenticate; every caller is an admin of
-    /// <see cref="NoAuthProjectId"/> (development only).
+    /// "keystone": every X-Auth-Token is validated by Keystone (<see cref="Keystone"/>), the way a real OpenStack
+    /// cloud runs Neutron. For development: "auto" (default): no authentication while every address the server
+    /// listens on is loopback (a development or all-in-one node, reachable only from the machine itself), tokens
+    /// otherwise. "token": always require an X-Auth-Token from <see cref="Tokens"/>. "none": never authenticate;
+    /// every caller is an admin of <see cref="NoAuthProjectId"/>.
     /// </summary>
     public string Auth { get; set; } = ApiAuthModes.Auto;
+
+    /// <summary>Where Keystone is and the API's service user (Api:Auth=keystone).</summary>
+    public KeystoneOptions Keystone { get; set; } = new();
 
     /// <summary>Accepted tokens: the token itself as the key, and whom it stands for.</summary>
     public Dictionary<string, ApiTokenOptions> Tokens { get; set; } = new(StringComparer.Ordinal);
@@ -42,6 +48,9 @@ public sealed class ApiTokenOptions
 
     /// <summary>An admin sees and changes every project's resources, and may create them for any project.</summary>
     public bool Admin { get; set; }
+
+    /// <summary>A read-only caller of its project (Keystone's reader role); ignored for an admin.</summary>
+    public bool ReadOnly { get; set; }
 }
 
 public static class ApiAuthModes
@@ -49,4 +58,5 @@ public static class ApiAuthModes
     public const string Auto = "auto";
     public const string Token = "token";
     public const string None = "none";
+    public const string Keystone = "keystone";
 }

@@ -13,14 +13,15 @@ public sealed class CalicoApiOptionsValidator : IValidateOptions<CalicoApiOption
     public ValidateOptionsResult Validate(string? name, CalicoApiOptions o)
     {
         var errors = new List<string>();
-        if (o.Auth is not (ApiAuthModes.Auto or ApiAuthModes.Token or ApiAuthModes.None))
-            errors.Add($"Api:Auth '{o.Auth}' is unknown; use 'auto', 'token' or 'none'.");
+        if (o.Auth is not (ApiAuthModes.Auto or ApiAuthModes.Token or ApiAuthModes.None or ApiAuthModes.Keystone))
+            errors.Add($"Api:Auth '{o.Auth}' is unknown; use 'keystone', or 'auto', 'token' or 'none' for development.");
+        if (o.Auth == ApiAuthModes.Keystone) ValidateKeystone(o.Keystone, errors);
         if (o.Auth == ApiAuthModes.Token && o.Tokens.Count == 0)
             errors.Add("Api:Auth is 'token' but Api:Tokens is empty; add one, e.g. Api:Tokens:<token>:ProjectId=<project> " +
                        "(environment CALICO_Api__Tokens__<token>__ProjectId), or set Api:Auth=none for development.");
         foreach (var (token, entry) in o.Tokens)
         {
-            var shown = token.Length > 4 ? token[..4] + "…" : token;
+            var shown = Shown(token);
             if (token.Length < MinimumTokenLength)
                 errors.Add($"Api:Tokens '{shown}' is shorter than {MinimumTokenLength} characters; generate one with 'openssl rand -hex 16'.");
             if (!IsProjectId(entry.ProjectId))
@@ -35,6 +36,27 @@ public sealed class CalicoApiOptionsValidator : IValidateOptions<CalicoApiOption
                        "(the default 00:00:01 covers a datastore write with room to spare).");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
+
+    private static void ValidateKeystone(Auth.KeystoneOptions k, List<string> errors)
+    {
+        if (!Uri.TryCreate(k.AuthUrl, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
+            errors.Add($"Api:Keystone:AuthUrl '{k.AuthUrl}' must be Keystone's http(s) URL, e.g. http://controller:5000/v3 (Api:Auth is 'keystone').");
+        foreach (var (name, value) in new[] { ("Username", k.Username), ("Password", k.Password), ("ProjectName", k.ProjectName),
+                     ("UserDomainName", k.UserDomainName), ("ProjectDomainName", k.ProjectDomainName) })
+        {
+            if (string.IsNullOrEmpty(value))
+                errors.Add($"Api:Keystone:{name} is empty; the API's service user (e.g. neutron in project service, with the admin or service role) needs it.");
+        }
+        if (k.CacheTime < TimeSpan.Zero || k.CacheTime > TimeSpan.FromHours(1))
+            errors.Add($"Api:Keystone:CacheTime {k.CacheTime} must be between 00:00:00 and 01:00:00 (default 00:05:00).");
+        if (k.Timeout <= TimeSpan.Zero || k.Timeout > TimeSpan.FromMinutes(2))
+            errors.Add($"Api:Keystone:Timeout {k.Timeout} must be more than 00:00:00 and at most 00:02:00 (default 00:00:10).");
+        if (k.CacheEntries is < 1 or > 10_000_000)
+            errors.Add($"Api:Keystone:CacheEntries {k.CacheEntries} is outside 1..10000000.");
+    }
+
+    /// <summary>Enough of a configured token to tell which one is meant, in messages and the audit log; never all of it.</summary>
+    internal static string Shown(string token) => token.Length > 4 ? token[..4] + "…" : token;
 
     private static bool IsProjectId(string? id) =>
         id is { Length: > 0 and <= 255 } && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.');

@@ -12,6 +12,9 @@ internal sealed class ApiException(int status, string type, string message, stri
 
     public string Detail { get; } = detail;
 
+    /// <summary>For a 401: the WWW-Authenticate header, saying where to authenticate.</summary>
+    public string? Challenge { get; init; }
+
     public static ApiException BadRequest(string message, string type = "HTTPBadRequest") => new(StatusCodes.Status400BadRequest, type, message);
 
     public static ApiException NotFound(string type, string message) => new(StatusCodes.Status404NotFound, type, message);

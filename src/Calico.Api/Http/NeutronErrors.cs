@@ -59,7 +59,8 @@ internal static partial class NeutronErrors
 }
 
 /// <summary>
-/// Wraps every API endpoint: authenticates the caller, turns any exception into a Neutron error, and logs each
+/// Wraps every API endpoint: authenticates the caller, applies the policy's read/write rule (<see cref="Policy"/>),
+/// turns any exception into a Neutron error, and logs each
 /// change (POST, PUT, DELETE) with who made it and how it ended: the audit trail of the north-bound API.
 /// </summary>
 internal sealed partial class NeutronEndpointFilter(ApiAuthenticator authenticator, ILogger<NeutronEndpointFilter> logger) : IEndpointFilter
@@ -71,23 +72,25 @@ internal sealed partial class NeutronEndpointFilter(ApiAuthenticator authenticat
         object? result;
         try
         {
-            caller = authenticator.Authenticate(http);
+            caller = await authenticator.AuthenticateAsync(http);
             caller.AttachTo(http);
+            Policy.RequireMethodAllowed(caller, http.Request.Method);
             result = await next(context);
         }
         catch (Exception e) when (!http.RequestAborted.IsCancellationRequested || e is not OperationCanceledException)
         {
+            if (e is ApiException { Challenge: { } challenge }) http.Response.Headers.WWWAuthenticate = challenge;
             result = NeutronErrors.FromException(e, logger);
         }
         if (!HttpMethods.IsGet(http.Request.Method))
         {
             var status = (result as IStatusCodeHttpResult)?.StatusCode ?? StatusCodes.Status200OK;
             var error = (result as IValueHttpResult)?.Value is JsonObject body && body["NeutronError"] is { } e2 ? (string?)e2["message"] : null;
-            LogChange(logger, http.Request.Method, http.Request.Path.Value ?? "", caller?.ProjectId ?? "-", caller?.IsAdmin ?? false, status, error ?? "");
+            LogChange(logger, http.Request.Method, http.Request.Path.Value ?? "", caller?.User ?? "-", caller?.ProjectId ?? "-", caller?.IsAdmin ?? false, status, error ?? "");
         }
         return result;
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "{Method} {Path} by project {Project} (admin {Admin}): {Status} {Error}")]
-    private static partial void LogChange(ILogger logger, string method, string path, string project, bool admin, int status, string error);
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Method} {Path} by {User} of project {Project} (admin {Admin}): {Status} {Error}")]
+    private static partial void LogChange(ILogger logger, string method, string path, string user, string project, bool admin, int status, string error);
 }

@@ -52,7 +52,7 @@ internal sealed class RequestBody(IOptions<CalicoApiOptions> options)
             throw ApiException.BadRequest($"Unrecognized attribute(s) '{string.Join("', '", envelope.Select(p => p.Key).Where(k => k != resource))}' beside '{resource}'.");
         if (inner is not JsonObject body)
             throw ApiException.BadRequest($"'{resource}' must be a JSON object.");
-        return new RequestObject(body);
+        return new RequestObject(body, Auth.Caller.Of(http));
     }
 
     private static ApiException TooLarge(int max) =>

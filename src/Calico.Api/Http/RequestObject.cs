@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text.Json;
+using Calico.Api.Auth;
 using Calico.Model.Net;
 using Calico.Model.Validation;
 
@@ -8,9 +9,10 @@ namespace Calico.Api.Http;
 
 /// <summary>
 /// The attributes of one request body, read with Neutron's conversions (a bool may be "true", an integer "22").
-/// Every refusal names the attribute, and nothing is read that was not declared (see <see cref="Accept"/>).
+/// Every refusal names the attribute, and nothing is read that was not declared (see <see cref="Accept"/>). It
+/// carries the caller, so that no request's attributes are accepted without the policy's say.
 /// </summary>
-internal sealed class RequestObject(JsonObject body, string path = "")
+internal sealed class RequestObject(JsonObject body, Caller caller, string path = "")
 {
     public JsonObject Body => body;
 
@@ -20,7 +22,8 @@ internal sealed class RequestObject(JsonObject body, string path = "")
 
     /// <summary>
     /// Refuses attributes outside <paramref name="allowed"/>: unknown ones as unrecognized, known ones (in
-    /// <paramref name="known"/>) as not settable in this request, like Neutron.
+    /// <paramref name="known"/>) as not settable in this request, like Neutron; then, with 403, admin-only ones
+    /// that the caller may not set (<see cref="Policy.RequireAdminForAttributes"/>).
     /// </summary>
     public void Accept(IReadOnlySet<string> allowed, IReadOnlySet<string> known, bool update)
     {
@@ -31,6 +34,7 @@ internal sealed class RequestObject(JsonObject body, string path = "")
             throw ApiException.BadRequest(update
                 ? $"Cannot update read-only attribute(s) '{string.Join("', '", readOnly)}'."
                 : $"Attribute(s) '{string.Join("', '", readOnly)}' cannot be set on create.");
+        Policy.RequireAdminForAttributes(caller, this, update);
     }
 
     public bool IsNull(string name) => body.TryGetPropertyValue(name, out var v) && v is null;
@@ -114,7 +118,7 @@ internal sealed class RequestObject(JsonObject body, string path = "")
             if (array[i] is not JsonObject o) throw Invalid(Field($"{name}[{i}]"), $"'{array[i]?.ToJsonString() ?? "null"}' is not an object");
             var unknown = o.Select(p => p.Key).Where(k => !keys.Contains(k)).ToList();
             if (unknown.Count > 0) throw Invalid(Field($"{name}[{i}]"), $"unrecognized key(s) '{string.Join("', '", unknown)}'; expected {string.Join(", ", keys)}");
-            result.Add(new RequestObject(o, Field($"{name}[{i}]")));
+            result.Add(new RequestObject(o, caller, Field($"{name}[{i}]")));
         }
         return result;
     }

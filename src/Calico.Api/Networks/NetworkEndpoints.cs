@@ -45,7 +45,6 @@ internal sealed class NetworkEndpoints(ResourceStore store, RequestBody bodies, 
         var caller = Caller.Of(http);
         var body = await bodies.ReadAsync(http, "network");
         body.Accept(NetworkJson.Creatable, NetworkJson.Attributes, update: false);
-        RequireAdminFor(caller, body);
         var defaults = new Network(Ids.New(), "", Projects.ForCreate(caller, body), AdminStateUp: true, Network.DefaultMtu, Shared: false, External: false);
         var network = NetworkJson.Apply(body, defaults);
         var stored = await store.Grains.GetGrain<INetworkGrain>(network.Id).CreateAsync(network);
@@ -57,7 +56,6 @@ internal sealed class NetworkEndpoints(ResourceStore store, RequestBody bodies, 
         var caller = Caller.Of(http);
         var body = await bodies.ReadAsync(http, "network");
         body.Accept(NetworkJson.Updatable, NetworkJson.Attributes, update: true);
-        RequireAdminFor(caller, body);
         var stored = await Writes.UpdateAsync(store.Grains.GetGrain<INetworkGrain>(id), async current =>
         {
             var network = current is not null && IsVisible(caller, current.Value) ? current.Value
@@ -96,13 +94,6 @@ internal sealed class NetworkEndpoints(ResourceStore store, RequestBody bodies, 
         foreach (var subnet in await SubnetsOfAsync(id, http.RequestAborted))
             await store.Grains.GetGrain<ISubnetGrain>(subnet.Id).DeleteAsync();
         return Results.NoContent();
-    }
-
-    private static void RequireAdminFor(Caller caller, RequestObject body)
-    {
-        // Neutron's default policy: sharing a network with every project, or making it external, is an admin's decision.
-        if (body.Bool("shared") == true) Projects.RequireAdmin(caller, "Creating or updating a shared network");
-        if (body.Has("router:external")) Projects.RequireAdmin(caller, "Setting router:external");
     }
 
     private async Task<ILookup<string, string>> SubnetsByNetworkAsync(CancellationToken cancellationToken) =>

@@ -1,4 +1,5 @@
 using Calico.Silo.Tests;
+using Calico.Testing;
 
 namespace Calico.Api.Tests.Harness;
 
@@ -19,14 +20,14 @@ public abstract class ApiServer : IAsyncLifetime
 
     public IClusterClient Cluster => (_cluster ?? throw new InvalidOperationException("not started")).Client;
 
-    public async Task InitializeAsync()
+    public virtual async Task InitializeAsync()
     {
         _silo = SiloProcess.Start(["--role", "controller", "--datastore", "memory", .. Arguments]);
         await _silo.WaitForAsync("/readyz");
         _cluster = await ClusterClient.ConnectAsync(_silo.GatewayPort);
     }
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         if (_cluster is not null) await _cluster.DisposeAsync();
         if (_silo is not null) await _silo.DisposeAsync();
@@ -35,12 +36,13 @@ public abstract class ApiServer : IAsyncLifetime
     public NeutronClient Client(string? token = null) => new(BaseUrl, token, () => Silo.Output);
 }
 
-/// <summary>Tokens for three callers: an admin, and two projects that must not see each other.</summary>
+/// <summary>Tokens for four callers: an admin, two projects that must not see each other, and a reader of one.</summary>
 public sealed class TokenApiServer : ApiServer
 {
     public const string AdminToken = "admin-token-0123456789abcdef";
     public const string DemoToken = "demo-token-0123456789abcdef";
     public const string OtherToken = "other-token-0123456789abcdef";
+    public const string ReaderToken = "reader-token-0123456789abcdef";
 
     protected override string[] Arguments =>
     [
@@ -48,6 +50,7 @@ public sealed class TokenApiServer : ApiServer
         $"--Api:Tokens:{AdminToken}:ProjectId=admin", $"--Api:Tokens:{AdminToken}:Admin=true",
         $"--Api:Tokens:{DemoToken}:ProjectId=demo",
         $"--Api:Tokens:{OtherToken}:ProjectId=other",
+        $"--Api:Tokens:{ReaderToken}:ProjectId=demo", $"--Api:Tokens:{ReaderToken}:ReadOnly=true",
         "--Api:MaxRequestBodyBytes=65536",
     ];
 
@@ -56,6 +59,9 @@ public sealed class TokenApiServer : ApiServer
     public NeutronClient Demo => Client(DemoToken);
 
     public NeutronClient Other => Client(OtherToken);
+
+    /// <summary>Project demo's read-only caller (Keystone's reader role).</summary>
+    public NeutronClient Reader => Client(ReaderToken);
 }
 
 /// <summary>The default configuration: listening on loopback only, so no authentication (Api:Auth=auto).</summary>
@@ -64,6 +70,62 @@ public sealed class LoopbackApiServer : ApiServer
     public const string CliToken = "cli-token-0123456789abcdef";
 
     protected override string[] Arguments => [$"--Api:Tokens:{CliToken}:ProjectId=cli"];
+}
+
+/// <summary>
+/// Api:Auth=keystone against the suite's Keystone (<see cref="KeystoneServer"/>), the API registered in its catalog
+/// as the network service's public endpoint in a region of its own, and telling <see cref="Nova"/> of its ports
+/// with its Keystone token (Nova:Auth=keystone): what a real cloud runs.
+/// </summary>
+public sealed class KeystoneApiServer : ApiServer
+{
+    private string _region = "";
+    private FakeNova? _nova;
+
+    public KeystoneServer Keystone { get; } = new();
+
+    public FakeNova Nova => _nova ?? throw new InvalidOperationException("not started");
+
+    protected override string[] Arguments =>
+    [
+        "--Api:Auth=keystone", $"--Api:Keystone:AuthUrl={Keystone.Url}", "--Api:Keystone:Username=neutron",
+        $"--Api:Keystone:Password={Keystone.Password}", "--Api:Keystone:ProjectName=service",
+        $"--Nova:Url={Nova.Url}", "--Nova:BatchInterval=00:00:00.2",
+    ];
+
+    public override async Task InitializeAsync()
+    {
+        await Keystone.InitializeAsync();
+        _nova = await FakeNova.StartAsync();
+        await base.InitializeAsync();
+        _region = await Keystone.RegisterNetworkEndpointAsync(BaseUrl);
+    }
+
+    public override async Task DisposeAsync()
+    {
+        try
+        {
+            if (_region.Length > 0) await Keystone.UnregisterAsync(_region);
+        }
+        finally
+        {
+            await base.DisposeAsync();
+            if (_nova is not null) await _nova.DisposeAsync();
+            await Keystone.DisposeAsync();
+        }
+    }
+
+    /// <summary>The openstack CLI as <paramref name="user"/> of <paramref name="project"/>: password, Keystone, the catalog.</summary>
+    public OpenStackCli Cli(string user, string project) => OpenStackCli.Password(Keystone.Url, _region, user, Keystone.Password, project);
+
+    /// <summary>An HTTP client with a token Keystone issued to <paramref name="user"/> of <paramref name="project"/>.</summary>
+    public async Task<NeutronClient> ClientAsync(string user, string project) => Client(await Keystone.TokenAsync(user, project));
+}
+
+[CollectionDefinition(Name)]
+public sealed class KeystoneApi : ICollectionFixture<KeystoneApiServer>
+{
+    public const string Name = "Keystone API server";
 }
 
 [CollectionDefinition(Name)]

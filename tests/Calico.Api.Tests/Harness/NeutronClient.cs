@@ -20,8 +20,11 @@ public sealed record Reply(HttpStatusCode Status, JsonNode? Body, string Text)
 }
 
 /// <summary>An HTTP client that speaks the API the way a Neutron client does: JSON bodies, X-Auth-Token.</summary>
-public sealed class NeutronClient(string baseUrl, string? token, Func<string> serverOutput)
+public sealed class NeutronClient(string baseUrl, string? token, Func<string> serverOutput, IReadOnlyList<(string Name, string Value)>? headers = null)
 {
+    /// <summary>The same caller, sending these headers too (e.g. identity headers that must not be trusted).</summary>
+    public NeutronClient With(params (string Name, string Value)[] extra) => new(baseUrl, token, serverOutput, [.. headers ?? [], .. extra]);
+
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(30) };
 
     public Task<Reply> GetAsync(string path) => SendAsync(HttpMethod.Get, path, null);
@@ -40,6 +43,7 @@ public sealed class NeutronClient(string baseUrl, string? token, Func<string> se
     {
         using var request = new HttpRequestMessage(method, baseUrl + path);
         if (token is not null) request.Headers.Add("X-Auth-Token", token);
+        foreach (var (name, value) in headers ?? []) request.Headers.Add(name, value);
         if (body is not null)
         {
             request.Content = new ByteArrayContent(body);

@@ -16,6 +16,15 @@ public sealed class OpenStackCli(string endpoint, params string[] auth)
     public static OpenStackCli Token(string endpoint, string token) =>
         new(endpoint, "--os-auth-type", "admin_token", "--os-endpoint", endpoint, "--os-token", token);
 
+    /// <summary>
+    /// A user's password through Keystone (<paramref name="authUrl"/>), the API found in Keystone's catalog (the
+    /// network service's public endpoint in <paramref name="region"/>), as a cloud's users run the CLI.
+    /// </summary>
+    public static OpenStackCli Password(string authUrl, string region, string user, string password, string project) =>
+        new(authUrl, "--os-auth-type", "password", "--os-auth-url", authUrl, "--os-identity-api-version", "3",
+            "--os-username", user, "--os-password", password, "--os-user-domain-name", "Default",
+            "--os-project-name", project, "--os-project-domain-name", "Default", "--os-region-name", region, "--os-interface", "public");
+
     public static string Binary { get; } = Locate();
 
     private static string Locate()
