@@ -59,8 +59,11 @@ public sealed class OpenStackCliTests(LoopbackApiServer server)
         Assert.Contains("ports still in use", error, StringComparison.Ordinal);
 
         // A port without port security, as a new user makes one.
-        var open = await Os.JsonAsync("port", "create", "--network", "cli-net-2", "--disable-port-security", "--no-security-group", "cli-open");
+        var open = await Os.JsonAsync("port", "create", "--network", "cli-net-2", "--disable-port-security", "--no-security-group",
+            "--dns-name", "vm-open", "--extra-dhcp-option", "name=bootfile-name,value=pxelinux.0", "cli-open");
         Assert.False((bool)open["port_security_enabled"]!);
+        Assert.Equal("vm-open", (string)open["dns_name"]!);
+        Assert.Contains("pxelinux.0", open["extra_dhcp_opts"]!.ToJsonString(), StringComparison.Ordinal);
         await Os.RunAsync("port", "delete", "cli-open");
 
         await Os.RunAsync("port", "delete", "cli-port-2");

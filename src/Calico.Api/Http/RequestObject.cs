@@ -126,6 +126,9 @@ internal sealed class RequestObject(JsonObject body, Caller caller, string path 
     /// <summary>The attribute's full path in the request, e.g. <c>host_routes[0].destination</c>, for error messages.</summary>
     public string Field(string name) => path.Length == 0 ? name : $"{path}.{name}";
 
+    /// <summary>Where this object is in the request, e.g. <c>extra_dhcp_opts[1]</c> (empty for the resource itself).</summary>
+    public string Path => path;
+
     public static IPAddress? ParseAddress(string? text, string field) =>
         text is null ? null : IpAddresses.TryParse(text, out var address) ? address : throw Invalid(field, $"'{text}' is not a valid IP address");
 
