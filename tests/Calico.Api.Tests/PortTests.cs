@@ -38,6 +38,39 @@ public sealed class PortTests(TokenApiServer server)
     }
 
     [Fact]
+    public async Task A_binding_profile_is_kept_as_Nova_sets_it_and_checked()
+    {
+        var (network, _, _) = await Demo.NetworkWithSubnetAsync("net-port-profile");
+        var port = await server.Admin.PortAsync(network, new JsonObject
+        {
+            ["binding:host_id"] = "compute-1", ["project_id"] = "demo", ["binding:profile"] = new JsonObject(),
+        });
+        var id = (string)port["id"]!;
+        Assert.Equal("{}", port["binding:profile"]!.ToJsonString());
+
+        // Live migration: Nova names the destination in the profile, then binds the port there.
+        var migrating = await server.Admin.PutAsync($"/v2.0/ports/{id}", new JsonObject { ["port"] = new JsonObject
+        {
+            ["binding:profile"] = new JsonObject { ["migrating_to"] = "compute-2" },
+        } });
+        Assert.Equal(HttpStatusCode.OK, migrating.Status);
+        Assert.Equal("""{"migrating_to":"compute-2"}""", (await server.Admin.GetAsync($"/v2.0/ports/{id}")).Body!["port"]!["binding:profile"]!.ToJsonString());
+
+        foreach (var (profile, message) in new (JsonNode?, string)[]
+        {
+            (JsonValue.Create("migrating_to=compute-2"), "is not an object"),
+            (new JsonObject { ["pad"] = new string('x', 4096) }, "at most 4095"),
+        })
+        {
+            var refused = await server.Admin.PutAsync($"/v2.0/ports/{id}", new JsonObject { ["port"] = new JsonObject { ["binding:profile"] = profile } });
+            Assert.Equal(HttpStatusCode.BadRequest, refused.Status);
+            Assert.Contains(message, refused.Error.Message, StringComparison.Ordinal);
+        }
+        var cleared = await server.Admin.PutAsync($"/v2.0/ports/{id}", new JsonObject { ["port"] = new JsonObject { ["binding:profile"] = null } });
+        Assert.Equal("{}", cleared.Body!["port"]!["binding:profile"]!.ToJsonString());
+    }
+
+    [Fact]
     public async Task Dns_name_and_extra_dhcp_opts_are_kept_merged_as_Neutron_does_and_checked()
     {
         var (network, _, _) = await Demo.NetworkWithSubnetAsync("net-port-dhcp-opts");

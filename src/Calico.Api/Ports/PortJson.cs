@@ -67,7 +67,8 @@ internal static class PortJson
         json["binding:vif_type"] = p.IsBound ? "tap" : "unbound";
         json["binding:vif_details"] = p.IsBound ? new JsonObject { ["port_filter"] = true, ["mac_address"] = TapMacAddress } : new JsonObject();
         json["binding:vnic_type"] = "normal";
-        json["binding:profile"] = new JsonObject();
+        // Kept as given (Nova's live migration sets migrating_to in it); Calico's binding does not depend on it.
+        json["binding:profile"] = p.BindingProfile is { } profile ? JsonNode.Parse(profile) : new JsonObject();
         json["port_security_enabled"] = p.PortSecurityEnabled;
         json["dns_name"] = p.DnsName ?? "";
         // The name each address answers DHCP with (dns_name, or Neutron's host-<address>).
@@ -95,6 +96,18 @@ internal static class PortJson
             PortSecurityOff = body.Bool("port_security_enabled") is { } secured ? !secured : current.PortSecurityOff,
         };
         if (body.Has("binding:host_id")) next = next with { Host = body.String("binding:host_id", nullable: true) is { Length: > 0 } h ? h : null };
+        if (body.Has("binding:profile"))
+        {
+            next = next with
+            {
+                BindingProfile = body.Body["binding:profile"] switch
+                {
+                    null or JsonObject { Count: 0 } => null,
+                    JsonObject profile => profile.ToJsonString(),
+                    var other => throw RequestObject.Invalid("binding:profile", $"'{other.ToJsonString()}' is not an object"),
+                },
+            };
+        }
         if (body.Has("dns_name")) next = next with { DnsName = body.String("dns_name", nullable: true) is { Length: > 0 } dns ? dns : null };
         if (body.ObjectList("extra_dhcp_opts", DhcpOptionKeys) is { } options) next = next with { ExtraDhcpOptions = MergeOptions(current.ExtraDhcpOptions, options) };
         if (body.ObjectList("allowed_address_pairs", PairKeys) is { } pairs)
@@ -114,8 +127,6 @@ internal static class PortJson
     {
         if (body.String("binding:vnic_type") is { } vnic && vnic != "normal")
             throw RequestObject.Invalid("binding:vnic_type", $"'{vnic}' is not supported; Calico binds 'normal' (tap) ports only");
-        if (body.Has("binding:profile") && body.Body["binding:profile"] is not JsonObject { Count: 0 } and not null)
-            throw RequestObject.Invalid("binding:profile", "must be empty; Calico uses no binding profile");
     }
 
     /// <summary>

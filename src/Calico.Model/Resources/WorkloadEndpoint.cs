@@ -55,8 +55,12 @@ public sealed record WorkloadEndpoint(
     [property: Id(12)] string Description = "",
     [property: Id(13)] bool PortSecurityOff = false,
     [property: Id(14)] string? DnsName = null,
-    [property: Id(15)] ValueList<ExtraDhcpOption> ExtraDhcpOptions = default) : IValidatable
+    [property: Id(15)] ValueList<ExtraDhcpOption> ExtraDhcpOptions = default,
+    [property: Id(16)] string? BindingProfile = null) : IValidatable
 {
+    /// <summary>The most a binding:profile may hold, as JSON text (Neutron's column holds 4095 characters).</summary>
+    public const int MaxBindingProfileLength = 4095;
+
     /// <summary>
     /// Neutron's port_security_enabled. Stored inverted, so that a port stored before the attribute existed (the
     /// serializer leaves a missing field at its type's default) keeps its port security.
@@ -99,6 +103,8 @@ public sealed record WorkloadEndpoint(
         for (var i = 0; i < SecurityGroupIds.Count; i++) v.Id(SecurityGroupIds[i], $"security_groups[{i}]");
         if (!string.IsNullOrEmpty(DnsName) && !IsHostName(DnsName))
             v.Add("dns_name", $"'{DnsName}' is not a host name: one DNS label of letters, digits and '-', at most 63, not starting or ending with '-'");
+        if (BindingProfile is { Length: > MaxBindingProfileLength })
+            v.Add("binding:profile", $"is {BindingProfile.Length} characters as JSON; at most {MaxBindingProfileLength}");
         for (var i = 0; i < ExtraDhcpOptions.Count; i++)
             if (ExtraDhcpOptions[i].Problem() is { } problem) v.Add($"extra_dhcp_opts[{i}]", problem);
         // Without port security nothing enforces groups or pairs (Neutron refuses the combination the same way).
