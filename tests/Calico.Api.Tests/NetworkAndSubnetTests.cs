@@ -9,6 +9,54 @@ public sealed class NetworkAndSubnetTests(TokenApiServer server)
     private NeutronClient Demo => server.Demo;
 
     [Fact]
+    public async Task Provider_networks_are_local_or_flat_set_by_an_admin_at_creation_and_each_is_one_segment()
+    {
+        var admin = server.Admin;
+        var local = await admin.NetworkAsync("net-provider-local");
+        Assert.Equal("local", (string)local["provider:network_type"]!);
+        Assert.Null(local["provider:physical_network"]);
+        Assert.Null(local["provider:segmentation_id"]);
+        var flat = await admin.NetworkAsync("net-provider-flat", new JsonObject
+        {
+            ["provider:network_type"] = "flat", ["provider:physical_network"] = "physnet1",
+        });
+        var flatId = (string)flat["id"]!;
+        Assert.Equal("physnet1", (string)flat["provider:physical_network"]!);
+
+        // Each network is a segment of its own, visible to an admin only.
+        var segment = Assert.Single(await admin.ListAsync("segments", $"?network_id={flatId}"))!;
+        Assert.Equal("flat", (string)segment["network_type"]!);
+        Assert.Equal("physnet1", (string)segment["physical_network"]!);
+        var shown = await admin.GetAsync($"/v2.0/segments/{(string)segment["id"]!}");
+        Assert.Equal(flatId, (string)shown.Body!["segment"]!["network_id"]!);
+        Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync($"/v2.0/segments/{Guid.NewGuid()}")).Status);
+        Assert.Equal(HttpStatusCode.Forbidden, (await Demo.GetAsync("/v2.0/segments")).Status);
+        var post = await admin.PostAsync("/v2.0/segments", new JsonObject { ["segment"] = new JsonObject { ["network_id"] = flatId } });
+        Assert.Equal(HttpStatusCode.NotFound, post.Status); // read only: no create route, as for agents
+
+        // Refused, naming the attribute, and nothing is created.
+        foreach (var (attributes, message) in new (JsonObject, string)[]
+        {
+            (new JsonObject { ["provider:network_type"] = "vxlan" }, "'vxlan' is not supported"),
+            (new JsonObject { ["provider:network_type"] = "flat" }, "provider:physical_network: is required for a flat network"),
+            (new JsonObject { ["provider:physical_network"] = "physnet1" }, "must not be set for a local network"),
+            (new JsonObject { ["provider:network_type"] = "flat", ["provider:physical_network"] = "physnet1", ["provider:segmentation_id"] = 100 }, "no segmentation id"),
+        })
+        {
+            attributes["name"] = "net-provider-refused";
+            var refused = await admin.PostAsync("/v2.0/networks", new JsonObject { ["network"] = attributes });
+            Assert.Equal(HttpStatusCode.BadRequest, refused.Status);
+            Assert.Contains(message, refused.Error.Message, StringComparison.Ordinal);
+        }
+        Assert.Empty(await admin.ListAsync("networks", "?name=net-provider-refused"));
+        // Set at creation only, and by an admin only.
+        var update = await admin.PutAsync($"/v2.0/networks/{flatId}", new JsonObject { ["network"] = new JsonObject { ["provider:physical_network"] = "physnet2" } });
+        Assert.Equal(HttpStatusCode.BadRequest, update.Status);
+        var member = await Demo.PostAsync("/v2.0/networks", new JsonObject { ["network"] = new JsonObject { ["provider:network_type"] = "local" } });
+        Assert.Equal(HttpStatusCode.Forbidden, member.Status);
+    }
+
+    [Fact]
     public async Task Network_create_show_list_update_delete_in_neutron_shapes()
     {
         var created = await Demo.NetworkAsync("net-crud", new JsonObject { ["mtu"] = 1450, ["description"] = "d" });

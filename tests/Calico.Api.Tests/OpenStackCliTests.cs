@@ -58,6 +58,13 @@ public sealed class OpenStackCliTests(LoopbackApiServer server)
         Assert.NotEqual(0, exit);
         Assert.Contains("ports still in use", error, StringComparison.Ordinal);
 
+        // A flat provider network, as an operator makes one; its segment.
+        var flat = await Os.JsonAsync("network", "create", "--provider-network-type", "flat", "--provider-physical-network", "physnet1", "cli-flat");
+        Assert.Equal("flat", (string)flat["provider:network_type"]!);
+        var segment = Assert.Single((await Os.JsonAsync("network", "segment", "list", "--network", "cli-flat")).AsArray())!;
+        Assert.Equal("flat", (string)segment["Network Type"]!);
+        await Os.RunAsync("network", "delete", "cli-flat");
+
         // A port without port security, as a new user makes one.
         var open = await Os.JsonAsync("port", "create", "--network", "cli-net-2", "--disable-port-security", "--no-security-group",
             "--dns-name", "vm-open", "--extra-dhcp-option", "name=bootfile-name,value=pxelinux.0", "cli-open");

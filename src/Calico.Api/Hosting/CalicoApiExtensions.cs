@@ -51,6 +51,7 @@ public static class CalicoApiExtensions
         services.TryAddSingleton<PortEndpoints>();
         services.TryAddSingleton<FloatingIpEndpoints>();
         services.TryAddSingleton<AgentEndpoints>();
+        services.TryAddSingleton<SegmentEndpoints>();
         AddNova(services, configuration);
         return services;
     }
@@ -87,6 +88,7 @@ public static class CalicoApiExtensions
         api.MapCollection<SecurityGroupRuleEndpoints>("security-group-rules");
         api.MapCollection<FloatingIpEndpoints>("floatingips");
         api.MapCollection<AgentEndpoints>("agents");
+        api.MapCollection<SegmentEndpoints>("segments");
         api.MapFallback(() => Task.FromResult<IResult>(
             NeutronErrors.Result(StatusCodes.Status404NotFound, "HTTPNotFound", "The resource could not be found.")));
         return app;

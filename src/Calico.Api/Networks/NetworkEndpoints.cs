@@ -46,7 +46,7 @@ internal sealed class NetworkEndpoints(ResourceStore store, RequestBody bodies, 
         var body = await bodies.ReadAsync(http, "network");
         body.Accept(NetworkJson.Creatable, NetworkJson.Attributes, update: false);
         var defaults = new Network(Ids.New(), "", Projects.ForCreate(caller, body), AdminStateUp: true, Network.DefaultMtu, Shared: false, External: false);
-        var network = NetworkJson.Apply(body, defaults);
+        var network = NetworkJson.ApplyProvider(body, NetworkJson.Apply(body, defaults));
         var stored = await store.Grains.GetGrain<INetworkGrain>(network.Id).CreateAsync(network);
         return NeutronResults.Created("network", NetworkJson.Render(stored, []));
     }

@@ -23,6 +23,8 @@ internal static class ExtensionEndpoints
         ("net-mtu", "Network MTU", "The MTU of a network."),
         ("port-security", "Port Security", "port_security_enabled on ports (and a network's default): off, a port has no anti-spoofing and no security groups."),
         ("project-id", "project_id field enabled", "project_id beside tenant_id."),
+        ("provider", "Provider Network", "provider:network_type local (default) or flat with provider:physical_network; no segmentation id. Set at creation, by an admin."),
+        ("segment", "Segment", "Read only: each network is one segment."),
         ("security-group", "security-group", "Security groups and their rules."),
         ("standard-attr-description", "standard-attr-description", "A description on every resource."),
         ("standard-attr-revisions", "Resource revision numbers", "revision_number, increased by every change."),
