@@ -9,6 +9,52 @@ public sealed class NetworkAndSubnetTests(TokenApiServer server)
     private NeutronClient Demo => server.Demo;
 
     [Fact]
+    public async Task Ipv6_address_modes_are_kept_and_slaac_ports_get_their_eui64_address()
+    {
+        var network = (string)(await Demo.NetworkAsync("net-ipv6-modes"))["id"]!;
+        var v4 = Cidrs.NextV4();
+        await Demo.SubnetAsync(network, v4);
+        var slaacCidr = Cidrs.NextV6();
+        var slaac = await Demo.SubnetAsync(network, slaacCidr, new JsonObject { ["ip_version"] = 6, ["ipv6_ra_mode"] = "slaac", ["ipv6_address_mode"] = "slaac" });
+        Assert.Equal("slaac", (string)slaac["ipv6_ra_mode"]!);
+        Assert.Equal("slaac", (string)slaac["ipv6_address_mode"]!);
+        var statefulCidr = Cidrs.NextV6();
+        var stateful = await Demo.SubnetAsync(network, statefulCidr, new JsonObject { ["ip_version"] = 6, ["ipv6_address_mode"] = "dhcpv6-stateful" });
+        Assert.Null(stateful["ipv6_ra_mode"]);
+
+        // A port gets an IPv4 address, one of the stateful subnet (IPAM's choice) and its SLAAC address.
+        var port = await Demo.PortAsync(network, new JsonObject { ["mac_address"] = "fa:16:3e:12:34:56" });
+        var addresses = port["fixed_ips"]!.AsArray().Select(f => (string)f!["ip_address"]!).ToList();
+        Assert.Equal(3, addresses.Count);
+        Assert.Contains(slaacCidr.Replace("::/64", "::f816:3eff:fe12:3456", StringComparison.Ordinal), addresses);
+        Assert.Contains(addresses, a => a.StartsWith(statefulCidr.Replace("::/64", ":", StringComparison.Ordinal), StringComparison.Ordinal));
+        // Another address in the SLAAC subnet cannot be the port's.
+        var named = await Demo.PostAsync("/v2.0/ports", new JsonObject { ["port"] = new JsonObject
+        {
+            ["network_id"] = network, ["fixed_ips"] = new JsonArray(new JsonObject { ["ip_address"] = slaacCidr.Replace("::/64", "::5", StringComparison.Ordinal) }),
+        } });
+        Assert.Equal(HttpStatusCode.BadRequest, named.Status);
+        Assert.Contains("configured for automatic addresses", named.Error.Message, StringComparison.Ordinal);
+
+        foreach (var (cidr, attributes, message) in new (string, JsonObject, string)[]
+        {
+            (Cidrs.NextV4(), new JsonObject { ["ipv6_ra_mode"] = "slaac" }, "ipv6_ra_mode: is not valid when ip_version is 4"),
+            (Cidrs.NextV6(), new JsonObject { ["ip_version"] = 6, ["ipv6_ra_mode"] = "slaac", ["ipv6_address_mode"] = "dhcpv6-stateful" }, "If both attributes are set, they must be the same value"),
+            (Cidrs.NextV6().Replace("/64", "/80", StringComparison.Ordinal), new JsonObject { ["ip_version"] = 6, ["ipv6_address_mode"] = "slaac" }, "requires the prefix to be /64"),
+            (Cidrs.NextV6(), new JsonObject { ["ip_version"] = 6, ["ipv6_address_mode"] = "eui-64" }, "'eui-64' is not one of"),
+        })
+        {
+            attributes["network_id"] = network;
+            attributes["cidr"] = cidr;
+            attributes["name"] = "subnet-mode-refused";
+            var refused = await Demo.PostAsync("/v2.0/subnets", new JsonObject { ["subnet"] = attributes });
+            Assert.Equal(HttpStatusCode.BadRequest, refused.Status);
+            Assert.Contains(message, refused.Error.Message, StringComparison.Ordinal);
+        }
+        Assert.Empty(await Demo.ListAsync("subnets", "?name=subnet-mode-refused"));
+    }
+
+    [Fact]
     public async Task Provider_networks_are_local_or_flat_set_by_an_admin_at_creation_and_each_is_one_segment()
     {
         var admin = server.Admin;

@@ -58,6 +58,12 @@ public sealed class OpenStackCliTests(LoopbackApiServer server)
         Assert.NotEqual(0, exit);
         Assert.Contains("ports still in use", error, StringComparison.Ordinal);
 
+        // An IPv6 subnet whose ports configure themselves by SLAAC.
+        var v6 = await Os.JsonAsync("subnet", "create", "--network", "cli-net-2", "--ip-version", "6", "--subnet-range", Cidrs.NextV6(),
+            "--ipv6-ra-mode", "slaac", "--ipv6-address-mode", "slaac", "cli-v6");
+        Assert.Equal("slaac", (string)v6["ipv6_address_mode"]!);
+        await Os.RunAsync("subnet", "delete", "cli-v6");
+
         // A flat provider network, as an operator makes one; its segment.
         var flat = await Os.JsonAsync("network", "create", "--provider-network-type", "flat", "--provider-physical-network", "physnet1", "cli-flat");
         Assert.Equal("flat", (string)flat["provider:network_type"]!);

@@ -70,7 +70,7 @@ internal sealed class PortEndpoints(
         port.EnsureValid();
         if (requestedMac is not null && await MacInUseAsync(requestedMac))
             throw ApiException.Conflict("MacAddressInUse", $"Unable to complete operation for network {port.NetworkId}. The mac address {port.MacAddress} is in use.");
-        var requests = await addresses.ResolveAsync(body, networkId, create: true, http.RequestAborted);
+        var requests = await addresses.ResolveAsync(body, networkId, port.MacAddress, create: true, http.RequestAborted);
 
         var (fixedIps, fresh) = await addresses.AllocateAsync(port.Id, port.Host, requests!, []);
         try
@@ -108,7 +108,7 @@ internal sealed class PortEndpoints(
             if (requestedGroups is not null) next = next with { SecurityGroupIds = requestedGroups.Value };
             PortJson.CheckPortSecurity(current.Value, next, requestedGroups is not null);
             next.EnsureValid();
-            var requests = await addresses.ResolveAsync(body, next.NetworkId, create: false, http.RequestAborted);
+            var requests = await addresses.ResolveAsync(body, next.NetworkId, next.MacAddress, create: false, http.RequestAborted);
             IReadOnlyList<FixedIp> fresh = [];
             if (requests is not null)
             {

@@ -66,7 +66,11 @@ internal sealed class SubnetEndpoints(ResourceStore store, RequestBody bodies, N
         var gateway = body.Has("gateway_ip") ? body.Address("gateway_ip", nullable: true) : SubnetJson.DefaultGateway(cidr);
         var subnet = new Subnet(Ids.New(), networkId, "", Projects.ForCreate(caller, body), cidr, gateway,
             ValueList<System.Net.IPAddress>.Empty, ValueList<HostRoute>.Empty, ValueList<AllocationPool>.Empty, EnableDhcp: true);
-        subnet = SubnetJson.Apply(body, subnet);
+        subnet = SubnetJson.Apply(body, subnet) with
+        {
+            Ipv6RaMode = body.String("ipv6_ra_mode", nullable: true),
+            Ipv6AddressMode = body.String("ipv6_address_mode", nullable: true),
+        };
         if (!body.Has("allocation_pools") && cidr.IsCanonical) subnet = subnet with { AllocationPools = SubnetJson.DefaultPools(cidr, gateway) };
         await RefuseOverlapAsync(subnet, http.RequestAborted);
         var grain = store.Grains.GetGrain<ISubnetGrain>(subnet.Id);
