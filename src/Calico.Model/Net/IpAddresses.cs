@@ -12,11 +12,13 @@ public static class IpAddresses
     /// The address SLAAC gives an interface with <paramref name="mac"/> in the /64 <paramref name="prefix"/>: the prefix
     /// and the modified EUI-64 interface id (the MAC split by ff:fe, its universal/local bit inverted).
     /// </summary>
-    public static IPAddress Eui64(IpPrefix prefix, string mac)
+    public static IPAddress Eui64(IpPrefix prefix, string mac) => Eui64(prefix, mac.Split(':', '-').Select(b => Convert.ToByte(b, 16)).ToArray());
+
+    /// <summary>The same for a MAC given as its six bytes.</summary>
+    public static IPAddress Eui64(IpPrefix prefix, ReadOnlySpan<byte> m)
     {
         if (prefix.Version != 6 || prefix.Length != 64) throw new ArgumentException($"{prefix} is not an IPv6 /64", nameof(prefix));
-        var m = mac.Split(':', '-').Select(b => Convert.ToByte(b, 16)).ToArray();
-        if (m.Length != 6) throw new ArgumentException($"'{mac}' is not a MAC address", nameof(mac));
+        if (m.Length != 6) throw new ArgumentException($"{m.Length} bytes are not a MAC address", nameof(m));
         var bytes = prefix.Network.Address.GetAddressBytes();
         bytes[8] = (byte)(m[0] ^ 0x02);
         bytes[9] = m[1];
