@@ -37,10 +37,11 @@ internal sealed class FloatingIpEndpoints(
         NeutronResults.One("floatingip", new ListQuery(http.Request.Query, FloatingIpJson.Attributes)
             .Project(FloatingIpJson.Render(await GetVisibleAsync(Caller.Of(http), id))));
 
-    public async Task<IResult> CreateAsync(HttpContext http)
+    public string Singular => "floatingip";
+
+    public async Task<JsonObject> CreateAsync(HttpContext http, RequestObject body)
     {
         var caller = Caller.Of(http);
-        var body = await bodies.ReadAsync(http, "floatingip");
         body.Accept(FloatingIpJson.Creatable, FloatingIpJson.Attributes, update: false);
         var networkId = body.Id("floating_network_id") ?? throw RequestObject.Invalid("floating_network_id", "is required");
         var project = Projects.ForCreate(caller, body);
@@ -65,7 +66,7 @@ internal sealed class FloatingIpEndpoints(
                 await grain.DeleteAsync(stored.Revision);
                 throw missing;
             }
-            return NeutronResults.Created("floatingip", FloatingIpJson.Render(stored));
+            return FloatingIpJson.Render(stored);
         }
         catch
         {

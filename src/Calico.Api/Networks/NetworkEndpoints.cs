@@ -40,15 +40,16 @@ internal sealed class NetworkEndpoints(ResourceStore store, RequestBody bodies, 
         return NeutronResults.One("network", new ListQuery(http.Request.Query, NetworkJson.Attributes).Project(NetworkJson.Render(network, subnets[id])));
     }
 
-    public async Task<IResult> CreateAsync(HttpContext http)
+    public string Singular => "network";
+
+    public async Task<JsonObject> CreateAsync(HttpContext http, RequestObject body)
     {
         var caller = Caller.Of(http);
-        var body = await bodies.ReadAsync(http, "network");
         body.Accept(NetworkJson.Creatable, NetworkJson.Attributes, update: false);
         var defaults = new Network(Ids.New(), "", Projects.ForCreate(caller, body), AdminStateUp: true, Network.DefaultMtu, Shared: false, External: false);
         var network = NetworkJson.ApplyProvider(body, NetworkJson.Apply(body, defaults));
         var stored = await store.Grains.GetGrain<INetworkGrain>(network.Id).CreateAsync(network);
-        return NeutronResults.Created("network", NetworkJson.Render(stored, []));
+        return NetworkJson.Render(stored, []);
     }
 
     public async Task<IResult> UpdateAsync(HttpContext http, string id)

@@ -45,10 +45,11 @@ internal sealed class PortEndpoints(
         return NeutronResults.One("port", new ListQuery(http.Request.Query, PortJson.Attributes).Project(PortJson.Render(port, await StatusAsync(port.Value))));
     }
 
-    public async Task<IResult> CreateAsync(HttpContext http)
+    public string Singular => "port";
+
+    public async Task<JsonObject> CreateAsync(HttpContext http, RequestObject body)
     {
         var caller = Caller.Of(http);
-        var body = await bodies.ReadAsync(http, "port");
         body.Accept(PortJson.Creatable, PortJson.Attributes, update: false);
         var networkId = body.Id("network_id") ?? throw RequestObject.Invalid("network_id", "is required");
         var project = Projects.ForCreate(caller, body);
@@ -85,7 +86,7 @@ internal sealed class PortEndpoints(
                 await grain.DeleteAsync(stored.Revision);
                 throw missing;
             }
-            return NeutronResults.Created("port", PortJson.Render(stored, await StatusAsync(stored.Value)));
+            return PortJson.Render(stored, await StatusAsync(stored.Value));
         }
         catch
         {

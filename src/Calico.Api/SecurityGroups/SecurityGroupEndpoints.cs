@@ -32,10 +32,11 @@ internal sealed class SecurityGroupEndpoints(ResourceStore store, RequestBody bo
         NeutronResults.One("security_group", new ListQuery(http.Request.Query, SecurityGroupJson.GroupAttributes)
             .Project(SecurityGroupJson.RenderGroup(await GetVisibleAsync(Caller.Of(http), id))));
 
-    public async Task<IResult> CreateAsync(HttpContext http)
+    public string Singular => "security_group";
+
+    public async Task<JsonObject> CreateAsync(HttpContext http, RequestObject body)
     {
         var caller = Caller.Of(http);
-        var body = await bodies.ReadAsync(http, "security_group");
         body.Accept(SecurityGroupJson.GroupCreatable, SecurityGroupJson.GroupAttributes, update: false);
         var project = Projects.ForCreate(caller, body);
         var name = body.String("name") ?? "";
@@ -50,7 +51,7 @@ internal sealed class SecurityGroupEndpoints(ResourceStore store, RequestBody bo
         // Only a create that will be stored gives a new project its default group: a refused one changes nothing.
         await defaults.EnsureAsync(project);
         var stored = await store.Grains.GetGrain<ISecurityGroupGrain>(id).CreateAsync(group);
-        return NeutronResults.Created("security_group", SecurityGroupJson.RenderGroup(stored));
+        return SecurityGroupJson.RenderGroup(stored);
     }
 
     public async Task<IResult> UpdateAsync(HttpContext http, string id)
