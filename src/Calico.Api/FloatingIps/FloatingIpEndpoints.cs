@@ -2,6 +2,7 @@ using System.Net;
 using Calico.Api.Auth;
 using Calico.Api.Http;
 using Calico.Api.Listing;
+using Calico.Api.Tags;
 using Calico.Api.Networks;
 using Calico.Api.Ports;
 using Calico.Grains;
@@ -18,11 +19,15 @@ namespace Calico.Api.FloatingIps;
 /// </summary>
 internal sealed class FloatingIpEndpoints(
     ResourceStore store, RequestBody bodies, NetworkEndpoints networks, PortEndpoints ports, PortAddresses addresses, References references)
-    : IReadableCollection, ICreatableCollection, IUpdatableCollection, IDeletableCollection
+    : IReadableCollection, ITaggableCollection<FloatingIp>, ICreatableCollection, IUpdatableCollection, IDeletableCollection
 {
     public static ApiException NotFound(string id) => ApiException.NotFound("FloatingIPNotFound", $"Floating IP {id} could not be found.");
 
-    private Task<Versioned<FloatingIp>> GetVisibleAsync(Caller caller, string id) =>
+    public IResourceGrain<FloatingIp> Grain(string id) => store.Grains.GetGrain<IFloatingIpGrain>(id);
+
+    public string ProjectOf(FloatingIp value) => value.ProjectId;
+
+    public Task<Versioned<FloatingIp>> GetVisibleAsync(Caller caller, string id) =>
         store.GetVisibleAsync<IFloatingIpGrain, FloatingIp>(caller, id, f => f.ProjectId, NotFound);
 
     public async Task<IResult> ListAsync(HttpContext http)

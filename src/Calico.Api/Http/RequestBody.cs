@@ -1,5 +1,8 @@
 using System.Text.Json;
 using Calico.Api.Hosting;
+using Calico.Model.Collections;
+using Calico.Model.Resources;
+using Calico.Model.Validation;
 using Microsoft.Extensions.Options;
 
 namespace Calico.Api.Http;
@@ -46,6 +49,18 @@ internal sealed class RequestBody(IOptions<CalicoApiOptions> options)
         for (var i = 0; i < array.Count; i++)
             items.Add(array[i] is JsonObject o ? new RequestObject(o, Auth.Caller.Of(http)) : throw ApiException.BadRequest($"{plural}[{i}] must be a JSON object."));
         return (items, true);
+    }
+
+    /// <summary>The body of a tags replacement, <c>{"tags": ["a", "b"]}</c>: strings of 1..255 characters, none twice.</summary>
+    public async Task<ValueList<string>> ReadTagsAsync(HttpContext http)
+    {
+        var envelope = await ReadEnvelopeAsync(http, "tags");
+        if (!envelope.TryGetPropertyValue("tags", out var inner)) throw ApiException.BadRequest("Invalid tags body: send {\"tags\": [...]}.", "InvalidInput");
+        if (envelope.Count != 1)
+            throw ApiException.BadRequest($"Unrecognized attribute(s) '{string.Join("', '", envelope.Select(p => p.Key).Where(k => k != "tags"))}' beside 'tags'.");
+        var tags = new RequestObject(envelope, Auth.Caller.Of(http)).StringList("tags") ?? throw RequestObject.Invalid("tags", "must not be null");
+        if (ResourceTags.Validate(tags) is { Count: > 0 } errors) throw new InvalidInputException(errors);
+        return tags.ToValueList();
     }
 
     private static RequestObject Single(JsonObject envelope, string resource, JsonNode? inner, Auth.Caller caller)

@@ -18,7 +18,7 @@ internal sealed class ResourceStore(IGrainFactory grains, IGrainStateCatalog cat
         await foreach (var (_, state) in catalog.ListAsync<ResourceState<T>>(grainType, cancellationToken))
         {
             // Deleted resources keep a tombstone (no value) so their revision is never reused.
-            if (state.Value is { } value) list.Add(new Versioned<T>(value, state.Revision, state.UpdatedAt, state.CreatedAt));
+            if (state.Value is { } value) list.Add(new Versioned<T>(value, state.Revision, state.UpdatedAt, state.CreatedAt, state.Tags));
         }
         return list;
     }

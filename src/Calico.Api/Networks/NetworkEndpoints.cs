@@ -1,6 +1,7 @@
 using Calico.Api.Auth;
 using Calico.Api.Http;
 using Calico.Api.Listing;
+using Calico.Api.Tags;
 using Calico.Api.Ports;
 using Calico.Grains;
 using Calico.Grains.Resources;
@@ -10,9 +11,13 @@ namespace Calico.Api.Networks;
 
 /// <summary>/v2.0/networks. Shared and external networks are visible to every project; only the owner or an admin changes them.</summary>
 internal sealed class NetworkEndpoints(ResourceStore store, RequestBody bodies, NetworkPorts ports, References references)
-    : IReadableCollection, ICreatableCollection, IUpdatableCollection, IDeletableCollection
+    : IReadableCollection, ITaggableCollection<Network>, ICreatableCollection, IUpdatableCollection, IDeletableCollection
 {
     public static ApiException NotFound(string id) => ApiException.NotFound("NetworkNotFound", $"Network {id} could not be found.");
+
+    public IResourceGrain<Network> Grain(string id) => store.Grains.GetGrain<INetworkGrain>(id);
+
+    public string ProjectOf(Network value) => value.ProjectId;
 
     public static bool IsVisible(Caller caller, Network n) => caller.CanSee(n.ProjectId) || n.Shared || n.External;
 

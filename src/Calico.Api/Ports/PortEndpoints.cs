@@ -1,6 +1,7 @@
 using Calico.Api.Auth;
 using Calico.Api.Http;
 using Calico.Api.Listing;
+using Calico.Api.Tags;
 using Calico.Api.Networks;
 using Calico.Api.SecurityGroups;
 using Calico.Grains;
@@ -19,9 +20,13 @@ internal sealed class PortEndpoints(
     ResourceStore store, RequestBody bodies, NetworkEndpoints networks, SecurityGroupEndpoints groups,
     DefaultSecurityGroups defaults, PortAddresses addresses, NetworkPorts networkPorts, References references,
     Nova.NovaNotifier nova)
-    : IReadableCollection, ICreatableCollection, IUpdatableCollection, IDeletableCollection
+    : IReadableCollection, ITaggableCollection<WorkloadEndpoint>, ICreatableCollection, IUpdatableCollection, IDeletableCollection
 {
     public static ApiException NotFound(string id) => ApiException.NotFound("PortNotFound", $"Port {id} could not be found.");
+
+    public IResourceGrain<WorkloadEndpoint> Grain(string id) => store.Grains.GetGrain<IEndpointGrain>(id);
+
+    public string ProjectOf(WorkloadEndpoint value) => value.ProjectId;
 
     public Task<Versioned<WorkloadEndpoint>> GetVisibleAsync(Caller caller, string id) =>
         store.GetVisibleAsync<IEndpointGrain, WorkloadEndpoint>(caller, id, p => p.ProjectId, NotFound);

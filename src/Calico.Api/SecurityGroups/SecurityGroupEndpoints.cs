@@ -1,6 +1,7 @@
 using Calico.Api.Auth;
 using Calico.Api.Http;
 using Calico.Api.Listing;
+using Calico.Api.Tags;
 using Calico.Grains;
 using Calico.Grains.Resources;
 using Calico.Model.Collections;
@@ -11,9 +12,13 @@ namespace Calico.Api.SecurityGroups;
 
 /// <summary>/v2.0/security-groups.</summary>
 internal sealed class SecurityGroupEndpoints(ResourceStore store, RequestBody bodies, DefaultSecurityGroups defaults, References references)
-    : IReadableCollection, ICreatableCollection, IUpdatableCollection, IDeletableCollection
+    : IReadableCollection, ITaggableCollection<SecurityGroup>, ICreatableCollection, IUpdatableCollection, IDeletableCollection
 {
     public static ApiException NotFound(string id) => ApiException.NotFound("SecurityGroupNotFound", $"Security group {id} does not exist.");
+
+    public IResourceGrain<SecurityGroup> Grain(string id) => store.Grains.GetGrain<ISecurityGroupGrain>(id);
+
+    public string ProjectOf(SecurityGroup value) => value.ProjectId;
 
     public Task<Versioned<SecurityGroup>> GetVisibleAsync(Caller caller, string id) =>
         store.GetVisibleAsync<ISecurityGroupGrain, SecurityGroup>(caller, id, g => g.ProjectId, NotFound);

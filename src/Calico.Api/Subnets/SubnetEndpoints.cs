@@ -1,6 +1,7 @@
 using Calico.Api.Auth;
 using Calico.Api.Http;
 using Calico.Api.Listing;
+using Calico.Api.Tags;
 using Calico.Api.Networks;
 using Calico.Grains;
 using Calico.Grains.Resources;
@@ -15,9 +16,13 @@ namespace Calico.Api.Subnets;
 /// everywhere, or two workloads would want the same /32 route).
 /// </summary>
 internal sealed class SubnetEndpoints(ResourceStore store, RequestBody bodies, NetworkEndpoints networks, References references)
-    : IReadableCollection, ICreatableCollection, IUpdatableCollection, IDeletableCollection
+    : IReadableCollection, ITaggableCollection<Subnet>, ICreatableCollection, IUpdatableCollection, IDeletableCollection
 {
     public static ApiException NotFound(string id) => ApiException.NotFound("SubnetNotFound", $"Subnet {id} could not be found.");
+
+    public IResourceGrain<Subnet> Grain(string id) => store.Grains.GetGrain<ISubnetGrain>(id);
+
+    public string ProjectOf(Subnet value) => value.ProjectId;
 
     /// <summary>A subnet is visible with its network: to its project, or to all when the network is shared or external.</summary>
     public async Task<Versioned<Subnet>> GetVisibleAsync(Caller caller, string id)

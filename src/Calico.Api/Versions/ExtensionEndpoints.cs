@@ -28,6 +28,8 @@ internal static class ExtensionEndpoints
         ("security-group", "security-group", "Security groups and their rules."),
         ("standard-attr-description", "standard-attr-description", "A description on every resource."),
         ("standard-attr-revisions", "Resource revision numbers", "revision_number, increased by every change."),
+        ("standard-attr-tag", "Tag support for resources with standard attribute: network, subnet, port, security_group, floatingip",
+            "Tags on networks, subnets, ports, security groups and floating IPs: the /tags sub-resource and the tags, tags-any, not-tags and not-tags-any filters."),
         ("standard-attr-timestamp", "Resource timestamps", "created_at and updated_at."),
         ("stateful-security-group", "Stateful security group", "Security groups are stateful."),
     ];
