@@ -68,3 +68,16 @@ public interface ISecurityGroupGrain : IResourceGrain<SecurityGroup>;
 public interface IFloatingIpGrain : IResourceGrain<FloatingIp>;
 
 public interface IIpPoolGrain : IResourceGrain<IpPool>;
+
+/// <summary>A project's quotas (keyed by project id): the limits set for it, the rest being the configured defaults.</summary>
+public interface IProjectQuotaGrain : IGrainWithStringKey
+{
+    /// <summary>The project's own limits, or null when none were set.</summary>
+    Task<ProjectQuota?> GetAsync();
+
+    /// <summary>Sets the named resources' limits, keeping the others the project has.</summary>
+    Task<ProjectQuota> SetAsync(ValueList<QuotaLimit> limits);
+
+    /// <summary>Back to the defaults for every resource.</summary>
+    Task ResetAsync();
+}

@@ -2,6 +2,7 @@ using System.Net;
 using Calico.Api.Auth;
 using Calico.Api.Http;
 using Calico.Api.Listing;
+using Calico.Api.Quotas;
 using Calico.Api.Tags;
 using Calico.Api.Networks;
 using Calico.Api.Ports;
@@ -18,7 +19,7 @@ namespace Calico.Api.FloatingIps;
 /// (the floating IP's id is the allocation's handle), so two floating IPs never get the same address.
 /// </summary>
 internal sealed class FloatingIpEndpoints(
-    ResourceStore store, RequestBody bodies, NetworkEndpoints networks, PortEndpoints ports, PortAddresses addresses, References references)
+    ResourceStore store, RequestBody bodies, NetworkEndpoints networks, PortEndpoints ports, PortAddresses addresses, References references, ProjectQuotas quotas)
     : IReadableCollection, ITaggableCollection<FloatingIp>, ICreatableCollection, IUpdatableCollection, IDeletableCollection
 {
     public static ApiException NotFound(string id) => ApiException.NotFound("FloatingIPNotFound", $"Floating IP {id} could not be found.");
@@ -57,6 +58,7 @@ internal sealed class FloatingIpEndpoints(
         var subnetId = body.Id("subnet_id");
         var fip = new FloatingIp(Ids.New(), networkId, IPAddress.None, project, null, null, body.String("description") ?? "");
         var (portId, fixedIp) = await AssociationAsync(caller, body, null);
+        await quotas.EnsureRoomAsync(project, "floatingip", 1, http.RequestAborted);
 
         var subnets = await CandidateSubnetsAsync(networkId, subnetId, requested, http.RequestAborted);
         var allocation = await AllocateAsync(fip.Id, subnets, requested);

@@ -6,6 +6,7 @@ using Calico.Api.Networks;
 using Calico.Api.Nova;
 using Calico.Api.Ports;
 using Calico.Api.SecurityGroups;
+using Calico.Api.Quotas;
 using Calico.Api.Subnets;
 using Calico.Api.Tags;
 using Calico.Model.Resources;
@@ -54,6 +55,7 @@ public static class CalicoApiExtensions
         services.TryAddSingleton<FloatingIpEndpoints>();
         services.TryAddSingleton<AgentEndpoints>();
         services.TryAddSingleton<SegmentEndpoints>();
+        services.TryAddSingleton<ProjectQuotas>();
         AddNova(services, configuration);
         return services;
     }
@@ -91,6 +93,7 @@ public static class CalicoApiExtensions
         api.MapCollection<FloatingIpEndpoints>("floatingips");
         api.MapCollection<AgentEndpoints>("agents");
         api.MapCollection<SegmentEndpoints>("segments");
+        QuotaEndpoints.Map(api);
         api.MapTags<NetworkEndpoints, Network>("networks");
         api.MapTags<SubnetEndpoints, Subnet>("subnets");
         api.MapTags<PortEndpoints, WorkloadEndpoint>("ports");

@@ -12,6 +12,8 @@ internal sealed class ResourceStore(IGrainFactory grains, IGrainStateCatalog cat
 {
     public IGrainFactory Grains => grains;
 
+    public IGrainStateCatalog Catalog => catalog;
+
     public async Task<IReadOnlyList<Versioned<T>>> ListAsync<T>(string grainType, CancellationToken cancellationToken) where T : class
     {
         var list = new List<Versioned<T>>();

@@ -1,6 +1,7 @@
 using Calico.Api.Auth;
 using Calico.Api.Http;
 using Calico.Api.Listing;
+using Calico.Api.Quotas;
 using Calico.Api.Tags;
 using Calico.Api.Ports;
 using Calico.Grains;
@@ -10,7 +11,7 @@ using Calico.Model.Resources;
 namespace Calico.Api.Networks;
 
 /// <summary>/v2.0/networks. Shared and external networks are visible to every project; only the owner or an admin changes them.</summary>
-internal sealed class NetworkEndpoints(ResourceStore store, RequestBody bodies, NetworkPorts ports, References references)
+internal sealed class NetworkEndpoints(ResourceStore store, RequestBody bodies, NetworkPorts ports, References references, ProjectQuotas quotas)
     : IReadableCollection, ITaggableCollection<Network>, ICreatableCollection, IUpdatableCollection, IDeletableCollection
 {
     public static ApiException NotFound(string id) => ApiException.NotFound("NetworkNotFound", $"Network {id} could not be found.");
@@ -53,6 +54,7 @@ internal sealed class NetworkEndpoints(ResourceStore store, RequestBody bodies, 
         body.Accept(NetworkJson.Creatable, NetworkJson.Attributes, update: false);
         var defaults = new Network(Ids.New(), "", Projects.ForCreate(caller, body), AdminStateUp: true, Network.DefaultMtu, Shared: false, External: false);
         var network = NetworkJson.ApplyProvider(body, NetworkJson.Apply(body, defaults));
+        await quotas.EnsureRoomAsync(network.ProjectId, "network", 1, http.RequestAborted);
         var stored = await store.Grains.GetGrain<INetworkGrain>(network.Id).CreateAsync(network);
         return NetworkJson.Render(stored, []);
     }

@@ -1,6 +1,7 @@
 using Calico.Api.Auth;
 using Calico.Api.Http;
 using Calico.Api.Listing;
+using Calico.Api.Quotas;
 using Calico.Api.Tags;
 using Calico.Api.Networks;
 using Calico.Api.SecurityGroups;
@@ -19,7 +20,7 @@ namespace Calico.Api.Ports;
 internal sealed class PortEndpoints(
     ResourceStore store, RequestBody bodies, NetworkEndpoints networks, SecurityGroupEndpoints groups,
     DefaultSecurityGroups defaults, PortAddresses addresses, NetworkPorts networkPorts, References references,
-    Nova.NovaNotifier nova)
+    ProjectQuotas quotas, Nova.NovaNotifier nova)
     : IReadableCollection, ITaggableCollection<WorkloadEndpoint>, ICreatableCollection, IUpdatableCollection, IDeletableCollection
 {
     public static ApiException NotFound(string id) => ApiException.NotFound("PortNotFound", $"Port {id} could not be found.");
@@ -74,6 +75,7 @@ internal sealed class PortEndpoints(
         // Everything that can be refused without touching IPAM is checked before any address is taken.
         PortJson.CheckPortSecurity(null, port, requestedGroups is not null);
         port.EnsureValid();
+        await quotas.EnsureRoomAsync(project, "port", 1, http.RequestAborted);
         if (requestedMac is not null && await MacInUseAsync(requestedMac))
             throw ApiException.Conflict("MacAddressInUse", $"Unable to complete operation for network {port.NetworkId}. The mac address {port.MacAddress} is in use.");
         var requests = await addresses.ResolveAsync(body, networkId, port.MacAddress, create: true, http.RequestAborted);

@@ -1,6 +1,7 @@
 using Calico.Api.Auth;
 using Calico.Api.Http;
 using Calico.Api.Listing;
+using Calico.Api.Quotas;
 using Calico.Api.Tags;
 using Calico.Grains;
 using Calico.Grains.Resources;
@@ -11,7 +12,7 @@ using Calico.Model.Validation;
 namespace Calico.Api.SecurityGroups;
 
 /// <summary>/v2.0/security-groups.</summary>
-internal sealed class SecurityGroupEndpoints(ResourceStore store, RequestBody bodies, DefaultSecurityGroups defaults, References references)
+internal sealed class SecurityGroupEndpoints(ResourceStore store, RequestBody bodies, DefaultSecurityGroups defaults, References references, ProjectQuotas quotas)
     : IReadableCollection, ITaggableCollection<SecurityGroup>, ICreatableCollection, IUpdatableCollection, IDeletableCollection
 {
     public static ApiException NotFound(string id) => ApiException.NotFound("SecurityGroupNotFound", $"Security group {id} does not exist.");
@@ -53,6 +54,8 @@ internal sealed class SecurityGroupEndpoints(ResourceStore store, RequestBody bo
             new(Ids.New(), RuleDirection.Egress, EtherType.IPv4, null, null, null, null, null),
             new(Ids.New(), RuleDirection.Egress, EtherType.IPv6, null, null, null, null, null));
         var group = new SecurityGroup(id, name, project, body.String("description") ?? "", rules, body.Bool("stateful") ?? true).EnsureValid();
+        await quotas.EnsureRoomAsync(project, "security_group", 1, http.RequestAborted);
+        await quotas.EnsureRoomAsync(project, "security_group_rule", rules.Count, http.RequestAborted);
         // Only a create that will be stored gives a new project its default group: a refused one changes nothing.
         await defaults.EnsureAsync(project);
         var stored = await store.Grains.GetGrain<ISecurityGroupGrain>(id).CreateAsync(group);

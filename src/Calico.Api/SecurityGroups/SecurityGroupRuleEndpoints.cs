@@ -1,6 +1,7 @@
 using Calico.Api.Auth;
 using Calico.Api.Http;
 using Calico.Api.Listing;
+using Calico.Api.Quotas;
 using Calico.Grains;
 using Calico.Grains.Resources;
 using Calico.Model.Collections;
@@ -13,7 +14,7 @@ namespace Calico.Api.SecurityGroups;
 /// read-modify-write of the group with its revision as precondition: concurrent rule changes never lose each other,
 /// and a duplicate added concurrently is caught on the retry.
 /// </summary>
-internal sealed class SecurityGroupRuleEndpoints(ResourceStore store, SecurityGroupEndpoints groups)
+internal sealed class SecurityGroupRuleEndpoints(ResourceStore store, SecurityGroupEndpoints groups, ProjectQuotas quotas)
     : IReadableCollection, IBulkCreatableCollection
 {
     public static ApiException NotFound(string id) => ApiException.NotFound("SecurityGroupRuleNotFound", $"Security group rule {id} does not exist.");
@@ -50,18 +51,33 @@ internal sealed class SecurityGroupRuleEndpoints(ResourceStore store, SecurityGr
         var caller = Caller.Of(http);
         Exception Refused(Exception e, int i, IReadOnlyList<string>? left = null) => bulk ? BulkCreates.ItemRefused(e, "security_group_rules", i, left ?? []) : e;
         var rules = new List<(string GroupId, SecurityGroupRule Rule)>(items.Count);
+        var projects = new List<string>(items.Count);
         for (var i = 0; i < items.Count; i++)
         {
             try
             {
-                var rule = await ParseAsync(caller, items[i]);
-                if (rules.FindIndex(r => r.GroupId == rule.GroupId && r.Rule.SameMatchAs(rule.Rule)) is >= 0)
+                var (groupId, project, rule) = await ParseAsync(caller, items[i]);
+                if (rules.FindIndex(r => r.GroupId == groupId && r.Rule.SameMatchAs(rule)) is >= 0)
                     throw ApiException.Conflict("DuplicateSecurityGroupRuleInPost", "Duplicate Security Group Rule in POST.");
-                rules.Add(rule);
+                rules.Add((groupId, rule));
+                projects.Add(project);
             }
             catch (Exception e)
             {
                 throw Refused(e, i);
+            }
+        }
+        // Each project's rules are counted against its quota at once (the refusal names its first rule).
+        foreach (var project in projects.Distinct())
+        {
+            var first = projects.IndexOf(project);
+            try
+            {
+                await quotas.EnsureRoomAsync(project, "security_group_rule", projects.Count(p => p == project), http.RequestAborted);
+            }
+            catch (Exception e)
+            {
+                throw Refused(e, first);
             }
         }
         var stored = new Dictionary<string, Versioned<SecurityGroup>>();
@@ -106,7 +122,7 @@ internal sealed class SecurityGroupRuleEndpoints(ResourceStore store, SecurityGr
     }
 
     /// <summary>One rule of a request, checked against its group (which must be visible, as must a remote group).</summary>
-    private async Task<(string GroupId, SecurityGroupRule Rule)> ParseAsync(Caller caller, RequestObject body)
+    private async Task<(string GroupId, string ProjectId, SecurityGroupRule Rule)> ParseAsync(Caller caller, RequestObject body)
     {
         body.Accept(SecurityGroupJson.RuleCreatable, SecurityGroupJson.RuleAttributes, update: false);
         var groupId = body.Id("security_group_id") ?? throw RequestObject.Invalid("security_group_id", "is required");
@@ -117,7 +133,7 @@ internal sealed class SecurityGroupRuleEndpoints(ResourceStore store, SecurityGr
             throw ApiException.BadRequest($"A rule belongs to its security group's project ({target.Value.ProjectId}).");
         var rule = SecurityGroupJson.ParseRule(body, Ids.New());
         if (rule.RemoteGroupId is { } remote && remote != groupId) await groups.GetVisibleAsync(caller, remote);
-        return (groupId, rule);
+        return (groupId, target.Value.ProjectId, rule);
     }
 
     /// <summary>A rule of a bulk list refused while its group was written: which one, and why.</summary>

@@ -1,6 +1,7 @@
 using Calico.Api.Auth;
 using Calico.Api.Http;
 using Calico.Api.Listing;
+using Calico.Api.Quotas;
 using Calico.Api.Tags;
 using Calico.Api.Networks;
 using Calico.Grains;
@@ -15,7 +16,7 @@ namespace Calico.Api.Subnets;
 /// subnet, on its own network or any other (Neutron refuses overlaps on one network; Calico must refuse them
 /// everywhere, or two workloads would want the same /32 route).
 /// </summary>
-internal sealed class SubnetEndpoints(ResourceStore store, RequestBody bodies, NetworkEndpoints networks, References references)
+internal sealed class SubnetEndpoints(ResourceStore store, RequestBody bodies, NetworkEndpoints networks, References references, ProjectQuotas quotas)
     : IReadableCollection, ITaggableCollection<Subnet>, ICreatableCollection, IUpdatableCollection, IDeletableCollection
 {
     public static ApiException NotFound(string id) => ApiException.NotFound("SubnetNotFound", $"Subnet {id} could not be found.");
@@ -79,6 +80,7 @@ internal sealed class SubnetEndpoints(ResourceStore store, RequestBody bodies, N
         };
         if (!body.Has("allocation_pools") && cidr.IsCanonical) subnet = subnet with { AllocationPools = SubnetJson.DefaultPools(cidr, gateway) };
         await RefuseOverlapAsync(subnet, http.RequestAborted);
+        await quotas.EnsureRoomAsync(subnet.ProjectId, "subnet", 1, http.RequestAborted);
         var grain = store.Grains.GetGrain<ISubnetGrain>(subnet.Id);
         var stored = await grain.CreateAsync(subnet);
         // Checked again now that this subnet is stored: of two overlapping creates that raced past the first check,

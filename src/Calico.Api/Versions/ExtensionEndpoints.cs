@@ -25,6 +25,8 @@ internal static class ExtensionEndpoints
         ("project-id", "project_id field enabled", "project_id beside tenant_id."),
         ("provider", "Provider Network", "provider:network_type local (default) or flat with provider:physical_network; no segmentation id. Set at creation, by an admin."),
         ("segment", "Segment", "Read only: each network is one segment."),
+        ("quota_details", "Quota details management support", "Limit, use and reservations of each resource: /v2.0/quotas/{project}/details."),
+        ("quotas", "Quota management support", "Per-project limits, enforced on create with 409 OverQuota."),
         ("security-group", "security-group", "Security groups and their rules."),
         ("standard-attr-description", "standard-attr-description", "A description on every resource."),
         ("standard-attr-revisions", "Resource revision numbers", "revision_number, increased by every change."),
