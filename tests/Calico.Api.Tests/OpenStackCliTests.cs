@@ -148,10 +148,13 @@ public sealed class OpenStackCliTests(LoopbackApiServer server)
 
         await Os.RunAsync("subnet", "create", "--network", "cli-tag-net", "--subnet-range", cidr, "cli-tag-subnet");
         await Os.RunAsync("port", "create", "--network", "cli-tag-net", "cli-tag-port-1");
-        await Os.RunAsync("port", "create", "--network", "cli-tag-net", "cli-tag-port-2");
+        // tag-ports-during-bulk-creation is advertised: the CLI sends the tags in the create itself.
+        var tagged = await Os.JsonAsync("port", "create", "--network", "cli-tag-net", "--tag", "cli-db", "cli-tag-port-2");
+        Assert.Equal(["cli-db"], tagged["tags"]!.AsArray().Select(t => (string)t!));
         await Os.RunAsync("port", "set", "--tag", "cli-web", "cli-tag-port-1");
         Assert.Equal("cli-tag-port-1", (await Os.RunAsync("port", "list", "--tags", "cli-web", "-f", "value", "-c", "Name")).Trim());
         Assert.Equal("cli-tag-port-2", (await Os.RunAsync("port", "list", "--network", "cli-tag-net", "--not-tags", "cli-web", "-f", "value", "-c", "Name")).Trim());
+        Assert.Equal("cli-tag-port-2", (await Os.RunAsync("port", "list", "--any-tags", "cli-db,cli-none", "-f", "value", "-c", "Name")).Trim());
 
         await Os.RunAsync("network", "unset", "--tag", "cli-red", "cli-tag-net");
         Assert.DoesNotContain("cli-red", (await Os.JsonAsync("network", "show", "cli-tag-net"))["tags"]!.ToJsonString(), StringComparison.Ordinal);

@@ -93,6 +93,29 @@ public sealed class TagTests(TokenApiServer server)
         Assert.Equal(["tagf-a"], await Names("tags=fa&not-tags=fb"));
     }
 
+    [Fact]
+    public async Task A_port_may_be_created_with_tags_alone_or_in_a_bulk_list()
+    {
+        var (network, _, _) = await Demo.NetworkWithSubnetAsync("tags-port-create");
+        var port = await Demo.PortAsync(network, Tags("p1", "p2"));
+        Assert.Equal(["p1", "p2"], TagsOf(port));
+        var bulk = await Demo.PostAsync("/v2.0/ports", new JsonObject
+        {
+            ["ports"] = new JsonArray(new JsonObject { ["network_id"] = network, ["tags"] = new JsonArray("b1") }, new JsonObject { ["network_id"] = network }),
+        });
+        Assert.Equal(HttpStatusCode.Created, bulk.Status);
+        Assert.Equal(["b1"], TagsOf(bulk.Body!["ports"]![0]!));
+        Assert.Empty(bulk.Body!["ports"]![1]!["tags"]!.AsArray());
+
+        var bad = await Demo.PostAsync("/v2.0/ports", new JsonObject { ["port"] = new JsonObject { ["network_id"] = network, ["tags"] = new JsonArray("d", "d") } });
+        Assert.Equal(HttpStatusCode.BadRequest, bad.Status);
+        Assert.Contains("tags[1]: duplicate item in the list: 'd'", bad.Error.Message, StringComparison.Ordinal);
+        Assert.Equal(3, (await Demo.ListAsync("ports", $"?network_id={network}")).Count);
+        // Only ports take tags in a create, as in Neutron.
+        var network2 = await Demo.PostAsync("/v2.0/networks", new JsonObject { ["network"] = new JsonObject { ["name"] = "tags-net-create", ["tags"] = new JsonArray("n") } });
+        Assert.Equal(HttpStatusCode.BadRequest, network2.Status);
+    }
+
     public static TheoryData<string, string> BadTags => new()
     {
         { $$"""{"tags": ["{{new string('x', 256)}}"]}""", "tags[0]: 'xxxxxxxxxxxxxxxxxxxx...' is 256 characters, more than the 255 a tag may have" },

@@ -1,8 +1,6 @@
 using System.Text.Json;
 using Calico.Api.Hosting;
 using Calico.Model.Collections;
-using Calico.Model.Resources;
-using Calico.Model.Validation;
 using Microsoft.Extensions.Options;
 
 namespace Calico.Api.Http;
@@ -55,12 +53,10 @@ internal sealed class RequestBody(IOptions<CalicoApiOptions> options)
     public async Task<ValueList<string>> ReadTagsAsync(HttpContext http)
     {
         var envelope = await ReadEnvelopeAsync(http, "tags");
-        if (!envelope.TryGetPropertyValue("tags", out var inner)) throw ApiException.BadRequest("Invalid tags body: send {\"tags\": [...]}.", "InvalidInput");
+        if (!envelope.ContainsKey("tags")) throw ApiException.BadRequest("Invalid tags body: send {\"tags\": [...]}.", "InvalidInput");
         if (envelope.Count != 1)
             throw ApiException.BadRequest($"Unrecognized attribute(s) '{string.Join("', '", envelope.Select(p => p.Key).Where(k => k != "tags"))}' beside 'tags'.");
-        var tags = new RequestObject(envelope, Auth.Caller.Of(http)).StringList("tags") ?? throw RequestObject.Invalid("tags", "must not be null");
-        if (ResourceTags.Validate(tags) is { Count: > 0 } errors) throw new InvalidInputException(errors);
-        return tags.ToValueList();
+        return new RequestObject(envelope, Auth.Caller.Of(http)).Tags() ?? throw RequestObject.Invalid("tags", "must not be null");
     }
 
     private static RequestObject Single(JsonObject envelope, string resource, JsonNode? inner, Auth.Caller caller)

@@ -75,6 +75,7 @@ internal sealed class PortEndpoints(
         // Everything that can be refused without touching IPAM is checked before any address is taken.
         PortJson.CheckPortSecurity(null, port, requestedGroups is not null);
         port.EnsureValid();
+        var tags = body.Tags();
         await quotas.EnsureRoomAsync(project, "port", 1, http.RequestAborted);
         if (requestedMac is not null && await MacInUseAsync(requestedMac))
             throw ApiException.Conflict("MacAddressInUse", $"Unable to complete operation for network {port.NetworkId}. The mac address {port.MacAddress} is in use.");
@@ -86,7 +87,7 @@ internal sealed class PortEndpoints(
             // The project's default group is made only now that nothing is left to refuse before the port is stored.
             if (requestedGroups is null && port.PortSecurityEnabled) await defaults.EnsureAsync(project);
             var grain = store.Grains.GetGrain<IEndpointGrain>(port.Id);
-            var stored = await grain.CreateAsync(port with { FixedIps = fixedIps.ToValueList() });
+            var stored = await grain.CreateAsync(port with { FixedIps = fixedIps.ToValueList() }, tags);
             // Stored first, checked second (see References): a network, subnet or group deleted meanwhile undoes the port.
             if (await MissingReferenceAsync(stored.Value) is { } missing)
             {

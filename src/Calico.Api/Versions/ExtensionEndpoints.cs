@@ -6,8 +6,7 @@ namespace Calico.Api.Versions;
 
 /// <summary>
 /// The Neutron extensions this API implements. Clients probe these to decide what to send: an alias is listed
-/// only when its attributes and behaviour are really there (e.g. not "tag-ports-during-bulk-creation", so the
-/// CLI never sends tags in a port create).
+/// only when its attributes and behaviour are really there.
 /// </summary>
 internal static class ExtensionEndpoints
 {
@@ -33,6 +32,7 @@ internal static class ExtensionEndpoints
         ("standard-attr-tag", "Tag support for resources with standard attribute: network, subnet, port, security_group, floatingip",
             "Tags on networks, subnets, ports, security groups and floating IPs: the /tags sub-resource and the tags, tags-any, not-tags and not-tags-any filters."),
         ("standard-attr-timestamp", "Resource timestamps", "created_at and updated_at."),
+        ("tag-ports-during-bulk-creation", "Tag Ports During Bulk Creation", "tags may be given when a port is created (alone or in a bulk list)."),
         ("stateful-security-group", "Stateful security group", "Security groups are stateful."),
     ];
 
