@@ -237,6 +237,10 @@ public sealed class NetworkAndSubnetTests(TokenApiServer server)
         {
             var reply = await Demo.PostAsync("/v2.0/subnets", new JsonObject { ["subnet"] = new JsonObject { ["network_id"] = (string)network["id"]!, ["cidr"] = text, ["ip_version"] = 4 } });
             Assert.Equal(HttpStatusCode.BadRequest, reply.Status);
+            Assert.Equal("InvalidInput", reply.Error.Type);
+            // Neutron's wording, which Tempest matches to move on to another CIDR.
+            Assert.StartsWith($"Invalid input for operation: Requested subnet with cidr: {cidr} for network: {network["id"]} overlaps with another subnet.",
+                reply.Error.Message, StringComparison.Ordinal);
             Assert.Contains(message, reply.Error.Message, StringComparison.Ordinal);
         }
         Assert.Empty(await Demo.ListAsync("subnets", $"?network_id={b["id"]}"));

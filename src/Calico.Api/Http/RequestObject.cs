@@ -2,7 +2,9 @@ using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using Calico.Api.Auth;
+using Calico.Model.Collections;
 using Calico.Model.Net;
+using Calico.Model.Resources;
 using Calico.Model.Validation;
 
 namespace Calico.Api.Http;
@@ -105,6 +107,15 @@ internal sealed class RequestObject(JsonObject body, Caller caller, string path 
         if (array is null) return null;
         return [.. array.Select((item, i) => item is JsonValue v && v.TryGetValue<string>(out var s)
             ? s : throw Invalid(Field($"{name}[{i}]"), $"'{item?.ToJsonString() ?? "null"}' is not a string"))];
+    }
+
+    /// <summary>A list of tags: strings of 1..255 characters, none twice (Neutron's standard-attr-tag); null when absent.</summary>
+    public ValueList<string>? Tags(string name = "tags")
+    {
+        var tags = StringList(name);
+        if (tags is null) return null;
+        if (ResourceTags.Validate(tags, Field(name)) is { Count: > 0 } errors) throw new InvalidInputException(errors);
+        return tags.ToValueList();
     }
 
     /// <summary>The elements of a list of objects, each checked against <paramref name="keys"/>.</summary>

@@ -26,7 +26,7 @@ internal static class PortJson
 
     public static readonly IReadOnlySet<string> Creatable = new HashSet<string>(Updatable.Concat(Projects.Attributes))
     {
-        "network_id", "mac_address",
+        "network_id", "mac_address", "tags",
     };
 
     public static readonly IReadOnlySet<string> FixedIpKeys = new HashSet<string> { "subnet_id", "ip_address" };
