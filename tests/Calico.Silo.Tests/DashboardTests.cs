@@ -17,7 +17,7 @@ public sealed partial class DashboardTests
     public void Every_metric_the_dashboard_queries_is_one_the_code_emits()
     {
         var emitted = PrometheusNames(CalicoInstruments());
-        var dashboard = JsonDocument.Parse(File.ReadAllText(Path.Combine(RepositoryRoot(), "observability", "grafana", "calico.json")));
+        var dashboard = JsonDocument.Parse(File.ReadAllText(Path.Combine(Calico.Testing.Repository.Root(), "observability", "grafana", "calico.json")));
         var queried = dashboard.RootElement.GetProperty("panels").EnumerateArray()
             .SelectMany(p => p.GetProperty("targets").EnumerateArray())
             .SelectMany(t => MetricName().Matches(Labels().Replace(t.GetProperty("expr").GetString()!, "")).Select(m => m.Value))
@@ -61,12 +61,6 @@ public sealed partial class DashboardTests
         return names;
     }
 
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "Calico.sln"))) return dir.FullName;
-        throw new InvalidOperationException("Calico.sln not found above " + AppContext.BaseDirectory);
-    }
 
     [GeneratedRegex(@"\bcalico_[a-z0-9_]+")]
     private static partial Regex MetricName();
