@@ -22,6 +22,7 @@ internal static class ExtensionEndpoints
         ("port-security", "Port Security", "port_security_enabled on ports (and a network's default): off, a port has no anti-spoofing and no security groups."),
         ("project-id", "project_id field enabled", "project_id beside tenant_id."),
         ("security-group", "security-group", "Security groups and their rules."),
+        ("service-type", "Neutron Service Type Management", "/v2.0/service-providers: the providers of advanced services; a Calico cloud has none."),
         ("standard-attr-description", "standard-attr-description", "A description on every resource."),
         ("standard-attr-revisions", "Resource revision numbers", "revision_number, increased by every change."),
         ("standard-attr-timestamp", "Resource timestamps", "created_at and updated_at."),
@@ -38,7 +39,13 @@ internal static class ExtensionEndpoints
             Supported.FirstOrDefault(e => e.Alias == alias) is { Alias: not null } e
                 ? NeutronResults.One("extension", Render(e))
                 : throw ApiException.NotFound("ExtensionNotFound", $"Extension with alias {alias} does not exist."));
+        // Neutron lists the drivers of its service plugins (load balancers, VPN, router flavors) here. Calico's
+        // routing is the only network service and it has no pluggable providers, so the list is empty.
+        api.MapGet("/service-providers", (HttpContext http) =>
+            NeutronResults.List(http, "service_providers", [], new ListQuery(http.Request.Query, ServiceProviderAttributes)));
     }
+
+    private static readonly IReadOnlySet<string> ServiceProviderAttributes = new HashSet<string> { "service_type", "name", "default" };
 
     private static JsonObject Render((string Alias, string Name, string Description) e) => new()
     {
