@@ -52,9 +52,10 @@ cleanup() {
     admin_cli region delete "$region" >/dev/null 2>&1
   fi
   if [ -n "$silo_pid" ] && kill -0 "$silo_pid" 2>/dev/null; then
+    # Ctrl-C as an operator would, then (after 30 s) kill; quietly (the shell reports a killed job on wait).
     kill -INT "$silo_pid" 2>/dev/null
-    for _ in $(seq 1 100); do kill -0 "$silo_pid" 2>/dev/null || break; sleep 0.2; done
-    kill -KILL "$silo_pid" 2>/dev/null
+    for _ in $(seq 1 150); do kill -0 "$silo_pid" 2>/dev/null || break; sleep 0.2; done
+    { kill -KILL "$silo_pid"; wait "$silo_pid"; } 2>/dev/null
   fi
   cd /
   [ -n "$own_keystone" ] && "$repo/scripts/keystone-test-server.sh" stop "$dir/keystone.env" >/dev/null 2>&1
