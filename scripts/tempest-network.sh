@@ -165,7 +165,7 @@ public_network_id = $public_network
 [network-feature-enabled]
 api_extensions = $extensions
 ipv6 = true
-ipv6_subnet_attributes = false
+ipv6_subnet_attributes = true
 [service_available]
 neutron = true
 nova = false

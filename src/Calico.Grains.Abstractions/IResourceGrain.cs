@@ -1,3 +1,4 @@
+using Calico.Model.Collections;
 using Calico.Model.Resources;
 
 namespace Calico.Grains;
@@ -14,13 +15,19 @@ public interface IResourceGrain<T> : IGrainWithStringKey where T : class
     /// <summary>The resource, or null if it does not exist.</summary>
     Task<Versioned<T>?> GetAsync();
 
-    /// <summary>Creates the resource; refused if it exists.</summary>
-    Task<Versioned<T>> CreateAsync(T value);
+    /// <summary>Creates the resource (with <paramref name="tags"/>, none when null); refused if it exists.</summary>
+    Task<Versioned<T>> CreateAsync(T value, ValueList<string>? tags = null);
 
     /// <summary>Replaces the resource (creating it when <paramref name="expectedRevision"/> is null and it is missing).</summary>
     Task<Versioned<T>> PutAsync(T value, long? expectedRevision = null);
 
-    /// <summary>Deletes the resource; <see cref="Calico.Model.Validation.ResourceNotFoundException"/> if missing.</summary>
+    /// <summary>
+    /// Replaces the resource's tags (each 1..255 characters, no duplicates; see <see cref="ResourceTags"/>): a write
+    /// like any other (the revision grows), the value unchanged. Refused if the resource is missing.
+    /// </summary>
+    Task<Versioned<T>> SetTagsAsync(ValueList<string> tags, long? expectedRevision = null);
+
+    /// <summary>Deletes the resource (and its tags); <see cref="Calico.Model.Validation.ResourceNotFoundException"/> if missing.</summary>
     Task DeleteAsync(long? expectedRevision = null);
 }
 
@@ -61,3 +68,16 @@ public interface ISecurityGroupGrain : IResourceGrain<SecurityGroup>;
 public interface IFloatingIpGrain : IResourceGrain<FloatingIp>;
 
 public interface IIpPoolGrain : IResourceGrain<IpPool>;
+
+/// <summary>A project's quotas (keyed by project id): the limits set for it, the rest being the configured defaults.</summary>
+public interface IProjectQuotaGrain : IGrainWithStringKey
+{
+    /// <summary>The project's own limits, or null when none were set.</summary>
+    Task<ProjectQuota?> GetAsync();
+
+    /// <summary>Sets the named resources' limits, keeping the others the project has.</summary>
+    Task<ProjectQuota> SetAsync(ValueList<QuotaLimit> limits);
+
+    /// <summary>Back to the defaults for every resource.</summary>
+    Task ResetAsync();
+}

@@ -58,9 +58,25 @@ public sealed class OpenStackCliTests(LoopbackApiServer server)
         Assert.NotEqual(0, exit);
         Assert.Contains("ports still in use", error, StringComparison.Ordinal);
 
+        // An IPv6 subnet whose ports configure themselves by SLAAC.
+        var v6 = await Os.JsonAsync("subnet", "create", "--network", "cli-net-2", "--ip-version", "6", "--subnet-range", Cidrs.NextV6(),
+            "--ipv6-ra-mode", "slaac", "--ipv6-address-mode", "slaac", "cli-v6");
+        Assert.Equal("slaac", (string)v6["ipv6_address_mode"]!);
+        await Os.RunAsync("subnet", "delete", "cli-v6");
+
+        // A flat provider network, as an operator makes one; its segment.
+        var flat = await Os.JsonAsync("network", "create", "--provider-network-type", "flat", "--provider-physical-network", "physnet1", "cli-flat");
+        Assert.Equal("flat", (string)flat["provider:network_type"]!);
+        var segment = Assert.Single((await Os.JsonAsync("network", "segment", "list", "--network", "cli-flat")).AsArray())!;
+        Assert.Equal("flat", (string)segment["Network Type"]!);
+        await Os.RunAsync("network", "delete", "cli-flat");
+
         // A port without port security, as a new user makes one.
-        var open = await Os.JsonAsync("port", "create", "--network", "cli-net-2", "--disable-port-security", "--no-security-group", "cli-open");
+        var open = await Os.JsonAsync("port", "create", "--network", "cli-net-2", "--disable-port-security", "--no-security-group",
+            "--dns-name", "vm-open", "--extra-dhcp-option", "name=bootfile-name,value=pxelinux.0", "cli-open");
         Assert.False((bool)open["port_security_enabled"]!);
+        Assert.Equal("vm-open", (string)open["dns_name"]!);
+        Assert.Contains("pxelinux.0", open["extra_dhcp_opts"]!.ToJsonString(), StringComparison.Ordinal);
         await Os.RunAsync("port", "delete", "cli-open");
 
         await Os.RunAsync("port", "delete", "cli-port-2");
@@ -116,6 +132,37 @@ public sealed class OpenStackCliTests(LoopbackApiServer server)
         Assert.Equal(3, (await Os.JsonAsync("security", "group", "rule", "list", "cli-web-2")).AsArray().Count);
         await Os.RunAsync("security", "group", "delete", "cli-web-2");
         Assert.DoesNotContain("cli-web", await Os.RunAsync("security", "group", "list", "-f", "value", "-c", "Name"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Tags_are_set_listed_filtered_and_unset()
+    {
+        var cidr = Cidrs.NextV4();
+        await Os.RunAsync("network", "create", "--tag", "cli-blue", "cli-tag-net");
+        Assert.Equal(["cli-blue"], (await Os.JsonAsync("network", "show", "cli-tag-net"))["tags"]!.AsArray().Select(t => (string)t!));
+        await Os.RunAsync("network", "set", "--tag", "cli-red", "--tag", "cli-green", "cli-tag-net");
+        var tags = (await Os.JsonAsync("network", "show", "cli-tag-net"))["tags"]!.AsArray().Select(t => (string)t!).Order(StringComparer.Ordinal);
+        Assert.Equal(["cli-blue", "cli-green", "cli-red"], tags);
+        Assert.Contains("cli-tag-net", await Os.RunAsync("network", "list", "--tags", "cli-red,cli-blue", "-f", "value", "-c", "Name"), StringComparison.Ordinal);
+        Assert.DoesNotContain("cli-tag-net", await Os.RunAsync("network", "list", "--not-tags", "cli-red", "-f", "value", "-c", "Name"), StringComparison.Ordinal);
+
+        await Os.RunAsync("subnet", "create", "--network", "cli-tag-net", "--subnet-range", cidr, "cli-tag-subnet");
+        await Os.RunAsync("port", "create", "--network", "cli-tag-net", "cli-tag-port-1");
+        // tag-ports-during-bulk-creation is advertised: the CLI sends the tags in the create itself.
+        var tagged = await Os.JsonAsync("port", "create", "--network", "cli-tag-net", "--tag", "cli-db", "cli-tag-port-2");
+        Assert.Equal(["cli-db"], tagged["tags"]!.AsArray().Select(t => (string)t!));
+        await Os.RunAsync("port", "set", "--tag", "cli-web", "cli-tag-port-1");
+        Assert.Equal("cli-tag-port-1", (await Os.RunAsync("port", "list", "--tags", "cli-web", "-f", "value", "-c", "Name")).Trim());
+        Assert.Equal("cli-tag-port-2", (await Os.RunAsync("port", "list", "--network", "cli-tag-net", "--not-tags", "cli-web", "-f", "value", "-c", "Name")).Trim());
+        Assert.Equal("cli-tag-port-2", (await Os.RunAsync("port", "list", "--any-tags", "cli-db,cli-none", "-f", "value", "-c", "Name")).Trim());
+
+        await Os.RunAsync("network", "unset", "--tag", "cli-red", "cli-tag-net");
+        Assert.DoesNotContain("cli-red", (await Os.JsonAsync("network", "show", "cli-tag-net"))["tags"]!.ToJsonString(), StringComparison.Ordinal);
+        await Os.RunAsync("network", "set", "--no-tag", "cli-tag-net");
+        Assert.Empty((await Os.JsonAsync("network", "show", "cli-tag-net"))["tags"]!.AsArray());
+
+        await Os.RunAsync("port", "delete", "cli-tag-port-1", "cli-tag-port-2");
+        await Os.RunAsync("network", "delete", "cli-tag-net");
     }
 
     [Fact]

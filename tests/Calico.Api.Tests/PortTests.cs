@@ -38,6 +38,88 @@ public sealed class PortTests(TokenApiServer server)
     }
 
     [Fact]
+    public async Task A_binding_profile_is_kept_as_Nova_sets_it_and_checked()
+    {
+        var (network, _, _) = await Demo.NetworkWithSubnetAsync("net-port-profile");
+        var port = await server.Admin.PortAsync(network, new JsonObject
+        {
+            ["binding:host_id"] = "compute-1", ["project_id"] = "demo", ["binding:profile"] = new JsonObject(),
+        });
+        var id = (string)port["id"]!;
+        Assert.Equal("{}", port["binding:profile"]!.ToJsonString());
+
+        // Live migration: Nova names the destination in the profile, then binds the port there.
+        var migrating = await server.Admin.PutAsync($"/v2.0/ports/{id}", new JsonObject { ["port"] = new JsonObject
+        {
+            ["binding:profile"] = new JsonObject { ["migrating_to"] = "compute-2" },
+        } });
+        Assert.Equal(HttpStatusCode.OK, migrating.Status);
+        Assert.Equal("""{"migrating_to":"compute-2"}""", (await server.Admin.GetAsync($"/v2.0/ports/{id}")).Body!["port"]!["binding:profile"]!.ToJsonString());
+
+        foreach (var (profile, message) in new (JsonNode?, string)[]
+        {
+            (JsonValue.Create("migrating_to=compute-2"), "is not an object"),
+            (new JsonObject { ["pad"] = new string('x', 4096) }, "at most 4095"),
+        })
+        {
+            var refused = await server.Admin.PutAsync($"/v2.0/ports/{id}", new JsonObject { ["port"] = new JsonObject { ["binding:profile"] = profile } });
+            Assert.Equal(HttpStatusCode.BadRequest, refused.Status);
+            Assert.Contains(message, refused.Error.Message, StringComparison.Ordinal);
+        }
+        var cleared = await server.Admin.PutAsync($"/v2.0/ports/{id}", new JsonObject { ["port"] = new JsonObject { ["binding:profile"] = null } });
+        Assert.Equal("{}", cleared.Body!["port"]!["binding:profile"]!.ToJsonString());
+    }
+
+    [Fact]
+    public async Task Dns_name_and_extra_dhcp_opts_are_kept_merged_as_Neutron_does_and_checked()
+    {
+        var (network, _, _) = await Demo.NetworkWithSubnetAsync("net-port-dhcp-opts");
+        var port = await Demo.PortAsync(network, new JsonObject
+        {
+            ["dns_name"] = "vm-one",
+            ["extra_dhcp_opts"] = new JsonArray(
+                new JsonObject { ["opt_name"] = "bootfile-name", ["opt_value"] = "pxelinux.0" },
+                new JsonObject { ["opt_name"] = "tftp-server", ["opt_value"] = "192.0.2.7", ["ip_version"] = 4 }),
+        });
+        var id = (string)port["id"]!;
+        Assert.Equal("vm-one", (string)port["dns_name"]!);
+        var assignment = Assert.Single(port["dns_assignment"]!.AsArray())!;
+        Assert.Equal("vm-one", (string)assignment["hostname"]!);
+        Assert.Equal("vm-one.openstacklocal.", (string)assignment["fqdn"]!);
+        Assert.Equal("""[{"opt_name":"bootfile-name","opt_value":"pxelinux.0","ip_version":4},{"opt_name":"tftp-server","opt_value":"192.0.2.7","ip_version":4}]""",
+            port["extra_dhcp_opts"]!.ToJsonString());
+
+        // An update replaces the options it names, removes those given a null value, keeps the rest.
+        var updated = await Demo.PutAsync($"/v2.0/ports/{id}", new JsonObject { ["port"] = new JsonObject
+        {
+            ["dns_name"] = "",
+            ["extra_dhcp_opts"] = new JsonArray(
+                new JsonObject { ["opt_name"] = "bootfile-name", ["opt_value"] = null },
+                new JsonObject { ["opt_name"] = "tftp-server", ["opt_value"] = "192.0.2.8" }),
+        } });
+        Assert.Equal(HttpStatusCode.OK, updated.Status);
+        var after = updated.Body!["port"]!;
+        Assert.Equal("", (string)after["dns_name"]!);
+        Assert.StartsWith("host-", (string)after["dns_assignment"]![0]!["hostname"]!, StringComparison.Ordinal);
+        Assert.Equal("""[{"opt_name":"tftp-server","opt_value":"192.0.2.8","ip_version":4}]""", after["extra_dhcp_opts"]!.ToJsonString());
+
+        // Refused, naming what is wrong, and nothing changes.
+        foreach (var (body, field) in new (JsonObject, string)[]
+        {
+            (new JsonObject { ["dns_name"] = "not a name" }, "dns_name"),
+            (new JsonObject { ["extra_dhcp_opts"] = new JsonArray(new JsonObject { ["opt_name"] = "bad,name", ["opt_value"] = "x" }) }, "extra_dhcp_opts[0]"),
+            (new JsonObject { ["extra_dhcp_opts"] = new JsonArray(new JsonObject { ["opt_name"] = "domain-search", ["opt_value"] = "a\nb" }) }, "extra_dhcp_opts[0]"),
+            (new JsonObject { ["extra_dhcp_opts"] = new JsonArray(new JsonObject { ["opt_name"] = "router", ["opt_value"] = "x", ["ip_version"] = 5 }) }, "ip_version"),
+        })
+        {
+            var refused = await Demo.PutAsync($"/v2.0/ports/{id}", new JsonObject { ["port"] = body });
+            Assert.Equal(HttpStatusCode.BadRequest, refused.Status);
+            Assert.True(refused.Error.Message.Contains(field, StringComparison.Ordinal), refused.Text);
+        }
+        Assert.Equal(after.ToJsonString(), (await Demo.GetAsync($"/v2.0/ports/{id}")).Body!["port"]!.ToJsonString());
+    }
+
+    [Fact]
     public async Task A_port_without_port_security_has_no_groups_and_refuses_them_as_Neutron_does()
     {
         var (network, _, _) = await Demo.NetworkWithSubnetAsync("net-port-security");

@@ -26,6 +26,14 @@ public class IpPrefixTests
     public void Bad_text_is_refused(string text) => Assert.False(IpPrefix.TryParse(text, out _, out _));
 
     [Fact]
+    public void Slaac_gives_the_modified_eui64_address_of_a_mac_in_its_64()
+    {
+        Assert.Equal(IPAddress.Parse("fd00:65::f816:3eff:fe00:1"), IpAddresses.Eui64(IpPrefix.Parse("fd00:65::/64"), "fa:16:3e:00:00:01"));
+        Assert.Equal(IPAddress.Parse("2001:db8:1:2:21b:21ff:fe3c:4d5e"), IpAddresses.Eui64(IpPrefix.Parse("2001:db8:1:2::/64"), "00:1b:21:3c:4d:5e"));
+        Assert.Throws<ArgumentException>(() => IpAddresses.Eui64(IpPrefix.Parse("fd00:65::/80"), "fa:16:3e:00:00:01"));
+    }
+
+    [Fact]
     public void Network_last_address_and_canonical_form()
     {
         var p = IpPrefix.Parse("10.65.0.77/26");

@@ -106,6 +106,24 @@ public class ValidationTests
     }
 
     [Fact]
+    public void A_rules_protocol_name_must_name_its_protocol_with_icmp_over_ipv6_as_ipv6_icmp()
+    {
+        var udp = Sample.Rule("r", protocol: IpProtocols.Udp, from: null, to: null);
+        Assert.Empty((udp with { ProtocolName = "17" }).Validate());
+        Assert.Empty((udp with { ProtocolName = "udp" }).Validate());
+        AssertInvalid(udp with { ProtocolName = "tcp" }, "protocol", "'tcp' does not name protocol 17");
+        var icmp6 = Sample.Rule("r", protocol: IpProtocols.Icmpv6, from: null, to: null, ether: EtherType.IPv6);
+        Assert.Empty((icmp6 with { ProtocolName = "icmp" }).Validate());
+        Assert.Empty((icmp6 with { ProtocolName = "1" }).Validate());
+        Assert.True(SecurityGroupRule.TryResolveProtocol("icmp", EtherType.IPv6, out var p, out _));
+        Assert.Equal(IpProtocols.Icmpv6, p);
+        Assert.True(SecurityGroupRule.TryResolveProtocol("icmp", EtherType.IPv4, out p, out _));
+        Assert.Equal(IpProtocols.Icmp, p);
+        // The name is what the API shows; the same traffic named either way is one rule.
+        Assert.True((udp with { ProtocolName = "17" }).SameMatchAs(udp with { Id = "r2", ProtocolName = "udp" }));
+    }
+
+    [Fact]
     public void Group_refuses_duplicate_rules_with_the_field_named()
     {
         var group = Sample.Group("sg", Sample.Rule("r1"), Sample.Rule("r2"), Sample.Rule("r3", from: 0));

@@ -97,7 +97,8 @@ public sealed class KeystoneServer : IAsyncLifetime
 
     /// <summary>
     /// Puts <paramref name="url"/> in the catalog as the public endpoint of the network service, in a region of its
-    /// own (so that several test servers can share one Keystone); clients choose it with --os-region-name.
+    /// own (so that several test servers can share one Keystone); clients choose it with --os-region-name. Keystone's
+    /// own identity endpoint goes in the region too, for CLI commands that look projects up (quota list).
     /// Returns the region, for <see cref="UnregisterAsync"/>.
     /// </summary>
     public async Task<string> RegisterNetworkEndpointAsync(string url)
@@ -108,6 +109,11 @@ public sealed class KeystoneServer : IAsyncLifetime
         await AdminAsync(HttpMethod.Post, "/endpoints", new JsonObject
         {
             ["endpoint"] = new JsonObject { ["service_id"] = service, ["interface"] = "public", ["url"] = url, ["region_id"] = region },
+        });
+        var identity = (string)(await AdminAsync(HttpMethod.Get, "/services?type=identity"))!["services"]![0]!["id"]!;
+        await AdminAsync(HttpMethod.Post, "/endpoints", new JsonObject
+        {
+            ["endpoint"] = new JsonObject { ["service_id"] = identity, ["interface"] = "public", ["url"] = Url, ["region_id"] = region },
         });
         return region;
     }

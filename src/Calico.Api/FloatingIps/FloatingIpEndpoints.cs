@@ -2,6 +2,8 @@ using System.Net;
 using Calico.Api.Auth;
 using Calico.Api.Http;
 using Calico.Api.Listing;
+using Calico.Api.Quotas;
+using Calico.Api.Tags;
 using Calico.Api.Networks;
 using Calico.Api.Ports;
 using Calico.Grains;
@@ -17,12 +19,16 @@ namespace Calico.Api.FloatingIps;
 /// (the floating IP's id is the allocation's handle), so two floating IPs never get the same address.
 /// </summary>
 internal sealed class FloatingIpEndpoints(
-    ResourceStore store, RequestBody bodies, NetworkEndpoints networks, PortEndpoints ports, PortAddresses addresses, References references)
-    : IReadableCollection, ICreatableCollection, IUpdatableCollection, IDeletableCollection
+    ResourceStore store, RequestBody bodies, NetworkEndpoints networks, PortEndpoints ports, PortAddresses addresses, References references, ProjectQuotas quotas)
+    : IReadableCollection, ITaggableCollection<FloatingIp>, ICreatableCollection, IUpdatableCollection, IDeletableCollection
 {
     public static ApiException NotFound(string id) => ApiException.NotFound("FloatingIPNotFound", $"Floating IP {id} could not be found.");
 
-    private Task<Versioned<FloatingIp>> GetVisibleAsync(Caller caller, string id) =>
+    public IResourceGrain<FloatingIp> Grain(string id) => store.Grains.GetGrain<IFloatingIpGrain>(id);
+
+    public string ProjectOf(FloatingIp value) => value.ProjectId;
+
+    public Task<Versioned<FloatingIp>> GetVisibleAsync(Caller caller, string id) =>
         store.GetVisibleAsync<IFloatingIpGrain, FloatingIp>(caller, id, f => f.ProjectId, NotFound);
 
     public async Task<IResult> ListAsync(HttpContext http)
@@ -37,10 +43,11 @@ internal sealed class FloatingIpEndpoints(
         NeutronResults.One("floatingip", new ListQuery(http.Request.Query, FloatingIpJson.Attributes)
             .Project(FloatingIpJson.Render(await GetVisibleAsync(Caller.Of(http), id))));
 
-    public async Task<IResult> CreateAsync(HttpContext http)
+    public string Singular => "floatingip";
+
+    public async Task<JsonObject> CreateAsync(HttpContext http, RequestObject body)
     {
         var caller = Caller.Of(http);
-        var body = await bodies.ReadAsync(http, "floatingip");
         body.Accept(FloatingIpJson.Creatable, FloatingIpJson.Attributes, update: false);
         var networkId = body.Id("floating_network_id") ?? throw RequestObject.Invalid("floating_network_id", "is required");
         var project = Projects.ForCreate(caller, body);
@@ -51,6 +58,7 @@ internal sealed class FloatingIpEndpoints(
         var subnetId = body.Id("subnet_id");
         var fip = new FloatingIp(Ids.New(), networkId, IPAddress.None, project, null, null, body.String("description") ?? "");
         var (portId, fixedIp) = await AssociationAsync(caller, body, null);
+        await quotas.EnsureRoomAsync(project, "floatingip", 1, http.RequestAborted);
 
         var subnets = await CandidateSubnetsAsync(networkId, subnetId, requested, http.RequestAborted);
         var allocation = await AllocateAsync(fip.Id, subnets, requested);
@@ -65,7 +73,7 @@ internal sealed class FloatingIpEndpoints(
                 await grain.DeleteAsync(stored.Revision);
                 throw missing;
             }
-            return NeutronResults.Created("floatingip", FloatingIpJson.Render(stored));
+            return FloatingIpJson.Render(stored);
         }
         catch
         {

@@ -6,7 +6,10 @@ using Calico.Api.Networks;
 using Calico.Api.Nova;
 using Calico.Api.Ports;
 using Calico.Api.SecurityGroups;
+using Calico.Api.Quotas;
 using Calico.Api.Subnets;
+using Calico.Api.Tags;
+using Calico.Model.Resources;
 using Calico.Api.Versions;
 using Calico.Grains.Hosts;
 using Microsoft.Extensions.Hosting;
@@ -51,6 +54,8 @@ public static class CalicoApiExtensions
         services.TryAddSingleton<PortEndpoints>();
         services.TryAddSingleton<FloatingIpEndpoints>();
         services.TryAddSingleton<AgentEndpoints>();
+        services.TryAddSingleton<SegmentEndpoints>();
+        services.TryAddSingleton<ProjectQuotas>();
         AddNova(services, configuration);
         return services;
     }
@@ -87,6 +92,13 @@ public static class CalicoApiExtensions
         api.MapCollection<SecurityGroupRuleEndpoints>("security-group-rules");
         api.MapCollection<FloatingIpEndpoints>("floatingips");
         api.MapCollection<AgentEndpoints>("agents");
+        api.MapCollection<SegmentEndpoints>("segments");
+        QuotaEndpoints.Map(api);
+        api.MapTags<NetworkEndpoints, Network>("networks");
+        api.MapTags<SubnetEndpoints, Subnet>("subnets");
+        api.MapTags<PortEndpoints, WorkloadEndpoint>("ports");
+        api.MapTags<SecurityGroupEndpoints, SecurityGroup>("security-groups");
+        api.MapTags<FloatingIpEndpoints, FloatingIp>("floatingips");
         api.MapFallback(() => Task.FromResult<IResult>(
             NeutronErrors.Result(StatusCodes.Status404NotFound, "HTTPNotFound", "The resource could not be found.")));
         return app;

@@ -38,6 +38,14 @@ public sealed class CalicoApiOptions
     /// one write to the datastore takes; only a delete that raced such a write waits at all.
     /// </summary>
     public TimeSpan DeleteSettleTime { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Default quota per resource (<c>Api:QuotaDefaults:port=500</c>; names as Neutron's: network, subnet, port,
+    /// security_group, security_group_rule, floatingip, router, subnetpool, rbac_policy), for projects without a limit
+    /// of their own (<c>PUT /v2.0/quotas/{project}</c>). A resource not named here has no limit (-1): unlike Neutron's
+    /// defaults (100 networks, 500 ports, 10 security groups, ...), so that a cloud is not capped unless it asks.
+    /// </summary>
+    public Dictionary<string, int> QuotaDefaults { get; set; } = new(StringComparer.Ordinal);
 }
 
 /// <summary>Whom one token stands for.</summary>

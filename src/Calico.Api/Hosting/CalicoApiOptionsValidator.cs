@@ -34,6 +34,12 @@ public sealed class CalicoApiOptionsValidator : IValidateOptions<CalicoApiOption
         if (o.DeleteSettleTime <= TimeSpan.Zero || o.DeleteSettleTime > MaxDeleteSettleTime)
             errors.Add($"Api:DeleteSettleTime {o.DeleteSettleTime} must be more than 00:00:00 and at most {MaxDeleteSettleTime} " +
                        "(the default 00:00:01 covers a datastore write with room to spare).");
+        foreach (var (resource, limit) in o.QuotaDefaults)
+        {
+            if (!Calico.Model.Resources.QuotaResources.NeutronDefaults.ContainsKey(resource))
+                errors.Add($"Api:QuotaDefaults:{resource} names no quota resource; use one of {string.Join(", ", Calico.Model.Resources.QuotaResources.Names)}.");
+            else if (limit < -1) errors.Add($"Api:QuotaDefaults:{resource} {limit} must be -1 (no limit) or more.");
+        }
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 

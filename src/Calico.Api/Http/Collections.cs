@@ -13,10 +13,25 @@ internal interface IReadableCollection
     Task<IResult> ShowAsync(HttpContext http, string id);
 }
 
-/// <summary><c>POST /v2.0/{collection}</c>.</summary>
-internal interface ICreatableCollection
+/// <summary>
+/// <c>POST /v2.0/{collection}</c>, one resource (<c>{"network": {...}}</c>) or several (<c>{"networks": [...]}</c>,
+/// see <see cref="BulkCreates"/>). A creatable collection is deletable: a bulk create that fails part-way takes back
+/// the resources it created through the collection's own delete.
+/// </summary>
+internal interface ICreatableCollection : IDeletableCollection
 {
-    Task<IResult> CreateAsync(HttpContext http);
+    /// <summary>The resource's key in a request and an answer (<c>network</c>); the bulk key is this plus "s".</summary>
+    string Singular { get; }
+
+    /// <summary>Creates one resource from <paramref name="body"/> (checked here) and returns it as it is shown.</summary>
+    Task<JsonObject> CreateAsync(HttpContext http, RequestObject body);
+}
+
+/// <summary>A collection that creates a bulk list itself (all in one write where it can), rather than item by item.</summary>
+internal interface IBulkCreatableCollection : ICreatableCollection
+{
+    /// <summary>Creates every item or none; a refusal names the item (see <see cref="BulkCreates.ItemRefused"/>).</summary>
+    Task<IReadOnlyList<JsonObject>> CreateAllAsync(HttpContext http, IReadOnlyList<RequestObject> items);
 }
 
 /// <summary><c>PUT /v2.0/{collection}/{id}</c>.</summary>
@@ -45,7 +60,7 @@ internal static class CollectionRoutes
         api.MapGet(all, (HttpContext h, T e) => e.ListAsync(h));
         api.MapGet(one, (HttpContext h, string id, T e) => e.ShowAsync(h, Existing<T>(id)));
         if (typeof(T).IsAssignableTo(typeof(ICreatableCollection)))
-            api.MapPost(all, (HttpContext h, T e) => ((ICreatableCollection)e).CreateAsync(h));
+            api.MapPost(all, (HttpContext h, T e, RequestBody bodies) => BulkCreates.CreateAsync(h, (ICreatableCollection)e, bodies));
         if (typeof(T).IsAssignableTo(typeof(IUpdatableCollection)))
             api.MapPut(one, (HttpContext h, string id, T e) => ((IUpdatableCollection)e).UpdateAsync(h, Existing<T>(id)));
         if (typeof(T).IsAssignableTo(typeof(IDeletableCollection)))

@@ -22,13 +22,23 @@ internal static partial class NeutronErrors
 
     public static IResult FromException(Exception exception, ILogger logger) => exception switch
     {
-        ApiException e => Result(e.Status, e.Type, e.Message, e.Detail),
-        InvalidInputException e => Result(StatusCodes.Status400BadRequest, "InvalidInput",
-            "Invalid input for operation: " + string.Join("; ", e.Errors.Select(x => $"{x.Field}: {x.Reason}")) + "."),
-        ResourceNotFoundException e => Result(StatusCodes.Status404NotFound, TypeName(e.Kind) + "NotFound", Sentence(e.Message)),
-        ResourceConflictException e => Result(StatusCodes.Status409Conflict, TypeName(e.Kind) + "Conflict", Sentence(e.Message)),
+        _ when Refusal(exception) is { } r => Result(r.Status, r.Type, r.Message, r.Detail),
         _ when TransientFailures.Reason(exception) is { } reason => Retryable(exception, reason, logger),
         _ => Unexpected(exception, logger),
+    };
+
+    /// <summary>
+    /// A refusal (by the API or by a grain's rules) as the 4xx it is answered with; null for anything else (the
+    /// store unavailable, a bug), which keeps its own handling.
+    /// </summary>
+    public static ApiException? Refusal(Exception exception) => exception switch
+    {
+        ApiException e => e,
+        InvalidInputException e => new(StatusCodes.Status400BadRequest, "InvalidInput",
+            "Invalid input for operation: " + string.Join("; ", e.Errors.Select(x => $"{x.Field}: {x.Reason}")) + "."),
+        ResourceNotFoundException e => new(StatusCodes.Status404NotFound, TypeName(e.Kind) + "NotFound", Sentence(e.Message)),
+        ResourceConflictException e => new(StatusCodes.Status409Conflict, TypeName(e.Kind) + "Conflict", Sentence(e.Message)),
+        _ => null,
     };
 
     private static IResult Retryable(Exception exception, string reason, ILogger logger)

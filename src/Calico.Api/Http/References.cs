@@ -59,11 +59,11 @@ internal sealed class References(IGrainFactory grains, TimeProvider time, IOptio
         }
         catch
         {
-            await grain.CreateAsync(current.Value);
+            await grain.CreateAsync(current.Value, current.Tags);
             throw;
         }
         if (remaining is null) return;
-        await grain.CreateAsync(current.Value);
+        await grain.CreateAsync(current.Value, current.Tags);
         throw remaining;
     }
 

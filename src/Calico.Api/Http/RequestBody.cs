@@ -1,12 +1,14 @@
 using System.Text.Json;
 using Calico.Api.Hosting;
+using Calico.Model.Collections;
 using Microsoft.Extensions.Options;
 
 namespace Calico.Api.Http;
 
 /// <summary>
 /// Reads a Neutron request body, <c>{"network": {...}}</c>: refuses oversized bodies before parsing them, malformed
-/// JSON, and bodies without the resource's key, each with a message that says what to send instead.
+/// JSON, and bodies without the resource's key, each with a message that says what to send instead. A create may
+/// also send a list under the plural key (Neutron's bulk create).
 /// </summary>
 internal sealed class RequestBody(IOptions<CalicoApiOptions> options)
 {
@@ -16,6 +18,57 @@ internal sealed class RequestBody(IOptions<CalicoApiOptions> options)
     private static readonly JsonDocumentOptions Parsing = new() { MaxDepth = 32, AllowDuplicateProperties = false };
 
     public async Task<RequestObject> ReadAsync(HttpContext http, string resource)
+    {
+        var envelope = await ReadEnvelopeAsync(http, resource);
+        if (!envelope.TryGetPropertyValue(resource, out var inner))
+        {
+            if (envelope.ContainsKey(resource + "s"))
+                throw ApiException.BadRequest($"Bulk requests ('{resource}s') are only for creating; send one {{\"{resource}\": {{...}}}}.");
+            throw ApiException.BadRequest($"Unable to find '{resource}' in request body.");
+        }
+        return Single(envelope, resource, inner, Auth.Caller.Of(http));
+    }
+
+    /// <summary>
+    /// A create's body: one resource (<c>{"network": {...}}</c>) or a bulk list (<c>{"networks": [{...}, ...]}</c>),
+    /// each element an object; <paramref name="bulk"/> says which was sent.
+    /// </summary>
+    public async Task<(IReadOnlyList<RequestObject> Items, bool Bulk)> ReadCreateAsync(HttpContext http, string resource)
+    {
+        var plural = resource + "s";
+        var envelope = await ReadEnvelopeAsync(http, resource);
+        if (envelope.TryGetPropertyValue(resource, out var inner)) return ([Single(envelope, resource, inner, Auth.Caller.Of(http))], false);
+        if (!envelope.TryGetPropertyValue(plural, out var list)) throw ApiException.BadRequest($"Unable to find '{resource}' in request body (or a list under '{plural}').");
+        if (envelope.Count != 1)
+            throw ApiException.BadRequest($"Unrecognized attribute(s) '{string.Join("', '", envelope.Select(p => p.Key).Where(k => k != plural))}' beside '{plural}'.");
+        if (list is not JsonArray array) throw ApiException.BadRequest($"'{plural}' must be a JSON list of objects.");
+        if (array.Count == 0) throw ApiException.BadRequest($"Resources required: '{plural}' is an empty list.");
+        var items = new List<RequestObject>(array.Count);
+        for (var i = 0; i < array.Count; i++)
+            items.Add(array[i] is JsonObject o ? new RequestObject(o, Auth.Caller.Of(http)) : throw ApiException.BadRequest($"{plural}[{i}] must be a JSON object."));
+        return (items, true);
+    }
+
+    /// <summary>The body of a tags replacement, <c>{"tags": ["a", "b"]}</c>: strings of 1..255 characters, none twice.</summary>
+    public async Task<ValueList<string>> ReadTagsAsync(HttpContext http)
+    {
+        var envelope = await ReadEnvelopeAsync(http, "tags");
+        if (!envelope.ContainsKey("tags")) throw ApiException.BadRequest("Invalid tags body: send {\"tags\": [...]}.", "InvalidInput");
+        if (envelope.Count != 1)
+            throw ApiException.BadRequest($"Unrecognized attribute(s) '{string.Join("', '", envelope.Select(p => p.Key).Where(k => k != "tags"))}' beside 'tags'.");
+        return new RequestObject(envelope, Auth.Caller.Of(http)).Tags() ?? throw RequestObject.Invalid("tags", "must not be null");
+    }
+
+    private static RequestObject Single(JsonObject envelope, string resource, JsonNode? inner, Auth.Caller caller)
+    {
+        if (envelope.Count != 1)
+            throw ApiException.BadRequest($"Unrecognized attribute(s) '{string.Join("', '", envelope.Select(p => p.Key).Where(k => k != resource))}' beside '{resource}'.");
+        if (inner is not JsonObject body)
+            throw ApiException.BadRequest($"'{resource}' must be a JSON object.");
+        return new RequestObject(body, caller);
+    }
+
+    private async Task<JsonObject> ReadEnvelopeAsync(HttpContext http, string resource)
     {
         var max = options.Value.MaxRequestBodyBytes;
         if (http.Request.ContentLength > max) throw TooLarge(max);
@@ -42,17 +95,7 @@ internal sealed class RequestBody(IOptions<CalicoApiOptions> options)
         {
             throw ApiException.BadRequest($"Malformed request body: {e.Message}", "MalformedRequestBody");
         }
-        if (root is not JsonObject envelope || !envelope.TryGetPropertyValue(resource, out var inner))
-        {
-            if (root is JsonObject o && o.ContainsKey(resource + "s"))
-                throw ApiException.BadRequest($"Bulk requests ('{resource}s') are not supported; send one {{\"{resource}\": {{...}}}} per request.");
-            throw ApiException.BadRequest($"Unable to find '{resource}' in request body.");
-        }
-        if (envelope.Count != 1)
-            throw ApiException.BadRequest($"Unrecognized attribute(s) '{string.Join("', '", envelope.Select(p => p.Key).Where(k => k != resource))}' beside '{resource}'.");
-        if (inner is not JsonObject body)
-            throw ApiException.BadRequest($"'{resource}' must be a JSON object.");
-        return new RequestObject(body, Auth.Caller.Of(http));
+        return root as JsonObject ?? throw ApiException.BadRequest($"Unable to find '{resource}' in request body.");
     }
 
     private static ApiException TooLarge(int max) =>

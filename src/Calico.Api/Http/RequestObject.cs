@@ -2,7 +2,9 @@ using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using Calico.Api.Auth;
+using Calico.Model.Collections;
 using Calico.Model.Net;
+using Calico.Model.Resources;
 using Calico.Model.Validation;
 
 namespace Calico.Api.Http;
@@ -107,6 +109,15 @@ internal sealed class RequestObject(JsonObject body, Caller caller, string path 
             ? s : throw Invalid(Field($"{name}[{i}]"), $"'{item?.ToJsonString() ?? "null"}' is not a string"))];
     }
 
+    /// <summary>A list of tags: strings of 1..255 characters, none twice (Neutron's standard-attr-tag); null when absent.</summary>
+    public ValueList<string>? Tags(string name = "tags")
+    {
+        var tags = StringList(name);
+        if (tags is null) return null;
+        if (ResourceTags.Validate(tags, Field(name)) is { Count: > 0 } errors) throw new InvalidInputException(errors);
+        return tags.ToValueList();
+    }
+
     /// <summary>The elements of a list of objects, each checked against <paramref name="keys"/>.</summary>
     public IReadOnlyList<RequestObject>? ObjectList(string name, IReadOnlySet<string> keys)
     {
@@ -125,6 +136,9 @@ internal sealed class RequestObject(JsonObject body, Caller caller, string path 
 
     /// <summary>The attribute's full path in the request, e.g. <c>host_routes[0].destination</c>, for error messages.</summary>
     public string Field(string name) => path.Length == 0 ? name : $"{path}.{name}";
+
+    /// <summary>Where this object is in the request, e.g. <c>extra_dhcp_opts[1]</c> (empty for the resource itself).</summary>
+    public string Path => path;
 
     public static IPAddress? ParseAddress(string? text, string field) =>
         text is null ? null : IpAddresses.TryParse(text, out var address) ? address : throw Invalid(field, $"'{text}' is not a valid IP address");

@@ -12,13 +12,15 @@ internal sealed class ResourceStore(IGrainFactory grains, IGrainStateCatalog cat
 {
     public IGrainFactory Grains => grains;
 
+    public IGrainStateCatalog Catalog => catalog;
+
     public async Task<IReadOnlyList<Versioned<T>>> ListAsync<T>(string grainType, CancellationToken cancellationToken) where T : class
     {
         var list = new List<Versioned<T>>();
         await foreach (var (_, state) in catalog.ListAsync<ResourceState<T>>(grainType, cancellationToken))
         {
             // Deleted resources keep a tombstone (no value) so their revision is never reused.
-            if (state.Value is { } value) list.Add(new Versioned<T>(value, state.Revision, state.UpdatedAt, state.CreatedAt));
+            if (state.Value is { } value) list.Add(new Versioned<T>(value, state.Revision, state.UpdatedAt, state.CreatedAt, state.Tags));
         }
         return list;
     }

@@ -20,7 +20,7 @@ internal static class StandardAttributes
         ["revision_number"] = stored.Revision,
         ["created_at"] = Time(stored.CreatedAt == default ? stored.UpdatedAt : stored.CreatedAt),
         ["updated_at"] = Time(stored.UpdatedAt),
-        ["tags"] = new JsonArray(),
+        ["tags"] = Strings(stored.TagList),
     };
 
     /// <summary>Neutron's timestamps: UTC, seconds, 'Z'.</summary>

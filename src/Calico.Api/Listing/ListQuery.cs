@@ -28,7 +28,11 @@ internal sealed class ListQuery
         ["is_alive"] = "alive",
     };
 
+    /// <summary>Neutron's tag filters, each a comma-separated list: all of them, any, not all, none.</summary>
+    private static readonly HashSet<string> TagFilters = ["tags", "tags-any", "not-tags", "not-tags-any"];
+
     private readonly Dictionary<string, List<string>> _filters = [];
+    private readonly List<(string Key, HashSet<string> Tags)> _tagFilters = [];
     private readonly HashSet<string> _fields = [];
     private readonly List<(string Key, bool Descending)> _sort = [];
     private readonly int? _limit;
@@ -39,6 +43,11 @@ internal sealed class ListQuery
         foreach (var (key, values) in query)
         {
             if (Reserved.Contains(key)) continue;
+            if (TagFilters.Contains(key) && attributes.Contains("tags"))
+            {
+                _tagFilters.Add((key, [.. values.OfType<string>().SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries))]));
+                continue;
+            }
             if (!attributes.Contains(key)) throw ApiException.BadRequest($"[{key}] is invalid attribute for filtering.", "HTTPBadRequest");
             _filters[key] = [.. values.OfType<string>()];
         }
@@ -103,6 +112,21 @@ internal sealed class ListQuery
 
     private bool Matches(JsonObject item)
     {
+        if (_tagFilters.Count > 0)
+        {
+            var tags = (item["tags"] as JsonArray ?? []).Select(t => Text(t)).ToHashSet(StringComparer.Ordinal);
+            foreach (var (key, wanted) in _tagFilters)
+            {
+                var matches = key switch
+                {
+                    "tags" => wanted.IsSubsetOf(tags),
+                    "tags-any" => wanted.Overlaps(tags),
+                    "not-tags" => !wanted.IsSubsetOf(tags),
+                    _ => !wanted.Overlaps(tags),
+                };
+                if (!matches) return false;
+            }
+        }
         foreach (var (key, wanted) in _filters)
         {
             var value = item[key];

@@ -2,6 +2,8 @@ using Calico.Api.Auth;
 using Calico.Api.FloatingIps;
 using Calico.Api.Http;
 using Calico.Api.Listing;
+using Calico.Api.Quotas;
+using Calico.Api.Tags;
 using Calico.Api.Ports;
 using Calico.Grains;
 using Calico.Grains.Resources;
@@ -11,10 +13,15 @@ using Calico.Model.Validation;
 namespace Calico.Api.Networks;
 
 /// <summary>/v2.0/networks. Shared and external networks are visible to every project; only the owner or an admin changes them.</summary>
-internal sealed class NetworkEndpoints(ResourceStore store, RequestBody bodies, NetworkPorts ports, PortAddresses addresses, References references)
-    : IReadableCollection, ICreatableCollection, IUpdatableCollection, IDeletableCollection
+internal sealed class NetworkEndpoints(
+    ResourceStore store, RequestBody bodies, NetworkPorts ports, PortAddresses addresses, References references, ProjectQuotas quotas)
+    : IReadableCollection, ITaggableCollection<Network>, ICreatableCollection, IUpdatableCollection, IDeletableCollection
 {
     public static ApiException NotFound(string id) => ApiException.NotFound("NetworkNotFound", $"Network {id} could not be found.");
+
+    public IResourceGrain<Network> Grain(string id) => store.Grains.GetGrain<INetworkGrain>(id);
+
+    public string ProjectOf(Network value) => value.ProjectId;
 
     public static bool IsVisible(Caller caller, Network n) => caller.CanSee(n.ProjectId) || n.Shared || n.External;
 
@@ -42,15 +49,17 @@ internal sealed class NetworkEndpoints(ResourceStore store, RequestBody bodies, 
         return NeutronResults.One("network", new ListQuery(http.Request.Query, NetworkJson.Attributes).Project(NetworkJson.Render(network, subnets[id])));
     }
 
-    public async Task<IResult> CreateAsync(HttpContext http)
+    public string Singular => "network";
+
+    public async Task<JsonObject> CreateAsync(HttpContext http, RequestObject body)
     {
         var caller = Caller.Of(http);
-        var body = await bodies.ReadAsync(http, "network");
         body.Accept(NetworkJson.Creatable, NetworkJson.Attributes, update: false);
         var defaults = new Network(Ids.New(), "", Projects.ForCreate(caller, body), AdminStateUp: true, Network.DefaultMtu, Shared: false, External: false);
-        var network = NetworkJson.Apply(body, defaults);
+        var network = NetworkJson.ApplyProvider(body, NetworkJson.Apply(body, defaults));
+        await quotas.EnsureRoomAsync(network.ProjectId, "network", 1, http.RequestAborted);
         var stored = await store.Grains.GetGrain<INetworkGrain>(network.Id).CreateAsync(network);
-        return NeutronResults.Created("network", NetworkJson.Render(stored, []));
+        return NetworkJson.Render(stored, []);
     }
 
     public async Task<IResult> UpdateAsync(HttpContext http, string id)

@@ -11,11 +11,16 @@ internal static class NetworkJson
     {
         "name", "admin_state_up", "mtu", "shared", "router:external", "status", "subnets", "l2_adjacency",
         "port_security_enabled", "availability_zones", "availability_zone_hints", "ipv4_address_scope", "ipv6_address_scope",
+        "provider:network_type", "provider:physical_network", "provider:segmentation_id",
     };
 
     public static readonly IReadOnlySet<string> Updatable = new HashSet<string> { "name", "admin_state_up", "mtu", "shared", "router:external", "description", "port_security_enabled" };
 
-    public static readonly IReadOnlySet<string> Creatable = new HashSet<string>(Updatable.Concat(Projects.Attributes));
+    /// <summary>The provider attributes are set at creation only, as Neutron's ML2 has it.</summary>
+    public static readonly IReadOnlySet<string> Creatable = new HashSet<string>(Updatable.Concat(Projects.Attributes))
+    {
+        "provider:network_type", "provider:physical_network", "provider:segmentation_id",
+    };
 
     public static JsonObject Render(Versioned<Network> stored, IEnumerable<string> subnetIds)
     {
@@ -36,7 +41,22 @@ internal static class NetworkJson
         json["availability_zone_hints"] = new JsonArray();
         json["ipv4_address_scope"] = null;
         json["ipv6_address_scope"] = null;
+        json["provider:network_type"] = n.NetworkType;
+        json["provider:physical_network"] = n.PhysicalNetwork;
+        json["provider:segmentation_id"] = null;
         return json;
+    }
+
+    /// <summary>A create's provider attributes applied to <paramref name="network"/>: a type, a physical network, never a segmentation id.</summary>
+    public static Network ApplyProvider(RequestObject body, Network network)
+    {
+        if (body.Int("provider:segmentation_id", nullable: true) is { } segmentation)
+            throw RequestObject.Invalid("provider:segmentation_id", $"{segmentation} cannot be used: {network.NetworkType} networks have no segmentation id");
+        return network with
+        {
+            ProviderNetworkType = body.String("provider:network_type") ?? network.ProviderNetworkType,
+            PhysicalNetwork = body.Has("provider:physical_network") ? body.String("provider:physical_network", nullable: true) : network.PhysicalNetwork,
+        };
     }
 
     /// <summary>The request's attributes applied to <paramref name="current"/> (or to Neutron's defaults).</summary>

@@ -3,6 +3,7 @@ using Calico.Api.Http;
 using Calico.Api.Subnets;
 using Calico.Grains;
 using Calico.Grains.Resources;
+using Calico.Model.Net;
 using Calico.Model.Resources;
 using Calico.Model.Validation;
 using Microsoft.Extensions.Logging;
@@ -21,13 +22,17 @@ internal sealed record AddressRequest(Subnet Subnet, IPAddress? Address);
 internal sealed partial class PortAddresses(ResourceStore store, ILogger<PortAddresses> logger)
 {
     /// <summary>What <c>fixed_ips</c> asks for; without it, one address from the network's first IPv4 and IPv6 subnet.</summary>
-    public async Task<IReadOnlyList<AddressRequest>?> ResolveAsync(RequestObject body, string networkId, bool create, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<AddressRequest>?> ResolveAsync(RequestObject body, string networkId, string mac, bool create, CancellationToken cancellationToken)
     {
         var entries = body.ObjectList("fixed_ips", PortJson.FixedIpKeys);
         if (entries is null && !create) return null;
         var subnets = (await store.ListAsync<Subnet>(GrainTypes.Subnet, cancellationToken))
             .Select(s => s.Value).Where(s => s.NetworkId == networkId).OrderBy(s => s.Id, StringComparer.Ordinal).ToList();
-        if (entries is null) return [.. subnets.GroupBy(s => s.IpVersion).Select(g => new AddressRequest(g.First(), null))];
+        // Without fixed_ips, as Neutron: one address of the first IPv4 subnet, one of the first IPv6 subnet that IPAM
+        // serves, and the SLAAC address of every IPv6 subnet whose ports configure themselves.
+        if (entries is null)
+            return [.. subnets.Where(s => !s.IsAutoAddress).GroupBy(s => s.IpVersion).Select(g => new AddressRequest(g.First(), null))
+                .Concat(subnets.Where(s => s.IsAutoAddress).Select(s => new AddressRequest(s, IpAddresses.Eui64(s.Cidr, mac))))];
 
         var requests = new List<AddressRequest>();
         for (var i = 0; i < entries.Count; i++)
@@ -48,6 +53,15 @@ internal sealed partial class PortAddresses(ResourceStore store, ILogger<PortAdd
                     ?? throw RequestObject.Invalid($"{field}.ip_address", $"{address} is not a valid IP for any of the subnets on network {networkId}");
             }
             else throw RequestObject.Invalid(field, "needs subnet_id, ip_address or both");
+            if (subnet.IsAutoAddress)
+            {
+                // The port configures its own address there (SLAAC): only that one can be its.
+                var own = IpAddresses.Eui64(subnet.Cidr, mac);
+                if (address is not null && !address.Equals(own))
+                    throw RequestObject.Invalid($"{field}.ip_address",
+                        $"IPv6 address {address} cannot be directly assigned to a port on subnet {subnet.Id} as the subnet is configured for automatic addresses");
+                address = own;
+            }
             if (address is null && requests.Any(r => r.Address is null && r.Subnet.Id == subnet.Id))
                 throw RequestObject.Invalid(field, $"asks subnet {subnet.Id} for a second automatic address; a port gets one automatic address per subnet, name any further one with ip_address");
             requests.Add(new AddressRequest(subnet, address));

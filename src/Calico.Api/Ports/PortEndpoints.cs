@@ -1,6 +1,8 @@
 using Calico.Api.Auth;
 using Calico.Api.Http;
 using Calico.Api.Listing;
+using Calico.Api.Quotas;
+using Calico.Api.Tags;
 using Calico.Api.Networks;
 using Calico.Api.SecurityGroups;
 using Calico.Grains;
@@ -18,10 +20,14 @@ namespace Calico.Api.Ports;
 internal sealed class PortEndpoints(
     ResourceStore store, RequestBody bodies, NetworkEndpoints networks, SecurityGroupEndpoints groups,
     DefaultSecurityGroups defaults, PortAddresses addresses, NetworkPorts networkPorts, References references,
-    Nova.NovaNotifier nova)
-    : IReadableCollection, ICreatableCollection, IUpdatableCollection, IDeletableCollection
+    ProjectQuotas quotas, Nova.NovaNotifier nova)
+    : IReadableCollection, ITaggableCollection<WorkloadEndpoint>, ICreatableCollection, IUpdatableCollection, IDeletableCollection
 {
     public static ApiException NotFound(string id) => ApiException.NotFound("PortNotFound", $"Port {id} could not be found.");
+
+    public IResourceGrain<WorkloadEndpoint> Grain(string id) => store.Grains.GetGrain<IEndpointGrain>(id);
+
+    public string ProjectOf(WorkloadEndpoint value) => value.ProjectId;
 
     public Task<Versioned<WorkloadEndpoint>> GetVisibleAsync(Caller caller, string id) =>
         store.GetVisibleAsync<IEndpointGrain, WorkloadEndpoint>(caller, id, p => p.ProjectId, NotFound);
@@ -45,10 +51,11 @@ internal sealed class PortEndpoints(
         return NeutronResults.One("port", new ListQuery(http.Request.Query, PortJson.Attributes).Project(PortJson.Render(port, await StatusAsync(port.Value))));
     }
 
-    public async Task<IResult> CreateAsync(HttpContext http)
+    public string Singular => "port";
+
+    public async Task<JsonObject> CreateAsync(HttpContext http, RequestObject body)
     {
         var caller = Caller.Of(http);
-        var body = await bodies.ReadAsync(http, "port");
         body.Accept(PortJson.Creatable, PortJson.Attributes, update: false);
         var networkId = body.Id("network_id") ?? throw RequestObject.Invalid("network_id", "is required");
         var project = Projects.ForCreate(caller, body);
@@ -68,9 +75,11 @@ internal sealed class PortEndpoints(
         // Everything that can be refused without touching IPAM is checked before any address is taken.
         PortJson.CheckPortSecurity(null, port, requestedGroups is not null);
         port.EnsureValid();
+        var tags = body.Tags();
+        await quotas.EnsureRoomAsync(project, "port", 1, http.RequestAborted);
         if (requestedMac is not null && await MacInUseAsync(requestedMac))
             throw ApiException.Conflict("MacAddressInUse", $"Unable to complete operation for network {port.NetworkId}. The mac address {port.MacAddress} is in use.");
-        var requests = await addresses.ResolveAsync(body, networkId, create: true, http.RequestAborted);
+        var requests = await addresses.ResolveAsync(body, networkId, port.MacAddress, create: true, http.RequestAborted);
 
         var (fixedIps, fresh) = await addresses.AllocateAsync(port.Id, port.Host, requests!, []);
         try
@@ -78,14 +87,14 @@ internal sealed class PortEndpoints(
             // The project's default group is made only now that nothing is left to refuse before the port is stored.
             if (requestedGroups is null && port.PortSecurityEnabled) await defaults.EnsureAsync(project);
             var grain = store.Grains.GetGrain<IEndpointGrain>(port.Id);
-            var stored = await grain.CreateAsync(port with { FixedIps = fixedIps.ToValueList() });
+            var stored = await grain.CreateAsync(port with { FixedIps = fixedIps.ToValueList() }, tags);
             // Stored first, checked second (see References): a network, subnet or group deleted meanwhile undoes the port.
             if (await MissingReferenceAsync(stored.Value) is { } missing)
             {
                 await grain.DeleteAsync(stored.Revision);
                 throw missing;
             }
-            return NeutronResults.Created("port", PortJson.Render(stored, await StatusAsync(stored.Value)));
+            return PortJson.Render(stored, await StatusAsync(stored.Value));
         }
         catch
         {
@@ -108,7 +117,7 @@ internal sealed class PortEndpoints(
             if (requestedGroups is not null) next = next with { SecurityGroupIds = requestedGroups.Value };
             PortJson.CheckPortSecurity(current.Value, next, requestedGroups is not null);
             next.EnsureValid();
-            var requests = await addresses.ResolveAsync(body, next.NetworkId, create: false, http.RequestAborted);
+            var requests = await addresses.ResolveAsync(body, next.NetworkId, next.MacAddress, create: false, http.RequestAborted);
             IReadOnlyList<FixedIp> fresh = [];
             if (requests is not null)
             {

@@ -1,6 +1,7 @@
 using Calico.Api.Http;
 using Calico.Grains;
 using Calico.Model.Collections;
+using Calico.Model.Desired;
 using Calico.Model.Net;
 using Calico.Model.Resources;
 
@@ -13,23 +14,29 @@ internal static class PortJson
     {
         "name", "network_id", "mac_address", "admin_state_up", "status", "device_id", "device_owner", "fixed_ips",
         "security_groups", "allowed_address_pairs", "binding:host_id", "binding:vif_type", "binding:vif_details",
-        "binding:vnic_type", "binding:profile", "port_security_enabled",
+        "binding:vnic_type", "binding:profile", "port_security_enabled", "dns_name", "dns_assignment", "extra_dhcp_opts",
     };
 
     public static readonly IReadOnlySet<string> Updatable = new HashSet<string>
     {
         "name", "description", "admin_state_up", "device_id", "device_owner", "fixed_ips", "security_groups",
         "allowed_address_pairs", "binding:host_id", "binding:vnic_type", "binding:profile", "port_security_enabled",
+        "dns_name", "extra_dhcp_opts",
     };
 
     public static readonly IReadOnlySet<string> Creatable = new HashSet<string>(Updatable.Concat(Projects.Attributes))
     {
-        "network_id", "mac_address",
+        "network_id", "mac_address", "tags",
     };
 
     public static readonly IReadOnlySet<string> FixedIpKeys = new HashSet<string> { "subnet_id", "ip_address" };
 
     private static readonly IReadOnlySet<string> PairKeys = new HashSet<string> { "ip_address", "mac_address" };
+
+    private static readonly IReadOnlySet<string> DhcpOptionKeys = new HashSet<string> { "opt_name", "opt_value", "ip_version" };
+
+    /// <summary>The DNS domain of a port's name when no DNS service is configured, as Neutron's default.</summary>
+    public const string DnsDomain = "openstacklocal.";
 
     /// <summary>The host side of every tap, as networking-calico gives it in binding:vif_details.</summary>
     public const string TapMacAddress = "00:61:fe:ed:ca:fe";
@@ -60,8 +67,18 @@ internal static class PortJson
         json["binding:vif_type"] = p.IsBound ? "tap" : "unbound";
         json["binding:vif_details"] = p.IsBound ? new JsonObject { ["port_filter"] = true, ["mac_address"] = TapMacAddress } : new JsonObject();
         json["binding:vnic_type"] = "normal";
-        json["binding:profile"] = new JsonObject();
+        // Kept as given (Nova's live migration sets migrating_to in it); Calico's binding does not depend on it.
+        json["binding:profile"] = p.BindingProfile is { } profile ? JsonNode.Parse(profile) : new JsonObject();
         json["port_security_enabled"] = p.PortSecurityEnabled;
+        json["dns_name"] = p.DnsName ?? "";
+        // The name each address answers DHCP with (dns_name, or Neutron's host-<address>).
+        json["dns_assignment"] = StandardAttributes.Array(p.FixedIps.Select(f =>
+        {
+            var hostname = DhcpHostItem.For(p, f.Address, f.SubnetId).Hostname;
+            return (JsonNode)new JsonObject { ["hostname"] = hostname, ["ip_address"] = f.Address.ToString(), ["fqdn"] = $"{hostname}.{DnsDomain}" };
+        }));
+        json["extra_dhcp_opts"] = StandardAttributes.Array(p.ExtraDhcpOptions.Select(o =>
+            (JsonNode)new JsonObject { ["opt_name"] = o.Name, ["opt_value"] = o.Value, ["ip_version"] = o.IpVersion }));
         return json;
     }
 
@@ -79,6 +96,20 @@ internal static class PortJson
             PortSecurityOff = body.Bool("port_security_enabled") is { } secured ? !secured : current.PortSecurityOff,
         };
         if (body.Has("binding:host_id")) next = next with { Host = body.String("binding:host_id", nullable: true) is { Length: > 0 } h ? h : null };
+        if (body.Has("binding:profile"))
+        {
+            next = next with
+            {
+                BindingProfile = body.Body["binding:profile"] switch
+                {
+                    null or JsonObject { Count: 0 } => null,
+                    JsonObject profile => profile.ToJsonString(),
+                    var other => throw RequestObject.Invalid("binding:profile", $"'{other.ToJsonString()}' is not an object"),
+                },
+            };
+        }
+        if (body.Has("dns_name")) next = next with { DnsName = body.String("dns_name", nullable: true) is { Length: > 0 } dns ? dns : null };
+        if (body.ObjectList("extra_dhcp_opts", DhcpOptionKeys) is { } options) next = next with { ExtraDhcpOptions = MergeOptions(current.ExtraDhcpOptions, options) };
         if (body.ObjectList("allowed_address_pairs", PairKeys) is { } pairs)
         {
             next = next with
@@ -96,8 +127,28 @@ internal static class PortJson
     {
         if (body.String("binding:vnic_type") is { } vnic && vnic != "normal")
             throw RequestObject.Invalid("binding:vnic_type", $"'{vnic}' is not supported; Calico binds 'normal' (tap) ports only");
-        if (body.Has("binding:profile") && body.Body["binding:profile"] is not JsonObject { Count: 0 } and not null)
-            throw RequestObject.Invalid("binding:profile", "must be empty; Calico uses no binding profile");
+    }
+
+    /// <summary>
+    /// extra_dhcp_opts as Neutron applies them: each option given replaces the port's option of the same name and IP
+    /// version, one given with a null opt_value removes it, the others stay.
+    /// </summary>
+    private static ValueList<ExtraDhcpOption> MergeOptions(ValueList<ExtraDhcpOption> current, IReadOnlyList<RequestObject> given)
+    {
+        var result = current.ToList();
+        foreach (var option in given)
+        {
+            var name = option.String("opt_name") ?? throw RequestObject.Invalid(option.Field("opt_name"), "is required");
+            var version = option.Int("ip_version", nullable: true) ?? 4;
+            if (version is not (4 or 6)) throw RequestObject.Invalid(option.Field("ip_version"), $"must be 4 or 6 (got {version})");
+            result.RemoveAll(o => string.Equals(o.Name, name, StringComparison.Ordinal) && o.IpVersion == version);
+            if (option.String("opt_value", nullable: true) is not { } value) continue;
+            var added = new ExtraDhcpOption(name, value, version);
+            // Checked here, so that the error names the option as the request has it.
+            if (added.Problem() is { } problem) throw RequestObject.Invalid(option.Path, problem);
+            result.Add(added);
+        }
+        return result.ToValueList();
     }
 
     /// <summary>

@@ -1,6 +1,8 @@
 using Calico.Api.Auth;
 using Calico.Api.Http;
 using Calico.Api.Listing;
+using Calico.Api.Quotas;
+using Calico.Api.Tags;
 using Calico.Grains;
 using Calico.Grains.Resources;
 using Calico.Model.Collections;
@@ -10,10 +12,14 @@ using Calico.Model.Validation;
 namespace Calico.Api.SecurityGroups;
 
 /// <summary>/v2.0/security-groups.</summary>
-internal sealed class SecurityGroupEndpoints(ResourceStore store, RequestBody bodies, DefaultSecurityGroups defaults, References references)
-    : IReadableCollection, ICreatableCollection, IUpdatableCollection, IDeletableCollection
+internal sealed class SecurityGroupEndpoints(ResourceStore store, RequestBody bodies, DefaultSecurityGroups defaults, References references, ProjectQuotas quotas)
+    : IReadableCollection, ITaggableCollection<SecurityGroup>, ICreatableCollection, IUpdatableCollection, IDeletableCollection
 {
     public static ApiException NotFound(string id) => ApiException.NotFound("SecurityGroupNotFound", $"Security group {id} does not exist.");
+
+    public IResourceGrain<SecurityGroup> Grain(string id) => store.Grains.GetGrain<ISecurityGroupGrain>(id);
+
+    public string ProjectOf(SecurityGroup value) => value.ProjectId;
 
     public Task<Versioned<SecurityGroup>> GetVisibleAsync(Caller caller, string id) =>
         store.GetVisibleAsync<ISecurityGroupGrain, SecurityGroup>(caller, id, g => g.ProjectId, NotFound);
@@ -32,10 +38,11 @@ internal sealed class SecurityGroupEndpoints(ResourceStore store, RequestBody bo
         NeutronResults.One("security_group", new ListQuery(http.Request.Query, SecurityGroupJson.GroupAttributes)
             .Project(SecurityGroupJson.RenderGroup(await GetVisibleAsync(Caller.Of(http), id))));
 
-    public async Task<IResult> CreateAsync(HttpContext http)
+    public string Singular => "security_group";
+
+    public async Task<JsonObject> CreateAsync(HttpContext http, RequestObject body)
     {
         var caller = Caller.Of(http);
-        var body = await bodies.ReadAsync(http, "security_group");
         body.Accept(SecurityGroupJson.GroupCreatable, SecurityGroupJson.GroupAttributes, update: false);
         var project = Projects.ForCreate(caller, body);
         var name = body.String("name") ?? "";
@@ -47,10 +54,12 @@ internal sealed class SecurityGroupEndpoints(ResourceStore store, RequestBody bo
             new(Ids.New(), RuleDirection.Egress, EtherType.IPv4, null, null, null, null, null),
             new(Ids.New(), RuleDirection.Egress, EtherType.IPv6, null, null, null, null, null));
         var group = new SecurityGroup(id, name, project, body.String("description") ?? "", rules, body.Bool("stateful") ?? true).EnsureValid();
+        await quotas.EnsureRoomAsync(project, "security_group", 1, http.RequestAborted);
+        await quotas.EnsureRoomAsync(project, "security_group_rule", rules.Count, http.RequestAborted);
         // Only a create that will be stored gives a new project its default group: a refused one changes nothing.
         await defaults.EnsureAsync(project);
         var stored = await store.Grains.GetGrain<ISecurityGroupGrain>(id).CreateAsync(group);
-        return NeutronResults.Created("security_group", SecurityGroupJson.RenderGroup(stored));
+        return SecurityGroupJson.RenderGroup(stored);
     }
 
     public async Task<IResult> UpdateAsync(HttpContext http, string id)

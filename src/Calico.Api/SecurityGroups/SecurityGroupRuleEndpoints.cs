@@ -1,6 +1,7 @@
 using Calico.Api.Auth;
 using Calico.Api.Http;
 using Calico.Api.Listing;
+using Calico.Api.Quotas;
 using Calico.Grains;
 using Calico.Grains.Resources;
 using Calico.Model.Collections;
@@ -13,8 +14,8 @@ namespace Calico.Api.SecurityGroups;
 /// read-modify-write of the group with its revision as precondition: concurrent rule changes never lose each other,
 /// and a duplicate added concurrently is caught on the retry.
 /// </summary>
-internal sealed class SecurityGroupRuleEndpoints(ResourceStore store, RequestBody bodies, SecurityGroupEndpoints groups)
-    : IReadableCollection, ICreatableCollection, IDeletableCollection
+internal sealed class SecurityGroupRuleEndpoints(ResourceStore store, SecurityGroupEndpoints groups, ProjectQuotas quotas)
+    : IReadableCollection, IBulkCreatableCollection
 {
     public static ApiException NotFound(string id) => ApiException.NotFound("SecurityGroupRuleNotFound", $"Security group rule {id} does not exist.");
 
@@ -34,10 +35,95 @@ internal sealed class SecurityGroupRuleEndpoints(ResourceStore store, RequestBod
             .Project(SecurityGroupJson.RenderRule(group, rule)));
     }
 
-    public async Task<IResult> CreateAsync(HttpContext http)
+    public string Singular => "security_group_rule";
+
+    public async Task<JsonObject> CreateAsync(HttpContext http, RequestObject body) => (await AddAsync(http, [body], bulk: false))[0];
+
+    public Task<IReadOnlyList<JsonObject>> CreateAllAsync(HttpContext http, IReadOnlyList<RequestObject> items) => AddAsync(http, items, bulk: true);
+
+    /// <summary>
+    /// Adds the rules: all checked first, then each group's rules in one write, so a list of rules for one group (the
+    /// usual bulk) is stored all at once or not at all. A list spanning groups writes them one after the other, and
+    /// takes back the groups already written if a later one refuses.
+    /// </summary>
+    private async Task<IReadOnlyList<JsonObject>> AddAsync(HttpContext http, IReadOnlyList<RequestObject> items, bool bulk)
     {
         var caller = Caller.Of(http);
-        var body = await bodies.ReadAsync(http, "security_group_rule");
+        Exception Refused(Exception e, int i, IReadOnlyList<string>? left = null) => bulk ? BulkCreates.ItemRefused(e, "security_group_rules", i, left ?? []) : e;
+        var rules = new List<(string GroupId, SecurityGroupRule Rule)>(items.Count);
+        var projects = new List<string>(items.Count);
+        for (var i = 0; i < items.Count; i++)
+        {
+            try
+            {
+                var (groupId, project, rule) = await ParseAsync(caller, items[i]);
+                if (rules.FindIndex(r => r.GroupId == groupId && r.Rule.SameMatchAs(rule)) is >= 0)
+                    throw ApiException.Conflict("DuplicateSecurityGroupRuleInPost", "Duplicate Security Group Rule in POST.");
+                rules.Add((groupId, rule));
+                projects.Add(project);
+            }
+            catch (Exception e)
+            {
+                throw Refused(e, i);
+            }
+        }
+        // Each project's rules are counted against its quota at once (the refusal names its first rule).
+        foreach (var project in projects.Distinct())
+        {
+            var first = projects.IndexOf(project);
+            try
+            {
+                await quotas.EnsureRoomAsync(project, "security_group_rule", projects.Count(p => p == project), http.RequestAborted);
+            }
+            catch (Exception e)
+            {
+                throw Refused(e, first);
+            }
+        }
+        var stored = new Dictionary<string, Versioned<SecurityGroup>>();
+        foreach (var groupId in rules.Select(r => r.GroupId).Distinct())
+        {
+            var adding = rules.Where(r => r.GroupId == groupId).Select(r => r.Rule).ToList();
+            try
+            {
+                stored[groupId] = await Writes.UpdateAsync(store.Grains.GetGrain<ISecurityGroupGrain>(groupId), current =>
+                {
+                    var group = current is not null && caller.CanSee(current.Value.ProjectId) ? current.Value : throw SecurityGroupEndpoints.NotFound(groupId);
+                    foreach (var rule in adding)
+                    {
+                        if (group.Rules.FirstOrDefault(r => r.SameMatchAs(rule)) is { } existing)
+                            throw new RuleRefusedException(rule.Id, ApiException.Conflict("SecurityGroupRuleExists", $"Security group rule already exists. Rule id is {existing.Id}."));
+                    }
+                    return Task.FromResult(group with { Rules = group.Rules.Concat(adding).ToValueList() });
+                });
+            }
+            catch (Exception e)
+            {
+                var (refused, index) = e is RuleRefusedException r ? (r.Refusal, rules.FindIndex(x => x.Rule.Id == r.RuleId))
+                    : (e, rules.FindIndex(x => x.GroupId == groupId));
+                var left = new List<string>();
+                foreach (var (written, group) in stored)
+                {
+                    var ids = rules.Where(x => x.GroupId == written).Select(x => x.Rule.Id).ToHashSet();
+                    try
+                    {
+                        await Writes.UpdateAsync(store.Grains.GetGrain<ISecurityGroupGrain>(written), current => Task.FromResult(current is null ? group.Value
+                            : current.Value with { Rules = current.Value.Rules.Where(x => !ids.Contains(x.Id)).ToValueList() }));
+                    }
+                    catch (Exception)
+                    {
+                        left.AddRange(ids);
+                    }
+                }
+                throw Refused(refused, index, left);
+            }
+        }
+        return [.. rules.Select(r => SecurityGroupJson.RenderRule(stored[r.GroupId], r.Rule))];
+    }
+
+    /// <summary>One rule of a request, checked against its group (which must be visible, as must a remote group).</summary>
+    private async Task<(string GroupId, string ProjectId, SecurityGroupRule Rule)> ParseAsync(Caller caller, RequestObject body)
+    {
         body.Accept(SecurityGroupJson.RuleCreatable, SecurityGroupJson.RuleAttributes, update: false);
         var groupId = body.Id("security_group_id") ?? throw RequestObject.Invalid("security_group_id", "is required");
         var target = await groups.GetVisibleAsync(caller, groupId);
@@ -47,14 +133,15 @@ internal sealed class SecurityGroupRuleEndpoints(ResourceStore store, RequestBod
             throw ApiException.BadRequest($"A rule belongs to its security group's project ({target.Value.ProjectId}).");
         var rule = SecurityGroupJson.ParseRule(body, Ids.New());
         if (rule.RemoteGroupId is { } remote && remote != groupId) await groups.GetVisibleAsync(caller, remote);
-        var stored = await Writes.UpdateAsync(store.Grains.GetGrain<ISecurityGroupGrain>(groupId), current =>
-        {
-            var group = current is not null && caller.CanSee(current.Value.ProjectId) ? current.Value : throw SecurityGroupEndpoints.NotFound(groupId);
-            if (group.Rules.FirstOrDefault(r => r.SameMatchAs(rule)) is { } existing)
-                throw ApiException.Conflict("SecurityGroupRuleExists", $"Security group rule already exists. Rule id is {existing.Id}.");
-            return Task.FromResult(group with { Rules = group.Rules.Append(rule).ToValueList() });
-        });
-        return NeutronResults.Created("security_group_rule", SecurityGroupJson.RenderRule(stored, rule));
+        return (groupId, target.Value.ProjectId, rule);
+    }
+
+    /// <summary>A rule of a bulk list refused while its group was written: which one, and why.</summary>
+    private sealed class RuleRefusedException(string ruleId, ApiException refusal) : Exception(refusal.Message)
+    {
+        public string RuleId { get; } = ruleId;
+
+        public ApiException Refusal { get; } = refusal;
     }
 
     public async Task<IResult> DeleteAsync(HttpContext http, string id)

@@ -1,6 +1,8 @@
 using Calico.Api.Auth;
 using Calico.Api.Http;
 using Calico.Api.Listing;
+using Calico.Api.Quotas;
+using Calico.Api.Tags;
 using Calico.Api.Networks;
 using Calico.Grains;
 using Calico.Grains.Resources;
@@ -14,10 +16,14 @@ namespace Calico.Api.Subnets;
 /// subnet, on its own network or any other (Neutron refuses overlaps on one network; Calico must refuse them
 /// everywhere, or two workloads would want the same /32 route).
 /// </summary>
-internal sealed class SubnetEndpoints(ResourceStore store, RequestBody bodies, NetworkEndpoints networks, References references)
-    : IReadableCollection, ICreatableCollection, IUpdatableCollection, IDeletableCollection
+internal sealed class SubnetEndpoints(ResourceStore store, RequestBody bodies, NetworkEndpoints networks, References references, ProjectQuotas quotas)
+    : IReadableCollection, ITaggableCollection<Subnet>, ICreatableCollection, IUpdatableCollection, IDeletableCollection
 {
     public static ApiException NotFound(string id) => ApiException.NotFound("SubnetNotFound", $"Subnet {id} could not be found.");
+
+    public IResourceGrain<Subnet> Grain(string id) => store.Grains.GetGrain<ISubnetGrain>(id);
+
+    public string ProjectOf(Subnet value) => value.ProjectId;
 
     /// <summary>
     /// A subnet is visible to its project, or to all when its network is shared. An external network's subnets are not
@@ -51,10 +57,11 @@ internal sealed class SubnetEndpoints(ResourceStore store, RequestBody bodies, N
     public async Task<IResult> ShowAsync(HttpContext http, string id) =>
         NeutronResults.One("subnet", new ListQuery(http.Request.Query, SubnetJson.Attributes).Project(SubnetJson.Render(await GetVisibleAsync(Caller.Of(http), id))));
 
-    public async Task<IResult> CreateAsync(HttpContext http)
+    public string Singular => "subnet";
+
+    public async Task<JsonObject> CreateAsync(HttpContext http, RequestObject body)
     {
         var caller = Caller.Of(http);
-        var body = await bodies.ReadAsync(http, "subnet");
         body.Accept(SubnetJson.Creatable, SubnetJson.Attributes, update: false);
         var networkId = body.Id("network_id") ?? throw RequestObject.Invalid("network_id", "is required");
         var cidr = body.Prefix("cidr") ?? throw RequestObject.Invalid("cidr", "is required (subnet pools are not supported)");
@@ -69,9 +76,14 @@ internal sealed class SubnetEndpoints(ResourceStore store, RequestBody bodies, N
         var gateway = body.Has("gateway_ip") ? body.Address("gateway_ip", nullable: true) : SubnetJson.DefaultGateway(cidr);
         var subnet = new Subnet(Ids.New(), networkId, "", Projects.ForCreate(caller, body), cidr, gateway,
             ValueList<System.Net.IPAddress>.Empty, ValueList<HostRoute>.Empty, ValueList<AllocationPool>.Empty, EnableDhcp: true);
-        subnet = SubnetJson.Apply(body, subnet);
+        subnet = SubnetJson.Apply(body, subnet) with
+        {
+            Ipv6RaMode = body.String("ipv6_ra_mode", nullable: true),
+            Ipv6AddressMode = body.String("ipv6_address_mode", nullable: true),
+        };
         if (!body.Has("allocation_pools") && cidr.IsCanonical) subnet = subnet with { AllocationPools = SubnetJson.DefaultPools(cidr, gateway) };
         await RefuseOverlapAsync(subnet, http.RequestAborted);
+        await quotas.EnsureRoomAsync(subnet.ProjectId, "subnet", 1, http.RequestAborted);
         var grain = store.Grains.GetGrain<ISubnetGrain>(subnet.Id);
         var stored = await grain.CreateAsync(subnet);
         // Checked again now that this subnet is stored: of two overlapping creates that raced past the first check,
@@ -83,7 +95,7 @@ internal sealed class SubnetEndpoints(ResourceStore store, RequestBody bodies, N
             await grain.DeleteAsync(stored.Revision);
             throw missing ?? ApiException.Conflict("SubnetOverlap", $"Subnet {overlap!.Id} ({overlap.Cidr}), which overlaps {subnet.Cidr}, was created at the same time; try again.");
         }
-        return NeutronResults.Created("subnet", SubnetJson.Render(stored));
+        return SubnetJson.Render(stored);
     }
 
     private async Task<Subnet?> OverlapAsync(Subnet subnet, CancellationToken cancellationToken) =>
@@ -95,9 +107,12 @@ internal sealed class SubnetEndpoints(ResourceStore store, RequestBody bodies, N
         if (!subnet.Cidr.IsCanonical) return; // the model's validation names the host bits
         var other = await OverlapAsync(subnet, cancellationToken);
         if (other is null) return;
-        throw RequestObject.Invalid("cidr", other.NetworkId == subnet.NetworkId
-            ? $"{subnet.Cidr} overlaps subnet {other.Id} ({other.Cidr}) of the same network"
-            : $"{subnet.Cidr} overlaps subnet {other.Id} ({other.Cidr}) of network {other.NetworkId}; all networks share one routed address space");
+        // Neutron's wording, which clients match on (Tempest tries the next CIDR only on "overlaps with another subnet").
+        var message = $"Invalid input for operation: Requested subnet with cidr: {subnet.Cidr} for network: {subnet.NetworkId} overlaps with another subnet.";
+        throw ApiException.BadRequest(other.NetworkId == subnet.NetworkId
+            ? $"{message} It overlaps subnet {other.Id} ({other.Cidr}) of the same network."
+            : $"{message} It overlaps subnet {other.Id} ({other.Cidr}) of network {other.NetworkId}: all networks share one routed address space.",
+            "InvalidInput");
     }
 
     public async Task<IResult> UpdateAsync(HttpContext http, string id)

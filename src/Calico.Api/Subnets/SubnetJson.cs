@@ -23,7 +23,7 @@ internal static class SubnetJson
 
     public static readonly IReadOnlySet<string> Creatable = new HashSet<string>(Updatable.Concat(Projects.Attributes))
     {
-        "network_id", "ip_version", "cidr",
+        "network_id", "ip_version", "cidr", "ipv6_ra_mode", "ipv6_address_mode",
     };
 
     private static readonly IReadOnlySet<string> PoolKeys = new HashSet<string> { "start", "end" };
@@ -44,8 +44,8 @@ internal static class SubnetJson
         json["host_routes"] = StandardAttributes.Array(s.HostRoutes.Select(r =>
             (JsonNode)new JsonObject { ["destination"] = r.Destination.ToString(), ["nexthop"] = r.NextHop.ToString() }));
         json["enable_dhcp"] = s.EnableDhcp;
-        json["ipv6_ra_mode"] = null;
-        json["ipv6_address_mode"] = null;
+        json["ipv6_ra_mode"] = s.Ipv6RaMode;
+        json["ipv6_address_mode"] = s.Ipv6AddressMode;
         json["subnetpool_id"] = null;
         json["service_types"] = new JsonArray();
         json["segment_id"] = null;

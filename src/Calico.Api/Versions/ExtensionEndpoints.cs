@@ -6,8 +6,7 @@ namespace Calico.Api.Versions;
 
 /// <summary>
 /// The Neutron extensions this API implements. Clients probe these to decide what to send: an alias is listed
-/// only when its attributes and behaviour are really there (e.g. not "tag-ports-during-bulk-creation", so the
-/// CLI never sends tags in a port create).
+/// only when its attributes and behaviour are really there.
 /// </summary>
 internal static class ExtensionEndpoints
 {
@@ -16,16 +15,25 @@ internal static class ExtensionEndpoints
         ("agent", "agent", "Agents: one per compute host, alive while its compute silo reports in."),
         ("allowed-address-pairs", "Allowed Address Pairs", "Extra source addresses a port may send from."),
         ("binding", "Port Binding", "binding:host_id binds a port to a compute host."),
+        ("dns-integration", "DNS Integration", "dns_name on ports: the host name DHCP gives the port (dns_assignment shows it)."),
         ("external-net", "Neutron external network", "router:external networks, the source of floating IPs."),
+        ("extra_dhcp_opt", "Neutron Extra DHCP options", "extra_dhcp_opts on ports: DHCP options dnsmasq gives that port (IPv4)."),
         ("filter-validation", "Filter parameters validation", "Unknown filter attributes are refused with 400."),
         ("net-mtu", "Network MTU", "The MTU of a network."),
         ("port-security", "Port Security", "port_security_enabled on ports (and a network's default): off, a port has no anti-spoofing and no security groups."),
         ("project-id", "project_id field enabled", "project_id beside tenant_id."),
+        ("provider", "Provider Network", "provider:network_type local (default) or flat with provider:physical_network; no segmentation id. Set at creation, by an admin."),
+        ("segment", "Segment", "Read only: each network is one segment."),
+        ("quota_details", "Quota details management support", "Limit, use and reservations of each resource: /v2.0/quotas/{project}/details."),
+        ("quotas", "Quota management support", "Per-project limits, enforced on create with 409 OverQuota."),
         ("security-group", "security-group", "Security groups and their rules."),
         ("service-type", "Neutron Service Type Management", "/v2.0/service-providers: the providers of advanced services; a Calico cloud has none."),
         ("standard-attr-description", "standard-attr-description", "A description on every resource."),
         ("standard-attr-revisions", "Resource revision numbers", "revision_number, increased by every change."),
+        ("standard-attr-tag", "Tag support for resources with standard attribute: network, subnet, port, security_group, floatingip",
+            "Tags on networks, subnets, ports, security groups and floating IPs: the /tags sub-resource and the tags, tags-any, not-tags and not-tags-any filters."),
         ("standard-attr-timestamp", "Resource timestamps", "created_at and updated_at."),
+        ("tag-ports-during-bulk-creation", "Tag Ports During Bulk Creation", "tags may be given when a port is created (alone or in a bulk list)."),
         ("stateful-security-group", "Stateful security group", "Security groups are stateful."),
     ];
 

@@ -6,6 +6,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Calico.Model.Desired;
 using Calico.Model.Net;
+using Calico.Model.Resources;
 
 namespace Calico.Dataplane.Linux.Dhcp;
 
@@ -106,7 +107,7 @@ public sealed class DhcpConfiguration
         var bySubnet = served.ToDictionary(s => s.SubnetId, StringComparer.Ordinal);
         var endpointProblems = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         var endpointsBySubnet = new Dictionary<string, List<string>>(StringComparer.Ordinal);
-        var leases = new List<(string Mac, IPAddress Address, string? Hostname)>();
+        var leases = new List<Lease>();
         var addressOwners = new Dictionary<IPAddress, string>();
         var macsInSubnet = new HashSet<(string Subnet, string Mac)>();
         foreach (var host in hosts.OrderBy(h => h.Address, Comparer<IPAddress>.Create(IpAddresses.Compare))
@@ -144,10 +145,13 @@ public sealed class DhcpConfiguration
             addressOwners[host.Address] = host.EndpointId;
             // One interface gets one IPv4 address by DHCP: with two fixed IPs in one subnet, the lowest one.
             if (!macsInSubnet.Add((subnet.SubnetId, mac))) continue;
-            leases.Add((mac, host.Address, IsDnsLabel(host.Hostname) ? host.Hostname : null));
+            // An option dnsmasq could not take (the desired state is validated; a hand-made file may not be) is left out, with a reason.
+            foreach (var option in host.Options.Where(o => o.Problem() is not null)) Problem($"DHCP option not served: {option.Problem()}");
+            leases.Add(new Lease(mac, host.Address, IsDnsLabel(host.Hostname) ? host.Hostname : null,
+                host.Options.Where(o => o.Problem() is null && o.IpVersion == 4).ToList(), Tag(host.EndpointId, "p-")));
         }
 
-        return new DhcpConfiguration(served, RenderArguments(served, files, leaseTime), RenderHosts(leases), RenderOptions(served),
+        return new DhcpConfiguration(served, RenderArguments(served, files, leaseTime), RenderHosts(leases), RenderOptions(served, leases),
             endpointProblems.ToDictionary(kv => kv.Key, kv => string.Join("; ", kv.Value), StringComparer.Ordinal),
             endpointsBySubnet.ToDictionary(kv => kv.Key, kv => (IReadOnlyList<string>)kv.Value, StringComparer.Ordinal), ipv6);
     }
@@ -181,11 +185,18 @@ public sealed class DhcpConfiguration
         return args;
     }
 
-    private static string RenderHosts(List<(string Mac, IPAddress Address, string? Hostname)> leases)
+    /// <summary>One static lease; a port with options of its own sets its tag, which its option lines match.</summary>
+    private sealed record Lease(string Mac, IPAddress Address, string? Hostname, List<ExtraDhcpOption> Options, string PortTag);
+
+    private static string RenderHosts(List<Lease> leases)
     {
         var text = new StringBuilder(Header);
-        foreach (var (mac, address, hostname) in leases)
-            text.Append(mac).Append(',').Append(address).Append(hostname is null ? "" : "," + hostname).Append('\n');
+        foreach (var lease in leases)
+        {
+            text.Append(lease.Mac).Append(',');
+            if (lease.Options.Count > 0) text.Append("set:").Append(lease.PortTag).Append(',');
+            text.Append(lease.Address).Append(lease.Hostname is null ? "" : "," + lease.Hostname).Append('\n');
+        }
         return text.ToString();
     }
 
@@ -194,7 +205,7 @@ public sealed class DhcpConfiguration
     /// and 249 for older Windows clients); a client that gets them ignores the router option (RFC 3442), so the
     /// default route via the gateway is added to them unless a host route already covers 0.0.0.0/0.
     /// </summary>
-    private static string RenderOptions(List<ServedSubnet> served)
+    private static string RenderOptions(List<ServedSubnet> served, List<Lease> leases)
     {
         var text = new StringBuilder(Header);
         foreach (var subnet in served)
@@ -217,17 +228,23 @@ public sealed class DhcpConfiguration
             }
             if (item.Mtu >= 68) text.Append(tag).Append("option:mtu,").Append(item.Mtu.ToString(CultureInfo.InvariantCulture)).Append('\n');
         }
+        // A port's own options come after its subnet's, so that dnsmasq (the later line for a tag it matches wins)
+        // gives them precedence, as Neutron's extra_dhcp_opts have over the subnet's.
+        foreach (var lease in leases.DistinctBy(l => l.PortTag))
+            foreach (var option in lease.Options)
+                text.Append("tag:").Append(lease.PortTag).Append(',')
+                    .Append(option.Name.All(char.IsAsciiDigit) ? "" : "option:").Append(option.Name).Append(',').Append(option.Value).Append('\n');
         return text.ToString();
     }
 
     /// <summary>
-    /// A dnsmasq tag for a subnet: "s-" and its id when the id is tame (UUIDs are), else a hash of the id — so a ':'
-    /// or ',' in an id can never change the meaning of an option line.
+    /// A dnsmasq tag for a subnet ("s-") or a port ("p-"): the prefix and the id when the id is tame (UUIDs are), else
+    /// a hash of the id — so a ':' or ',' in an id can never change the meaning of an option line.
     /// </summary>
-    public static string Tag(string subnetId) =>
+    public static string Tag(string subnetId, string prefix = "s-") =>
         subnetId.Length is > 0 and <= 64 && subnetId.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.')
-            ? "s-" + subnetId
-            : "s-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(subnetId)))[..16];
+            ? prefix + subnetId
+            : prefix + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(subnetId)))[..16];
 
     /// <summary>"fa:16:3e:00:00:03" from any of the usual spellings, or null if it is not a 6-byte address.</summary>
     public static string? NormalizeMac(string text)

@@ -119,22 +119,9 @@ public sealed record EndpointParts(NftInterfaceName Interface, NftVerdict From, 
     }
 
     /// <summary>fe80::/64 with the modified EUI-64 interface id of <paramref name="mac"/>.</summary>
-    public static IPAddress LinkLocal(NftEtherAddress mac)
-    {
-        var m = mac.Bytes();
-        var bytes = new byte[16];
-        bytes[0] = 0xfe;
-        bytes[1] = 0x80;
-        bytes[8] = (byte)(m[0] ^ 0x02);
-        bytes[9] = m[1];
-        bytes[10] = m[2];
-        bytes[11] = 0xff;
-        bytes[12] = 0xfe;
-        bytes[13] = m[3];
-        bytes[14] = m[4];
-        bytes[15] = m[5];
-        return new IPAddress(bytes);
-    }
+    public static IPAddress LinkLocal(NftEtherAddress mac) => IpAddresses.Eui64(LinkLocalPrefix, mac.Bytes());
+
+    private static readonly IpPrefix LinkLocalPrefix = IpPrefix.Parse("fe80::/64");
 
     private static int Version(NftConcatenation key) => key.Type == NftDataType.InterfaceEtherIpv6 ? 6 : 4;
 }

@@ -133,10 +133,9 @@ public sealed partial class DesiredStateCalculatorGrain(
     /// <summary>
     /// Numbers the host's push now (so a concurrent <see cref="GetHostStateAsync"/> sees a sequence that matches its
     /// items) and sends it once the host's previous push has been answered, so each host grain receives its pushes in
-    /// order. Changes numbered while a push to the host is on its way (or before its sending has started) wait in its
-    /// outbox and go together, merged by key, in the next push: under a burst each host gets one call per round trip,
-    /// not one per change. Nobody waits for the sending, which starts after the current turn: a resource write costs
-    /// the store and the engine, not the fan-out to the hosts.
+    /// order. Changes numbered while a push to the host is on its way wait in its outbox and go together, merged by
+    /// key, in the next push: under a burst each host gets one call per round trip, not one per change. Nobody waits
+    /// for the sending: a resource write costs the store and the engine, not the fan-out to the hosts.
     /// </summary>
     private void Push(string host, bool full, List<DesiredChange> changes)
     {
@@ -151,17 +150,12 @@ public sealed partial class DesiredStateCalculatorGrain(
         outbox.Last = sequence;
         outbox.Full |= full;
         outbox.Cause = System.Diagnostics.Activity.Current?.Id ?? outbox.Cause;
-        if (outbox.Sending) return;
-        outbox.Sending = true;
-        _ = SendAsync(host, outbox);
+        if (!outbox.Sending) _ = SendAsync(host, outbox);
     }
 
     private async Task SendAsync(string host, Outbox outbox)
     {
-        // The sending starts in a turn of its own, after the caller has its answer: a change that reaches hundreds
-        // of hosts costs the writer only the engine's work, and changes that arrive before the sending starts join
-        // the same push.
-        await Task.Yield();
+        outbox.Sending = true;
         try
         {
             while (outbox.Pending is { } pending)

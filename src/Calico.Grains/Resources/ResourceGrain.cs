@@ -1,5 +1,7 @@
 using Calico.Grains.DesiredState;
+using Calico.Model.Collections;
 using Calico.Model.Desired;
+using Calico.Model.Resources;
 using Calico.Model.Validation;
 using Microsoft.Extensions.Logging;
 
@@ -43,14 +45,28 @@ public abstract partial class ResourceGrain<T>(
     public Task<Versioned<T>?> GetAsync() => Task.FromResult(Current);
 
     protected Versioned<T>? Current =>
-        state.State.Value is { } value ? new Versioned<T>(value, state.State.Revision, state.State.UpdatedAt, state.State.CreatedAt) : null;
+        state.State.Value is { } value ? new Versioned<T>(value, state.State.Revision, state.State.UpdatedAt, state.State.CreatedAt, state.State.Tags) : null;
 
-    public async Task<Versioned<T>> CreateAsync(T value)
+    public async Task<Versioned<T>> CreateAsync(T value, ValueList<string>? tags = null)
     {
         Check(value);
+        if (tags is { } given) CheckTags(given);
         if (state.State.Value is not null) throw new ResourceConflictException(KindName, Key, "already exists");
         ValidateChange(null, value);
-        return (await WriteAsync(value))!;
+        return (await WriteAsync(value, tags))!;
+    }
+
+    public async Task<Versioned<T>> SetTagsAsync(ValueList<string> tags, long? expectedRevision = null)
+    {
+        CheckTags(tags);
+        CheckRevision(expectedRevision, mustExist: true);
+        if (tags.Equals(state.State.Tags ?? ValueList<string>.Empty)) return Current!;
+        return (await WriteAsync(state.State.Value, tags))!;
+    }
+
+    private static void CheckTags(ValueList<string> tags)
+    {
+        if (ResourceTags.Validate(tags) is { Count: > 0 } errors) throw new InvalidInputException(errors);
     }
 
     public async Task<Versioned<T>> PutAsync(T value, long? expectedRevision = null)
@@ -97,8 +113,11 @@ public abstract partial class ResourceGrain<T>(
             throw new ResourceConflictException(KindName, Key, $"revision is {state.State.Revision}, not the expected {revision}");
     }
 
-    /// <summary>Persists <paramref name="value"/> (null deletes) and tells the calculator.</summary>
-    protected async Task<Versioned<T>?> WriteAsync(T? value)
+    /// <summary>
+    /// Persists <paramref name="value"/> (null deletes, tags and all) and tells the calculator. The tags stay as they
+    /// are unless <paramref name="tags"/> replaces them (null with a value that did not exist: none).
+    /// </summary>
+    protected async Task<Versioned<T>?> WriteAsync(T? value, ValueList<string>? tags = null)
     {
         await BeforeStoreAsync(state.State.Value, value);
         var previous = state.State;
@@ -109,6 +128,7 @@ public abstract partial class ResourceGrain<T>(
             Revision = previous.Revision + 1,
             UpdatedAt = now,
             CreatedAt = previous.Value is null ? now : previous.CreatedAt,
+            Tags = value is not null && (tags ?? (previous.Value is null ? null : previous.Tags)) is { Count: > 0 } kept ? kept : (ValueList<string>?)null,
         };
         try
         {

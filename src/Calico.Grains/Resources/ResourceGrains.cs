@@ -30,6 +30,7 @@ public static class GrainTypes
     public const string IpamAudit = "ipam-audit";
     public const string HostDesiredState = "host-desired-state";
     public const string Calculator = "desired-state-calculator";
+    public const string ProjectQuota = "project-quota";
 }
 
 [GrainType(GrainTypes.Network)]

@@ -1,3 +1,5 @@
+using Calico.Model.Collections;
+
 namespace Calico.Grains.Resources;
 
 /// <summary>
@@ -15,4 +17,7 @@ public sealed class ResourceState<T> where T : class
 
     /// <summary>When the resource was created: the first write of a value after none (a re-creation after a delete starts anew).</summary>
     [Id(3)] public DateTimeOffset CreatedAt { get; set; }
+
+    /// <summary>The resource's tags (null: none; states stored before tags existed read as none). A delete clears them.</summary>
+    [Id(4)] public ValueList<string>? Tags { get; set; }
 }

@@ -264,7 +264,7 @@ public sealed record DhcpSubnetItem(
     public override DesiredKey Key => new(DesiredKind.DhcpSubnet, SubnetId);
 }
 
-/// <summary>A static DHCP lease for a local port's fixed address.</summary>
+/// <summary>A static DHCP lease for a local port's fixed address, with the port's own DHCP options.</summary>
 [GenerateSerializer, Immutable]
 public sealed record DhcpHostItem(
     [property: Id(0)] string EndpointId,
@@ -272,9 +272,26 @@ public sealed record DhcpHostItem(
     [property: Id(2)] IPAddress Address,
     [property: Id(3)] string SubnetId,
     [property: Id(4)] string Hostname,
-    [property: Id(5)] string InterfaceName) : DesiredItem
+    [property: Id(5)] string InterfaceName,
+    [property: Id(6)] ValueList<ExtraDhcpOption> Options = default) : DesiredItem
 {
     public override DesiredKey Key => new(DesiredKind.DhcpHost, $"{EndpointId}|{Address}");
+
+    /// <summary>
+    /// The lease of <paramref name="address"/> (a fixed IP of <paramref name="endpoint"/> in <paramref name="subnetId"/>):
+    /// named by the port's dns_name, or as Neutron names a port without one (host-10-65-0-3); the port's options of the address's IP version.
+    /// </summary>
+    public static DhcpHostItem For(WorkloadEndpoint endpoint, IPAddress address, string subnetId)
+    {
+        var version = address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? 6 : 4;
+        return new DhcpHostItem(endpoint.Id, endpoint.MacAddress, address, subnetId,
+            string.IsNullOrEmpty(endpoint.DnsName) ? HostnameFor(address) : endpoint.DnsName.ToLowerInvariant(), endpoint.InterfaceName,
+            endpoint.ExtraDhcpOptions.Where(o => o.IpVersion == version).ToValueList());
+    }
+
+    /// <summary>The DHCP host name Neutron gives a port without a DNS name: host-10-65-0-3.</summary>
+    public static string HostnameFor(IPAddress address) =>
+        "host-" + address.ToString().Replace('.', '-').Replace(':', '-');
 }
 
 /// <summary>

@@ -285,8 +285,7 @@ public sealed class DesiredStateEngine(Func<string, bool>? inScope = null)
                 if (Intent.Subnet(fixedIp.SubnetId) is not { EnableDhcp: true } subnet) continue;
                 var rank = new Rank(0, endpoint.Id, i);
                 entries.Add(Entry.Owner(rank, host, DhcpSubnetItemFor(subnet, mtu)));
-                entries.Add(Entry.Owner(rank, host, new DhcpHostItem(endpoint.Id, endpoint.MacAddress, fixedIp.Address, subnet.Id,
-                    HostSpecCalculator.HostnameFor(fixedIp.Address), endpoint.InterfaceName)));
+                entries.Add(Entry.Owner(rank, host, DhcpHostItem.For(endpoint, fixedIp.Address, subnet.Id)));
             }
         }
         // Other hosts route an address its host borrowed (outside that host's blocks) to the host itself.

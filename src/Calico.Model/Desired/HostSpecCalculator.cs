@@ -94,14 +94,9 @@ public static class HostSpecCalculator
         {
             if (intent.Subnet(fixedIp.SubnetId) is not { EnableDhcp: true } subnet) continue;
             TryAdd(items, new DhcpSubnetItem(subnet.Id, subnet.Cidr, subnet.GatewayIp, subnet.DnsNameservers, subnet.HostRoutes, mtu));
-            TryAdd(items, new DhcpHostItem(endpoint.Id, endpoint.MacAddress, fixedIp.Address, subnet.Id,
-                HostnameFor(fixedIp.Address), endpoint.InterfaceName));
+            TryAdd(items, DhcpHostItem.For(endpoint, fixedIp.Address, subnet.Id));
         }
     }
-
-    /// <summary>The DHCP host name Neutron gives a port without a DNS name: host-10-65-0-3.</summary>
-    public static string HostnameFor(IPAddress address) =>
-        "host-" + address.ToString().Replace('.', '-').Replace(':', '-');
 
     private static void AddRouteVia(Dictionary<DesiredKey, DesiredItem> items, IpPrefix destination, HostSpec owner)
     {

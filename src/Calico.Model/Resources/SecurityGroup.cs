@@ -11,7 +11,10 @@ public enum EtherType { IPv4 = 4, IPv6 = 6 }
 /// <summary>
 /// One Neutron security-group rule. As in Neutron, for ICMP the port range fields carry the type
 /// (<see cref="PortRangeMin"/>) and code (<see cref="PortRangeMax"/>). At most one of remote prefix and
-/// remote group is set; neither means any address.
+/// remote group is set; neither means any address. <see cref="ProtocolName"/> is the protocol as the request named it
+/// (Neutron shows it back unchanged: "17" stays "17", "icmp" with ethertype IPv6 stays "icmp"); only
+/// <see cref="Protocol"/>, the number, is compiled (for "icmp" or "1" with IPv6 it is ipv6-icmp's 58, as Neutron's
+/// firewall drivers treat that pair).
 /// </summary>
 [GenerateSerializer, Immutable]
 public sealed record SecurityGroupRule(
@@ -23,7 +26,8 @@ public sealed record SecurityGroupRule(
     [property: Id(5)] int? PortRangeMax,
     [property: Id(6)] IpPrefix? RemoteIpPrefix,
     [property: Id(7)] string? RemoteGroupId,
-    [property: Id(8)] string Description = "") : IValidatable
+    [property: Id(8)] string Description = "",
+    [property: Id(9)] string? ProtocolName = null) : IValidatable
 {
     public bool IsIcmp => Protocol is IpProtocols.Icmp or IpProtocols.Icmpv6;
 
@@ -40,6 +44,8 @@ public sealed record SecurityGroupRule(
             v.Add("protocol", "icmp is IPv4-only; use ipv6-icmp with ethertype IPv6");
         if (Protocol == IpProtocols.Icmpv6 && EtherType == EtherType.IPv4)
             v.Add("protocol", "ipv6-icmp needs ethertype IPv6");
+        if (ProtocolName is not null && !NameMatchesProtocol())
+            v.Add("protocol", $"'{ProtocolName}' does not name protocol {Protocol?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "any"}");
         if (IsIcmp)
         {
             if (PortRangeMin is < 0 or > 255) v.Add("port_range_min", $"ICMP type {PortRangeMin} is outside 0..255");
@@ -66,8 +72,22 @@ public sealed record SecurityGroupRule(
         return v.Errors;
     }
 
-    /// <summary>Two rules that would match the same traffic (Neutron refuses the duplicate with 409).</summary>
-    public bool SameMatchAs(SecurityGroupRule other) => this with { Id = other.Id, Description = other.Description } == other;
+    /// <summary>The protocol number <paramref name="name"/> stands for with <paramref name="etherType"/>: ICMP with IPv6 is ipv6-icmp.</summary>
+    public static bool TryResolveProtocol(string? name, EtherType etherType, out int? protocol, [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? error)
+    {
+        if (!IpProtocols.TryParse(name, out protocol, out error)) return false;
+        if (protocol == IpProtocols.Icmp && etherType == EtherType.IPv6) protocol = IpProtocols.Icmpv6;
+        return true;
+    }
+
+    private bool NameMatchesProtocol() => TryResolveProtocol(ProtocolName, EtherType, out var p, out _) && p == Protocol;
+
+    /// <summary>
+    /// Two rules that would match the same traffic (Neutron refuses the duplicate with 409): "tcp" and "6" are the
+    /// same protocol.
+    /// </summary>
+    public bool SameMatchAs(SecurityGroupRule other) =>
+        this with { Id = other.Id, Description = other.Description, ProtocolName = other.ProtocolName } == other;
 }
 
 /// <summary>A security group: a named set of allow rules; traffic an endpoint's groups do not allow is dropped.</summary>

@@ -24,9 +24,21 @@ public sealed record Subnet(
     [property: Id(7)] ValueList<HostRoute> HostRoutes,
     [property: Id(8)] ValueList<AllocationPool> AllocationPools,
     [property: Id(9)] bool EnableDhcp,
-    [property: Id(10)] string Description = "") : IValidatable
+    [property: Id(10)] string Description = "",
+    [property: Id(11)] string? Ipv6RaMode = null,
+    [property: Id(12)] string? Ipv6AddressMode = null) : IValidatable
 {
+    public const string Slaac = "slaac";
+    public const string DhcpV6Stateful = "dhcpv6-stateful";
+    public const string DhcpV6Stateless = "dhcpv6-stateless";
+
     public int IpVersion => Cidr.Version;
+
+    /// <summary>
+    /// Ports take their address here by SLAAC (their EUI-64 address in the /64), not from IPAM's choice: the address
+    /// mode says slaac or dhcpv6-stateless, or, without one, the RA mode does (Neutron's "auto address" subnet).
+    /// </summary>
+    public bool IsAutoAddress => (Ipv6AddressMode ?? Ipv6RaMode) is Slaac or DhcpV6Stateless;
 
     /// <summary>True when <paramref name="address"/> may be given to a port: inside the CIDR, not the network,
     /// broadcast or gateway address.</summary>
@@ -58,6 +70,16 @@ public sealed record Subnet(
         v.Canonical(Cidr, "cidr");
         if (IpVersion == 4 && Cidr.Length > 30) v.Add("cidr", $"{Cidr} is too small: an IPv4 subnet needs at least a /30");
         if (IpVersion == 6 && Cidr.Length > 126) v.Add("cidr", $"{Cidr} is too small: an IPv6 subnet needs at least a /126");
+        foreach (var (mode, field) in new[] { (Ipv6RaMode, "ipv6_ra_mode"), (Ipv6AddressMode, "ipv6_address_mode") })
+        {
+            if (mode is null) continue;
+            if (IpVersion == 4) v.Add(field, $"is not valid when ip_version is 4");
+            else if (mode is not (Slaac or DhcpV6Stateful or DhcpV6Stateless)) v.Add(field, $"'{mode}' is not one of {Slaac}, {DhcpV6Stateful}, {DhcpV6Stateless}");
+        }
+        if (Ipv6RaMode is not null && Ipv6AddressMode is not null && Ipv6RaMode != Ipv6AddressMode)
+            v.Add("ipv6_ra_mode", $"set to '{Ipv6RaMode}' with ipv6_address_mode set to '{Ipv6AddressMode}' is not valid. If both attributes are set, they must be the same value");
+        if (IpVersion == 6 && IsAutoAddress && Cidr.Length != 64)
+            v.Add("cidr", $"Invalid CIDR {Cidr} for IPv6 address mode. OpenStack uses the EUI-64 address format, which requires the prefix to be /64");
         if (GatewayIp is not null)
         {
             v.Family(GatewayIp, IpVersion, "gateway_ip");

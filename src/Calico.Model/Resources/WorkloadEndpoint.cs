@@ -8,6 +8,25 @@ namespace Calico.Model.Resources;
 [GenerateSerializer, Immutable]
 public sealed record FixedIp([property: Id(0)] string SubnetId, [property: Id(1)] IPAddress Address);
 
+/// <summary>
+/// A DHCP option given to one port (Neutron's extra_dhcp_opts): a dnsmasq option name or number, its value, and the
+/// IP version it is for. Only IPv4 options are served today (DHCPv6 is not).
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record ExtraDhcpOption([property: Id(0)] string Name, [property: Id(1)] string Value, [property: Id(2)] int IpVersion = 4)
+{
+    /// <summary>Why this option cannot be handed to dnsmasq (a name that is not a word or number, a value with control characters); null if it can.</summary>
+    public string? Problem()
+    {
+        if (Name.Length is 0 or > 64 || !Name.All(c => char.IsAsciiLetterOrDigit(c) || c == '-'))
+            return $"opt_name '{Name}' must be a DHCP option name or number (letters, digits and '-', at most 64)";
+        if (Value.Length > 255 || Value.Any(char.IsControl))
+            return $"opt_value of {Name} must be at most 255 characters without control characters";
+        if (IpVersion is not (4 or 6)) return $"ip_version of {Name} must be 4 or 6 (got {IpVersion})";
+        return null;
+    }
+}
+
 /// <summary>Extra source addresses (and optionally another MAC) a workload may send from, e.g. a VRRP address.</summary>
 [GenerateSerializer, Immutable]
 public sealed record AllowedAddressPair([property: Id(0)] IpPrefix IpAddress, [property: Id(1)] string? MacAddress);
@@ -34,8 +53,14 @@ public sealed record WorkloadEndpoint(
     [property: Id(10)] string DeviceId,
     [property: Id(11)] string DeviceOwner,
     [property: Id(12)] string Description = "",
-    [property: Id(13)] bool PortSecurityOff = false) : IValidatable
+    [property: Id(13)] bool PortSecurityOff = false,
+    [property: Id(14)] string? DnsName = null,
+    [property: Id(15)] ValueList<ExtraDhcpOption> ExtraDhcpOptions = default,
+    [property: Id(16)] string? BindingProfile = null) : IValidatable
 {
+    /// <summary>The most a binding:profile may hold, as JSON text (Neutron's column holds 4095 characters).</summary>
+    public const int MaxBindingProfileLength = 4095;
+
     /// <summary>
     /// Neutron's port_security_enabled. Stored inverted, so that a port stored before the attribute existed (the
     /// serializer leaves a missing field at its type's default) keeps its port security.
@@ -48,6 +73,10 @@ public sealed record WorkloadEndpoint(
     public bool IsBound => !string.IsNullOrEmpty(Host);
 
     public static string InterfaceNameFor(string portId) => "tap" + (portId.Length > 11 ? portId[..11] : portId);
+
+    /// <summary>A DNS label usable as a DHCP host name (RFC 1123): letters, digits and '-', 1 to 63, no '-' at either end.</summary>
+    public static bool IsHostName(string name) =>
+        name.Length is > 0 and <= 63 && name[0] != '-' && name[^1] != '-' && name.All(c => char.IsAsciiLetterOrDigit(c) || c == '-');
 
     public IEnumerable<IPAddress> Addresses => FixedIps.Select(f => f.Address);
 
@@ -72,6 +101,12 @@ public sealed record WorkloadEndpoint(
                 if (FixedIps[i].Address.Equals(FixedIps[j].Address)) v.Add($"fixed_ips[{i}].ip_address", $"{FixedIps[i].Address} is listed twice");
         }
         for (var i = 0; i < SecurityGroupIds.Count; i++) v.Id(SecurityGroupIds[i], $"security_groups[{i}]");
+        if (!string.IsNullOrEmpty(DnsName) && !IsHostName(DnsName))
+            v.Add("dns_name", $"'{DnsName}' is not a host name: one DNS label of letters, digits and '-', at most 63, not starting or ending with '-'");
+        if (BindingProfile is { Length: > MaxBindingProfileLength })
+            v.Add("binding:profile", $"is {BindingProfile.Length} characters as JSON; at most {MaxBindingProfileLength}");
+        for (var i = 0; i < ExtraDhcpOptions.Count; i++)
+            if (ExtraDhcpOptions[i].Problem() is { } problem) v.Add($"extra_dhcp_opts[{i}]", problem);
         // Without port security nothing enforces groups or pairs (Neutron refuses the combination the same way).
         if (!PortSecurityEnabled && SecurityGroupIds.Count > 0) v.Add("security_groups", "needs port_security_enabled: a port without port security has no security groups");
         if (!PortSecurityEnabled && AllowedAddressPairs.Count > 0) v.Add("allowed_address_pairs", "needs port_security_enabled: a port without port security has no allowed address pairs");

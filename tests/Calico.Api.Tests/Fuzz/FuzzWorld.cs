@@ -35,7 +35,8 @@ public sealed class FuzzWorld
             return;
         }
         if (request.Method != "POST" || status != 201 || body is not JsonObject o) return;
-        foreach (var (_, value) in o)
+        // One resource under the singular key, or a bulk create's list under the plural one.
+        foreach (var value in o.SelectMany(p => p.Value is JsonArray list ? list : (IEnumerable<JsonNode?>)[p.Value]))
         {
             if (value?["id"] is not JsonValue v || !v.TryGetValue<string>(out var created)) continue;
             Add(request.Collection, created);

@@ -5,7 +5,8 @@ namespace Calico.Api.Tests.Fuzz;
 /// <summary>
 /// Requests as a careless or hostile client sends them, drawn from one <see cref="Random"/>: every collection the API
 /// serves and each of create, update, list, show and delete, with random types in every field, unknown and read-only
-/// attributes, broken JSON, wrong envelopes and content types, odd queries and odd ids. About one in seven is a
+/// attributes, broken JSON, wrong envelopes and content types, odd queries and odd ids, and the tags sub-resource of
+/// the collections that have one (odd tags in paths and bodies, the tag filters). About one in seven is a
 /// plausible request meant to succeed, so that the store keeps changing and updates and deletes reach real resources.
 /// </summary>
 public sealed class HostileRequestGenerator(Random random, FuzzWorld world, int seed)
@@ -84,7 +85,32 @@ public sealed class HostileRequestGenerator(Random random, FuzzWorld world, int 
             < 11 => Create(collection),
             < 15 => Update(collection),
             < 18 => Delete(collection),
+            18 when Taggable.Contains(collection.Name) => Tags(collection),
             _ => Odd(collection),
+        };
+    }
+
+    private static readonly HashSet<string> Taggable = ["networks", "subnets", "ports", "security-groups", "floatingips"];
+
+    /// <summary>The tags sub-resource and the tag filters: odd tags in paths and bodies, real and odd resources.</summary>
+    private HostileRequest Tags(Collection c)
+    {
+        var tags = $"/v2.0/{c.Name}/{PathId(c)}/tags";
+        string Tag() => random.Next(3) == 0 ? Pick("fuzz", "a", "b") : random.Next(2) == 0 ? Escape(Pick(OddStrings)) : Pick(OddPathIds);
+        return random.Next(8) switch
+        {
+            0 or 1 => Request("PUT", tags, c, random.Next(4) == 0 ? BrokenJson(c) : Utf8(random.Next(3) switch
+            {
+                0 => new JsonObject { ["tags"] = new JsonArray([.. Enumerable.Range(0, random.Next(4)).Select(_ => (JsonNode?)JsonValue.Create(Pick("fuzz", "a", "b")))]) },
+                1 => new JsonObject { ["tags"] = Value(0) },
+                _ => new JsonObject { [Pick("tags", "tag", "", "network")] = new JsonArray(Value(1), Value(1)), [Pick("tags", "x")] = Value(1) },
+            })),
+            2 => Request("PUT", $"{tags}/{Tag()}", c, random.Next(4) == 0 ? Body(c, update: true) : null),
+            3 => Request("DELETE", $"{tags}/{Tag()}", c, null),
+            4 => Request("GET", $"{tags}/{Tag()}", c, null),
+            5 => Request("DELETE", tags, c, null),
+            6 => Request("GET", $"/v2.0/{c.Name}?{Pick("tags", "tags-any", "not-tags", "not-tags-any")}={Tag()}", c, null),
+            _ => Request("GET", tags, c, null),
         };
     }
 

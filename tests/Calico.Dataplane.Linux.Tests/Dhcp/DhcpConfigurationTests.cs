@@ -22,12 +22,12 @@ public sealed class DhcpConfigurationTests
             (routes ?? []).Select(r => new HostRoute(IpPrefix.Parse(r.Destination), IPAddress.Parse(r.NextHop))).ToValueList(), mtu);
 
     public static DhcpHostItem Host(string port, string mac, string address, string subnet, string? hostname = null) =>
-        new(port, mac, IPAddress.Parse(address), subnet, hostname ?? HostSpecCalculator.HostnameFor(IPAddress.Parse(address)),
+        new(port, mac, IPAddress.Parse(address), subnet, hostname ?? DhcpHostItem.HostnameFor(IPAddress.Parse(address)),
             "tap" + port[..Math.Min(11, port.Length)]);
 
     /// <summary>The static lease of the port behind <paramref name="tap"/> (port id "port-" + tap), as the calculator names it.</summary>
     public static DhcpHostItem Lease(string tap, string mac, string address, string subnet) =>
-        new("port-" + tap, mac, IPAddress.Parse(address), subnet, HostSpecCalculator.HostnameFor(IPAddress.Parse(address)), tap);
+        new("port-" + tap, mac, IPAddress.Parse(address), subnet, DhcpHostItem.HostnameFor(IPAddress.Parse(address)), tap);
 
     private static DhcpConfiguration Compute(DhcpSubnetItem[] subnets, DhcpHostItem[] hosts) =>
         DhcpConfiguration.Compute(subnets, hosts, Files, TimeSpan.FromDays(1));
@@ -78,6 +78,35 @@ public sealed class DhcpConfigurationTests
             """, config.OptionsFile);
         Assert.Empty(config.EndpointProblems);
         Assert.Equal(["12345678-9abc", "22345678-9abc"], config.EndpointsBySubnet["5f0c1d2e-aaaa-bbbb-cccc-000000000001"].Order());
+    }
+
+    [Fact]
+    public void A_ports_own_options_follow_its_subnets_under_its_own_tag_and_only_ipv4_ones_are_served()
+    {
+        const string subnet = "5f0c1d2e-aaaa-bbbb-cccc-000000000001";
+        var pxe = Host("12345678-9abc", "fa:16:3e:00:00:03", "10.65.0.3", subnet, hostname: "vm-one") with
+        {
+            Options = ValueList.Create(new ExtraDhcpOption("bootfile-name", "pxelinux.0"), new ExtraDhcpOption("150", "192.0.2.7"),
+                new ExtraDhcpOption("dns-server", "2001:db8::53", 6), new ExtraDhcpOption("bad name", "x")),
+        };
+        var config = Compute([Subnet(subnet, "10.65.0.0/24", "10.65.0.1")], [pxe, Host("22345678-9abc", "fa:16:3e:00:00:02", "10.65.0.2", subnet)]);
+
+        Assert.Equal(
+            """
+            # Written by the Calico dataplane agent (DhcpReconciler) on every change; do not edit.
+            fa:16:3e:00:00:02,10.65.0.2,host-10-65-0-2
+            fa:16:3e:00:00:03,set:p-12345678-9abc,10.65.0.3,vm-one
+
+            """, config.HostsFile);
+        Assert.EndsWith(
+            """
+            tag:s-5f0c1d2e-aaaa-bbbb-cccc-000000000001,option:mtu,1500
+            tag:p-12345678-9abc,option:bootfile-name,pxelinux.0
+            tag:p-12345678-9abc,150,192.0.2.7
+
+            """, config.OptionsFile, StringComparison.Ordinal);
+        // An option dnsmasq cannot take is left out and said on the port; the rest is served.
+        Assert.Contains("opt_name 'bad name' must be a DHCP option name or number", config.EndpointProblems["12345678-9abc"], StringComparison.Ordinal);
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using System.Net;
 using Calico.Dataplane.Linux.Dhcp;
 using Calico.Dataplane.Linux.Processes;
 using Calico.Dataplane.Linux.Tests.Kernel;
+using Calico.Model.Collections;
 using Calico.Model.Desired;
 using Calico.Model.Resources;
 using static Calico.Dataplane.Linux.Tests.Dhcp.DhcpConfigurationTests;
@@ -82,6 +83,20 @@ public sealed class DhcpKernelTests : IDisposable
         Assert.Equal(EndpointStatusKind.Active, (await dataplane.ApplyAsync(Seed(["192.0.2.99"]))).Endpoints[Port].Status);
         await DhcpLab.WaitUntil(() => vm.Leases().Any(l => l.Reason == "RENEW" && l["new_domain_name_servers"] == "192.0.2.99"),
             Patience, "a renewal that brings the new DNS server");
+        Assert.Equal(pid, RunningDnsmasq());
+
+        // The port's dns_name and an option of its own (extra_dhcp_opts), also by number: at the next renewal.
+        var named = State([.. Seed(["192.0.2.99"]).Values.Where(i => i is not DhcpHostItem),
+            Lease(Tap, Mac, "10.65.0.3", SubnetId) with
+            {
+                Hostname = "vm-one",
+                Options = ValueList.Create(new ExtraDhcpOption("ntp-server", "192.0.2.123"), new ExtraDhcpOption("26", "1400"), new ExtraDhcpOption("ntp-server", "2001:db8::123", 6)),
+            }]);
+        Assert.Equal(EndpointStatusKind.Active, (await dataplane.ApplyAsync(named)).Endpoints[Port].Status);
+        await DhcpLab.WaitUntil(() => vm.Leases().Any(l => l.Reason == "RENEW" && l["new_host_name"] == "vm-one" && l["new_ntp_servers"] == "192.0.2.123"),
+            Patience, "a renewal that brings the port's host name and NTP server");
+        // Option 26 (the MTU) given to the port wins over its subnet's 1450.
+        Assert.Equal("1400", vm.Leases().Last(l => l.Reason == "RENEW")["new_interface_mtu"]);
         Assert.Equal(pid, RunningDnsmasq());
     }
 

@@ -220,7 +220,7 @@ public sealed record Vm(TestNamespace Ns, string Tap, string Mac, string Dir)
             option rfc3442-classless-static-routes code 121 = array of unsigned integer 8;
             option ms-classless-static-routes code 249 = array of unsigned integer 8;
             request subnet-mask, broadcast-address, routers, domain-name-servers, host-name, interface-mtu,
-                rfc3442-classless-static-routes, ms-classless-static-routes;
+                rfc3442-classless-static-routes, ms-classless-static-routes, ntp-servers;
             timeout 20;
             supersede dhcp-renewal-time {renewSeconds};
             supersede dhcp-rebinding-time 100;
