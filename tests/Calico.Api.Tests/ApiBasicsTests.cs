@@ -38,6 +38,18 @@ public sealed class ApiBasicsTests(TokenApiServer server)
     }
 
     [Fact]
+    public async Task Service_providers_are_listed_and_there_are_none()
+    {
+        // service-type (Tempest's test_service_providers_list): Calico has no pluggable advanced-service drivers.
+        var reply = await server.Reader.GetAsync("/v2.0/service-providers?fields=name");
+        Assert.Equal(HttpStatusCode.OK, reply.Status);
+        Assert.Empty(reply.Body!["service_providers"]!.AsArray());
+        Assert.Equal(HttpStatusCode.OK, (await server.Demo.GetAsync("/v2.0/extensions/service-type")).Status);
+        var unknownFilter = await server.Demo.GetAsync("/v2.0/service-providers?driver=x");
+        Assert.Equal(HttpStatusCode.BadRequest, unknownFilter.Status);
+    }
+
+    [Fact]
     public async Task Unknown_collections_are_404_neutron_errors()
     {
         var reply = await server.Demo.GetAsync("/v2.0/routers");

@@ -153,6 +153,27 @@ public sealed class NetworkAndSubnetTests(TokenApiServer server)
     }
 
     [Fact]
+    public async Task A_shared_networks_subnets_are_visible_to_every_project_an_external_networks_only_to_its_own()
+    {
+        // As Neutron (Tempest's test_external_network_visibility): every project sees an external network, to take
+        // floating IPs from, but not its subnets; a shared network's subnets are everyone's.
+        var external = (string)(await server.Admin.NetworkAsync("visible-external", new JsonObject { ["router:external"] = true }))["id"]!;
+        var externalSubnet = (string)(await server.Admin.SubnetAsync(external, Cidrs.NextV4()))["id"]!;
+        var shared = (string)(await server.Admin.NetworkAsync("visible-shared", new JsonObject { ["shared"] = true }))["id"]!;
+        var sharedSubnet = (string)(await server.Admin.SubnetAsync(shared, Cidrs.NextV4()))["id"]!;
+
+        Assert.Equal(HttpStatusCode.OK, (await Demo.GetAsync($"/v2.0/networks/{external}")).Status);
+        Assert.Single(await Demo.ListAsync("networks", $"?id={external}&router:external=True"));
+        Assert.Empty(await Demo.ListAsync("subnets", $"?network_id={external}"));
+        var hidden = await Demo.GetAsync($"/v2.0/subnets/{externalSubnet}");
+        Assert.Equal((HttpStatusCode.NotFound, "SubnetNotFound"), (hidden.Status, hidden.Error.Type));
+        Assert.Single(await server.Admin.ListAsync("subnets", $"?network_id={external}"));
+
+        Assert.Equal(sharedSubnet, (string)Assert.Single(await Demo.ListAsync("subnets", $"?network_id={shared}"))!["id"]!);
+        Assert.Equal(HttpStatusCode.OK, (await Demo.GetAsync($"/v2.0/subnets/{sharedSubnet}")).Status);
+    }
+
+    [Fact]
     public async Task Lists_page_with_limit_and_marker()
     {
         for (var i = 0; i < 3; i++) await Demo.NetworkAsync("paged");

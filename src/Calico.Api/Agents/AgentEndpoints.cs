@@ -11,7 +11,8 @@ using Microsoft.Extensions.Options;
 namespace Calico.Api.Agents;
 
 /// <summary>
-/// /v2.0/agents: one agent per registered compute host (admin only, as in Neutron). Alive while the host's
+/// /v2.0/agents: one agent per registered compute host. Only admins see agents, as in Neutron's default policy: to
+/// anyone else the list is empty and an agent is not found (404), so nothing is given away. Alive while the host's
 /// compute silo has reported within Hosts:DeadAfter; the CLI shows ":-)" or "XXX". A dead agent may be deleted,
 /// which removes the host's registration (and with it the routes other hosts have via it).
 /// </summary>
@@ -30,21 +31,21 @@ internal sealed class AgentEndpoints(ResourceStore store, IOptions<HostLivenessO
 
     public async Task<IResult> ListAsync(HttpContext http)
     {
-        Projects.RequireAdmin(Caller.Of(http), "Listing agents");
         var query = new ListQuery(http.Request.Query, Attributes);
-        return NeutronResults.List(http, "agents", await RenderAllAsync(http.RequestAborted), query);
+        var agents = Caller.Of(http).IsAdmin ? await RenderAllAsync(http.RequestAborted) : [];
+        return NeutronResults.List(http, "agents", agents, query);
     }
 
     public async Task<IResult> ShowAsync(HttpContext http, string id)
     {
-        Projects.RequireAdmin(Caller.Of(http), "Showing an agent");
+        if (!Caller.Of(http).IsAdmin) throw NotFound(id);
         var agent = (await RenderAllAsync(http.RequestAborted)).FirstOrDefault(a => (string?)a["id"] == id) ?? throw NotFound(id);
         return NeutronResults.One("agent", new ListQuery(http.Request.Query, Attributes).Project(agent));
     }
 
     public async Task<IResult> DeleteAsync(HttpContext http, string id)
     {
-        Projects.RequireAdmin(Caller.Of(http), "Deleting an agent");
+        if (!Caller.Of(http).IsAdmin) throw NotFound(id);
         var host = (await store.ListAsync<HostSpec>(GrainTypes.Host, http.RequestAborted)).FirstOrDefault(h => IdFor(h.Value.Name) == id) ?? throw NotFound(id);
         var grain = store.Grains.GetGrain<IHostGrain>(host.Value.Name);
         var status = await grain.GetStatusAsync();

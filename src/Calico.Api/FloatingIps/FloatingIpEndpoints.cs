@@ -115,11 +115,19 @@ internal sealed class FloatingIpEndpoints(
     public async Task<IResult> DeleteAsync(HttpContext http, string id)
     {
         var fip = await GetVisibleAsync(Caller.Of(http), id);
-        await store.Grains.GetGrain<IFloatingIpGrain>(id).DeleteAsync(fip.Revision);
-        var subnet = (await store.ListAsync<Subnet>(GrainTypes.Subnet, http.RequestAborted)).Select(s => s.Value)
-            .FirstOrDefault(s => s.NetworkId == fip.Value.FloatingNetworkId && s.Cidr.Contains(fip.Value.FloatingIpAddress));
-        if (subnet is not null) await addresses.ReleaseAsync(id, [new FixedIp(subnet.Id, fip.Value.FloatingIpAddress)]);
+        await DeleteAsync(store, addresses, fip.Value, fip.Revision, http.RequestAborted);
         return Results.NoContent();
+    }
+
+    /// <summary>
+    /// Deletes a floating IP (at <paramref name="revision"/>, when given) and gives its address back to its subnet.
+    /// </summary>
+    public static async Task DeleteAsync(ResourceStore store, PortAddresses addresses, FloatingIp fip, long? revision, CancellationToken cancellationToken)
+    {
+        await store.Grains.GetGrain<IFloatingIpGrain>(fip.Id).DeleteAsync(revision);
+        var subnet = (await store.ListAsync<Subnet>(GrainTypes.Subnet, cancellationToken)).Select(s => s.Value)
+            .FirstOrDefault(s => s.NetworkId == fip.FloatingNetworkId && s.Cidr.Contains(fip.FloatingIpAddress));
+        if (subnet is not null) await addresses.ReleaseAsync(fip.Id, [new FixedIp(subnet.Id, fip.FloatingIpAddress)]);
     }
 
     /// <summary>The port (and which of its addresses) the request associates, checked; (null, null) to disassociate.</summary>

@@ -1,4 +1,5 @@
 using Calico.Api.Auth;
+using Calico.Api.FloatingIps;
 using Calico.Api.Http;
 using Calico.Api.Listing;
 using Calico.Api.Quotas;
@@ -7,11 +8,13 @@ using Calico.Api.Ports;
 using Calico.Grains;
 using Calico.Grains.Resources;
 using Calico.Model.Resources;
+using Calico.Model.Validation;
 
 namespace Calico.Api.Networks;
 
 /// <summary>/v2.0/networks. Shared and external networks are visible to every project; only the owner or an admin changes them.</summary>
-internal sealed class NetworkEndpoints(ResourceStore store, RequestBody bodies, NetworkPorts ports, References references, ProjectQuotas quotas)
+internal sealed class NetworkEndpoints(
+    ResourceStore store, RequestBody bodies, NetworkPorts ports, PortAddresses addresses, References references, ProjectQuotas quotas)
     : IReadableCollection, ITaggableCollection<Network>, ICreatableCollection, IUpdatableCollection, IDeletableCollection
 {
     public static ApiException NotFound(string id) => ApiException.NotFound("NetworkNotFound", $"Network {id} could not be found.");
@@ -82,7 +85,8 @@ internal sealed class NetworkEndpoints(ResourceStore store, RequestBody bodies, 
     }
 
     /// <summary>
-    /// Like Neutron: refused with 409 while ports (or floating IPs) use the network; otherwise its subnets go with it.
+    /// Like Neutron: refused with 409 while ports use the network or floating IPs from it are associated with a port;
+    /// otherwise its subnets and its unassociated floating IPs go with it (Neutron's delete_disassociated_floatingips).
     /// </summary>
     public async Task<IResult> DeleteAsync(HttpContext http, string id)
     {
@@ -93,16 +97,30 @@ internal sealed class NetworkEndpoints(ResourceStore store, RequestBody bodies, 
         {
             if (await ports.AnyAsync(id, http.RequestAborted) is not null)
                 return ApiException.Conflict("NetworkInUse", $"Unable to complete operation on network {id}. There are one or more ports still in use on the network.");
-            var floating = await store.ListAsync<FloatingIp>(GrainTypes.FloatingIp, http.RequestAborted);
-            return floating.Any(f => f.Value.FloatingNetworkId == id)
-                ? ApiException.Conflict("NetworkInUse", $"Unable to complete operation on network {id}. There are one or more floating IPs allocated from the network.")
+            return (await FloatingIpsOfAsync(id, http.RequestAborted)).FirstOrDefault(f => f.Value.PortId is not null) is { } associated
+                ? ApiException.Conflict("NetworkInUse", $"Unable to complete operation on network {id}. Floating IP {associated.Value.Id} from it is associated with port {associated.Value.PortId}.")
                 : null;
         });
-        // Nothing can be added to a network that is gone (writers check after storing), so its subnets go now.
+        // Nothing can be added to a network that is gone (writers check after storing), so its floating IPs and
+        // subnets go now: a floating IP first, while its subnet still takes its address back.
+        foreach (var fip in await FloatingIpsOfAsync(id, http.RequestAborted))
+        {
+            try
+            {
+                await FloatingIpEndpoints.DeleteAsync(store, addresses, fip.Value, revision: null, http.RequestAborted);
+            }
+            catch (ResourceNotFoundException)
+            {
+                // Deleted by its own request meanwhile.
+            }
+        }
         foreach (var subnet in await SubnetsOfAsync(id, http.RequestAborted))
             await store.Grains.GetGrain<ISubnetGrain>(subnet.Id).DeleteAsync();
         return Results.NoContent();
     }
+
+    private async Task<IReadOnlyList<Versioned<FloatingIp>>> FloatingIpsOfAsync(string networkId, CancellationToken cancellationToken) =>
+        [.. (await store.ListAsync<FloatingIp>(GrainTypes.FloatingIp, cancellationToken)).Where(f => f.Value.FloatingNetworkId == networkId)];
 
     private async Task<ILookup<string, string>> SubnetsByNetworkAsync(CancellationToken cancellationToken) =>
         (await store.ListAsync<Subnet>(GrainTypes.Subnet, cancellationToken)).ToLookup(s => s.Value.NetworkId, s => s.Value.Id);

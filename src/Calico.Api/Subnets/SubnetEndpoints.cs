@@ -25,30 +25,33 @@ internal sealed class SubnetEndpoints(ResourceStore store, RequestBody bodies, N
 
     public string ProjectOf(Subnet value) => value.ProjectId;
 
-    /// <summary>A subnet is visible with its network: to its project, or to all when the network is shared or external.</summary>
+    /// <summary>
+    /// A subnet is visible to its project, or to all when its network is shared. An external network's subnets are not
+    /// shown to other projects (as in Neutron: they see the network to take floating IPs from, not its addresses).
+    /// </summary>
     public async Task<Versioned<Subnet>> GetVisibleAsync(Caller caller, string id)
     {
         var subnet = await store.Grains.GetGrain<ISubnetGrain>(id).GetAsync();
-        if (subnet is not null && (caller.CanSee(subnet.Value.ProjectId) || await NetworkVisibleAsync(caller, subnet.Value.NetworkId)))
+        if (subnet is not null && (caller.CanSee(subnet.Value.ProjectId) || await SharesSubnetsAsync(caller, subnet.Value.NetworkId)))
             return subnet;
         throw NotFound(id);
     }
 
-    private async Task<bool> NetworkVisibleAsync(Caller caller, string networkId)
-    {
-        var network = await store.Grains.GetGrain<INetworkGrain>(networkId).GetAsync();
-        return network is not null && NetworkEndpoints.IsVisible(caller, network.Value);
-    }
+    /// <summary>Whether the caller sees the subnets of another project's network: when it is shared.</summary>
+    private static bool SharesSubnets(Caller caller, Network network) => caller.CanSee(network.ProjectId) || network.Shared;
+
+    private async Task<bool> SharesSubnetsAsync(Caller caller, string networkId) =>
+        await store.Grains.GetGrain<INetworkGrain>(networkId).GetAsync() is { } network && SharesSubnets(caller, network.Value);
 
     public async Task<IResult> ListAsync(HttpContext http)
     {
         var caller = Caller.Of(http);
         var query = new ListQuery(http.Request.Query, SubnetJson.Attributes);
-        var visibleNetworks = (await store.ListAsync<Network>(GrainTypes.Network, http.RequestAborted))
-            .Where(n => NetworkEndpoints.IsVisible(caller, n.Value)).Select(n => n.Value.Id).ToHashSet();
+        var sharedNetworks = (await store.ListAsync<Network>(GrainTypes.Network, http.RequestAborted))
+            .Where(n => SharesSubnets(caller, n.Value)).Select(n => n.Value.Id).ToHashSet();
         var subnets = await store.ListAsync<Subnet>(GrainTypes.Subnet, http.RequestAborted);
         return NeutronResults.List(http, "subnets",
-            subnets.Where(s => caller.CanSee(s.Value.ProjectId) || visibleNetworks.Contains(s.Value.NetworkId)).Select(SubnetJson.Render), query);
+            subnets.Where(s => caller.CanSee(s.Value.ProjectId) || sharedNetworks.Contains(s.Value.NetworkId)).Select(SubnetJson.Render), query);
     }
 
     public async Task<IResult> ShowAsync(HttpContext http, string id) =>

@@ -27,6 +27,7 @@ internal static class ExtensionEndpoints
         ("quota_details", "Quota details management support", "Limit, use and reservations of each resource: /v2.0/quotas/{project}/details."),
         ("quotas", "Quota management support", "Per-project limits, enforced on create with 409 OverQuota."),
         ("security-group", "security-group", "Security groups and their rules."),
+        ("service-type", "Neutron Service Type Management", "/v2.0/service-providers: the providers of advanced services; a Calico cloud has none."),
         ("standard-attr-description", "standard-attr-description", "A description on every resource."),
         ("standard-attr-revisions", "Resource revision numbers", "revision_number, increased by every change."),
         ("standard-attr-tag", "Tag support for resources with standard attribute: network, subnet, port, security_group, floatingip",
@@ -46,7 +47,13 @@ internal static class ExtensionEndpoints
             Supported.FirstOrDefault(e => e.Alias == alias) is { Alias: not null } e
                 ? NeutronResults.One("extension", Render(e))
                 : throw ApiException.NotFound("ExtensionNotFound", $"Extension with alias {alias} does not exist."));
+        // Neutron lists the drivers of its service plugins (load balancers, VPN, router flavors) here. Calico's
+        // routing is the only network service and it has no pluggable providers, so the list is empty.
+        api.MapGet("/service-providers", (HttpContext http) =>
+            NeutronResults.List(http, "service_providers", [], new ListQuery(http.Request.Query, ServiceProviderAttributes)));
     }
+
+    private static readonly IReadOnlySet<string> ServiceProviderAttributes = new HashSet<string> { "service_type", "name", "default" };
 
     private static JsonObject Render((string Alias, string Name, string Description) e) => new()
     {
