@@ -181,8 +181,14 @@ cd "$dir/tempest"
 regex=${CALICO_TEMPEST_REGEX:-'^tempest\.api\.network\.'}
 tempest run --list-tests --regex "$regex" 2>/dev/null | grep '^tempest\.' | sed 's/\[.*//' >"$dir/listed.txt" || true
 log "running $(wc -l <"$dir/listed.txt") tests (concurrency ${CALICO_TEMPEST_CONCURRENCY:-2})"
+# Tests a routed Calico cloud has no place for are left out (each with its reason in the file; they count as
+# skipped); scripts/tempest/usercustomize.py takes Debian's 10 s sleep out of every subnet delete.
+excluded=$(grep -c '^\^' "$repo/scripts/tempest/excluded.txt" || true)
+log "leaving out $excluded tests (scripts/tempest/excluded.txt)"
 set +e
-tempest run --regex "$regex" --concurrency "${CALICO_TEMPEST_CONCURRENCY:-2}" >"$dir/run.log" 2>&1
+PYTHONPATH="$repo/scripts/tempest${PYTHONPATH:+:$PYTHONPATH}" \
+  tempest run --regex "$regex" --exclude-list "$repo/scripts/tempest/excluded.txt" \
+  --concurrency "${CALICO_TEMPEST_CONCURRENCY:-2}" >"$dir/run.log" 2>&1
 run_status=$?
 stestr last --subunit >"$dir/result.subunit" 2>/dev/null
 set -e

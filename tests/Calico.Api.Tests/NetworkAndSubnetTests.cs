@@ -55,6 +55,44 @@ public sealed class NetworkAndSubnetTests(TokenApiServer server)
     }
 
     [Fact]
+    public async Task Deleting_an_auto_address_subnet_takes_its_addresses_off_the_ports_but_a_stateful_one_is_refused_while_used()
+    {
+        var network = (string)(await Demo.NetworkAsync("net-auto-address-delete"))["id"]!;
+        var v4 = (string)(await Demo.SubnetAsync(network, Cidrs.NextV4()))["id"]!;
+        var slaac = (string)(await Demo.SubnetAsync(network, Cidrs.NextV6(), new JsonObject { ["ip_version"] = 6, ["ipv6_address_mode"] = "slaac", ["ipv6_ra_mode"] = "slaac" }))["id"]!;
+        var stateless = (string)(await Demo.SubnetAsync(network, Cidrs.NextV6(), new JsonObject { ["ip_version"] = 6, ["ipv6_address_mode"] = "dhcpv6-stateless" }))["id"]!;
+        var stateful = (string)(await Demo.SubnetAsync(network, Cidrs.NextV6(), new JsonObject { ["ip_version"] = 6, ["ipv6_address_mode"] = "dhcpv6-stateful" }))["id"]!;
+        var ports = new List<string>();
+        for (var i = 0; i < 2; i++) ports.Add((string)(await Demo.PortAsync(network))["id"]!);
+
+        async Task<List<string>> SubnetsOf(string port) =>
+            (await Demo.GetAsync($"/v2.0/ports/{port}")).Body!["port"]!["fixed_ips"]!.AsArray().Select(f => (string)f!["subnet_id"]!).ToList();
+        foreach (var port in ports) Assert.Equal(new[] { v4, slaac, stateless, stateful }.Order(), (await SubnetsOf(port)).Order());
+
+        // The stateful subnet's addresses were chosen for the ports: refused while they hold them, nothing changed.
+        var refused = await Demo.DeleteAsync($"/v2.0/subnets/{stateful}");
+        Assert.Equal(HttpStatusCode.Conflict, refused.Status);
+        Assert.Equal("SubnetInUse", refused.Error.Type);
+        Assert.Equal(HttpStatusCode.OK, (await Demo.GetAsync($"/v2.0/subnets/{stateful}")).Status);
+        foreach (var port in ports) Assert.Contains(stateful, await SubnetsOf(port));
+
+        // SLAAC and DHCPv6-stateless addresses go with their subnet, as in Neutron.
+        Assert.Equal(HttpStatusCode.NoContent, (await Demo.DeleteAsync($"/v2.0/subnets/{slaac}")).Status);
+        Assert.Equal(HttpStatusCode.NoContent, (await Demo.DeleteAsync($"/v2.0/subnets/{stateless}")).Status);
+        foreach (var port in ports)
+        {
+            var left = await SubnetsOf(port);
+            Assert.Equal(2, left.Count);
+            Assert.Contains(v4, left);
+            Assert.Contains(stateful, left);
+        }
+        Assert.Equal(HttpStatusCode.NotFound, (await Demo.GetAsync($"/v2.0/subnets/{slaac}")).Status);
+        // A port made after the delete has no address of it.
+        var later = (string)(await Demo.PortAsync(network))["id"]!;
+        Assert.DoesNotContain(slaac, await SubnetsOf(later));
+    }
+
+    [Fact]
     public async Task Provider_networks_are_local_or_flat_set_by_an_admin_at_creation_and_each_is_one_segment()
     {
         var admin = server.Admin;

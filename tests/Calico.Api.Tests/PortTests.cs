@@ -20,7 +20,10 @@ public sealed class PortTests(TokenApiServer server)
         Assert.Equal(subnet, (string)fixedIp["subnet_id"]!);
         Assert.StartsWith(cidr[..cidr.LastIndexOf('.')], (string)fixedIp["ip_address"]!, StringComparison.Ordinal);
         Assert.Equal("DOWN", (string)port["status"]!);
-        Assert.Equal("unbound", (string)port["binding:vif_type"]!);
+        // Where and how a port is plugged is for admins only, as in Neutron's default policy.
+        foreach (var binding in new[] { "binding:host_id", "binding:vif_type", "binding:vif_details", "binding:profile" }) Assert.False(port.ContainsKey(binding), binding);
+        Assert.Equal("normal", (string)port["binding:vnic_type"]!);
+        Assert.Equal("unbound", (string)(await server.Admin.GetAsync($"/v2.0/ports/{port["id"]}")).Body!["port"]!["binding:vif_type"]!);
 
         var groupId = (string)Assert.Single(port["security_groups"]!.AsArray())!;
         var group = (await Demo.GetAsync($"/v2.0/security-groups/{groupId}")).Body!["security_group"]!;
@@ -178,6 +181,9 @@ public sealed class PortTests(TokenApiServer server)
         // Nova's tap plugging takes the host side's MAC from here, as networking-calico gives it.
         Assert.Equal("""{"port_filter":true,"mac_address":"00:61:fe:ed:ca:fe"}""", port["binding:vif_details"]!.ToJsonString());
         Assert.Equal("DOWN", (string)port["status"]!);
+        var asMember = (await Demo.GetAsync($"/v2.0/ports/{id}")).Body!["port"]!.AsObject();
+        Assert.False(asMember.ContainsKey("binding:host_id"));
+        Assert.False(asMember.ContainsKey("binding:vif_details"));
 
         var host = server.Cluster.GetGrain<IHostGrain>("compute-7");
         await host.ReportEndpointStatusesAsync(Report(id, new EndpointStatus(EndpointStatusKind.Active, null, "compute-7", 3, DateTimeOffset.UtcNow)));

@@ -42,13 +42,14 @@ internal sealed class PortEndpoints(
             : await store.ListAsync<WorkloadEndpoint>(GrainTypes.Endpoint, http.RequestAborted);
         var ports = all.Where(p => caller.CanSee(p.Value.ProjectId)).ToList();
         var statuses = await Task.WhenAll(ports.Select(p => StatusAsync(p.Value)));
-        return NeutronResults.List(http, "ports", ports.Select((p, i) => PortJson.Render(p, statuses[i])), query);
+        return NeutronResults.List(http, "ports", ports.Select((p, i) => PortJson.Render(p, statuses[i], caller)), query);
     }
 
     public async Task<IResult> ShowAsync(HttpContext http, string id)
     {
-        var port = await GetVisibleAsync(Caller.Of(http), id);
-        return NeutronResults.One("port", new ListQuery(http.Request.Query, PortJson.Attributes).Project(PortJson.Render(port, await StatusAsync(port.Value))));
+        var caller = Caller.Of(http);
+        var port = await GetVisibleAsync(caller, id);
+        return NeutronResults.One("port", new ListQuery(http.Request.Query, PortJson.Attributes).Project(PortJson.Render(port, await StatusAsync(port.Value), caller)));
     }
 
     public string Singular => "port";
@@ -94,7 +95,7 @@ internal sealed class PortEndpoints(
                 await grain.DeleteAsync(stored.Revision);
                 throw missing;
             }
-            return PortJson.Render(stored, await StatusAsync(stored.Value));
+            return PortJson.Render(stored, await StatusAsync(stored.Value), caller);
         }
         catch
         {
@@ -138,7 +139,7 @@ internal sealed class PortEndpoints(
                     throw missing;
                 }
                 await addresses.ReleaseAsync(id, current.Value.FixedIps.Except(next.FixedIps));
-                return NeutronResults.One("port", PortJson.Render(stored, await StatusAsync(stored.Value)));
+                return NeutronResults.One("port", PortJson.Render(stored, await StatusAsync(stored.Value), caller));
             }
             catch (Exception e)
             {

@@ -41,7 +41,12 @@ internal static class PortJson
     /// <summary>The host side of every tap, as networking-calico gives it in binding:vif_details.</summary>
     public const string TapMacAddress = "00:61:fe:ed:ca:fe";
 
-    public static JsonObject Render(Versioned<WorkloadEndpoint> stored, string status)
+    /// <summary>
+    /// The port as <paramref name="viewer"/> sees it: the binding attributes that say where and how it is plugged
+    /// (binding:host_id, binding:vif_type, binding:vif_details, binding:profile) only for admins, as in Neutron's
+    /// default policy (a project learns nothing of the compute hosts).
+    /// </summary>
+    public static JsonObject Render(Versioned<WorkloadEndpoint> stored, string status, Auth.Caller viewer)
     {
         var p = stored.Value;
         var json = StandardAttributes.Render(stored, p.Id, p.ProjectId, p.Description);
@@ -60,15 +65,18 @@ internal static class PortJson
             ["ip_address"] = a.IpAddress.IsHost ? a.IpAddress.Address.ToString() : a.IpAddress.ToString(),
             ["mac_address"] = a.MacAddress ?? p.MacAddress,
         }));
-        json["binding:host_id"] = p.Host ?? "";
-        // networking-calico's binding: a routed tap device, with policy enforced on the host, and one host-side MAC
-        // for every tap (Nova's plug_tap gives the tap this address), so that a VM's ARP entry for its gateway stays
-        // true when it moves to another host.
-        json["binding:vif_type"] = p.IsBound ? "tap" : "unbound";
-        json["binding:vif_details"] = p.IsBound ? new JsonObject { ["port_filter"] = true, ["mac_address"] = TapMacAddress } : new JsonObject();
+        if (viewer.IsAdmin)
+        {
+            json["binding:host_id"] = p.Host ?? "";
+            // networking-calico's binding: a routed tap device, with policy enforced on the host, and one host-side MAC
+            // for every tap (Nova's plug_tap gives the tap this address), so that a VM's ARP entry for its gateway stays
+            // true when it moves to another host.
+            json["binding:vif_type"] = p.IsBound ? "tap" : "unbound";
+            json["binding:vif_details"] = p.IsBound ? new JsonObject { ["port_filter"] = true, ["mac_address"] = TapMacAddress } : new JsonObject();
+            // Kept as given (Nova's live migration sets migrating_to in it); Calico's binding does not depend on it.
+            json["binding:profile"] = p.BindingProfile is { } profile ? JsonNode.Parse(profile) : new JsonObject();
+        }
         json["binding:vnic_type"] = "normal";
-        // Kept as given (Nova's live migration sets migrating_to in it); Calico's binding does not depend on it.
-        json["binding:profile"] = p.BindingProfile is { } profile ? JsonNode.Parse(profile) : new JsonObject();
         json["port_security_enabled"] = p.PortSecurityEnabled;
         json["dns_name"] = p.DnsName ?? "";
         // The name each address answers DHCP with (dns_name, or Neutron's host-<address>).

@@ -8,6 +8,7 @@ using Calico.Grains;
 using Calico.Grains.Resources;
 using Calico.Model.Collections;
 using Calico.Model.Resources;
+using Calico.Model.Validation;
 
 namespace Calico.Api.Subnets;
 
@@ -16,7 +17,8 @@ namespace Calico.Api.Subnets;
 /// subnet, on its own network or any other (Neutron refuses overlaps on one network; Calico must refuse them
 /// everywhere, or two workloads would want the same /32 route).
 /// </summary>
-internal sealed class SubnetEndpoints(ResourceStore store, RequestBody bodies, NetworkEndpoints networks, References references, ProjectQuotas quotas)
+internal sealed class SubnetEndpoints(
+    ResourceStore store, RequestBody bodies, NetworkEndpoints networks, References references, ProjectQuotas quotas, Ports.PortAddresses addresses)
     : IReadableCollection, ITaggableCollection<Subnet>, ICreatableCollection, IUpdatableCollection, IDeletableCollection
 {
     public static ApiException NotFound(string id) => ApiException.NotFound("SubnetNotFound", $"Subnet {id} could not be found.");
@@ -135,31 +137,68 @@ internal sealed class SubnetEndpoints(ResourceStore store, RequestBody bodies, N
     /// of the subnet is among the allocations; each is confirmed with the port's grain (floating IPs hold allocations
     /// too, and an allocation can outlive a port whose write failed).
     /// </summary>
-    private async Task<Versioned<WorkloadEndpoint>?> PortWithAddressAsync(string subnetId)
+    private async Task<Versioned<WorkloadEndpoint>?> PortWithAddressAsync(string subnetId, Func<WorkloadEndpoint, bool> counts)
     {
         foreach (var allocation in await store.Grains.GetGrain<ISubnetIpamGrain>(subnetId).ListAsync())
         {
             var port = await store.Grains.GetGrain<IEndpointGrain>(allocation.PortId).GetAsync();
-            if (port is not null && port.Value.FixedIps.Any(f => f.SubnetId == subnetId && f.Address.Equals(allocation.Address))) return port;
+            if (port is not null && counts(port.Value) && port.Value.FixedIps.Any(f => f.SubnetId == subnetId && f.Address.Equals(allocation.Address))) return port;
         }
         return null;
     }
 
-    /// <summary>Refused with 409 while a port or floating IP holds an address from the subnet, like Neutron.</summary>
+    /// <summary>
+    /// Refused with 409 while a port or floating IP holds an address from the subnet, like Neutron. A SLAAC or
+    /// DHCPv6-stateless subnet is the exception, as in Neutron: its addresses are the ones the VMs configure for
+    /// themselves from router advertisements, so deleting it takes them off the ports that hold them (router
+    /// interface ports excepted: those still refuse the delete).
+    /// </summary>
     public async Task<IResult> DeleteAsync(HttpContext http, string id)
     {
         var caller = Caller.Of(http);
         var subnet = await GetVisibleAsync(caller, id);
         Projects.RequireOwner(caller, subnet.Value.ProjectId, $"Subnet {id}");
+        var autoAddress = subnet.Value.IsAutoAddress;
         await references.DeleteUnlessUsedAsync(store.Grains.GetGrain<ISubnetGrain>(id), subnet, async () =>
         {
-            if (await PortWithAddressAsync(id) is { } port)
+            if (await PortWithAddressAsync(id, autoAddress ? IsRouterInterface : _ => true) is { } port)
                 return ApiException.Conflict("SubnetInUse", $"Unable to complete operation on subnet {id}: one or more ports have an IP allocation from this subnet (port {port.Value.Id}).");
             var floating = await store.ListAsync<FloatingIp>(GrainTypes.FloatingIp, http.RequestAborted);
             return floating.FirstOrDefault(f => f.Value.FloatingNetworkId == subnet.Value.NetworkId && subnet.Value.Cidr.Contains(f.Value.FloatingIpAddress)) is { } fip
                 ? ApiException.Conflict("SubnetInUse", $"Unable to complete operation on subnet {id}: floating IP {fip.Value.FloatingIpAddress} is allocated from this subnet.")
                 : null;
         });
+        // The subnet is gone, so no new port can take one of its addresses (a create that allocated before the delete
+        // finds the subnet missing when it stores the port, and undoes itself); those already stored lose theirs.
+        if (autoAddress) await RemoveAddressesAsync(id);
         return Results.NoContent();
+    }
+
+    private static bool IsRouterInterface(WorkloadEndpoint port) => port.DeviceOwner.StartsWith("network:router_interface", StringComparison.Ordinal);
+
+    /// <summary>Takes the addresses of deleted subnet <paramref name="subnetId"/> off every port that holds one, then releases them.</summary>
+    private async Task RemoveAddressesAsync(string subnetId)
+    {
+        foreach (var allocation in await store.Grains.GetGrain<ISubnetIpamGrain>(subnetId).ListAsync())
+        {
+            var grain = store.Grains.GetGrain<IEndpointGrain>(allocation.PortId);
+            var removed = new HashSet<FixedIp> { new(subnetId, allocation.Address) };
+            for (var attempt = 1; attempt <= 5; attempt++)
+            {
+                // A port deleted meanwhile stays deleted; one changed meanwhile is read again.
+                if (await grain.GetAsync() is not { } port || !port.Value.FixedIps.Any(f => f.SubnetId == subnetId)) break;
+                removed.UnionWith(port.Value.FixedIps.Where(f => f.SubnetId == subnetId));
+                try
+                {
+                    await grain.PutAsync(port.Value with { FixedIps = port.Value.FixedIps.Where(f => f.SubnetId != subnetId).ToValueList() }, port.Revision);
+                    break;
+                }
+                catch (ResourceConflictException) when (attempt < 5)
+                {
+                }
+            }
+            // Released only once no port holds them (a floating IP's or a gone port's allocation is just released).
+            await addresses.ReleaseAsync(allocation.PortId, removed);
+        }
     }
 }
