@@ -9,6 +9,12 @@ using Orleans.Configuration;
 // `calico-silo dataplane plan|apply --file F`: the dataplane's reconcilers once, against a file, no cluster.
 if (args is ["dataplane", .. var rest]) return await Calico.Dataplane.Linux.Commands.DataplaneFileCommand.RunAsync(rest, Console.Out, Console.Error);
 
+if (args is ["version"] || args.Contains("--version"))
+{
+    Console.WriteLine($"calico-silo {StartupChecks.Version}");
+    return 0;
+}
+
 // One executable, three shapes: an all-in-one node (default), a controller, or a compute node.
 // Configuration: appsettings.json < environment (CALICO_ prefix, '__' for ':') < command line.
 // appsettings.json is read from beside the executable, whatever the working directory; relative paths in the
@@ -25,6 +31,12 @@ if (invalid.Failed)
     return 2;
 }
 var roles = settings.ParsedRoles;
+// Settings that cannot work stop the silo here, before it joins a cluster or serves anything.
+if (StartupChecks.Find(settings, builder.Configuration) is [_, ..] problems)
+{
+    foreach (var problem in problems) Console.Error.WriteLine($"calico-silo: {problem}");
+    return 2;
+}
 
 builder.UseOrleans(silo =>
 {
@@ -53,12 +65,23 @@ builder.Services.AddCalicoTelemetry(builder.Configuration, settings.EffectiveNam
 if (roles.HasFlag(SiloRoles.Controller)) builder.Services.AddCalicoApi(builder.Configuration);
 builder.Services.AddHealthChecks().AddCheck<ReadinessCheck>("ready", tags: ["ready"]);
 if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]))
-    builder.WebHost.UseUrls("http://127.0.0.1:9696");
+    builder.WebHost.UseUrls(StartupChecks.DefaultUrl);
 
 var app = builder.Build();
 // /healthz: the process serves requests. /readyz: a cluster member that has applied its first desired state.
 app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
 app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
+// Prometheus scrapes every silo here (Telemetry:PrometheusPath; empty turns it off).
+if (TelemetryExtensions.PrometheusPath(builder.Configuration) is { } metricsPath) app.MapPrometheusScrapingEndpoint(metricsPath);
 if (roles.HasFlag(SiloRoles.Controller)) app.MapCalicoApi();
-await app.RunAsync();
+try
+{
+    await app.RunAsync();
+}
+catch (Exception e) when (e is Microsoft.Extensions.Options.OptionsValidationException or IOException)
+{
+    // A setting found wrong while starting (options validated on start, an address taken in between): its message, no trace.
+    Console.Error.WriteLine($"calico-silo: {e.Message}");
+    return 2;
+}
 return 0;

@@ -32,16 +32,24 @@ public sealed partial class SiloProcess : IAsyncDisposable
 
     public static SiloProcess Start(params string[] args) => Start(FreePort(), FreePort(), FreePort(), args);
 
-    public static SiloProcess Start(int siloPort, int gatewayPort, int httpPort, params string[] args)
+    public static SiloProcess Start(int siloPort, int gatewayPort, int httpPort, params string[] args) =>
+        Start(null, siloPort, gatewayPort, httpPort, args);
+
+    /// <summary>Started inside network namespace <paramref name="networkNamespace"/> (`ip netns exec`), which the test made.</summary>
+    public static SiloProcess StartInNamespace(string networkNamespace, params string[] args) =>
+        Start(networkNamespace, FreePort(), FreePort(), FreePort(), args);
+
+    private static SiloProcess Start(string? networkNamespace, int siloPort, int gatewayPort, int httpPort, string[] args)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "calico-silo.dll");
-        var info = new ProcessStartInfo("dotnet")
+        var info = new ProcessStartInfo(networkNamespace is null ? "dotnet" : "ip")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
             WorkingDirectory = Path.GetTempPath(),
         };
+        if (networkNamespace is not null) foreach (var a in new[] { "netns", "exec", networkNamespace, "dotnet" }) info.ArgumentList.Add(a);
         info.ArgumentList.Add(dll);
         foreach (var a in new[] { "--silo-port", $"{siloPort}", "--gateway-port", $"{gatewayPort}", "--listen", $"http://127.0.0.1:{httpPort}" }.Concat(args))
             info.ArgumentList.Add(a);

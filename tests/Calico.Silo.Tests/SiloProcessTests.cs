@@ -84,6 +84,86 @@ public sealed class SiloProcessTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task Version_prints_the_build_and_exits()
+    {
+        await using var silo = SiloProcess.Start("--version");
+        Assert.Equal(0, await silo.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Matches(@"^calico-silo \d+\.\d+\.\d+", silo.Output.Trim());
+    }
+
+    [Theory]
+    [InlineData("--listen", "urls (--listen) 'http://127.0.0.1:{0}': port {0} on 127.0.0.1 is in use by another process.")]
+    [InlineData("--silo-port", "Silo:SiloPort (--silo-port): port {0} on 127.0.0.1 is in use by another process.")]
+    [InlineData("--gateway-port", "Silo:GatewayPort (--gateway-port): port {0} on 127.0.0.1 is in use by another process.")]
+    public async Task A_port_in_use_stops_the_silo_before_it_starts_anything(string option, string message)
+    {
+        using var taken = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((IPEndPoint)taken.LocalEndpoint).Port;
+        var value = option == "--listen" ? $"http://127.0.0.1:{port}" : $"{port}";
+        await using var silo = SiloProcess.Start("--data-dir", _dataDir, "--role", "controller", option, value);
+        Assert.Equal(2, await silo.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains(string.Format(System.Globalization.CultureInfo.InvariantCulture, message, port), silo.Output, StringComparison.Ordinal);
+        // Refused before anything started: no store opened, nothing listening.
+        Assert.False(File.Exists(Path.Combine(_dataDir, "calico.db")), silo.Output);
+        Assert.DoesNotContain("Now listening", silo.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_compute_silo_that_finds_no_address_refuses_to_start_and_says_which_setting_to_give()
+    {
+        // A namespace of the test's own with only loopback: no address to register the host by.
+        var ns = $"cal-silo-{Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(4))}";
+        Run("ip", "netns", "add", ns);
+        try
+        {
+            Run("ip", "-n", ns, "link", "set", "lo", "up");
+            await using var silo = SiloProcess.StartInNamespace(ns, "--role", "compute", "--primary", "127.0.0.1:1", "--host-name", "no-address");
+            Assert.Equal(2, await silo.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+            Assert.Contains("Compute:Ipv4Address is not set and this network namespace has no IPv4 address", silo.Output, StringComparison.Ordinal);
+            Assert.Contains("--host-ipv4", silo.Output, StringComparison.Ordinal);
+            Assert.DoesNotContain("Now listening", silo.Output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Run("ip", "netns", "del", ns);
+        }
+    }
+
+    [Fact]
+    public async Task Json_logs_are_one_object_a_line_with_the_host_as_a_field()
+    {
+        await using var silo = SiloProcess.Start("--data-dir", _dataDir, "--host-name", "json-logs-1", "--host-ipv4", "192.0.2.30", "--log-format", "json");
+        await silo.WaitForAsync();
+        Assert.True(await silo.InterruptAsync(TimeSpan.FromSeconds(30)), silo.Output);
+        var lines = silo.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.NotEmpty(lines);
+        var entries = lines.Select(l => System.Text.Json.Nodes.JsonNode.Parse(l)!.AsObject()).ToList();
+        Assert.Contains(entries, e => e["State"]?["Host"]?.GetValue<string>() == "json-logs-1");
+    }
+
+    [Fact]
+    public async Task Every_silo_serves_its_metrics_for_prometheus()
+    {
+        await using var silo = SiloProcess.Start("--data-dir", _dataDir, "--host-name", "metrics-1", "--host-ipv4", "192.0.2.31");
+        await silo.WaitForAsync();
+        using var http = new HttpClient();
+        var text = await http.GetStringAsync($"http://127.0.0.1:{silo.HttpPort}/metrics");
+        // Prometheus' text format, with Calico's own instruments and the runtime's among them.
+        Assert.Contains("# TYPE ", text, StringComparison.Ordinal);
+        Assert.Contains("calico_", text, StringComparison.Ordinal);
+        Assert.Contains("dotnet_", text, StringComparison.Ordinal);
+    }
+
+    private static void Run(string file, params string[] args)
+    {
+        using var process = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(file, args) { RedirectStandardError = true })!;
+        var error = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        if (process.ExitCode != 0) throw new InvalidOperationException($"{file} {string.Join(' ', args)}: {error}");
+    }
+
     [Theory]
     [InlineData("--role", "bogus", "Silo:Roles 'bogus' is not valid")]
     [InlineData("--clustering", "zookeeper", "Silo:Clustering 'zookeeper' is unknown")]

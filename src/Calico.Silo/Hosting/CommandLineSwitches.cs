@@ -20,5 +20,7 @@ public static class CommandLineSwitches
         ["--host-ipv4"] = "Compute:Ipv4Address",
         ["--host-ipv6"] = "Compute:Ipv6Address",
         ["--listen"] = "urls",
+        // "json": one JSON object per line, message parameters (Host, Port, ...) and scopes as fields; "simple" is the default.
+        ["--log-format"] = "Logging:Console:FormatterName",
     };
 }

@@ -7,10 +7,14 @@ namespace Calico.Silo.Hosting;
 
 public static class TelemetryExtensions
 {
+    /// <summary>The path every silo serves its metrics on in Prometheus' text format (default /metrics), or null when turned off.</summary>
+    public static string? PrometheusPath(IConfiguration configuration) =>
+        configuration["Telemetry:PrometheusPath"] is { } path ? (path.Length == 0 ? null : path) : "/metrics";
+
     /// <summary>
     /// Metrics and traces of Calico, Orleans (meter Microsoft.Orleans; grain-call activities), Polly, ASP.NET Core
-    /// and the runtime. Exported over OTLP when an endpoint is configured (OTEL_EXPORTER_OTLP_ENDPOINT or
-    /// Telemetry:OtlpEndpoint); otherwise collected in process only.
+    /// and the runtime. Served for Prometheus to scrape (<see cref="PrometheusPath"/>), and exported over OTLP when an
+    /// endpoint is configured (OTEL_EXPORTER_OTLP_ENDPOINT or Telemetry:OtlpEndpoint).
     /// </summary>
     public static IServiceCollection AddCalicoTelemetry(this IServiceCollection services, IConfiguration configuration, string serviceInstance)
     {
@@ -23,6 +27,7 @@ public static class TelemetryExtensions
                     .AddRuntimeInstrumentation()
                     .AddAspNetCoreInstrumentation();
                 if (endpoint is { Length: > 0 }) m.AddOtlpExporter(o => o.Endpoint = new Uri(endpoint));
+                if (PrometheusPath(configuration) is not null) m.AddPrometheusExporter();
             })
             .WithTracing(t =>
             {
