@@ -34,6 +34,11 @@ public sealed class PortTests(TokenApiServer server)
         Assert.Single(await Demo.ListAsync("ports", $"?network_id={network}&name=vm-1"));
         Assert.Single(await Demo.ListAsync("ports", $"?fixed_ips=ip_address={fixedIp["ip_address"]}"));
         Assert.Empty(await Demo.ListAsync("ports", "?device_id=no-such-device"));
+        // ip-substring-filtering: part of an address finds the port; a part no address has finds none.
+        var address = (string)fixedIp["ip_address"]!;
+        Assert.Contains(await Demo.ListAsync("ports", $"?fixed_ips=ip_address_substr={address[..^1]}"), p => (string)p!["id"]! == (string)port["id"]!);
+        Assert.Single(await Demo.ListAsync("ports", $"?device_id=vm-1-uuid&fixed_ips=ip_address_substr={address}"));
+        Assert.Empty(await Demo.ListAsync("ports", $"?device_id=vm-1-uuid&fixed_ips=ip_address_substr={address}9999"));
         // openstacksdk's names for attributes are understood in fields= (the CLI's "port list --long" sends them).
         var projected = Assert.Single(await Demo.ListAsync("ports", $"?device_id=vm-1-uuid&fields=id&fields=security_group_ids"))!.AsObject();
         Assert.Equal(["id", "security_groups"], projected.Select(p => p.Key).Order());

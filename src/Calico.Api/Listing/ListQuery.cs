@@ -5,7 +5,7 @@ namespace Calico.Api.Listing;
 
 /// <summary>
 /// Neutron's list query: attribute filters (<c>?name=a&amp;name=b</c> means a or b; <c>?fixed_ips=ip_address=10.0.0.3</c>
-/// matches inside lists of objects), <c>fields=</c>, <c>sort_key</c>/<c>sort_dir</c> and <c>limit</c>/<c>marker</c>
+/// matches inside lists of objects, <c>?fixed_ips=ip_address_substr=10.0.0</c> part of an address), <c>fields=</c>, <c>sort_key</c>/<c>sort_dir</c> and <c>limit</c>/<c>marker</c>
 /// paging with a next link. A filter on an attribute the resource does not have is refused (Neutron's
 /// filter-validation), so a typo never returns everything.
 /// </summary>
@@ -145,7 +145,10 @@ internal sealed class ListQuery
                 if (eq > 0 && array.Any(e => e is JsonObject))
                 {
                     var (k, v) = (wanted[..eq], wanted[(eq + 1)..]);
-                    return array.OfType<JsonObject>().Any(o => Text(o[k]) == v);
+                    // ?fixed_ips=ip_address_substr=10.0.0 (ip-substring-filtering): part of an address.
+                    return k == "ip_address_substr"
+                        ? array.OfType<JsonObject>().Any(o => Text(o["ip_address"]).Contains(v, StringComparison.OrdinalIgnoreCase))
+                        : array.OfType<JsonObject>().Any(o => Text(o[k]) == v);
                 }
                 return array.Any(e => Matches(e, wanted));
             case JsonObject:

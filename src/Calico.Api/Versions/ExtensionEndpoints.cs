@@ -19,6 +19,7 @@ internal static class ExtensionEndpoints
         ("external-net", "Neutron external network", "router:external networks, the source of floating IPs."),
         ("extra_dhcp_opt", "Neutron Extra DHCP options", "extra_dhcp_opts on ports: DHCP options dnsmasq gives that port (IPv4)."),
         ("filter-validation", "Filter parameters validation", "Unknown filter attributes are refused with 400."),
+        ("ip-substring-filtering", "IP address substring filtering", "Ports listed by part of an address: ?fixed_ips=ip_address_substr=10.0.0."),
         ("net-mtu", "Network MTU", "The MTU of a network."),
         ("port-security", "Port Security", "port_security_enabled on ports (and a network's default): off, a port has no anti-spoofing and no security groups."),
         ("project-id", "project_id field enabled", "project_id beside tenant_id."),
