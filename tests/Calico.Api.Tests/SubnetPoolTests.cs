@@ -164,7 +164,7 @@ public sealed class SubnetPoolTests(TokenApiServer server)
         await Refused(new JsonObject { ["subnetpool_id"] = poolId, ["cidr"] = At("9", 24), ["prefixlen"] = 24 }, "HTTPBadRequest",
             "cidr and prefixlen must not be supplied together");
         await Refused(new JsonObject { ["subnetpool_id"] = poolId, ["ip_version"] = 6 }, "HTTPBadRequest", "Cannot allocate IPv6 subnet from IPv4 subnet pool.");
-        await Refused(new JsonObject(), "HTTPBadRequest", "a subnetpool must be specified in the absence of a cidr.");
+        await Refused(new JsonObject(), "InvalidInput", "cidr: is required when no subnetpool_id (or use_default_subnetpool) is given");
         var unknown = await SubnetFromAsync(network, new JsonObject { ["subnetpool_id"] = "no-such-pool" });
         Assert.Equal((HttpStatusCode.NotFound, "SubnetPoolNotFound"), (unknown.Status, unknown.Error.Type));
 

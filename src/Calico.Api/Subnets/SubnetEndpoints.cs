@@ -75,7 +75,7 @@ internal sealed class SubnetEndpoints(
         if (requested is { } r && version != r.Version) throw RequestObject.Invalid("cidr", $"{r} is not an IPv{version} prefix (ip_version {version})");
         var pool = await pools.RequestedAsync(caller, body, requested, http.RequestAborted);
         if (pool is null && requested is null)
-            throw ApiException.BadRequest("Bad subnets request: a subnetpool must be specified in the absence of a cidr.");
+            throw RequestObject.Invalid("cidr", "is required when no subnetpool_id (or use_default_subnetpool) is given");
         var network = await networks.GetVisibleAsync(caller, networkId);
         Projects.RequireOwner(caller, network.Value.ProjectId, $"Network {networkId}");
         if (version == 6 && network.Value.Mtu < 1280)
