@@ -1,4 +1,5 @@
 using Calico.Model.Collections;
+using Calico.Model.Net;
 using Calico.Model.Resources;
 
 namespace Calico.Grains;
@@ -81,3 +82,33 @@ public interface IProjectQuotaGrain : IGrainWithStringKey
     /// <summary>Back to the defaults for every resource.</summary>
     Task ResetAsync();
 }
+
+public interface IQosPolicyGrain : IResourceGrain<QosPolicy>;
+
+/// <summary>
+/// A subnet pool. It also hands out its prefixes: allocations from one pool are serialised by its grain, and a
+/// CIDR handed out stays reserved (in memory) until the subnet holding it is stored or the caller gives it back, so
+/// two subnet creates never get the same CIDR. Updates and deletes are checked against its subnets in the same turns.
+/// </summary>
+public interface ISubnetPoolGrain : IResourceGrain<SubnetPool>
+{
+    /// <summary>The reason a delete is refused while subnets hold prefixes of the pool (Neutron's words).</summary>
+    const string HasAllocations = "Subnet pool has existing allocations";
+
+    /// <summary>
+    /// A CIDR for subnet <paramref name="subnetId"/> of <paramref name="projectId"/>: <paramref name="requested"/> if
+    /// it lies in the pool and overlaps no subnet in the cluster, else the lowest free prefix of
+    /// <paramref name="prefixLength"/> (the pool's default when null). Reserved until <see cref="ReleaseAsync"/>.
+    /// </summary>
+    Task<SubnetPoolAllocation> AllocateAsync(string subnetId, string projectId, int? prefixLength, IpPrefix? requested);
+
+    /// <summary>Ends the reservation for the subnet (stored now, or never to be).</summary>
+    Task ReleaseAsync(string subnetId);
+}
+
+/// <summary>What <see cref="ISubnetPoolGrain.AllocateAsync"/> gave: a CIDR, or a refusal with Neutron's exception name and text.</summary>
+[GenerateSerializer, Immutable]
+public sealed record SubnetPoolAllocation(
+    [property: Id(0)] IpPrefix? Cidr,
+    [property: Id(1)] string? RefusalType = null,
+    [property: Id(2)] string? Refusal = null);

@@ -8,6 +8,8 @@ using Calico.Api.Ports;
 using Calico.Api.SecurityGroups;
 using Calico.Api.Quotas;
 using Calico.Api.Subnets;
+using Calico.Api.SubnetPools;
+using Calico.Api.Qos;
 using Calico.Api.Tags;
 using Calico.Model.Resources;
 using Calico.Api.Versions;
@@ -55,6 +57,8 @@ public static class CalicoApiExtensions
         services.TryAddSingleton<FloatingIpEndpoints>();
         services.TryAddSingleton<AgentEndpoints>();
         services.TryAddSingleton<SegmentEndpoints>();
+        services.TryAddSingleton<SubnetPoolEndpoints>();
+        services.TryAddSingleton<QosPolicyEndpoints>();
         services.TryAddSingleton<ProjectQuotas>();
         AddNova(services, configuration);
         return services;
@@ -93,12 +97,18 @@ public static class CalicoApiExtensions
         api.MapCollection<FloatingIpEndpoints>("floatingips");
         api.MapCollection<AgentEndpoints>("agents");
         api.MapCollection<SegmentEndpoints>("segments");
+        api.MapCollection<SubnetPoolEndpoints>("subnetpools");
+        app.ServiceProvider.GetRequiredService<SubnetPoolEndpoints>().MapPrefixOperations(api);
+        api.MapCollection<QosPolicyEndpoints>("qos/policies");
+        app.ServiceProvider.GetRequiredService<QosPolicyEndpoints>().MapRules(api);
         QuotaEndpoints.Map(api);
         api.MapTags<NetworkEndpoints, Network>("networks");
         api.MapTags<SubnetEndpoints, Subnet>("subnets");
         api.MapTags<PortEndpoints, WorkloadEndpoint>("ports");
         api.MapTags<SecurityGroupEndpoints, SecurityGroup>("security-groups");
         api.MapTags<FloatingIpEndpoints, FloatingIp>("floatingips");
+        api.MapTags<SubnetPoolEndpoints, SubnetPool>("subnetpools");
+        api.MapTags<QosPolicyEndpoints, QosPolicy>("qos/policies");
         api.MapFallback(() => Task.FromResult<IResult>(
             NeutronErrors.Result(StatusCodes.Status404NotFound, "HTTPNotFound", "The resource could not be found.")));
         return app;

@@ -21,7 +21,8 @@ internal sealed class References(IGrainFactory grains, TimeProvider time, IOptio
 
     /// <summary>The first of the named resources that does not exist (as a 404 to throw), or null when all do.</summary>
     public async Task<ApiException?> FirstMissingAsync(
-        string? networkId = null, IEnumerable<string>? subnetIds = null, IEnumerable<string>? groupIds = null, string? portId = null)
+        string? networkId = null, IEnumerable<string>? subnetIds = null, IEnumerable<string>? groupIds = null, string? portId = null,
+        string? subnetPoolId = null, string? qosPolicyId = null)
     {
         if (networkId is not null && await grains.GetGrain<INetworkGrain>(networkId).GetAsync() is null)
             return ApiException.NotFound("NetworkNotFound", $"Network {networkId} could not be found (it was deleted while this request ran).");
@@ -33,6 +34,10 @@ internal sealed class References(IGrainFactory grains, TimeProvider time, IOptio
                 return ApiException.NotFound("SecurityGroupNotFound", $"Security group {id} does not exist (it was deleted while this request ran).");
         if (portId is not null && await grains.GetGrain<IEndpointGrain>(portId).GetAsync() is null)
             return ApiException.NotFound("PortNotFound", $"Port {portId} could not be found (it was deleted while this request ran).");
+        if (subnetPoolId is not null && await grains.GetGrain<ISubnetPoolGrain>(subnetPoolId).GetAsync() is null)
+            return ApiException.NotFound("SubnetPoolNotFound", $"Subnet pool {subnetPoolId} could not be found (it was deleted while this request ran).");
+        if (qosPolicyId is not null && await grains.GetGrain<IQosPolicyGrain>(qosPolicyId).GetAsync() is null)
+            return ApiException.NotFound("QosPolicyNotFound", $"QoS policy {qosPolicyId} could not be found (it was deleted while this request ran).");
         return null;
     }
 

@@ -59,6 +59,10 @@ internal sealed class RequestBody(IOptions<CalicoApiOptions> options)
         return new RequestObject(envelope, Auth.Caller.Of(http)).Tags() ?? throw RequestObject.Invalid("tags", "must not be null");
     }
 
+    /// <summary>A body that is one object of attributes, without a resource's envelope (<c>{"prefixes": [...]}</c>).</summary>
+    public async Task<RequestObject> ReadObjectAsync(HttpContext http, string example) =>
+        new(await ReadEnvelopeAsync(http, example), Auth.Caller.Of(http));
+
     private static RequestObject Single(JsonObject envelope, string resource, JsonNode? inner, Auth.Caller caller)
     {
         if (envelope.Count != 1)

@@ -5,6 +5,7 @@ using Calico.Api.Listing;
 using Calico.Api.Quotas;
 using Calico.Api.Tags;
 using Calico.Api.Ports;
+using Calico.Api.Qos;
 using Calico.Grains;
 using Calico.Grains.Resources;
 using Calico.Model.Resources;
@@ -14,7 +15,8 @@ namespace Calico.Api.Networks;
 
 /// <summary>/v2.0/networks. Shared and external networks are visible to every project; only the owner or an admin changes them.</summary>
 internal sealed class NetworkEndpoints(
-    ResourceStore store, RequestBody bodies, NetworkPorts ports, PortAddresses addresses, References references, ProjectQuotas quotas)
+    ResourceStore store, RequestBody bodies, NetworkPorts ports, PortAddresses addresses, References references, ProjectQuotas quotas,
+    QosPolicyEndpoints qos)
     : IReadableCollection, ITaggableCollection<Network>, ICreatableCollection, IUpdatableCollection, IDeletableCollection
 {
     public static ApiException NotFound(string id) => ApiException.NotFound("NetworkNotFound", $"Network {id} could not be found.");
@@ -57,8 +59,18 @@ internal sealed class NetworkEndpoints(
         body.Accept(NetworkJson.Creatable, NetworkJson.Attributes, update: false);
         var defaults = new Network(Ids.New(), "", Projects.ForCreate(caller, body), AdminStateUp: true, Network.DefaultMtu, Shared: false, External: false);
         var network = NetworkJson.ApplyProvider(body, NetworkJson.Apply(body, defaults));
+        await qos.RequestedAsync(caller, body);
+        // qos-default: a network created without a policy gets its project's default one.
+        if (!body.Has("qos_policy_id")) network = network with { QosPolicyId = await qos.DefaultForAsync(network.ProjectId, http.RequestAborted) };
         await quotas.EnsureRoomAsync(network.ProjectId, "network", 1, http.RequestAborted);
-        var stored = await store.Grains.GetGrain<INetworkGrain>(network.Id).CreateAsync(network);
+        var grain = store.Grains.GetGrain<INetworkGrain>(network.Id);
+        var stored = await grain.CreateAsync(network);
+        // Stored first, checked second (see References): a policy deleted meanwhile undoes the network.
+        if (network.QosPolicyId is not null && await references.FirstMissingAsync(qosPolicyId: network.QosPolicyId) is { } missing)
+        {
+            await grain.DeleteAsync(stored.Revision);
+            throw missing;
+        }
         return NetworkJson.Render(stored, []);
     }
 
@@ -67,11 +79,14 @@ internal sealed class NetworkEndpoints(
         var caller = Caller.Of(http);
         var body = await bodies.ReadAsync(http, "network");
         body.Accept(NetworkJson.Updatable, NetworkJson.Attributes, update: true);
+        await qos.RequestedAsync(caller, body);
+        string? previousPolicy = null;
         var stored = await Writes.UpdateAsync(store.Grains.GetGrain<INetworkGrain>(id), async current =>
         {
             var network = current is not null && IsVisible(caller, current.Value) ? current.Value
                 : throw NotFound(id);
             Projects.RequireOwner(caller, network.ProjectId, $"Network {id}");
+            previousPolicy = network.QosPolicyId;
             var next = NetworkJson.Apply(body, network);
             if (next.Mtu < 1280 && next.Mtu != network.Mtu)
             {
@@ -80,6 +95,12 @@ internal sealed class NetworkEndpoints(
             }
             return next;
         });
+        if (body.Has("qos_policy_id") && stored.Value.QosPolicyId is { } policy && await references.FirstMissingAsync(qosPolicyId: policy) is { } missing)
+        {
+            await Writes.UpdateAsync(store.Grains.GetGrain<INetworkGrain>(id), current => Task.FromResult(
+                current is not null && current.Value.QosPolicyId == policy ? current.Value with { QosPolicyId = previousPolicy } : current?.Value ?? stored.Value));
+            throw missing;
+        }
         var subnets = await SubnetsByNetworkAsync(http.RequestAborted);
         return NeutronResults.One("network", NetworkJson.Render(stored, subnets[id]));
     }

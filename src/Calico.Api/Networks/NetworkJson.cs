@@ -11,10 +11,13 @@ internal static class NetworkJson
     {
         "name", "admin_state_up", "mtu", "shared", "router:external", "status", "subnets", "l2_adjacency",
         "port_security_enabled", "availability_zones", "availability_zone_hints", "ipv4_address_scope", "ipv6_address_scope",
-        "provider:network_type", "provider:physical_network", "provider:segmentation_id",
+        "provider:network_type", "provider:physical_network", "provider:segmentation_id", "qos_policy_id",
     };
 
-    public static readonly IReadOnlySet<string> Updatable = new HashSet<string> { "name", "admin_state_up", "mtu", "shared", "router:external", "description", "port_security_enabled" };
+    public static readonly IReadOnlySet<string> Updatable = new HashSet<string>
+    {
+        "name", "admin_state_up", "mtu", "shared", "router:external", "description", "port_security_enabled", "qos_policy_id",
+    };
 
     /// <summary>The provider attributes are set at creation only, as Neutron's ML2 has it.</summary>
     public static readonly IReadOnlySet<string> Creatable = new HashSet<string>(Updatable.Concat(Projects.Attributes))
@@ -44,6 +47,7 @@ internal static class NetworkJson
         json["provider:network_type"] = n.NetworkType;
         json["provider:physical_network"] = n.PhysicalNetwork;
         json["provider:segmentation_id"] = null;
+        json["qos_policy_id"] = n.QosPolicyId;
         return json;
     }
 
@@ -69,5 +73,6 @@ internal static class NetworkJson
         Shared = body.Bool("shared") ?? current.Shared,
         External = body.Bool("router:external") ?? current.External,
         PortSecurityOff = body.Bool("port_security_enabled") is { } secured ? !secured : current.PortSecurityOff,
+        QosPolicyId = body.Has("qos_policy_id") ? body.Id("qos_policy_id", nullable: true) : current.QosPolicyId,
     };
 }

@@ -20,7 +20,7 @@ namespace Calico.Api.Ports;
 internal sealed class PortEndpoints(
     ResourceStore store, RequestBody bodies, NetworkEndpoints networks, SecurityGroupEndpoints groups,
     DefaultSecurityGroups defaults, PortAddresses addresses, NetworkPorts networkPorts, References references,
-    ProjectQuotas quotas, Nova.NovaNotifier nova)
+    ProjectQuotas quotas, Nova.NovaNotifier nova, Qos.QosPolicyEndpoints qos)
     : IReadableCollection, ITaggableCollection<WorkloadEndpoint>, ICreatableCollection, IUpdatableCollection, IDeletableCollection
 {
     public static ApiException NotFound(string id) => ApiException.NotFound("PortNotFound", $"Port {id} could not be found.");
@@ -69,6 +69,7 @@ internal sealed class PortEndpoints(
         // A port without port security (asked for, or its network's default) gets no default group.
         if (!body.Has("port_security_enabled")) port = port with { PortSecurityOff = network.Value.PortSecurityOff };
         var requestedGroups = await SecurityGroupsAsync(caller, body);
+        await qos.RequestedAsync(caller, body);
         port = port with
         {
             SecurityGroupIds = requestedGroups ?? (port.PortSecurityEnabled ? ValueList.Create(DefaultSecurityGroups.IdFor(project)) : ValueList<string>.Empty),
@@ -115,6 +116,7 @@ internal sealed class PortEndpoints(
             var current = await GetVisibleAsync(caller, id);
             var next = PortJson.Apply(body, current.Value);
             var requestedGroups = await SecurityGroupsAsync(caller, body);
+            await qos.RequestedAsync(caller, body);
             if (requestedGroups is not null) next = next with { SecurityGroupIds = requestedGroups.Value };
             PortJson.CheckPortSecurity(current.Value, next, requestedGroups is not null);
             next.EnsureValid();
@@ -178,7 +180,7 @@ internal sealed class PortEndpoints(
     }
 
     private Task<ApiException?> MissingReferenceAsync(WorkloadEndpoint port) =>
-        references.FirstMissingAsync(port.NetworkId, port.FixedIps.Select(f => f.SubnetId).Distinct(), port.SecurityGroupIds);
+        references.FirstMissingAsync(port.NetworkId, port.FixedIps.Select(f => f.SubnetId).Distinct(), port.SecurityGroupIds, qosPolicyId: port.QosPolicyId);
 
     /// <summary>DOWN until the port's host reports it programmed (ACTIVE) or failed (ERROR); an unbound port is DOWN.</summary>
     private async Task<string> StatusAsync(WorkloadEndpoint port)

@@ -15,13 +15,14 @@ internal static class PortJson
         "name", "network_id", "mac_address", "admin_state_up", "status", "device_id", "device_owner", "fixed_ips",
         "security_groups", "allowed_address_pairs", "binding:host_id", "binding:vif_type", "binding:vif_details",
         "binding:vnic_type", "binding:profile", "port_security_enabled", "dns_name", "dns_assignment", "extra_dhcp_opts",
+        "qos_policy_id",
     };
 
     public static readonly IReadOnlySet<string> Updatable = new HashSet<string>
     {
         "name", "description", "admin_state_up", "device_id", "device_owner", "fixed_ips", "security_groups",
         "allowed_address_pairs", "binding:host_id", "binding:vnic_type", "binding:profile", "port_security_enabled",
-        "dns_name", "extra_dhcp_opts",
+        "dns_name", "extra_dhcp_opts", "qos_policy_id",
     };
 
     public static readonly IReadOnlySet<string> Creatable = new HashSet<string>(Updatable.Concat(Projects.Attributes))
@@ -87,6 +88,7 @@ internal static class PortJson
         }));
         json["extra_dhcp_opts"] = StandardAttributes.Array(p.ExtraDhcpOptions.Select(o =>
             (JsonNode)new JsonObject { ["opt_name"] = o.Name, ["opt_value"] = o.Value, ["ip_version"] = o.IpVersion }));
+        json["qos_policy_id"] = p.QosPolicyId;
         return json;
     }
 
@@ -116,6 +118,7 @@ internal static class PortJson
                 },
             };
         }
+        if (body.Has("qos_policy_id")) next = next with { QosPolicyId = body.Id("qos_policy_id", nullable: true) };
         if (body.Has("dns_name")) next = next with { DnsName = body.String("dns_name", nullable: true) is { Length: > 0 } dns ? dns : null };
         if (body.ObjectList("extra_dhcp_opts", DhcpOptionKeys) is { } options) next = next with { ExtraDhcpOptions = MergeOptions(current.ExtraDhcpOptions, options) };
         if (body.ObjectList("allowed_address_pairs", PairKeys) is { } pairs)

@@ -4,6 +4,8 @@ using Calico.Api.Listing;
 using Calico.Api.Quotas;
 using Calico.Api.Tags;
 using Calico.Api.Networks;
+using Calico.Api.SubnetPools;
+using Calico.Model.Net;
 using Calico.Grains;
 using Calico.Grains.Resources;
 using Calico.Model.Collections;
@@ -18,7 +20,8 @@ namespace Calico.Api.Subnets;
 /// everywhere, or two workloads would want the same /32 route).
 /// </summary>
 internal sealed class SubnetEndpoints(
-    ResourceStore store, RequestBody bodies, NetworkEndpoints networks, References references, ProjectQuotas quotas, Ports.PortAddresses addresses)
+    ResourceStore store, RequestBody bodies, NetworkEndpoints networks, References references, ProjectQuotas quotas,
+    Ports.PortAddresses addresses, SubnetPoolEndpoints pools)
     : IReadableCollection, ITaggableCollection<Subnet>, ICreatableCollection, IUpdatableCollection, IDeletableCollection
 {
     public static ApiException NotFound(string id) => ApiException.NotFound("SubnetNotFound", $"Subnet {id} could not be found.");
@@ -66,18 +69,43 @@ internal sealed class SubnetEndpoints(
         var caller = Caller.Of(http);
         body.Accept(SubnetJson.Creatable, SubnetJson.Attributes, update: false);
         var networkId = body.Id("network_id") ?? throw RequestObject.Invalid("network_id", "is required");
-        var cidr = body.Prefix("cidr") ?? throw RequestObject.Invalid("cidr", "is required (subnet pools are not supported)");
-        var version = body.Int("ip_version") ?? cidr.Version;
+        var requested = body.Prefix("cidr");
+        var version = body.Int("ip_version") ?? requested?.Version ?? 4;
         if (version is not (4 or 6)) throw RequestObject.Invalid("ip_version", $"{version} must be 4 or 6");
-        if (version != cidr.Version) throw RequestObject.Invalid("cidr", $"{cidr} is not an IPv{version} prefix (ip_version {version})");
+        if (requested is { } r && version != r.Version) throw RequestObject.Invalid("cidr", $"{r} is not an IPv{version} prefix (ip_version {version})");
+        var pool = await pools.RequestedAsync(caller, body, requested, http.RequestAborted);
+        if (pool is null && requested is null)
+            throw RequestObject.Invalid("cidr", "is required when no subnetpool_id (or use_default_subnetpool) is given");
         var network = await networks.GetVisibleAsync(caller, networkId);
         Projects.RequireOwner(caller, network.Value.ProjectId, $"Network {networkId}");
         if (version == 6 && network.Value.Mtu < 1280)
             throw RequestObject.Invalid("ip_version", $"network {networkId} has MTU {network.Value.Mtu}, below the IPv6 minimum of 1280");
+        var id = Ids.New();
+        if (pool is null) return await CreateAsync(http, body, id, networkId, requested!.Value, null);
+        // From a pool: everything the pool does not decide is checked first, then its grain hands out (and reserves) a
+        // CIDR until this subnet is stored or refused.
+        var project = Projects.ForCreate(caller, body);
+        SubnetJson.Apply(body, new Subnet(id, networkId, "", project, new IpPrefix(pool.Prefixes[0].Network.Address, pool.MaxLength), null,
+            ValueList<System.Net.IPAddress>.Empty, ValueList<HostRoute>.Empty, ValueList<AllocationPool>.Empty, EnableDhcp: true));
+        await quotas.EnsureRoomAsync(project, "subnet", 1, http.RequestAborted);
+        var cidr = await pools.AllocateAsync(pool, id, project, body, requested);
+        try
+        {
+            return await CreateAsync(http, body, id, networkId, cidr, pool.Id);
+        }
+        finally
+        {
+            await pools.ReleaseAsync(pool.Id, id);
+        }
+    }
+
+    private async Task<JsonObject> CreateAsync(HttpContext http, RequestObject body, string id, string networkId, IpPrefix cidr, string? poolId)
+    {
+        var caller = Caller.Of(http);
 
         var gateway = body.Has("gateway_ip") ? body.Address("gateway_ip", nullable: true) : SubnetJson.DefaultGateway(cidr);
-        var subnet = new Subnet(Ids.New(), networkId, "", Projects.ForCreate(caller, body), cidr, gateway,
-            ValueList<System.Net.IPAddress>.Empty, ValueList<HostRoute>.Empty, ValueList<AllocationPool>.Empty, EnableDhcp: true);
+        var subnet = new Subnet(id, networkId, "", Projects.ForCreate(caller, body), cidr, gateway,
+            ValueList<System.Net.IPAddress>.Empty, ValueList<HostRoute>.Empty, ValueList<AllocationPool>.Empty, EnableDhcp: true, SubnetPoolId: poolId);
         subnet = SubnetJson.Apply(body, subnet) with
         {
             Ipv6RaMode = body.String("ipv6_ra_mode", nullable: true),
@@ -90,7 +118,7 @@ internal sealed class SubnetEndpoints(
         var stored = await grain.CreateAsync(subnet);
         // Checked again now that this subnet is stored: of two overlapping creates that raced past the first check,
         // at least one sees the other here and withdraws (both may; never neither).
-        var missing = await references.FirstMissingAsync(networkId);
+        var missing = await references.FirstMissingAsync(networkId, subnetPoolId: poolId);
         var overlap = missing is null ? await OverlapAsync(subnet, http.RequestAborted) : null;
         if (missing is not null || overlap is not null)
         {

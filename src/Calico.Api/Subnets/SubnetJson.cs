@@ -14,6 +14,8 @@ internal static class SubnetJson
     {
         "name", "network_id", "ip_version", "cidr", "gateway_ip", "allocation_pools", "dns_nameservers", "host_routes",
         "enable_dhcp", "ipv6_ra_mode", "ipv6_address_mode", "subnetpool_id", "service_types", "segment_id",
+        // Request-only (subnet allocation): never shown.
+        "prefixlen", "use_default_subnetpool",
     };
 
     public static readonly IReadOnlySet<string> Updatable = new HashSet<string>
@@ -23,7 +25,7 @@ internal static class SubnetJson
 
     public static readonly IReadOnlySet<string> Creatable = new HashSet<string>(Updatable.Concat(Projects.Attributes))
     {
-        "network_id", "ip_version", "cidr", "ipv6_ra_mode", "ipv6_address_mode",
+        "network_id", "ip_version", "cidr", "ipv6_ra_mode", "ipv6_address_mode", "subnetpool_id", "prefixlen", "use_default_subnetpool",
     };
 
     private static readonly IReadOnlySet<string> PoolKeys = new HashSet<string> { "start", "end" };
@@ -46,7 +48,7 @@ internal static class SubnetJson
         json["enable_dhcp"] = s.EnableDhcp;
         json["ipv6_ra_mode"] = s.Ipv6RaMode;
         json["ipv6_address_mode"] = s.Ipv6AddressMode;
-        json["subnetpool_id"] = null;
+        json["subnetpool_id"] = s.SubnetPoolId;
         json["service_types"] = new JsonArray();
         json["segment_id"] = null;
         return json;

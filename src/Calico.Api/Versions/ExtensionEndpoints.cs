@@ -31,11 +31,19 @@ internal static class ExtensionEndpoints
         ("service-type", "Neutron Service Type Management", "/v2.0/service-providers: the providers of advanced services; a Calico cloud has none."),
         ("standard-attr-description", "standard-attr-description", "A description on every resource."),
         ("standard-attr-revisions", "Resource revision numbers", "revision_number, increased by every change."),
-        ("standard-attr-tag", "Tag support for resources with standard attribute: network, subnet, port, security_group, floatingip",
-            "Tags on networks, subnets, ports, security groups and floating IPs: the /tags sub-resource and the tags, tags-any, not-tags and not-tags-any filters."),
+        ("standard-attr-tag", "Tag support for resources with standard attribute: network, subnet, port, security_group, floatingip, subnetpool, policy",
+            "Tags on networks, subnets, ports, security groups, floating IPs, subnet pools and QoS policies: the /tags sub-resource and the tags, tags-any, not-tags and not-tags-any filters."),
         ("standard-attr-timestamp", "Resource timestamps", "created_at and updated_at."),
         ("tag-ports-during-bulk-creation", "Tag Ports During Bulk Creation", "tags may be given when a port is created (alone or in a bulk list)."),
         ("stateful-security-group", "Stateful security group", "Security groups are stateful."),
+        ("subnet_allocation", "Subnet Allocation", "Subnet pools (/v2.0/subnetpools); a subnet created with subnetpool_id (and prefixlen, or a cidr in the pool) gets the lowest free CIDR."),
+        ("default-subnetpools", "Default Subnetpools", "is_default on subnet pools (one per IP version) and use_default_subnetpool on subnets."),
+        ("subnetpool-prefix-ops", "Subnet Pool Prefix Operations", "PUT /v2.0/subnetpools/{id}/add_prefixes and remove_prefixes."),
+        ("qos", "Quality of Service", "QoS policies (/v2.0/qos/policies) with rules, qos_policy_id on networks and ports; carried to each port's host (not enforced by the dataplane yet)."),
+        ("qos-bw-limit-direction", "Direction for QoS bandwidth limit rule", "bandwidth_limit rules for ingress or egress."),
+        ("qos-pps", "QoS packet rate limit rule", "packet_rate_limit rules (max_kpps, max_burst_kpps, direction)."),
+        ("qos-default", "QoS default policy", "is_default on QoS policies (one per project): a network created without qos_policy_id gets it."),
+        ("qos-rule-type-details", "Details of QoS rule types", "GET /v2.0/qos/rule-types/{type}: the parameters supported."),
     ];
 
     private static readonly IReadOnlySet<string> Attributes = new HashSet<string> { "alias", "name", "description", "updated", "links" };

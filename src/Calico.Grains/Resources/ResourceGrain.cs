@@ -37,6 +37,8 @@ public abstract partial class ResourceGrain<T>(
         ResourceKind.FloatingIp => "floating IP",
         ResourceKind.IpPool => "IP pool",
         ResourceKind.Endpoint => "port",
+        ResourceKind.QosPolicy => "QoS policy",
+        ResourceKind.SubnetPool => "subnet pool",
         _ => Kind.ToString().ToLowerInvariant(),
     };
 

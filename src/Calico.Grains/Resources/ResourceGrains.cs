@@ -21,6 +21,8 @@ public static class GrainTypes
     public const string SecurityGroup = "security-group";
     public const string FloatingIp = "floating-ip";
     public const string IpPool = "ip-pool";
+    public const string QosPolicy = "qos-policy";
+    public const string SubnetPool = "subnet-pool";
     /// <summary>Rows only (no grain class): one per port, keyed network|mac|port, written by the port's grain (<see cref="NetworkPortRow"/>).</summary>
     public const string NetworkPort = "network-port";
     public const string NetworkPortListing = "network-port-listing";
@@ -89,6 +91,18 @@ public sealed class FloatingIpGrain(
         if (current is not null && !current.FloatingIpAddress.Equals(next.FloatingIpAddress))
             throw new InvalidInputException("floating_ip_address", "cannot be changed");
     }
+}
+
+/// <summary>A QoS policy with its rules (one write changes a rule: the policy is replaced whole).</summary>
+[GrainType(GrainTypes.QosPolicy)]
+public sealed class QosPolicyGrain(
+    [PersistentState("state", StorageNames.Calico)] IPersistentState<ResourceState<QosPolicy>> state,
+    TimeProvider time, ILogger<QosPolicyGrain> logger)
+    : ResourceGrain<QosPolicy>(state, time, logger), IQosPolicyGrain
+{
+    protected override ResourceKind Kind => ResourceKind.QosPolicy;
+
+    protected override string IdOf(QosPolicy value) => value.Id;
 }
 
 /// <summary>

@@ -41,7 +41,9 @@ public abstract record DesiredItem
 /// <summary>
 /// A local workload's tap interface: its addresses (for routes and anti-spoofing), MAC and groups.
 /// <see cref="PortSecurityOff"/>: no anti-spoofing and no policy of its own (Neutron's port_security_enabled false;
-/// inverted so that an item from a silo that predates it means what it meant there).
+/// inverted so that an item from a silo that predates it means what it meant there). <see cref="Qos"/>: the limits
+/// of the port's effective QoS policy (null: none, which is also what an item from an older silo means); carried
+/// only, the dataplane does not enforce them yet.
 /// </summary>
 [GenerateSerializer, Immutable]
 public sealed record WorkloadInterfaceItem(
@@ -53,7 +55,8 @@ public sealed record WorkloadInterfaceItem(
     [property: Id(5)] ValueList<string> SecurityGroupIds,
     [property: Id(6)] ValueList<AllowedAddressPair> AllowedAddressPairs,
     [property: Id(7)] int Mtu,
-    [property: Id(8)] bool PortSecurityOff = false) : DesiredItem
+    [property: Id(8)] bool PortSecurityOff = false,
+    [property: Id(9)] WorkloadQos? Qos = null) : DesiredItem
 {
     [System.Text.Json.Serialization.JsonIgnore]
     public bool PortSecurity => !PortSecurityOff;
@@ -61,13 +64,31 @@ public sealed record WorkloadInterfaceItem(
     public override DesiredKey Key => new(DesiredKind.Interface, Name);
 
     /// <summary>The interface of a bound port on its network's MTU; its addresses as host prefixes, IPv4 first, in address order.</summary>
-    public static WorkloadInterfaceItem For(WorkloadEndpoint endpoint, int mtu)
+    public static WorkloadInterfaceItem For(WorkloadEndpoint endpoint, int mtu, WorkloadQos? qos = null)
     {
         var addresses = endpoint.Addresses.Select(IpPrefix.Host)
             .OrderBy(p => p.Version).ThenBy(p => p.Address, Comparer<IPAddress>.Create(IpAddresses.Compare)).ToValueList();
         return new WorkloadInterfaceItem(endpoint.InterfaceName, endpoint.Id, endpoint.MacAddress, addresses,
-            endpoint.AdminStateUp, endpoint.SecurityGroupIds, endpoint.AllowedAddressPairs, mtu, endpoint.PortSecurityOff);
+            endpoint.AdminStateUp, endpoint.SecurityGroupIds, endpoint.AllowedAddressPairs, mtu, endpoint.PortSecurityOff, qos);
     }
+}
+
+/// <summary>
+/// The QoS limits a workload's interface must get: the rules of its effective policy (the port's own, else its
+/// network's), never empty (a policy without rules limits nothing, so it travels as no QoS at all).
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record WorkloadQos([property: Id(0)] string PolicyId, [property: Id(1)] ValueList<QosRule> Rules)
+{
+    /// <summary>The port's own policy, else its network's; null when neither names one that exists and has rules.</summary>
+    public static string? EffectivePolicyId(IIntentView intent, WorkloadEndpoint endpoint) =>
+        endpoint.QosPolicyId ?? intent.Network(endpoint.NetworkId)?.QosPolicyId;
+
+    public static WorkloadQos? Of(QosPolicy? policy) =>
+        policy is { Rules.Count: > 0 } ? new WorkloadQos(policy.Id, policy.Rules) : null;
+
+    public static WorkloadQos? For(IIntentView intent, WorkloadEndpoint endpoint) =>
+        EffectivePolicyId(intent, endpoint) is { } id ? Of(intent.QosPolicy(id)) : null;
 }
 
 public enum RouteKind { Local = 1, ViaHost = 2, Blackhole = 3 }

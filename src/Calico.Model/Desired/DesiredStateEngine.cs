@@ -46,6 +46,7 @@ public sealed class DesiredStateEngine(Func<string, bool>? inScope = null)
     private readonly Dictionary<string, MemberSet> _members = new(Ordinal);
     private readonly SortedDictionary<string, SharedItem> _poolItems = new(Ordinal);
     private readonly Dictionary<string, (Subnet Subnet, DhcpSubnetItem Item)> _dhcpSubnetItems = new(Ordinal);
+    private readonly Dictionary<string, (QosPolicy Policy, WorkloadQos? Qos)> _qosItems = new(Ordinal);
 
     private readonly HashSet<string> _known = new(Ordinal);
 
@@ -119,6 +120,7 @@ public sealed class DesiredStateEngine(Func<string, bool>? inScope = null)
                 case ResourceKind.Network: NetworkChanged(change.Key, (Network?)previous, (Network?)change.Value); break;
                 case ResourceKind.Subnet: SubnetChanged(change.Key, (Subnet?)previous, (Subnet?)change.Value); break;
                 case ResourceKind.SecurityGroup: GroupChanged(change.Key, (SecurityGroup?)previous, (SecurityGroup?)change.Value); break;
+                case ResourceKind.QosPolicy: QosPolicyChanged(change.Key, (QosPolicy?)previous, (QosPolicy?)change.Value); break;
                 case ResourceKind.IpPool: PoolChanged(change.Key, (IpPool?)change.Value); break;
                 case ResourceKind.Endpoint: EndpointChanged(change.Key, (WorkloadEndpoint?)previous, (WorkloadEndpoint?)change.Value); break;
                 case ResourceKind.FloatingIp: Recompute(SourceKind.Floating, change.Key); break;
@@ -195,8 +197,20 @@ public sealed class DesiredStateEngine(Func<string, bool>? inScope = null)
 
     private void NetworkChanged(string id, Network? previous, Network? current)
     {
-        if ((previous?.Mtu ?? Network.DefaultMtu) == (current?.Mtu ?? Network.DefaultMtu)) return;
+        if ((previous?.Mtu ?? Network.DefaultMtu) == (current?.Mtu ?? Network.DefaultMtu)
+            && previous?.QosPolicyId == current?.QosPolicyId) return;
         foreach (var endpoint in Intent.BoundEndpointsOnNetwork(id).ToList()) Recompute(SourceKind.Endpoint, endpoint);
+    }
+
+    /// <summary>
+    /// A QoS policy travels inside the interface items of the bound ports whose effective policy it is, so only
+    /// those ports' interfaces are recomputed, and only their hosts hear of it.
+    /// </summary>
+    private void QosPolicyChanged(string id, QosPolicy? previous, QosPolicy? current)
+    {
+        if (current is null) _qosItems.Remove(id);
+        if (Equals(WorkloadQos.Of(previous), WorkloadQos.Of(current))) return;
+        foreach (var endpoint in Intent.BoundEndpointsWithQosPolicy(id).ToList()) Recompute(SourceKind.Endpoint, endpoint);
     }
 
     private void SubnetChanged(string id, Subnet? previous, Subnet? current)
@@ -273,7 +287,7 @@ public sealed class DesiredStateEngine(Func<string, bool>? inScope = null)
         if (_inScope(host))
         {
             var mtu = Intent.Network(endpoint.NetworkId)?.Mtu ?? Network.DefaultMtu;
-            var iface = WorkloadInterfaceItem.For(endpoint, mtu);
+            var iface = WorkloadInterfaceItem.For(endpoint, mtu, QosFor(endpoint));
             var addresses = iface.Addresses;
             entries.Add(Entry.Owner(new Rank(0, endpoint.Id, 0), host, iface));
             if (endpoint.AdminStateUp)
@@ -301,6 +315,16 @@ public sealed class DesiredStateEngine(Func<string, bool>? inScope = null)
             }
         }
         return [.. entries];
+    }
+
+    /// <summary>The port's effective QoS, one instance per policy version for all the ports using it.</summary>
+    private WorkloadQos? QosFor(WorkloadEndpoint endpoint)
+    {
+        if (WorkloadQos.EffectivePolicyId(Intent, endpoint) is not { } id || Intent.QosPolicy(id) is not { } policy) return null;
+        if (_qosItems.TryGetValue(id, out var cached) && ReferenceEquals(cached.Policy, policy)) return cached.Qos;
+        var qos = WorkloadQos.Of(policy);
+        _qosItems[id] = (policy, qos);
+        return qos;
     }
 
     /// <summary>One instance per subnet (and MTU) for all the ports on it.</summary>

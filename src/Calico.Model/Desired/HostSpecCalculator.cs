@@ -76,7 +76,7 @@ public static class HostSpecCalculator
         Dictionary<DesiredKey, DesiredItem> items, SortedSet<string> neededSets)
     {
         var mtu = intent.Network(endpoint.NetworkId)?.Mtu ?? Network.DefaultMtu;
-        var iface = WorkloadInterfaceItem.For(endpoint, mtu);
+        var iface = WorkloadInterfaceItem.For(endpoint, mtu, WorkloadQos.For(intent, endpoint));
         var addresses = iface.Addresses;
         TryAdd(items, iface);
 

@@ -11,6 +11,7 @@ public interface IIntentView
     Network? Network(string id);
     Subnet? Subnet(string id);
     SecurityGroup? SecurityGroup(string id);
+    QosPolicy? QosPolicy(string id);
     IEnumerable<WorkloadEndpoint> EndpointsOnHost(string host);
     /// <summary>Every bound endpoint, in ordinal id order.</summary>
     IEnumerable<WorkloadEndpoint> BoundEndpoints();
@@ -44,6 +45,9 @@ public sealed class IntentModel : IIntentView
     private readonly Dictionary<string, Network> _networks = new(Ordinal);
     private readonly Dictionary<string, Subnet> _subnets = new(Ordinal);
     private readonly Dictionary<string, SecurityGroup> _groups = new(Ordinal);
+    private readonly Dictionary<string, QosPolicy> _qosPolicies = new(Ordinal);
+    private readonly Dictionary<string, HashSet<string>> _boundEndpointsByQosPolicy = new(Ordinal);
+    private readonly Dictionary<string, HashSet<string>> _networksByQosPolicy = new(Ordinal);
     private readonly Dictionary<string, FloatingIp> _floatingIps = new(Ordinal);
     private readonly SortedDictionary<string, IpPool> _pools = new(Ordinal);
     private readonly Dictionary<string, WorkloadEndpoint> _endpoints = new(Ordinal);
@@ -68,7 +72,8 @@ public sealed class IntentModel : IIntentView
         _hosts.ContainsKey(host) || _endpointsByHost.ContainsKey(host) || _blocksByAffinity.ContainsKey(host);
 
     public int ResourceCount =>
-        _hosts.Count + _networks.Count + _subnets.Count + _groups.Count + _floatingIps.Count + _pools.Count + _endpoints.Count + _blocks.Count;
+        _hosts.Count + _networks.Count + _subnets.Count + _groups.Count + _floatingIps.Count + _pools.Count + _endpoints.Count + _blocks.Count
+        + _qosPolicies.Count;
 
     public long RevisionOf(ResourceKind kind, string key) => _revisions.GetValueOrDefault((kind, key));
 
@@ -84,7 +89,10 @@ public sealed class IntentModel : IIntentView
         previous = change.Kind switch
         {
             ResourceKind.Host => Replace(_hosts, change),
-            ResourceKind.Network => Replace(_networks, change),
+            ResourceKind.Network => ApplyNetwork(change),
+            ResourceKind.QosPolicy => Replace(_qosPolicies, change),
+            // Subnet pools only matter to the API (subnet allocation), never to a host.
+            ResourceKind.SubnetPool => null,
             ResourceKind.Subnet => Replace(_subnets, change),
             ResourceKind.SecurityGroup => Replace(_groups, change),
             ResourceKind.IpPool => Replace(_pools, change),
@@ -104,6 +112,14 @@ public sealed class IntentModel : IIntentView
         map.TryGetValue(change.Key, out var old);
         if (change.Value is T value) map[change.Key] = value;
         else map.Remove(change.Key);
+        return old;
+    }
+
+    private Network? ApplyNetwork(ResourceChange change)
+    {
+        var old = Replace(_networks, change);
+        if (old?.QosPolicyId is { } before) RemoveFromHashBucket(_networksByQosPolicy, before, change.Key);
+        if ((change.Value as Network)?.QosPolicyId is { } after) HashBucket(_networksByQosPolicy, after).Add(change.Key);
         return old;
     }
 
@@ -173,6 +189,7 @@ public sealed class IntentModel : IIntentView
         if (!e.IsBound) return;
         Bucket(_endpointsByHost, e.Host!).Add(e.Id);
         HashBucket(_boundEndpointsByNetwork, e.NetworkId).Add(e.Id);
+        if (e.QosPolicyId is { } qos) HashBucket(_boundEndpointsByQosPolicy, qos).Add(e.Id);
         foreach (var f in e.FixedIps)
         {
             HashBucket(_boundEndpointsBySubnet, f.SubnetId).Add(e.Id);
@@ -186,6 +203,7 @@ public sealed class IntentModel : IIntentView
         if (!e.IsBound) return;
         RemoveFromBucket(_endpointsByHost, e.Host!, e.Id);
         RemoveFromHashBucket(_boundEndpointsByNetwork, e.NetworkId, e.Id);
+        if (e.QosPolicyId is { } qos) RemoveFromHashBucket(_boundEndpointsByQosPolicy, qos, e.Id);
         foreach (var f in e.FixedIps)
         {
             RemoveFromHashBucket(_boundEndpointsBySubnet, f.SubnetId, e.Id);
@@ -222,6 +240,22 @@ public sealed class IntentModel : IIntentView
     public Subnet? Subnet(string id) => _subnets.GetValueOrDefault(id);
 
     public SecurityGroup? SecurityGroup(string id) => _groups.GetValueOrDefault(id);
+
+    public QosPolicy? QosPolicy(string id) => _qosPolicies.GetValueOrDefault(id);
+
+    /// <summary>
+    /// Bound endpoints whose effective QoS policy is <paramref name="policyId"/>: those naming it, and those of the
+    /// networks naming it that name none of their own (any order, each once). Cost: what it returns, plus the
+    /// bound ports of those networks.
+    /// </summary>
+    public IEnumerable<string> BoundEndpointsWithQosPolicy(string policyId)
+    {
+        var own = _boundEndpointsByQosPolicy.TryGetValue(policyId, out var ids) ? ids : [];
+        var viaNetwork = _networksByQosPolicy.TryGetValue(policyId, out var networks)
+            ? networks.SelectMany(BoundEndpointsOnNetwork).Where(id => _endpoints[id].QosPolicyId is null)
+            : [];
+        return own.Concat(viaNetwork);
+    }
 
     public WorkloadEndpoint? Endpoint(string id) => _endpoints.GetValueOrDefault(id);
 

@@ -2,7 +2,7 @@ using Calico.Model.Resources;
 
 namespace Calico.Model.Desired;
 
-public enum ResourceKind { Host = 1, Network, Subnet, Endpoint, SecurityGroup, FloatingIp, IpPool, IpBlock }
+public enum ResourceKind { Host = 1, Network, Subnet, Endpoint, SecurityGroup, FloatingIp, IpPool, IpBlock, QosPolicy, SubnetPool }
 
 /// <summary>
 /// A resource as stored after a write: its new value, or null once deleted. <see cref="Revision"/> increases with
@@ -25,6 +25,8 @@ public sealed record ResourceChange(
         FloatingIp => ResourceKind.FloatingIp,
         IpPool => ResourceKind.IpPool,
         IpBlock => ResourceKind.IpBlock,
+        QosPolicy => ResourceKind.QosPolicy,
+        SubnetPool => ResourceKind.SubnetPool,
         _ => throw new ArgumentException($"{value.GetType().Name} is not a resource", nameof(value)),
     };
 }

@@ -20,7 +20,8 @@ public sealed record Network(
     [property: Id(7)] string Description = "",
     [property: Id(8)] bool PortSecurityOff = false,
     [property: Id(9)] string? ProviderNetworkType = null,
-    [property: Id(10)] string? PhysicalNetwork = null) : IValidatable
+    [property: Id(10)] string? PhysicalNetwork = null,
+    [property: Id(11)] string? QosPolicyId = null) : IValidatable
 {
     public const string Local = "local";
     public const string Flat = "flat";
@@ -49,6 +50,7 @@ public sealed record Network(
         else if (NetworkType == Local && PhysicalNetwork is not null)
             v.Add("provider:physical_network", "must not be set for a local network");
         v.MaxLength(PhysicalNetwork ?? "", 64, "provider:physical_network");
+        if (QosPolicyId is not null) v.Id(QosPolicyId, "qos_policy_id");
         return v.Errors;
     }
 }

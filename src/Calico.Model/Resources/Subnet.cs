@@ -26,7 +26,8 @@ public sealed record Subnet(
     [property: Id(9)] bool EnableDhcp,
     [property: Id(10)] string Description = "",
     [property: Id(11)] string? Ipv6RaMode = null,
-    [property: Id(12)] string? Ipv6AddressMode = null) : IValidatable
+    [property: Id(12)] string? Ipv6AddressMode = null,
+    [property: Id(13)] string? SubnetPoolId = null) : IValidatable
 {
     public const string Slaac = "slaac";
     public const string DhcpV6Stateful = "dhcpv6-stateful";

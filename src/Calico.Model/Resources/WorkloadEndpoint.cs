@@ -56,7 +56,8 @@ public sealed record WorkloadEndpoint(
     [property: Id(13)] bool PortSecurityOff = false,
     [property: Id(14)] string? DnsName = null,
     [property: Id(15)] ValueList<ExtraDhcpOption> ExtraDhcpOptions = default,
-    [property: Id(16)] string? BindingProfile = null) : IValidatable
+    [property: Id(16)] string? BindingProfile = null,
+    [property: Id(17)] string? QosPolicyId = null) : IValidatable
 {
     /// <summary>The most a binding:profile may hold, as JSON text (Neutron's column holds 4095 characters).</summary>
     public const int MaxBindingProfileLength = 4095;
@@ -101,6 +102,7 @@ public sealed record WorkloadEndpoint(
                 if (FixedIps[i].Address.Equals(FixedIps[j].Address)) v.Add($"fixed_ips[{i}].ip_address", $"{FixedIps[i].Address} is listed twice");
         }
         for (var i = 0; i < SecurityGroupIds.Count; i++) v.Id(SecurityGroupIds[i], $"security_groups[{i}]");
+        if (QosPolicyId is not null) v.Id(QosPolicyId, "qos_policy_id");
         if (!string.IsNullOrEmpty(DnsName) && !IsHostName(DnsName))
             v.Add("dns_name", $"'{DnsName}' is not a host name: one DNS label of letters, digits and '-', at most 63, not starting or ending with '-'");
         if (BindingProfile is { Length: > MaxBindingProfileLength })
