@@ -29,10 +29,11 @@ public sealed class ApiBasicsTests(TokenApiServer server)
         Assert.Contains("standard-attr-tag", aliases);
         Assert.Contains("tag-ports-during-bulk-creation", aliases);
         Assert.Contains("quotas", aliases);
-        // Not implemented (yet), so not listed: a client must not send QoS policies.
-        Assert.DoesNotContain("qos", aliases);
+        Assert.Contains("qos", aliases);
+        // Not implemented, so not listed: a client must not send metering labels (no place in a routed Calico cloud).
+        Assert.DoesNotContain("metering", aliases);
         Assert.Equal(HttpStatusCode.OK, (await server.Demo.GetAsync("/v2.0/extensions/binding")).Status);
-        var missing = await server.Demo.GetAsync("/v2.0/extensions/qos");
+        var missing = await server.Demo.GetAsync("/v2.0/extensions/metering");
         Assert.Equal(HttpStatusCode.NotFound, missing.Status);
         Assert.Equal("ExtensionNotFound", missing.Error.Type);
     }
