@@ -7,6 +7,7 @@ using Calico.Api.Nova;
 using Calico.Api.Ports;
 using Calico.Api.SecurityGroups;
 using Calico.Api.Quotas;
+using Calico.Api.Routers;
 using Calico.Api.Subnets;
 using Calico.Api.Tags;
 using Calico.Model.Resources;
@@ -53,6 +54,10 @@ public static class CalicoApiExtensions
         services.TryAddSingleton<SecurityGroupRuleEndpoints>();
         services.TryAddSingleton<PortEndpoints>();
         services.TryAddSingleton<FloatingIpEndpoints>();
+        services.TryAddSingleton<FloatingIpRouters>();
+        services.TryAddSingleton<RouterPorts>();
+        services.TryAddSingleton<RouterEndpoints>();
+        services.TryAddSingleton<RouterInterfaces>();
         services.TryAddSingleton<AgentEndpoints>();
         services.TryAddSingleton<SegmentEndpoints>();
         services.TryAddSingleton<ProjectQuotas>();
@@ -91,6 +96,8 @@ public static class CalicoApiExtensions
         api.MapCollection<SecurityGroupEndpoints>("security-groups");
         api.MapCollection<SecurityGroupRuleEndpoints>("security-group-rules");
         api.MapCollection<FloatingIpEndpoints>("floatingips");
+        api.MapCollection<RouterEndpoints>("routers");
+        RouterInterfaces.Map(api);
         api.MapCollection<AgentEndpoints>("agents");
         api.MapCollection<SegmentEndpoints>("segments");
         QuotaEndpoints.Map(api);
@@ -99,6 +106,7 @@ public static class CalicoApiExtensions
         api.MapTags<PortEndpoints, WorkloadEndpoint>("ports");
         api.MapTags<SecurityGroupEndpoints, SecurityGroup>("security-groups");
         api.MapTags<FloatingIpEndpoints, FloatingIp>("floatingips");
+        api.MapTags<RouterEndpoints, Router>("routers");
         api.MapFallback(() => Task.FromResult<IResult>(
             NeutronErrors.Result(StatusCodes.Status404NotFound, "HTTPNotFound", "The resource could not be found.")));
         return app;
