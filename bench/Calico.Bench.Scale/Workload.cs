@@ -120,11 +120,15 @@ internal sealed class Workload(NeutronClient api, Shape shape)
         for (var n = 0; n < shape.Ports; n++) hosts[n % shape.Hosts].ExpectedInterfaces++;
     }
 
-    /// <summary>An external network and <see cref="FloatingIps"/> floating IPs associated with the first ports.</summary>
+    /// <summary>
+    /// An external network, a router from every network's subnet to it (Neutron's rule for floating IPs), and
+    /// <see cref="FloatingIps"/> floating IPs associated with the first ports.
+    /// </summary>
     public async Task CreateFloatingIpsAsync()
     {
         var external = await api.CreateAsync("networks", "network", new JsonObject { ["name"] = "scale-ext", ["router:external"] = true });
         await api.CreateSubnetAsync((string)external["id"]!, "198.18.0.0/24", "198.18.0.1", "scale-ext-v4", enableDhcp: false);
+        await api.CreateRouterAsync("scale-router", (string)external["id"]!, Networks.Select(n => n.Subnet));
         foreach (var port in _firstPorts.Take(Math.Min(FloatingIps, shape.Ports)))
             await api.CreateAsync("floatingips", "floatingip", new JsonObject { ["floating_network_id"] = (string)external["id"]!, ["port_id"] = port });
     }

@@ -68,6 +68,8 @@ public interface ISecurityGroupGrain : IResourceGrain<SecurityGroup>;
 
 public interface IFloatingIpGrain : IResourceGrain<FloatingIp>;
 
+public interface IRouterGrain : IResourceGrain<Router>;
+
 public interface IIpPoolGrain : IResourceGrain<IpPool>;
 
 /// <summary>A project's quotas (keyed by project id): the limits set for it, the rest being the configured defaults.</summary>

@@ -83,7 +83,8 @@ public sealed class FirstBindTests(TokenApiServer server)
     {
         var external = await server.Admin.NetworkAsync("ext-first-bind", new JsonObject { ["router:external"] = true });
         await server.Admin.SubnetAsync((string)external["id"]!, Cidrs.NextV4());
-        var (network, _, _) = await Demo.NetworkWithSubnetAsync("net-first-bind-fip");
+        var (network, subnet, _) = await Demo.NetworkWithSubnetAsync("net-first-bind-fip");
+        await Demo.RouterAsync((string)external["id"]!, subnet);
         await BoundPortAsync(network, "nova-h4");
         var port = await Demo.PortAsync(network);
         var address = Address(port);

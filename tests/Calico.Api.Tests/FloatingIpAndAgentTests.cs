@@ -19,9 +19,10 @@ public sealed class FloatingIpAndAgentTests(TokenApiServer server)
         await server.Admin.SubnetAsync((string)external["id"]!, externalCidr);
         var network = await Demo.NetworkAsync("net-fip");
         var cidr = Cidrs.NextV4();
-        await Demo.SubnetAsync((string)network["id"]!, cidr);
+        var subnet = (string)(await Demo.SubnetAsync((string)network["id"]!, cidr))["id"]!;
         var port = await Demo.PortAsync((string)network["id"]!);
         var fixedIp = (string)port["fixed_ips"]![0]!["ip_address"]!;
+        var router = (string)(await Demo.RouterAsync((string)external["id"]!, subnet))["id"]!;
 
         var fip = await Demo.CreateAsync("floatingips", "floatingip", new JsonObject { ["floating_network_id"] = (string)external["id"]! });
         var id = (string)fip["id"]!;
@@ -37,6 +38,7 @@ public sealed class FloatingIpAndAgentTests(TokenApiServer server)
         Assert.Equal(HttpStatusCode.OK, associated.Status);
         Assert.Equal(fixedIp, (string)associated.Body!["floatingip"]!["fixed_ip_address"]!);
         Assert.Equal("ACTIVE", (string)associated.Body!["floatingip"]!["status"]!);
+        Assert.Equal(router, (string)associated.Body!["floatingip"]!["router_id"]!);
         Assert.Single(await Demo.ListAsync("floatingips", $"?port_id={port["id"]}"));
 
         // Deleting the port disassociates its floating IP, as in Neutron.
@@ -44,6 +46,7 @@ public sealed class FloatingIpAndAgentTests(TokenApiServer server)
         var after = (await Demo.GetAsync($"/v2.0/floatingips/{id}")).Body!["floatingip"]!;
         Assert.Null(after["port_id"]);
         Assert.Null(after["fixed_ip_address"]);
+        Assert.Null(after["router_id"]);
 
         Assert.Equal(HttpStatusCode.NoContent, (await Demo.DeleteAsync($"/v2.0/floatingips/{id}")).Status);
         Assert.Equal(HttpStatusCode.NotFound, (await Demo.GetAsync($"/v2.0/floatingips/{id}")).Status);
@@ -61,22 +64,27 @@ public sealed class FloatingIpAndAgentTests(TokenApiServer server)
         var externalId = (string)external["id"]!;
         var subnet = (string)(await server.Admin.SubnetAsync(externalId, Cidrs.NextV4()))["id"]!;
         var network = await Demo.NetworkAsync("net-fip-delete");
-        await Demo.SubnetAsync((string)network["id"]!, Cidrs.NextV4());
+        var internalSubnet = (string)(await Demo.SubnetAsync((string)network["id"]!, Cidrs.NextV4()))["id"]!;
         var port = await Demo.PortAsync((string)network["id"]!);
+        var router = (string)(await Demo.RouterAsync(externalId, internalSubnet))["id"]!;
         var free = (string)(await Demo.CreateAsync("floatingips", "floatingip", new JsonObject { ["floating_network_id"] = externalId }))["id"]!;
         var bound = (string)(await Demo.CreateAsync("floatingips", "floatingip", new JsonObject
         {
             ["floating_network_id"] = externalId, ["port_id"] = (string)port["id"]!,
         }))["id"]!;
 
+        // The association needs the router's gateway on the network, whose port keeps the network in use.
         var inUse = await server.Admin.DeleteAsync($"/v2.0/networks/{externalId}");
         Assert.Equal((HttpStatusCode.Conflict, "NetworkInUse"), (inUse.Status, inUse.Error.Type));
-        Assert.Contains($"Floating IP {bound} from it is associated with port {port["id"]}", inUse.Error.Message, StringComparison.Ordinal);
         Assert.Equal(2, (await server.Admin.ListAsync("floatingips", $"?floating_network_id={externalId}")).Count);
         Assert.Equal(HttpStatusCode.OK, (await server.Admin.GetAsync($"/v2.0/networks/{externalId}")).Status);
+        var clearGateway = new JsonObject { ["router"] = new JsonObject { ["external_gateway_info"] = new JsonObject() } };
+        var gatewayInUse = await Demo.PutAsync($"/v2.0/routers/{router}", clearGateway);
+        Assert.Equal((HttpStatusCode.Conflict, "RouterExternalGatewayInUseByFloatingIp"), (gatewayInUse.Status, gatewayInUse.Error.Type));
 
         Assert.Equal(HttpStatusCode.OK, (await Demo.PutAsync($"/v2.0/floatingips/{bound}",
             new JsonObject { ["floatingip"] = new JsonObject { ["port_id"] = null } })).Status);
+        Assert.Equal(HttpStatusCode.OK, (await Demo.PutAsync($"/v2.0/routers/{router}", clearGateway)).Status);
         Assert.Equal(HttpStatusCode.NoContent, (await server.Admin.DeleteAsync($"/v2.0/networks/{externalId}")).Status);
         foreach (var fip in new[] { free, bound })
             Assert.Equal(HttpStatusCode.NotFound, (await Demo.GetAsync($"/v2.0/floatingips/{fip}")).Status);

@@ -166,27 +166,55 @@ public sealed class OpenStackCliTests(LoopbackApiServer server)
     }
 
     [Fact]
-    public async Task Floating_ips()
+    public async Task Routers_and_floating_ips()
     {
         await Os.RunAsync("network", "create", "--external", "cli-ext");
         var externalCidr = Cidrs.NextV4();
         await Os.RunAsync("subnet", "create", "--network", "cli-ext", "--subnet-range", externalCidr, "--no-dhcp", "cli-ext-subnet");
         await Os.RunAsync("network", "create", "cli-fip-net");
-        await Os.RunAsync("subnet", "create", "--network", "cli-fip-net", "--subnet-range", Cidrs.NextV4(), "cli-fip-subnet");
+        var cidr = Cidrs.NextV4();
+        await Os.RunAsync("subnet", "create", "--network", "cli-fip-net", "--subnet-range", cidr, "cli-fip-subnet");
         var port = await Os.JsonAsync("port", "create", "--network", "cli-fip-net", "cli-fip-port");
 
         var fip = await Os.JsonAsync("floating", "ip", "create", "--description", "public web", "cli-ext");
         var address = (string)fip["floating_ip_address"]!;
         Assert.StartsWith(externalCidr[..externalCidr.LastIndexOf('.')], address, StringComparison.Ordinal);
+        // Neutron's rule: no router joins the port's subnet to the external network yet.
+        var (exit, _, error) = await Os.TryAsync("floating", "ip", "set", "--port", "cli-fip-port", address);
+        Assert.NotEqual(0, exit);
+        Assert.Contains("is not reachable from subnet", error, StringComparison.Ordinal);
+
+        var router = await Os.JsonAsync("router", "create", "cli-router");
+        Assert.Equal("ACTIVE", (string)router["status"]!);
+        await Os.RunAsync("router", "set", "--external-gateway", "cli-ext", "cli-router");
+        await Os.RunAsync("router", "add", "subnet", "cli-router", "cli-fip-subnet");
+        await Os.RunAsync("router", "set", "--route", $"destination=198.51.100.0/24,gateway={Cidrs.At(cidr, 9)}", "cli-router");
+        var shown = await Os.JsonAsync("router", "show", "cli-router");
+        Assert.Contains("cli-ext", await Os.RunAsync("network", "show", (string)shown["external_gateway_info"]!["network_id"]!, "-f", "value", "-c", "name"), StringComparison.Ordinal);
+        Assert.Contains("198.51.100.0/24", shown["routes"]!.ToJsonString(), StringComparison.Ordinal);
+        var interfaces = (await Os.JsonAsync("port", "list", "--router", "cli-router", "--device-owner", "network:router_interface")).AsArray();
+        Assert.Contains(Cidrs.At(cidr, 1), Assert.Single(interfaces)!.ToJsonString(), StringComparison.Ordinal);
+
         await Os.RunAsync("floating", "ip", "set", "--port", "cli-fip-port", address);
         var associated = await Os.JsonAsync("floating", "ip", "show", address);
         Assert.Equal((string)port["id"]!, (string)associated["port_id"]!);
+        Assert.Equal((string)router["id"]!, (string)associated["router_id"]!);
         Assert.Equal("ACTIVE", (string)associated["status"]!);
         Assert.Contains(address, await Os.RunAsync("floating", "ip", "list", "--port", "cli-fip-port", "-f", "value", "-c", "Floating IP Address"), StringComparison.Ordinal);
         await Os.RunAsync("floating", "ip", "unset", "--port", address);
         Assert.Null((await Os.JsonAsync("floating", "ip", "show", address))["port_id"]);
         await Os.RunAsync("floating", "ip", "delete", address);
         Assert.DoesNotContain(address, await Os.RunAsync("floating", "ip", "list", "-f", "value", "-c", "Floating IP Address"), StringComparison.Ordinal);
+
+        var (inUse, _, inUseError) = await Os.TryAsync("router", "delete", "cli-router");
+        Assert.NotEqual(0, inUse);
+        Assert.Contains("still has ports", inUseError, StringComparison.Ordinal);
+        await Os.RunAsync("router", "unset", "--route", $"destination=198.51.100.0/24,gateway={Cidrs.At(cidr, 9)}", "cli-router");
+        await Os.RunAsync("router", "remove", "subnet", "cli-router", "cli-fip-subnet");
+        await Os.RunAsync("router", "unset", "--external-gateway", "cli-router");
+        Assert.Null((await Os.JsonAsync("router", "show", "cli-router"))["external_gateway_info"]);
+        await Os.RunAsync("router", "delete", "cli-router");
+        Assert.DoesNotContain("cli-router", await Os.RunAsync("router", "list", "-f", "value", "-c", "Name"), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -6,6 +6,7 @@ using Calico.Api.Quotas;
 using Calico.Api.Tags;
 using Calico.Api.Networks;
 using Calico.Api.Ports;
+using Calico.Api.Routers;
 using Calico.Grains;
 using Calico.Grains.Resources;
 using Calico.Model.Net;
@@ -16,10 +17,12 @@ namespace Calico.Api.FloatingIps;
 
 /// <summary>
 /// /v2.0/floatingips. The address comes from a subnet of an external network through that subnet's IPAM grain
-/// (the floating IP's id is the allocation's handle), so two floating IPs never get the same address.
+/// (the floating IP's id is the allocation's handle), so two floating IPs never get the same address. A port's
+/// address may have one only through a router, as Neutron's rule (see <see cref="FloatingIpRouters"/>).
 /// </summary>
 internal sealed class FloatingIpEndpoints(
-    ResourceStore store, RequestBody bodies, NetworkEndpoints networks, PortEndpoints ports, PortAddresses addresses, References references, ProjectQuotas quotas)
+    ResourceStore store, RequestBody bodies, NetworkEndpoints networks, PortEndpoints ports, PortAddresses addresses, References references, ProjectQuotas quotas,
+    FloatingIpRouters routers)
     : IReadableCollection, ITaggableCollection<FloatingIp>, ICreatableCollection, IUpdatableCollection, IDeletableCollection
 {
     public static ApiException NotFound(string id) => ApiException.NotFound("FloatingIPNotFound", $"Floating IP {id} could not be found.");
@@ -57,7 +60,7 @@ internal sealed class FloatingIpEndpoints(
         var requested = body.Address("floating_ip_address");
         var subnetId = body.Id("subnet_id");
         var fip = new FloatingIp(Ids.New(), networkId, IPAddress.None, project, null, null, body.String("description") ?? "");
-        var (portId, fixedIp) = await AssociationAsync(caller, body, null);
+        var (portId, fixedIp, routerId) = await AssociationAsync(caller, body, null, networkId);
         await quotas.EnsureRoomAsync(project, "floatingip", 1, http.RequestAborted);
 
         var subnets = await CandidateSubnetsAsync(networkId, subnetId, requested, http.RequestAborted);
@@ -65,7 +68,7 @@ internal sealed class FloatingIpEndpoints(
         fip = fip with { FloatingIpAddress = allocation.Address };
         try
         {
-            fip = WithAssociation(fip, portId, fixedIp);
+            fip = WithAssociation(fip, portId, fixedIp, routerId);
             var grain = store.Grains.GetGrain<IFloatingIpGrain>(fip.Id);
             var stored = await grain.CreateAsync(fip);
             if ((await references.FirstMissingAsync(networkId, portId: fip.PortId) ?? await FixedIpGoneAsync(stored.Value)) is { } missing)
@@ -96,8 +99,8 @@ internal sealed class FloatingIpEndpoints(
                 if (body.Has("fixed_ip_address")) throw RequestObject.Invalid("fixed_ip_address", "is set together with port_id");
                 return fip;
             }
-            var (portId, fixedIp) = await AssociationAsync(caller, body, fip);
-            return WithAssociation(fip, portId, fixedIp);
+            var (portId, fixedIp, routerId) = await AssociationAsync(caller, body, fip, fip.FloatingNetworkId);
+            return WithAssociation(fip, portId, fixedIp, routerId);
         });
         // A port deleted meanwhile disassociates its floating IPs after its delete; this association may have come
         // after that, so it checks for the port itself (see References) and takes itself back. So it does if the port's
@@ -106,7 +109,7 @@ internal sealed class FloatingIpEndpoints(
             && (await references.FirstMissingAsync(portId: associated) ?? await FixedIpGoneAsync(stored.Value)) is { } missing)
         {
             await Writes.UpdateAsync(store.Grains.GetGrain<IFloatingIpGrain>(id), current => Task.FromResult(
-                current is not null && current.Value.PortId == associated ? current.Value with { PortId = null, FixedIpAddress = null } : current?.Value ?? stored.Value));
+                current is not null && current.Value.PortId == associated ? current.Value with { PortId = null, FixedIpAddress = null, RouterId = null } : current?.Value ?? stored.Value));
             throw missing;
         }
         return NeutronResults.One("floatingip", FloatingIpJson.Render(stored));
@@ -130,17 +133,22 @@ internal sealed class FloatingIpEndpoints(
         if (subnet is not null) await addresses.ReleaseAsync(fip.Id, [new FixedIp(subnet.Id, fip.FloatingIpAddress)]);
     }
 
-    /// <summary>The port (and which of its addresses) the request associates, checked; (null, null) to disassociate.</summary>
-    private async Task<(string? PortId, IPAddress? FixedIp)> AssociationAsync(Caller caller, RequestObject body, FloatingIp? current)
+    /// <summary>
+    /// The port (and which of its addresses) the request associates, checked, and the router that lets the address's
+    /// subnet reach <paramref name="networkId"/>; (null, null, null) to disassociate.
+    /// </summary>
+    private async Task<(string? PortId, IPAddress? FixedIp, string? RouterId)> AssociationAsync(Caller caller, RequestObject body, FloatingIp? current, string networkId)
     {
         var portId = body.Id("port_id", nullable: true);
         var requested = body.Address("fixed_ip_address", nullable: true);
         if (portId is null)
         {
             if (requested is not null) throw RequestObject.Invalid("fixed_ip_address", "needs port_id");
-            return (null, null);
+            return (null, null, null);
         }
         var port = await ports.GetVisibleAsync(caller, portId);
+        if (Router.IsRouterOwner(port.Value.DeviceOwner))
+            throw ApiException.BadRequest($"Bad floatingip request: Port {portId} has owner {port.Value.DeviceOwner} and therefore cannot be assigned a floating IP.");
         var family = current?.FloatingIpAddress.Version() ?? 4;
         var candidates = port.Value.Addresses.Where(a => current is null || a.Version() == family).ToList();
         IPAddress fixedIp;
@@ -159,27 +167,31 @@ internal sealed class FloatingIpEndpoints(
         if (taken is not null)
             throw ApiException.Conflict("FloatingIPPortAlreadyAssociated",
                 $"Cannot associate floating IP with port {portId} using fixed IP {fixedIp}, as that fixed IP already has floating IP {taken.Value.FloatingIpAddress}.");
-        return (portId, fixedIp);
+        var subnetId = port.Value.FixedIps.First(f => f.Address.Equals(fixedIp)).SubnetId;
+        return (portId, fixedIp, await routers.RouterForAsync(networkId, subnetId, portId, CancellationToken.None));
     }
 
     /// <summary>
     /// A stored association whose port no longer holds the fixed address: a first bind of the port moved it into its
     /// host's block after this request read the port. The bind skips addresses that floating IPs point at, and reads
     /// them inside the port's turn, which this read of the port waits for: of the two, one always sees the other.
+    /// The same for its router: an interface or gateway removed meanwhile saw no association, so this one takes itself back.
     /// </summary>
     private async Task<ApiException?> FixedIpGoneAsync(FloatingIp fip)
     {
         if (fip is not { PortId: { } portId, FixedIpAddress: { } fixedIp }) return null;
         var port = await store.Grains.GetGrain<IEndpointGrain>(portId).GetAsync();
-        return port is null || port.Value.Addresses.Contains(fixedIp) ? null
+        if (port is null) return null;
+        return port.Value.FixedIps.FirstOrDefault(f => f.Address.Equals(fixedIp)) is { } held
+            ? await routers.NoLongerReachableAsync(fip, held.SubnetId)
             : ApiException.Conflict("FloatingIPSetupException",
                 $"Port {portId} no longer has fixed ip {fixedIp}: its bind moved it into its host's block while this request ran. Associate the floating IP with the port's current address.");
     }
 
-    private static FloatingIp WithAssociation(FloatingIp fip, string? portId, IPAddress? fixedIp) =>
+    private static FloatingIp WithAssociation(FloatingIp fip, string? portId, IPAddress? fixedIp, string? routerId) =>
         fixedIp is not null && fixedIp.Version() != fip.FloatingIpAddress.Version()
             ? throw RequestObject.Invalid("fixed_ip_address", $"{fixedIp} is not of the floating address's family (IPv{fip.FloatingIpAddress.Version()})")
-            : fip with { PortId = portId, FixedIpAddress = fixedIp };
+            : fip with { PortId = portId, FixedIpAddress = fixedIp, RouterId = routerId };
 
     private async Task<IReadOnlyList<Subnet>> CandidateSubnetsAsync(string networkId, string? subnetId, IPAddress? requested, CancellationToken cancellationToken)
     {

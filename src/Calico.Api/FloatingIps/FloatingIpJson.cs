@@ -4,7 +4,7 @@ using Calico.Model.Resources;
 
 namespace Calico.Api.FloatingIps;
 
-/// <summary>A floating IP as Neutron shows it. Calico has no routers: router_id is always null.</summary>
+/// <summary>A floating IP as Neutron shows it; router_id is the router its association goes through.</summary>
 internal static class FloatingIpJson
 {
     public static readonly IReadOnlySet<string> Attributes = new HashSet<string>(StandardAttributes.Names)
@@ -25,7 +25,7 @@ internal static class FloatingIpJson
         var json = StandardAttributes.Render(stored, f.Id, f.ProjectId, f.Description);
         json["floating_ip_address"] = f.FloatingIpAddress.ToString();
         json["floating_network_id"] = f.FloatingNetworkId;
-        json["router_id"] = null;
+        json["router_id"] = f.RouterId;
         json["port_id"] = f.PortId;
         json["fixed_ip_address"] = f.FixedIpAddress?.ToString();
         json["status"] = f.IsAssociated ? "ACTIVE" : "DOWN";

@@ -7,6 +7,7 @@ using Calico.Api.Nova;
 using Calico.Api.Ports;
 using Calico.Api.SecurityGroups;
 using Calico.Api.Quotas;
+using Calico.Api.Routers;
 using Calico.Api.Subnets;
 using Calico.Api.SubnetPools;
 using Calico.Api.Qos;
@@ -55,6 +56,10 @@ public static class CalicoApiExtensions
         services.TryAddSingleton<SecurityGroupRuleEndpoints>();
         services.TryAddSingleton<PortEndpoints>();
         services.TryAddSingleton<FloatingIpEndpoints>();
+        services.TryAddSingleton<FloatingIpRouters>();
+        services.TryAddSingleton<RouterPorts>();
+        services.TryAddSingleton<RouterEndpoints>();
+        services.TryAddSingleton<RouterInterfaces>();
         services.TryAddSingleton<AgentEndpoints>();
         services.TryAddSingleton<SegmentEndpoints>();
         services.TryAddSingleton<SubnetPoolEndpoints>();
@@ -95,6 +100,8 @@ public static class CalicoApiExtensions
         api.MapCollection<SecurityGroupEndpoints>("security-groups");
         api.MapCollection<SecurityGroupRuleEndpoints>("security-group-rules");
         api.MapCollection<FloatingIpEndpoints>("floatingips");
+        api.MapCollection<RouterEndpoints>("routers");
+        RouterInterfaces.Map(api);
         api.MapCollection<AgentEndpoints>("agents");
         api.MapCollection<SegmentEndpoints>("segments");
         api.MapCollection<SubnetPoolEndpoints>("subnetpools");
@@ -109,6 +116,7 @@ public static class CalicoApiExtensions
         api.MapTags<FloatingIpEndpoints, FloatingIp>("floatingips");
         api.MapTags<SubnetPoolEndpoints, SubnetPool>("subnetpools");
         api.MapTags<QosPolicyEndpoints, QosPolicy>("qos/policies");
+        api.MapTags<RouterEndpoints, Router>("routers");
         api.MapFallback(() => Task.FromResult<IResult>(
             NeutronErrors.Result(StatusCodes.Status404NotFound, "HTTPNotFound", "The resource could not be found.")));
         return app;

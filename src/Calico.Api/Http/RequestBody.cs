@@ -30,6 +30,14 @@ internal sealed class RequestBody(IOptions<CalicoApiOptions> options)
     }
 
     /// <summary>
+    /// A body that is the attributes themselves, not wrapped in a resource key: Neutron's member actions
+    /// (<c>PUT /v2.0/routers/{id}/add_router_interface</c> with <c>{"subnet_id": ...}</c>); <paramref name="what"/> names
+    /// the action in refusals.
+    /// </summary>
+    public async Task<RequestObject> ReadObjectAsync(HttpContext http, string what) =>
+        new(await ReadEnvelopeAsync(http, what), Auth.Caller.Of(http));
+
+    /// <summary>
     /// A create's body: one resource (<c>{"network": {...}}</c>) or a bulk list (<c>{"networks": [{...}, ...]}</c>),
     /// each element an object; <paramref name="bulk"/> says which was sent.
     /// </summary>

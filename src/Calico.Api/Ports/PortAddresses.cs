@@ -21,10 +21,14 @@ internal sealed record AddressRequest(Subnet Subnet, IPAddress? Address);
 /// </summary>
 internal sealed partial class PortAddresses(ResourceStore store, ILogger<PortAddresses> logger)
 {
-    /// <summary>What <c>fixed_ips</c> asks for; without it, one address from the network's first IPv4 and IPv6 subnet.</summary>
-    public async Task<IReadOnlyList<AddressRequest>?> ResolveAsync(RequestObject body, string networkId, string mac, bool create, CancellationToken cancellationToken)
+    /// <summary>
+    /// What <c>fixed_ips</c> (or <paramref name="attribute"/>: a router gateway's <c>external_fixed_ips</c>) asks for;
+    /// without it, one address from the network's first IPv4 and IPv6 subnet.
+    /// </summary>
+    public async Task<IReadOnlyList<AddressRequest>?> ResolveAsync(
+        RequestObject body, string networkId, string mac, bool create, CancellationToken cancellationToken, string attribute = "fixed_ips")
     {
-        var entries = body.ObjectList("fixed_ips", PortJson.FixedIpKeys);
+        var entries = body.ObjectList(attribute, PortJson.FixedIpKeys);
         if (entries is null && !create) return null;
         var subnets = (await store.ListAsync<Subnet>(GrainTypes.Subnet, cancellationToken))
             .Select(s => s.Value).Where(s => s.NetworkId == networkId).OrderBy(s => s.Id, StringComparer.Ordinal).ToList();
@@ -37,7 +41,7 @@ internal sealed partial class PortAddresses(ResourceStore store, ILogger<PortAdd
         var requests = new List<AddressRequest>();
         for (var i = 0; i < entries.Count; i++)
         {
-            var field = $"fixed_ips[{i}]";
+            var field = body.Field($"{attribute}[{i}]");
             var subnetId = entries[i].Id("subnet_id");
             var address = RequestObject.ParseAddress(entries[i].String("ip_address"), $"{field}.ip_address");
             Subnet subnet;

@@ -115,6 +115,7 @@ internal sealed class PortEndpoints(
         {
             var current = await GetVisibleAsync(caller, id);
             var next = PortJson.Apply(body, current.Value);
+            if (await OwningRouterAsync(current.Value) is { } router) RefuseRouterPortChange(router, current.Value, next, body);
             var requestedGroups = await SecurityGroupsAsync(caller, body);
             await qos.RequestedAsync(caller, body);
             if (requestedGroups is not null) next = next with { SecurityGroupIds = requestedGroups.Value };
@@ -126,6 +127,11 @@ internal sealed class PortEndpoints(
             {
                 (var fixedIps, fresh) = await addresses.AllocateAsync(id, next.Host, requests, current.Value.FixedIps.Items);
                 next = next with { FixedIps = fixedIps.ToValueList() };
+                if (await OwningRouterAsync(current.Value) is { } owner && !SameSubnets(current.Value, next))
+                {
+                    await addresses.ReleaseAsync(id, fresh);
+                    throw RouterPortChange(owner, id, "its subnets");
+                }
             }
             try
             {
@@ -152,11 +158,16 @@ internal sealed class PortEndpoints(
         }
     }
 
-    /// <summary>Deletes the port, then releases its addresses and disassociates floating IPs that pointed at it (as Neutron does).</summary>
+    /// <summary>
+    /// Deletes the port, then releases its addresses and disassociates floating IPs that pointed at it (as Neutron does).
+    /// A router's own port goes only with its interface or gateway (409, Neutron's ServicePortInUse).
+    /// </summary>
     public async Task<IResult> DeleteAsync(HttpContext http, string id)
     {
         var caller = Caller.Of(http);
         var port = await GetVisibleAsync(caller, id);
+        if (await OwningRouterAsync(port.Value) is not null)
+            throw ApiException.Conflict("ServicePortInUse", $"Port {id} cannot be deleted directly via the port API: has device owner {port.Value.DeviceOwner}.");
         await store.Grains.GetGrain<IEndpointGrain>(id).DeleteAsync(port.Revision);
         nova.OnPortDeleted(port.Value);
         await addresses.ReleaseAsync(id, port.Value.FixedIps);
@@ -164,7 +175,7 @@ internal sealed class PortEndpoints(
         {
             if (fip.Value.PortId != id) continue;
             await Writes.UpdateAsync(store.Grains.GetGrain<IFloatingIpGrain>(fip.Value.Id), current =>
-                Task.FromResult((current?.Value ?? fip.Value) is var f && f.PortId == id ? f with { PortId = null, FixedIpAddress = null } : f));
+                Task.FromResult((current?.Value ?? fip.Value) is var f && f.PortId == id ? f with { PortId = null, FixedIpAddress = null, RouterId = null } : f));
         }
         return Results.NoContent();
     }
@@ -182,9 +193,43 @@ internal sealed class PortEndpoints(
     private Task<ApiException?> MissingReferenceAsync(WorkloadEndpoint port) =>
         references.FirstMissingAsync(port.NetworkId, port.FixedIps.Select(f => f.SubnetId).Distinct(), port.SecurityGroupIds, qosPolicyId: port.QosPolicyId);
 
-    /// <summary>DOWN until the port's host reports it programmed (ACTIVE) or failed (ERROR); an unbound port is DOWN.</summary>
+    /// <summary>
+    /// The router whose interface or gateway the port is (its device_owner says so, its device_id names the router,
+    /// and the router lists it), or null.
+    /// </summary>
+    private async Task<Router?> OwningRouterAsync(WorkloadEndpoint port)
+    {
+        if (!Router.IsRouterOwner(port.DeviceOwner) || !Ids.CanExist(port.DeviceId)) return null;
+        var router = await store.Grains.GetGrain<IRouterGrain>(port.DeviceId).GetAsync();
+        return router is not null && router.Value.Owns(port.Id) ? router.Value : null;
+    }
+
+    /// <summary>
+    /// A router's port is never bound (it is no workload: no host may make an endpoint of it), and keeps its owner and
+    /// device: those change through the router (409 otherwise). Its name, description and addresses on the same
+    /// subnets may change (the gateway port's addresses: through the router's external_fixed_ips).
+    /// </summary>
+    private static void RefuseRouterPortChange(Router router, WorkloadEndpoint current, WorkloadEndpoint next, RequestObject body)
+    {
+        if (next.Host != current.Host) throw RouterPortChange(router, current.Id, "its binding (a router's port is never bound to a host)");
+        if (next.DeviceId != current.DeviceId || next.DeviceOwner != current.DeviceOwner) throw RouterPortChange(router, current.Id, "its device_id or device_owner");
+        if (body.Has("fixed_ips") && current.DeviceOwner == Router.GatewayOwner)
+            throw RouterPortChange(router, current.Id, "its fixed_ips (set the router's external_gateway_info.external_fixed_ips)");
+    }
+
+    private static bool SameSubnets(WorkloadEndpoint a, WorkloadEndpoint b) =>
+        a.FixedIps.Select(f => f.SubnetId).ToHashSet(StringComparer.Ordinal).SetEquals(b.FixedIps.Select(f => f.SubnetId));
+
+    private static ApiException RouterPortChange(Router router, string portId, string what) =>
+        ApiException.Conflict("PortInUse", $"Port {portId} is owned by router {router.Id} ({(router.Gateway?.PortId == portId ? Router.GatewayOwner : Router.InterfaceOwner)}): {what} cannot be changed through the port API; use the router's add_router_interface, remove_router_interface or external_gateway_info.");
+
+    /// <summary>
+    /// DOWN until the port's host reports it programmed (ACTIVE) or failed (ERROR); an unbound port is DOWN. A router's
+    /// port is ACTIVE: nothing has to be programmed for it.
+    /// </summary>
     private async Task<string> StatusAsync(WorkloadEndpoint port)
     {
+        if (Router.IsRouterOwner(port.DeviceOwner) && !port.IsBound) return "ACTIVE";
         if (!port.IsBound) return "DOWN";
         var status = await store.Grains.GetGrain<IHostGrain>(port.Host!).GetEndpointStatusAsync(port.Id);
         return status?.Status switch

@@ -50,6 +50,7 @@ internal sealed class ProjectQuotas(ResourceStore store, IOptions<CalicoApiOptio
         "security_group_rule" => await CountAsync<SecurityGroup>(GrainTypes.SecurityGroup, g => g.ProjectId == projectId ? g.Rules.Count : 0, cancellationToken),
         "floatingip" => await CountAsync<FloatingIp>(GrainTypes.FloatingIp, f => f.ProjectId == projectId ? 1 : 0, cancellationToken),
         "subnetpool" => await CountAsync<SubnetPool>(GrainTypes.SubnetPool, p => p.ProjectId == projectId ? 1 : 0, cancellationToken),
+        "router" => await CountAsync<Router>(GrainTypes.Router, r => r.ProjectId == projectId ? 1 : 0, cancellationToken),
         _ => 0,
     };
 

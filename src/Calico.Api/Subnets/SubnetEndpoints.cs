@@ -154,7 +154,12 @@ internal sealed class SubnetEndpoints(
         {
             var subnet = current is not null ? (await GetVisibleAsync(caller, id)).Value : throw NotFound(id);
             Projects.RequireOwner(caller, subnet.ProjectId, $"Subnet {id}");
-            return SubnetJson.Apply(body, current.Value);
+            var next = SubnetJson.Apply(body, current.Value);
+            // The gateway address is a router interface's while it holds it (IPAM never hands it out).
+            if (!Equals(next.GatewayIp, subnet.GatewayIp) && await RouterInterfaceAsync(id) is { } routerPort
+                && routerPort.Value.FixedIps.Any(f => f.SubnetId == id && f.Address.Equals(subnet.GatewayIp)))
+                throw ApiException.Conflict("GatewayIpInUse", $"Current gateway ip {subnet.GatewayIp} already in use by port {routerPort.Value.Id}. Unable to update.");
+            return next;
         });
         return NeutronResults.One("subnet", SubnetJson.Render(stored));
     }
@@ -176,6 +181,14 @@ internal sealed class SubnetEndpoints(
     }
 
     /// <summary>
+    /// The router interface holding the subnet's gateway address (see <see cref="Routers.RouterPorts"/>), which has
+    /// no IPAM allocation for <see cref="PortWithAddressAsync"/> to find; null when there is none.
+    /// </summary>
+    private async Task<Versioned<WorkloadEndpoint>?> RouterInterfaceAsync(string subnetId) =>
+        await store.Grains.GetGrain<IEndpointGrain>(Routers.RouterPorts.GatewayAddressPortId(subnetId)).GetAsync() is { } port
+            && port.Value.FixedIps.Any(f => f.SubnetId == subnetId) ? port : null;
+
+    /// <summary>
     /// Refused with 409 while a port or floating IP holds an address from the subnet, like Neutron. A SLAAC or
     /// DHCPv6-stateless subnet is the exception, as in Neutron: its addresses are the ones the VMs configure for
     /// themselves from router advertisements, so deleting it takes them off the ports that hold them (router
@@ -191,6 +204,9 @@ internal sealed class SubnetEndpoints(
         {
             if (await PortWithAddressAsync(id, autoAddress ? IsRouterInterface : _ => true) is { } port)
                 return ApiException.Conflict("SubnetInUse", $"Unable to complete operation on subnet {id}: one or more ports have an IP allocation from this subnet (port {port.Value.Id}).");
+            if (await RouterInterfaceAsync(id) is { } routerPort)
+                return ApiException.Conflict("SubnetInUse",
+                    $"Unable to complete operation on subnet {id}: one or more ports have an IP allocation from this subnet (port {routerPort.Value.Id}, the interface of router {routerPort.Value.DeviceId}).");
             var floating = await store.ListAsync<FloatingIp>(GrainTypes.FloatingIp, http.RequestAborted);
             return floating.FirstOrDefault(f => f.Value.FloatingNetworkId == subnet.Value.NetworkId && subnet.Value.Cidr.Contains(f.Value.FloatingIpAddress)) is { } fip
                 ? ApiException.Conflict("SubnetInUse", $"Unable to complete operation on subnet {id}: floating IP {fip.Value.FloatingIpAddress} is allocated from this subnet.")

@@ -102,8 +102,13 @@ public sealed partial class IpamAuditGrain(
             if (!holders.TryGetValue(slot, out var list)) holders[slot] = list = [];
             list.Add(holder);
         }
+        // A router interface holds its subnet's gateway address, which IPAM never hands out (it is reserved for the
+        // subnet's gateway), so it has no allocation to compare with.
+        var gateways = subnets.Where(s => s.GatewayIp is not null).Select(s => new Slot(s.Id, s.GatewayIp!)).ToHashSet();
         foreach (var port in ports)
-            foreach (var fixedIp in port.FixedIps) Add(fixedIp.SubnetId, fixedIp.Address, port.Id);
+            foreach (var fixedIp in port.FixedIps)
+                if (port.DeviceOwner != Router.InterfaceOwner || !gateways.Contains(new Slot(fixedIp.SubnetId, fixedIp.Address)))
+                    Add(fixedIp.SubnetId, fixedIp.Address, port.Id);
         foreach (var fip in floatingIps)
             foreach (var subnet in subnets.Where(s => s.NetworkId == fip.FloatingNetworkId && s.Cidr.Contains(fip.FloatingIpAddress)))
                 Add(subnet.Id, fip.FloatingIpAddress, fip.Id);

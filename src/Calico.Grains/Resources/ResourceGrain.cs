@@ -27,6 +27,9 @@ public abstract partial class ResourceGrain<T>(
 
     protected abstract ResourceKind Kind { get; }
 
+    /// <summary>Whether the kind feeds the desired state (the calculator is told of each write); false for API-only kinds.</summary>
+    protected virtual bool InDesiredState => true;
+
     /// <summary>The identifier inside the record, which must equal the grain key.</summary>
     protected abstract string IdOf(T value);
 
@@ -39,6 +42,7 @@ public abstract partial class ResourceGrain<T>(
         ResourceKind.Endpoint => "port",
         ResourceKind.QosPolicy => "QoS policy",
         ResourceKind.SubnetPool => "subnet pool",
+        ResourceKind.Router => "router",
         _ => Kind.ToString().ToLowerInvariant(),
     };
 
@@ -141,7 +145,7 @@ public abstract partial class ResourceGrain<T>(
             state.State = previous;
             throw;
         }
-        await NotifyCalculatorAsync();
+        if (InDesiredState) await NotifyCalculatorAsync();
         await OnStoredAsync(previous.Value, value);
         return Current;
     }

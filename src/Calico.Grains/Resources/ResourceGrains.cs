@@ -20,6 +20,7 @@ public static class GrainTypes
     public const string Endpoint = "endpoint";
     public const string SecurityGroup = "security-group";
     public const string FloatingIp = "floating-ip";
+    public const string Router = "router";
     public const string IpPool = "ip-pool";
     public const string QosPolicy = "qos-policy";
     public const string SubnetPool = "subnet-pool";
@@ -103,6 +104,23 @@ public sealed class QosPolicyGrain(
     protected override ResourceKind Kind => ResourceKind.QosPolicy;
 
     protected override string IdOf(QosPolicy value) => value.Id;
+}
+
+/// <summary>
+/// A router: the API's record of its gateway, interfaces and extra routes. Nothing of it reaches the desired state
+/// (Calico routes every workload on its host), so the calculator is not told of its writes.
+/// </summary>
+[GrainType(GrainTypes.Router)]
+public sealed class RouterGrain(
+    [PersistentState("state", StorageNames.Calico)] IPersistentState<ResourceState<Router>> state,
+    TimeProvider time, ILogger<RouterGrain> logger)
+    : ResourceGrain<Router>(state, time, logger), IRouterGrain
+{
+    protected override ResourceKind Kind => ResourceKind.Router;
+
+    protected override bool InDesiredState => false;
+
+    protected override string IdOf(Router value) => value.Id;
 }
 
 /// <summary>

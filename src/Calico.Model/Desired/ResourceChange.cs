@@ -2,7 +2,8 @@ using Calico.Model.Resources;
 
 namespace Calico.Model.Desired;
 
-public enum ResourceKind { Host = 1, Network, Subnet, Endpoint, SecurityGroup, FloatingIp, IpPool, IpBlock, QosPolicy, SubnetPool }
+/// <summary>The kinds of resource. Routers are the API's alone (no data path): no change of one reaches the calculator.</summary>
+public enum ResourceKind { Host = 1, Network, Subnet, Endpoint, SecurityGroup, FloatingIp, IpPool, IpBlock, QosPolicy, SubnetPool, Router }
 
 /// <summary>
 /// A resource as stored after a write: its new value, or null once deleted. <see cref="Revision"/> increases with

@@ -80,7 +80,8 @@ public sealed class ApiFuzzTests(TokenApiServer server, ITestOutputHelper output
         var world = new FuzzWorld();
         var network = (string)(await server.Demo.NetworkAsync($"fuzz-{seed}"))["id"]!;
         world.Add("networks", network);
-        world.Add("subnets", (string)(await server.Demo.SubnetAsync(network, HostileRequestGenerator.Cidr(seed, 0)))["id"]!);
+        var subnet = (string)(await server.Demo.SubnetAsync(network, HostileRequestGenerator.Cidr(seed, 0)))["id"]!;
+        world.Add("subnets", subnet);
         var port = (string)(await server.Demo.PortAsync(network))["id"]!;
         world.Add("ports", port);
         var group = await server.Demo.CreateAsync("security-groups", "security_group", new JsonObject { ["name"] = $"fuzz-{seed}" });
@@ -92,6 +93,8 @@ public sealed class ApiFuzzTests(TokenApiServer server, ITestOutputHelper output
         world.Add("security-group-rules", (string)rule["id"]!);
         world.ExternalNetwork = (string)(await server.Admin.NetworkAsync($"fuzz-{seed}-external", new JsonObject { ["router:external"] = true }))["id"]!;
         await server.Admin.SubnetAsync(world.ExternalNetwork, HostileRequestGenerator.Cidr(seed, 255));
+        // A floating IP reaches a port's subnet through a router (Neutron's rule).
+        await server.Demo.RouterAsync(world.ExternalNetwork, subnet);
         var fip = await server.Demo.CreateAsync("floatingips", "floatingip", new JsonObject { ["floating_network_id"] = world.ExternalNetwork, ["port_id"] = port });
         world.Add("floatingips", (string)fip["id"]!);
 

@@ -10,7 +10,7 @@ namespace Calico.Api.Tests.Fuzz;
 /// </summary>
 public sealed record StoreDump(IReadOnlyDictionary<string, string> Items)
 {
-    public static readonly string[] Collections = ["networks", "subnets", "ports", "security-groups", "security-group-rules", "floatingips", "agents"];
+    public static readonly string[] Collections = ["networks", "subnets", "ports", "security-groups", "security-group-rules", "floatingips", "routers", "agents"];
 
     private static readonly string[] Volatile = ["alive", "heartbeat_timestamp"];
 

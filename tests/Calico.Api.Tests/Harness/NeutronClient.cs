@@ -94,6 +94,27 @@ public sealed class NeutronClient(string baseUrl, string? token, Func<string> se
         return (network, (string)subnet["id"]!, cidr);
     }
 
+    /// <summary>
+    /// A router with its gateway on <paramref name="externalNetworkId"/> (none when null) and an interface on each of
+    /// <paramref name="subnetIds"/>: what a port of those subnets needs before it may have a floating IP of that network.
+    /// </summary>
+    public async Task<JsonObject> RouterAsync(string? externalNetworkId, params string[] subnetIds)
+    {
+        var attributes = new JsonObject { ["name"] = "router" };
+        if (externalNetworkId is not null) attributes["external_gateway_info"] = new JsonObject { ["network_id"] = externalNetworkId };
+        var router = await CreateAsync("routers", "router", attributes);
+        foreach (var subnet in subnetIds) await AddInterfaceAsync((string)router["id"]!, new JsonObject { ["subnet_id"] = subnet });
+        return router;
+    }
+
+    /// <summary>PUT …/add_router_interface; fails with the reply unless 200.</summary>
+    public async Task<JsonObject> AddInterfaceAsync(string routerId, JsonObject body)
+    {
+        var reply = await PutAsync($"/v2.0/routers/{routerId}/add_router_interface", body);
+        Assert.True(reply.Status == HttpStatusCode.OK, $"add_router_interface answered {(int)reply.Status}: {reply.Text}");
+        return reply.Object;
+    }
+
     public async Task<JsonObject> PortAsync(string networkId, JsonObject? extra = null)
     {
         var attributes = new JsonObject { ["network_id"] = networkId };

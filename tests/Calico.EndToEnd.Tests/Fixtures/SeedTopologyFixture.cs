@@ -79,7 +79,7 @@ public class SeedTopologyFixture : TopologyFixture
 
     /// <summary>
     /// A floating IP for vm2's port, created once: from an external network "public" with subnet
-    /// <see cref="FloatingCidr"/> (no DHCP), as an admin creates it.
+    /// <see cref="FloatingCidr"/> (no DHCP), reached from the seed subnet through a router, as an admin creates it.
     /// </summary>
     public async Task<(string Id, IPAddress Address)> FloatingIpOfVm2Async()
     {
@@ -91,6 +91,8 @@ public class SeedTopologyFixture : TopologyFixture
                 var api = Topology.Api;
                 var network = await api.CreateAsync("networks", "network", new JsonObject { ["name"] = "public", ["router:external"] = true });
                 await api.CreateSubnetAsync((string)network["id"]!, FloatingCidr, "172.18.204.1", "public-subnet", enableDhcp: false);
+                // Neutron's rule: vm2's subnet reaches the external network through a router (API only: no traffic goes through it).
+                await api.CreateRouterAsync("public-router", (string)network["id"]!, [Seed.SubnetId]);
                 var fip = await api.CreateAsync("floatingips", "floatingip", new JsonObject
                 {
                     ["floating_network_id"] = (string)network["id"]!,

@@ -50,6 +50,22 @@ public sealed class NeutronClient(HttpClient http, Uri endpoint) : IDisposable
     public Task DeleteAsync(string collection, string id, CancellationToken cancellationToken = default) =>
         ExpectAsync(HttpMethod.Delete, $"v2.0/{collection}/{id}", null, HttpStatusCode.NoContent, cancellationToken);
 
+    /// <summary>
+    /// A router with its gateway on <paramref name="externalNetworkId"/> and an interface on each of
+    /// <paramref name="subnetIds"/>: the ports of those subnets may then have floating IPs of that network (Neutron's
+    /// rule; the router carries no traffic, every host routes its own workloads).
+    /// </summary>
+    public async Task<JsonObject> CreateRouterAsync(string name, string externalNetworkId, IEnumerable<string> subnetIds, CancellationToken cancellationToken = default)
+    {
+        var router = await CreateAsync("routers", "router", new JsonObject
+        {
+            ["name"] = name, ["external_gateway_info"] = new JsonObject { ["network_id"] = externalNetworkId },
+        }, cancellationToken);
+        foreach (var subnet in subnetIds)
+            await ExpectAsync(HttpMethod.Put, $"v2.0/routers/{router["id"]}/add_router_interface", new JsonObject { ["subnet_id"] = subnet }, HttpStatusCode.OK, cancellationToken);
+        return router;
+    }
+
     public Task<JsonObject> CreateNetworkAsync(string name, CancellationToken cancellationToken = default) =>
         CreateAsync("networks", "network", new JsonObject { ["name"] = name, ["admin_state_up"] = true }, cancellationToken);
 

@@ -53,6 +53,7 @@ public static partial class SoakRun
                 ["name"] = "soak-ext", ["router:external"] = true,
             }, cancellationToken);
             await topology.Api.CreateSubnetAsync((string)external["id"]!, "172.30.0.0/24", "172.30.0.1", "soak-ext-subnet", enableDhcp: false, cancellationToken);
+            await topology.Api.CreateRouterAsync("soak-router", (string)external["id"]!, [seed.SubnetId], cancellationToken);
             var steady = new List<VirtualMachine>();
             for (var i = 0; i < topology.Hosts.Count; i++)
                 steady.Add(await seed.LaunchVmAsync($"steady{i + 1}", topology.Hosts[i], IPAddress.Parse($"10.65.0.{i + 2}")));
