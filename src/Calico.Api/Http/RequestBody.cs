@@ -31,8 +31,8 @@ internal sealed class RequestBody(IOptions<CalicoApiOptions> options)
 
     /// <summary>
     /// A body that is the attributes themselves, not wrapped in a resource key: Neutron's member actions
-    /// (<c>PUT /v2.0/routers/{id}/add_router_interface</c> with <c>{"subnet_id": ...}</c>); <paramref name="what"/> names
-    /// the action in refusals.
+    /// (<c>PUT /v2.0/routers/{id}/add_router_interface</c> with <c>{"subnet_id": ...}</c>, a subnet pool's
+    /// <c>{"prefixes": [...]}</c>); <paramref name="what"/> names the action in refusals.
     /// </summary>
     public async Task<RequestObject> ReadObjectAsync(HttpContext http, string what) =>
         new(await ReadEnvelopeAsync(http, what), Auth.Caller.Of(http));
@@ -66,10 +66,6 @@ internal sealed class RequestBody(IOptions<CalicoApiOptions> options)
             throw ApiException.BadRequest($"Unrecognized attribute(s) '{string.Join("', '", envelope.Select(p => p.Key).Where(k => k != "tags"))}' beside 'tags'.");
         return new RequestObject(envelope, Auth.Caller.Of(http)).Tags() ?? throw RequestObject.Invalid("tags", "must not be null");
     }
-
-    /// <summary>A body that is one object of attributes, without a resource's envelope (<c>{"prefixes": [...]}</c>).</summary>
-    public async Task<RequestObject> ReadObjectAsync(HttpContext http, string example) =>
-        new(await ReadEnvelopeAsync(http, example), Auth.Caller.Of(http));
 
     private static RequestObject Single(JsonObject envelope, string resource, JsonNode? inner, Auth.Caller caller)
     {
