@@ -53,7 +53,7 @@ public sealed class ApiBasicsTests(TokenApiServer server)
     [Fact]
     public async Task Unknown_collections_are_404_neutron_errors()
     {
-        var reply = await server.Demo.GetAsync("/v2.0/routers");
+        var reply = await server.Demo.GetAsync("/v2.0/metering/metering-labels");
         Assert.Equal(HttpStatusCode.NotFound, reply.Status);
         Assert.Equal("HTTPNotFound", reply.Error.Type);
     }
