@@ -7,7 +7,8 @@ namespace Calico.Dataplane.Linux.Tests.Bgp;
 /// <summary>
 /// Real BIRD (Debian's bird2) run by each host's agent, two hosts on one segment in BGP routing mode: a VM on one
 /// reaches a VM on the other through routes learned over BGP only; a port deleted is withdrawn; a BIRD killed is
-/// restarted by its supervisor while the routes stay in both kernels (graceful restart, persist). The waits are for
+/// restarted by its supervisor while the routes stay in both kernels (graceful restart, persist); and two racks behind
+/// a router that reflects routes between them. The waits are for
 /// convergence (BGP's connect delay is 2 s), with generous deadlines; nothing is timed.
 /// </summary>
 public sealed class BgpKernelTests(ITestOutputHelper output) : IDisposable
@@ -110,5 +111,34 @@ public sealed class BgpKernelTests(ITestOutputHelper output) : IDisposable
         Assert.False(File.Exists(restarted.Files.ConfigFile));
         // h44's BIRD, in another namespace, is left alone.
         Assert.NotNull(BgpLab.BirdPid(b));
+    }
+
+    [Fact]
+    public async Task A_vm_in_one_rack_reaches_a_vm_in_the_other_through_a_route_reflector()
+    {
+        var (a, b, router) = _lab.TwoRacksWithRouteReflector();
+        _lab.Block("10.65.0.0/26", a.Name);
+        _lab.Block("10.65.0.64/26", b.Name);
+        var vmA = _lab.AddVm(a, "port-a-0001", "10.65.0.2");
+        var vmB = _lab.AddVm(b, "port-b-0001", "10.65.0.66");
+        await _lab.ApplyAsync(a, b);
+
+        try
+        {
+            await DhcpLab.WaitUntil(() => BgpLab.Route(b, "10.65.0.0/26").Contains("proto bird") && BgpLab.Route(a, "10.65.0.64/26").Contains("proto bird")
+                && router.Ip("route", "show", "10.65.0.0/26").Contains("proto bird") && router.Ip("route", "show", "10.65.0.64/26").Contains("proto bird"),
+                Converge, "the racks' routes to reach the other rack and the router over BGP");
+        }
+        catch (TimeoutException)
+        {
+            output.WriteLine(BgpLab.Birdc(a, "show", "protocols") + BgpLab.Birdc(a, "show", "route", "all") + a.Ns.Ip("route") + router.Ip("route")
+                + new Calico.Dataplane.Linux.Bgp.BirdControl("/usr/sbin/birdc", Path.Combine(_lab.Root, "tor.ctl")).Run("show", "protocols", "all"));
+            throw;
+        }
+        // Another rack's block is reached through the rack's router: the next hop resolved recursively via the default route.
+        Assert.Contains("via 10.0.1.1", BgpLab.Route(a, "10.65.0.64/26"));
+        Assert.Contains("via 10.0.2.1", BgpLab.Route(b, "10.65.0.0/26"));
+        Assert.DoesNotContain(_lab.Engine.Snapshot(a.Name).Values, i => i is RouteItem { Kind: RouteKind.ViaHost });
+        await DhcpLab.WaitUntil(() => BgpLab.Pings(vmA, vmB.Address) && BgpLab.Pings(vmB, vmA.Address), Converge, "the VMs to reach each other across the racks");
     }
 }

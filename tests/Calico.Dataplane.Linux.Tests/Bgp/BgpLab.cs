@@ -56,6 +56,51 @@ public sealed class BgpLab : IDisposable
         return (AddHost("h31", a, "172.18.203.31/24"), AddHost("h44", b, "172.18.203.44/24"));
     }
 
+    /// <summary>
+    /// Two racks: host A (10.0.1.2) and host B (10.0.2.2) each on its own segment behind a router namespace (10.0.1.1
+    /// and 10.0.2.1, forwarding) that runs a BIRD of the test's own as the racks' route reflector, registered as a
+    /// host so that both hosts peer with it (operator-managed peers do not exist yet). Its BIRD puts what it learns
+    /// into its kernel, so the router forwards between the racks.
+    /// </summary>
+    public (Host A, Host B, TestNamespace Router) TwoRacksWithRouteReflector()
+    {
+        var router = Namespace("cal-br");
+        var a = Namespace("cal-bh");
+        var b = Namespace("cal-bh");
+        router.AddVethPair("rack-a", "eth0", a);
+        router.AddVethPair("rack-b", "eth0", b);
+        router.Ip("addr", "add", "10.0.1.1/24", "dev", "rack-a");
+        router.Ip("addr", "add", "10.0.2.1/24", "dev", "rack-b");
+        router.Exec("sysctl", "-qw", "net.ipv4.ip_forward=1");
+        var hostA = AddHost("rack-a-h1", a, "10.0.1.2/24");
+        var hostB = AddHost("rack-b-h1", b, "10.0.2.2/24");
+        a.Ip("route", "add", "default", "via", "10.0.1.1");
+        b.Ip("route", "add", "default", "via", "10.0.2.1");
+
+        var config = Path.Combine(Root, "tor.conf");
+        File.WriteAllText(config, """
+            router id 10.0.1.1;
+            protocol device { scan time 2; }
+            protocol direct { ipv4; interface "rack-*"; }
+            protocol kernel { ipv4 { import none; export filter { if source = RTS_BGP then accept; reject; }; }; }
+            template bgp rack_client {
+              local 10.0.1.1 as 64512;
+              multihop;
+              rr client;
+              rr cluster id 10.0.1.1;
+              connect delay time 2;
+              connect retry time 5;
+              ipv4 { import all; export where source = RTS_BGP; gateway recursive; };
+            }
+            protocol bgp rack_a from rack_client { neighbor 10.0.1.2 as 64512; }
+            protocol bgp rack_b from rack_client { neighbor 10.0.2.2 as 64512; }
+            """);
+        // Daemonizes; its command line names our directory, so Dispose kills it.
+        router.Exec("/usr/sbin/bird", "-c", config, "-s", Path.Combine(Root, "tor.ctl"), "-P", Path.Combine(Root, "tor.pid"));
+        Store(new HostSpec("tor", IPAddress.Parse("10.0.1.1"), null, null, ValueMap.Empty), "tor");
+        return (hostA, hostB, router);
+    }
+
     public Host AddHost(string name, TestNamespace ns, string addressWithPrefix)
     {
         ns.Ip("addr", "add", addressWithPrefix, "dev", "eth0");
