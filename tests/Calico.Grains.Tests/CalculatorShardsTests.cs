@@ -31,4 +31,19 @@ public sealed class CalculatorShardsTests
         Assert.Contains(key, result.FailureMessage);
         Assert.True(new CalculatorOptionsValidator().Validate(null, new CalculatorOptions { Shards = 3 }).Succeeded);
     }
+
+    [Theory]
+    [InlineData("ospf", 64512u, "Routing:Mode 'ospf'")]
+    [InlineData("bgp", 0u, "Routing:AsNumber 0")]
+    [InlineData("bgp", 23456u, "Routing:AsNumber 23456")]
+    public void Routing_settings_that_cannot_work_are_refused_by_name(string mode, uint asNumber, string words)
+    {
+        var result = new RoutingOptionsValidator().Validate(null, new RoutingOptions { Mode = mode, AsNumber = asNumber });
+        Assert.True(result.Failed);
+        Assert.Contains(words, result.FailureMessage);
+        var bgp = new RoutingOptions { Mode = "BGP", AsNumber = 65001 };
+        Assert.True(new RoutingOptionsValidator().Validate(null, bgp).Succeeded);
+        Assert.Equal(new Calico.Model.Desired.ClusterRouting(Calico.Model.Desired.RoutingMode.Bgp, 65001), bgp.ToClusterRouting());
+        Assert.False(new RoutingOptions().ToClusterRouting().IsBgp);
+    }
 }

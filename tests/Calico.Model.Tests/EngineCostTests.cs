@@ -25,9 +25,9 @@ public class EngineCostTests
         Sample.Endpoint(id, H(host), $"10.65.{host}.{last}") with { SecurityGroupIds = groups.ToValueList() };
 
     /// <summary>h00..h19, blocks 10.65.i.0/26 on hi, port pi on hi; ports on h00..h02 use sg-web (whose rule names sg-db).</summary>
-    private static DesiredStateEngine Cluster()
+    private static DesiredStateEngine Cluster(ClusterRouting? routing = null)
     {
-        var engine = new DesiredStateEngine();
+        var engine = new DesiredStateEngine(routing: routing);
         var resources = new List<ResourceChange>
         {
             Ch(Sample.Network()), Ch(Sample.Subnet(cidr: "10.65.0.0/16")),
@@ -110,5 +110,72 @@ public class EngineCostTests
         Assert.Same(engine.Snapshot(H(0))[key], engine.Snapshot(H(1))[key]);
         var route = new DesiredKey(DesiredKind.Route, "10.65.3.0/26");
         Assert.Same(engine.Snapshot(H(0))[route], engine.Snapshot(H(9))[route]);
+    }
+
+    // ---- BGP mode: BIRD distributes the routes, the control plane only tells each host its identity and peers ----
+
+    [Fact]
+    public void In_bgp_mode_a_block_claimed_reaches_its_host_only_and_no_host_holds_a_route_via_another()
+    {
+        var engine = Cluster(ClusterRouting.Bgp);
+        foreach (var host in engine.Hosts)
+        {
+            var snapshot = engine.Snapshot(host);
+            Assert.DoesNotContain(snapshot.Values, i => i is RouteItem { Kind: RouteKind.ViaHost });
+            // Its identity, and the 19 others as peers.
+            var node = Assert.IsType<BgpNodeItem>(snapshot[BgpNodeItem.NodeKey]);
+            Assert.Equal(ClusterRouting.DefaultAsNumber, node.AsNumber);
+            Assert.Equal($"172.18.0.{int.Parse(host[1..]) + 1}", node.RouterId.ToString());
+            Assert.Equal(Hosts - 1, snapshot.Values.OfType<BgpPeerItem>().Count());
+        }
+
+        var claimed = engine.Apply(Ch(Block(40, H(5))));
+        Assert.Equal([H(5)], claimed.Keys);
+        Assert.Equal(RouteKind.Blackhole, Assert.IsType<RouteItem>(Assert.Single(claimed[H(5)]).Item).Kind);
+
+        // A borrowed address (outside its host's block) and a floating IP: the host only, for its BIRD to export.
+        var borrowed = engine.Apply(Ch(Sample.Endpoint("borrower", H(3), "10.65.7.40")));
+        Assert.Equal([H(3)], borrowed.Keys);
+        var floating = engine.Apply(Ch(new FloatingIp("fip-1", "ext", System.Net.IPAddress.Parse("172.24.4.10"), "proj", "borrower",
+            System.Net.IPAddress.Parse("10.65.7.40"))));
+        Assert.Equal([H(3)], floating.Keys);
+    }
+
+    [Fact]
+    public void In_bgp_mode_a_host_registering_or_leaving_reaches_every_other_host_once_with_one_peer_item()
+    {
+        var engine = Cluster(ClusterRouting.Bgp);
+        var joined = engine.Apply(Ch(Sample.Host("h99", "172.18.1.99")));
+        // Every host once: the others with one peer item, the new one with its whole state.
+        Assert.Equal(Enumerable.Range(0, Hosts).Select(H).Append("h99"), joined.Keys.Order(StringComparer.Ordinal));
+        foreach (var (host, changes) in joined.Where(kv => kv.Key != "h99"))
+            Assert.Equal(new BgpPeerItem(System.Net.IPAddress.Parse("172.18.1.99"), ClusterRouting.DefaultAsNumber, "h99"), Assert.Single(changes).Item);
+        Assert.Equal(Hosts, joined["h99"].Count(c => c.Item is BgpPeerItem));
+        Assert.Single(joined["h99"], c => c.Item is BgpNodeItem);
+
+        // The same peer item instance for every host.
+        var key = new DesiredKey(DesiredKind.BgpPeer, "172.18.1.99");
+        Assert.Same(engine.Snapshot(H(0))[key], engine.Snapshot(H(9))[key]);
+
+        // Its own AS number: one changed peer item for the others, its identity for itself.
+        var renumbered = engine.Apply(Ch(Sample.Host("h99", "172.18.1.99") with { AsNumber = 65099 }, 2));
+        Assert.Equal(Hosts + 1, renumbered.Count);
+        Assert.Equal(65099u, Assert.IsType<BgpNodeItem>(Assert.Single(renumbered["h99"]).Item).AsNumber);
+        Assert.All(renumbered.Where(kv => kv.Key != "h99"), kv => Assert.Equal(65099u, Assert.IsType<BgpPeerItem>(Assert.Single(kv.Value).Item).AsNumber));
+
+        var left = engine.Apply(new ResourceChange(ResourceKind.Host, "h99", 3, null));
+        Assert.Equal(Hosts + 1, left.Count);
+        foreach (var (host, changes) in left.Where(kv => kv.Key != "h99"))
+            Assert.Equal(key, Assert.Single(changes, c => c.IsRemoval).Key);
+        Assert.All(left["h99"], c => Assert.True(c.IsRemoval));
+    }
+
+    [Fact]
+    public void In_bgp_mode_a_port_created_anywhere_reaches_its_host_only()
+    {
+        var engine = Cluster(ClusterRouting.Bgp);
+        var created = engine.Apply(Ch(Port("new-port", 7, 9, "sg-other")));
+        Assert.Equal([H(7)], created.Keys);
+        Assert.Equal([DesiredKind.Interface, DesiredKind.Route, DesiredKind.DhcpHost], created[H(7)].Select(c => c.Key.Kind).Order());
     }
 }

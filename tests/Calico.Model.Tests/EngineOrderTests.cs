@@ -26,7 +26,12 @@ public class EngineOrderTests
         for (var i = 0; i < hosts.Length; i++)
         {
             var spec = Sample.Host(hosts[i], $"172.18.0.{i + 1}", $"fd00:18::{i + 1}");
-            Add(rng.Next(3) == 0 ? [spec with { Ipv4Address = IPAddress.Parse($"172.18.1.{i + 1}") }, spec] : [spec]);
+            // Hosts move, take an AS number of their own (BGP mode), and some leave (deregistered) at the end.
+            var versions = new List<object?> { spec };
+            if (rng.Next(3) == 0) versions.Insert(0, spec with { Ipv4Address = IPAddress.Parse($"172.18.1.{i + 1}") });
+            if (rng.Next(3) == 0) versions.Add(spec with { AsNumber = 64600u + (uint)i });
+            if (rng.Next(5) == 0) versions.Add(null);
+            Add([.. versions]);
         }
         Add(Sample.Network(), Sample.Network(mtu: 9000));
         Add(Sample.Subnet(), Sample.Subnet() with { DnsNameservers = ValueList.Create(IPAddress.Parse("10.65.0.53")) });
@@ -78,11 +83,11 @@ public class EngineOrderTests
         return histories;
     }
 
-    private static Dictionary<string, Dictionary<DesiredKey, DesiredItem>> Expected(List<List<ResourceChange>> histories)
+    private static Dictionary<string, Dictionary<DesiredKey, DesiredItem>> Expected(List<List<ResourceChange>> histories, ClusterRouting routing)
     {
         var model = new IntentModel();
         foreach (var h in histories) model.Apply(h[^1]);
-        return model.KnownHosts.ToDictionary(h => h, h => HostSpecCalculator.Compute(model, h));
+        return model.KnownHosts.ToDictionary(h => h, h => HostSpecCalculator.Compute(model, h, routing));
     }
 
     /// <summary>
@@ -92,9 +97,9 @@ public class EngineOrderTests
     /// the from-scratch calculation (for a sharded engine, <paramref name="inScope"/>, for the hosts it serves).
     /// </summary>
     private static Dictionary<string, Dictionary<DesiredKey, DesiredItem>> Replay(
-        IEnumerable<ResourceChange> changes, bool checkEveryStep, Func<string, bool>? inScope = null)
+        IEnumerable<ResourceChange> changes, bool checkEveryStep, ClusterRouting routing, Func<string, bool>? inScope = null)
     {
-        var engine = new DesiredStateEngine(inScope);
+        var engine = new DesiredStateEngine(inScope, routing);
         var told = new Dictionary<string, Dictionary<DesiredKey, DesiredItem>>();
         foreach (var change in changes)
         {
@@ -118,7 +123,7 @@ public class EngineOrderTests
         Assert.Equal(known.Order(StringComparer.Ordinal), engine.Hosts.Order(StringComparer.Ordinal));
         foreach (var host in known.Union(told.Keys))
         {
-            var expected = known.Contains(host) ? HostSpecCalculator.Compute(engine.Intent, host) : [];
+            var expected = known.Contains(host) ? HostSpecCalculator.Compute(engine.Intent, host, engine.Routing) : [];
             AssertSame(expected, told.GetValueOrDefault(host) ?? [], host);
             AssertSame(expected, engine.Snapshot(host), host);
         }
@@ -151,11 +156,25 @@ public class EngineOrderTests
     [InlineData(8)]
     [InlineData(9)]
     [InlineData(10)]
-    public void Result_depends_only_on_the_final_state(int seed)
+    public void Result_depends_only_on_the_final_state(int seed) => ReplayInEveryOrder(seed, ClusterRouting.Direct);
+
+    /// <summary>BGP mode: no route via another host anywhere; each host's identity and its peers (the mesh) instead.</summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    [InlineData(5)]
+    [InlineData(6)]
+    public void Result_depends_only_on_the_final_state_in_bgp_mode(int seed) => ReplayInEveryOrder(seed, ClusterRouting.Bgp with { AsNumber = 65001 });
+
+    private static void ReplayInEveryOrder(int seed, ClusterRouting routing)
     {
         var rng = new Random(seed);
         var histories = Histories(rng);
-        var expected = Expected(histories);
+        var expected = Expected(histories, routing);
+        if (routing.IsBgp)
+            Assert.All(expected.Values.SelectMany(items => items.Values).OfType<RouteItem>(), r => Assert.NotEqual(RouteKind.ViaHost, r.Kind));
 
         // 1. Each resource's versions in order, resources interleaved at random (what a live system sees).
         for (var round = 0; round < 4; round++)
@@ -167,18 +186,18 @@ public class EngineOrderTests
                 var live = queues.Where(q => q.Count > 0).ToList();
                 interleaved.Add(live[rng.Next(live.Count)].Dequeue());
             }
-            AssertSameHosts(expected, Replay(interleaved, checkEveryStep: round == 0));
+            AssertSameHosts(expected, Replay(interleaved, checkEveryStep: round == 0, routing));
         }
 
         // 2. Every change shuffled, stale versions arriving late (a retried or delayed notification).
         for (var round = 0; round < 4; round++)
         {
             var shuffled = histories.SelectMany(h => h).OrderBy(_ => rng.Next()).ToList();
-            AssertSameHosts(expected, Replay(shuffled, checkEveryStep: round == 0));
+            AssertSameHosts(expected, Replay(shuffled, checkEveryStep: round == 0, routing));
         }
 
         // 3. Only the final states, as a load from the store does.
-        var engine = new DesiredStateEngine();
+        var engine = new DesiredStateEngine(routing: routing);
         engine.Load(histories.Select(h => h[^1]).OrderBy(_ => rng.Next()));
         foreach (var (host, spec) in expected) AssertSame(spec, engine.Snapshot(host), host);
 
@@ -187,7 +206,7 @@ public class EngineOrderTests
         {
             var mine = shard;
             Func<string, bool> inScope = h => h[^1] % 3 == mine;
-            Replay(histories.SelectMany(h => h).OrderBy(_ => rng.Next()), checkEveryStep: true, inScope);
+            Replay(histories.SelectMany(h => h).OrderBy(_ => rng.Next()), checkEveryStep: true, routing, inScope);
         }
     }
 

@@ -193,6 +193,8 @@ public sealed class NamespaceTopology : IAsyncDisposable
         $"--Dataplane:PolicyEnabled={(Options.Policy ? "true" : "false")}",
         // dnsmasq's files in the run's directory, never in the machine's /var/lib/calico.
         $"--Dataplane:DhcpStateDirectory={Path.Combine(TempDirectory, name, "dhcp")}",
+        // BIRD's likewise (BGP routing mode), never /etc/bird or /var/lib/calico.
+        $"--Dataplane:BirdStateDirectory={Path.Combine(TempDirectory, name, "bird")}",
     ];
 
     private List<string> CommonArguments(string directory) =>

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.CommandLine.Help;
+using Calico.Dataplane.Linux.Bgp;
 using Calico.Dataplane.Linux.Components;
 using Calico.Dataplane.Linux.Dhcp;
 using Calico.Dataplane.Linux.Driver;
@@ -17,13 +18,14 @@ namespace Calico.Dataplane.Linux.Commands;
 /// changed or removed (links and sysctls, routes, the nftables table inet calico, DHCP) and changes nothing; apply
 /// makes the kernel hold the file's state and prints each endpoint's status. --no-policy leaves nftables out
 /// (Dataplane:PolicyEnabled=false), as on a host that runs without policy; --dhcp-state-directory names where the
-/// host's agent keeps dnsmasq's files (Dataplane:DhcpStateDirectory), so that its DHCP hosts are compared too.
+/// host's agent keeps dnsmasq's files (Dataplane:DhcpStateDirectory), so that its DHCP hosts are compared too;
+/// --bird-state-directory likewise for BIRD's configuration (Dataplane:BirdStateDirectory, BGP routing mode).
 /// Exit codes: 0 done (plan: no changes needed, or changes listed; --help), 1 an endpoint could not be programmed,
 /// 2 bad usage or file. Arguments are parsed by System.CommandLine, which also answers --help.
 /// </summary>
 public static class DataplaneFileCommand
 {
-    public const string Usage = "usage: calico-silo dataplane plan|apply --file FILE [--netns NAME] [--route-protocol N] [--no-policy] [--dhcp-state-directory DIR]";
+    public const string Usage = "usage: calico-silo dataplane plan|apply --file FILE [--netns NAME] [--route-protocol N] [--no-policy] [--dhcp-state-directory DIR] [--bird-state-directory DIR]";
 
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
     {
@@ -42,6 +44,12 @@ public static class DataplaneFileCommand
             HelpName = "DIR",
             DefaultValueFactory = _ => new DhcpOptions().DhcpStateDirectory,
         };
+        var birdDirectory = new Option<string>("--bird-state-directory")
+        {
+            Description = "BIRD's configuration and socket, as the host's agent keeps them (Dataplane:BirdStateDirectory)",
+            HelpName = "DIR",
+            DefaultValueFactory = _ => new BgpOptions().BirdStateDirectory,
+        };
         var command = new Command("dataplane", "The agent's reconcilers, run once against a desired-state file, without a cluster")
         {
             new HelpOption { Recursive = true },
@@ -52,12 +60,13 @@ public static class DataplaneFileCommand
             ("apply", "Make the kernel hold the file's state; print each endpoint's status"),
         })
         {
-            var sub = new Command(verb, description) { file, netns, protocol, noPolicy, dhcpDirectory };
+            var sub = new Command(verb, description) { file, netns, protocol, noPolicy, dhcpDirectory, birdDirectory };
             sub.SetAction((result, _) => RunAsync(verb == "plan", result.GetValue(file),
                 new DataplaneOptions { NetworkNamespace = result.GetValue(netns) },
                 new RouteOptions { RouteProtocol = result.GetValue(protocol) },
                 new PolicyOptions { PolicyEnabled = !result.GetValue(noPolicy) },
-                new DhcpOptions { DhcpStateDirectory = result.GetValue(dhcpDirectory)! }, output, error));
+                new DhcpOptions { DhcpStateDirectory = result.GetValue(dhcpDirectory)! },
+                new BgpOptions { BirdStateDirectory = result.GetValue(birdDirectory)! }, output, error));
             command.Subcommands.Add(sub);
         }
 
@@ -74,7 +83,7 @@ public static class DataplaneFileCommand
     }
 
     private static async Task<int> RunAsync(bool planOnly, string? file, DataplaneOptions options, RouteOptions routes, PolicyOptions policy,
-        DhcpOptions dhcp, TextWriter output, TextWriter error)
+        DhcpOptions dhcp, BgpOptions bgp, TextWriter output, TextWriter error)
     {
         if (file is null)
         {
@@ -84,7 +93,7 @@ public static class DataplaneFileCommand
         foreach (var invalid in new[]
         {
             new DataplaneOptionsValidator().Validate(null, options), new RouteOptionsValidator().Validate(null, routes),
-            new DhcpOptionsValidator().Validate(null, dhcp),
+            new DhcpOptionsValidator().Validate(null, dhcp), new BgpOptionsValidator().Validate(null, bgp),
         })
         {
             if (!invalid.Failed) continue;
@@ -106,7 +115,7 @@ public static class DataplaneFileCommand
         // Runs once: nothing is reconciled later, so link notifications would only cost a socket and a thread.
         options.WatchLinks = false;
         using var dataplane = new LinuxDataplane(Microsoft.Extensions.Options.Options.Create(options), NullLoggerFactory.Instance,
-            new FeatureOptions([routes, policy, dhcp]));
+            new FeatureOptions([routes, policy, dhcp, bgp]));
         if (planOnly)
         {
             var plan = await dataplane.PlanAsync(desired, CancellationToken.None);

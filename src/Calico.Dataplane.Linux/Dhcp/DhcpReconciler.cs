@@ -266,12 +266,7 @@ public sealed partial class DhcpReconciler : IDisposable
         a.Arguments.SequenceEqual(b.Arguments) && a.HostsFile == b.HostsFile && a.OptionsFile == b.OptionsFile &&
         a.Subnets.Select(s => (s.SubnetId, s.ServerAddress, s.Cidr)).SequenceEqual(b.Subnets.Select(s => (s.SubnetId, s.ServerAddress, s.Cidr)));
 
-    private static void Count(string operation, int count, bool drift)
-    {
-        if (count == 0) return;
-        DataplaneTelemetry.Operations.Add(count, DataplaneTelemetry.Kind("dhcp"), DataplaneTelemetry.Operation(operation));
-        if (drift) DataplaneTelemetry.DriftRepairs.Add(count, DataplaneTelemetry.Kind("dhcp"));
-    }
+    private static void Count(string operation, int count, bool drift) => DataplaneTelemetry.Count("dhcp", operation, count, drift);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "DHCP is not served: {Reason} (retried at every update, resync and restart; logged again only if the reason changes)")]
     private static partial void LogFailed(ILogger logger, string reason);

@@ -50,15 +50,7 @@ public sealed record DnsmasqFiles(string Directory)
     }
 
     /// <summary>Replaces <paramref name="path"/> atomically (write aside, rename) unless it already holds <paramref name="content"/>; true if written.</summary>
-    public static bool WriteIfChanged(string path, string content)
-    {
-        if (File.Exists(path) && File.ReadAllText(path) == content) return false;
-        var temporary = path + ".new";
-        File.WriteAllText(temporary, content);
-        SetMode(temporary, SharedFileMode);
-        File.Move(temporary, path, overwrite: true);
-        return true;
-    }
+    public static bool WriteIfChanged(string path, string content) => Processes.StateDirectory.WriteIfChanged(path, content, SharedFileMode);
 
     /// <summary>Deletes our files (not the directory, nor anything else in it); true if any existed.</summary>
     public bool RemoveAll()
@@ -73,15 +65,9 @@ public sealed record DnsmasqFiles(string Directory)
         return removed;
     }
 
-    /// <summary>
-    /// <see cref="DhcpOptions.DhcpStateDirectory"/> for the machine's own namespace; its netns/NAME subdirectory
-    /// for <paramref name="networkNamespace"/> (Dataplane:NetworkNamespace), or else for <paramref name="agentNamespace"/>: the
-    /// namespace the agent itself runs in when that is not the machine's (started with `ip netns exec NAME`).
-    /// </summary>
+    /// <summary><see cref="DhcpOptions.DhcpStateDirectory"/>, or its subdirectory for the namespace served (<see cref="Processes.StateDirectory"/>).</summary>
     public static DnsmasqFiles For(DhcpOptions options, string? networkNamespace, string? agentNamespace = null) =>
-        (networkNamespace is { Length: > 0 } ns ? ns : agentNamespace) is { } name
-            ? new(Path.Combine(options.DhcpStateDirectory, "netns", name))
-            : new(options.DhcpStateDirectory);
+        new(Processes.StateDirectory.For(options.DhcpStateDirectory, networkNamespace, agentNamespace));
 
     // The dataplane runs on Linux only; these keep the platform analyzer informed.
     private static UnixFileMode ModeOf(string path)

@@ -1,3 +1,4 @@
+using Calico.Dataplane.Linux.Bgp;
 using Calico.Dataplane.Linux.Components;
 using Calico.Dataplane.Linux.Dhcp;
 using Calico.Dataplane.Linux.Interfaces;
@@ -8,7 +9,8 @@ namespace Calico.Dataplane.Linux.Driver;
 
 /// <summary>
 /// The dataplane's components in apply order: interfaces first (local routes need their index), then policy (a
-/// workload is policed before a route makes it reachable), then routes, DHCP last (dnsmasq answers on the taps).
+/// workload is policed before a route makes it reachable), then routes, DHCP (dnsmasq answers on the taps), BGP last
+/// (BIRD announces blocks and addresses whose routes are in place).
 /// Adding a kernel feature is a folder with its component and one line here.
 /// </summary>
 public static class LinuxDataplaneComponents
@@ -19,5 +21,6 @@ public static class LinuxDataplaneComponents
         PolicyComponent.Registration,
         RoutesComponent.Registration,
         DhcpComponent.Registration,
+        BgpComponent.Registration,
     ];
 }

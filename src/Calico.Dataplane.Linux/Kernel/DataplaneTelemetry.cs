@@ -35,5 +35,13 @@ public static class DataplaneTelemetry
 
     public static KeyValuePair<string, object?> Kind(string kind) => new("kind", kind);
 
+    /// <summary>Counts <paramref name="count"/> operations of a component's kind, also as drift repairs during a resync.</summary>
+    public static void Count(string kind, string operation, int count, bool drift)
+    {
+        if (count == 0) return;
+        Operations.Add(count, Kind(kind), Operation(operation));
+        if (drift) DriftRepairs.Add(count, Kind(kind));
+    }
+
     public static KeyValuePair<string, object?> Operation(string operation) => new("operation", operation);
 }

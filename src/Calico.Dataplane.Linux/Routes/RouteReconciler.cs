@@ -10,7 +10,9 @@ namespace Calico.Dataplane.Linux.Routes;
 /// Makes the kernel hold exactly the desired routes of this host.
 /// Owns: routes in <see cref="DataplaneOptions.RouteTable"/> whose protocol is <see cref="DataplaneOptions.RouteProtocol"/>.
 /// Never touches: any route of another protocol or table, whatever its destination (a desired route whose key is
-/// taken by someone else's route is reported as a failure, not forced: new keys are added with NLM_F_EXCL).
+/// taken by someone else's route is reported as a failure, not forced: new keys are added with NLM_F_EXCL). A key held
+/// by BIRD's route (`proto bird`, BGP routing mode: a peer still announces an address that is now local) is neither
+/// forced nor reported: BIRD withdraws it once this host announces the address, and the next apply adds ours.
 /// Keeps what it believes the kernel holds; a resync reads the kernel back, so drift (a route deleted or changed by
 /// hand) is repaired and counted. Writes go in one batch: adds and replaces first (add before delete), then deletes.
 /// </summary>
@@ -123,9 +125,27 @@ public sealed partial class RouteReconciler(INetlink kernel, RouteOptions option
             // Retries exhausted: what is still pending failed with its last transient error.
             foreach (var op in pending) failures[op.Route.Key] = transientErrors[op.Route.Key];
         }
-        var replaced = operations.Count(o => o.Kind != RouteOperationKind.Delete && !failures.ContainsKey(o.Route.Key));
+        var heldByBird = HeldByBird(failures);
+        foreach (var key in heldByBird) failures.Remove(key);
+        var replaced = operations.Count(o => o.Kind != RouteOperationKind.Delete && !failures.ContainsKey(o.Route.Key) && !heldByBird.Contains(o.Route.Key));
         var deleted = operations.Count(o => o.Kind == RouteOperationKind.Delete && !failures.ContainsKey(o.Route.Key));
-        return new RouteReconcileResult(replaced, deleted, desired.Count - replaced, ReportFailures(desired, failures, scope));
+        return new RouteReconcileResult(replaced, deleted, desired.Count - replaced - heldByBird.Count, ReportFailures(desired, failures, scope, heldByBird))
+        {
+            LeftToBird = heldByBird,
+        };
+    }
+
+    /// <summary>Of the keys refused because another route holds them, those held by BIRD's route (one filtered dump, only when there are any).</summary>
+    private HashSet<RouteKey> HeldByBird(Dictionary<RouteKey, NetlinkException> failures)
+    {
+        var held = new HashSet<RouteKey>();
+        if (!failures.Values.Any(e => e.IsAlreadyExists)) return held;
+        var bird = retry.Execute(() => kernel.ListRoutes(new RouteFilter(Table: options.RouteTable, Protocol: RouteProtocol.Bird)))
+            .Select(r => r.Key).ToHashSet();
+        foreach (var (key, error) in failures)
+            if (error.IsAlreadyExists && bird.Contains(key)) held.Add(key);
+        if (held.Count > 0) LogLeftToBird(logger, held.Count, string.Join(", ", held.Take(3)));
+        return held;
     }
 
     /// <summary>What <see cref="Reconcile"/> would write, read from the kernel, changing nothing.</summary>
@@ -178,7 +198,7 @@ public sealed partial class RouteReconciler(INetlink kernel, RouteOptions option
     /// only failures of keys in it can clear: the others were not tried.
     /// </summary>
     private Dictionary<RouteKey, string> ReportFailures(IReadOnlyDictionary<RouteKey, Route> desired, Dictionary<RouteKey, NetlinkException> failures,
-        IReadOnlySet<RouteKey>? scope)
+        IReadOnlySet<RouteKey>? scope, IReadOnlySet<RouteKey>? heldByBird = null)
     {
         var result = new Dictionary<RouteKey, string>();
         foreach (var (key, error) in failures)
@@ -188,7 +208,7 @@ public sealed partial class RouteReconciler(INetlink kernel, RouteOptions option
             _reported.Failed(key, error.Message);
         }
         // Still failing if it failed now, was not tried, or is wanted and still not there; else it recovered.
-        _reported.RecoveredUnless(key => failures.ContainsKey(key) || (scope is not null && !scope.Contains(key)) ||
+        _reported.RecoveredUnless(key => failures.ContainsKey(key) || (scope is not null && !scope.Contains(key)) || (heldByBird?.Contains(key) ?? false) ||
             (desired.ContainsKey(key) && !(_believed?.ContainsKey(key) ?? false)));
         return result;
     }
@@ -196,9 +216,16 @@ public sealed partial class RouteReconciler(INetlink kernel, RouteOptions option
     [LoggerMessage(Level = LogLevel.Warning, Message = "Cannot program route {Route}: {Reason} (retried at every update and resync; logged again only if the reason changes)")]
     private static partial void LogFailed(ILogger logger, string route, string reason);
 
+    [LoggerMessage(Level = LogLevel.Debug, Message = "{Count} routes left to BIRD for now (its route holds the destination; ours goes in once it withdraws): {Routes}")]
+    private static partial void LogLeftToBird(ILogger logger, int count, string routes);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Route {Route} is programmed again")]
     private static partial void LogRecovered(ILogger logger, string route);
 }
 
 /// <summary>What one reconcile did: routes written, removed, already right; and those that could not be programmed.</summary>
-public sealed record RouteReconcileResult(int Written, int Deleted, int Unchanged, IReadOnlyDictionary<RouteKey, string> Failures);
+public sealed record RouteReconcileResult(int Written, int Deleted, int Unchanged, IReadOnlyDictionary<RouteKey, string> Failures)
+{
+    /// <summary>Desired keys held by BIRD's route (`proto bird`): not written, not failures; tried again at the next apply.</summary>
+    public IReadOnlySet<RouteKey> LeftToBird { get; init; } = new HashSet<RouteKey>();
+}

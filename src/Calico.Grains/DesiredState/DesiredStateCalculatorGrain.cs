@@ -53,6 +53,7 @@ public sealed class CalculatorOptionsValidator : IValidateOptions<CalculatorOpti
 public sealed partial class DesiredStateCalculatorGrain(
     StoreReader loader,
     IOptions<CalculatorOptions> options,
+    IOptions<RoutingOptions> routing,
     ILogger<DesiredStateCalculatorGrain> logger) : Grain, IDesiredStateCalculatorGrain
 {
     private readonly Guid _epoch = Guid.NewGuid();
@@ -69,7 +70,8 @@ public sealed partial class DesiredStateCalculatorGrain(
         var shard = Shard;
         var sw = Stopwatch.StartNew();
         var loaded = await LoadAsync(cancellationToken);
-        _engine = new DesiredStateEngine(shards == 1 ? null : host => CalculatorShards.Of(host, shards) == shard);
+        _engine = new DesiredStateEngine(shards == 1 ? null : host => CalculatorShards.Of(host, shards) == shard,
+            routing.Value.ToClusterRouting());
         _engine.Load(loaded);
         LogLoaded(logger, shard, _engine.Intent.ResourceCount, _engine.Hosts.Count(), sw.Elapsed.TotalMilliseconds);
         // Host grains from before this activation numbered another epoch's pushes: tell each to start again (its

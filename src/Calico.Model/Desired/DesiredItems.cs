@@ -16,6 +16,8 @@ public enum DesiredKind
     DhcpSubnet = 6,
     DhcpHost = 7,
     IpPool = 8,
+    BgpNode = 9,
+    BgpPeer = 10,
 }
 
 /// <summary>Identifies one desired item on a host; keys are unique within a host's desired state.</summary>
@@ -326,4 +328,32 @@ public sealed record IpPoolItem(
     [property: Id(2)] bool OutgoingNat) : DesiredItem
 {
     public override DesiredKey Key => new(DesiredKind.IpPool, Name);
+}
+
+/// <summary>
+/// In BGP routing mode (<see cref="RoutingMode.Bgp"/>), what this host's BIRD is: its router id (the host's IPv4
+/// address) and AS number (the host's own, else the cluster's). One per host; absent in direct mode, so a host without
+/// it runs no BIRD.
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record BgpNodeItem(
+    [property: Id(0)] IPAddress RouterId,
+    [property: Id(1)] uint AsNumber) : DesiredItem
+{
+    public static readonly DesiredKey NodeKey = new(DesiredKind.BgpNode, "node");
+
+    public override DesiredKey Key => NodeKey;
+}
+
+/// <summary>
+/// A BGP peer of this host (BGP routing mode): in the node-to-node mesh, another registered host, by its IPv4
+/// address, with its AS number. One item serves every host that peers with it.
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record BgpPeerItem(
+    [property: Id(0)] IPAddress Address,
+    [property: Id(1)] uint AsNumber,
+    [property: Id(2)] string Host) : DesiredItem
+{
+    public override DesiredKey Key => new(DesiredKind.BgpPeer, Address.ToString());
 }

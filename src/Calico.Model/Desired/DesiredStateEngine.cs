@@ -25,11 +25,17 @@ namespace Calico.Model.Desired;
 /// them, but keeps the whole intent, since any host's routes depend on every other host's ports and blocks.
 /// Single-threaded: the owner serialises calls.
 /// </para>
+/// <para>
+/// In BGP routing mode (<paramref name="routing"/>) no source has a route via another host; a registered host is a
+/// source of its own instead, with two entries: its BGP identity (visible to itself) and its peer item (visible to every
+/// host but itself), so a host registering or leaving reaches every other host once, with one peer item.
+/// </para>
 /// </summary>
-public sealed class DesiredStateEngine(Func<string, bool>? inScope = null)
+public sealed class DesiredStateEngine(Func<string, bool>? inScope = null, ClusterRouting? routing = null)
 {
     private static readonly StringComparer Ordinal = StringComparer.Ordinal;
     private readonly Func<string, bool> _inScope = inScope ?? (_ => true);
+    private readonly ClusterRouting _routing = routing ?? ClusterRouting.Direct;
 
     // Ranked entries, per key, and each source's entries (so that a source replaces exactly its own).
     private readonly Dictionary<DesiredKey, KeyEntries> _entries = [];
@@ -57,6 +63,12 @@ public sealed class DesiredStateEngine(Func<string, bool>? inScope = null)
 
     public IntentModel Intent { get; } = new();
 
+    /// <summary>The cluster's routing configuration this engine computes for.</summary>
+    public ClusterRouting Routing => _routing;
+
+    /// <summary>Whether routes via other hosts are computed (direct mode) or left to BIRD (BGP mode).</summary>
+    private bool ViaHosts => !_routing.IsBgp;
+
     /// <summary>The hosts (in scope) that have a desired state: registered, with bound ports, or owning blocks.</summary>
     public IEnumerable<string> Hosts => _known;
 
@@ -82,6 +94,8 @@ public sealed class DesiredStateEngine(Func<string, bool>? inScope = null)
         }
         foreach (var key in Intent.BlockKeys()) Recompute(SourceKind.Block, key);
         foreach (var floating in Intent.FloatingIps()) Recompute(SourceKind.Floating, floating.Id);
+        if (_routing.IsBgp)
+            foreach (var host in Intent.HostNames()) Recompute(SourceKind.Host, host);
     }
 
     /// <summary>Applies many changes (a resync) one by one; returns what each host must be told, merged per key.</summary>
@@ -184,6 +198,8 @@ public sealed class DesiredStateEngine(Func<string, bool>? inScope = null)
 
     private void HostChanged(string name, HostSpec? previous, HostSpec? current)
     {
+        // Its BGP identity and peer item (BGP mode): its IPv4 address and AS number.
+        Recompute(SourceKind.Host, name);
         // Only the host's existence and addresses matter to anyone's routes.
         if (previous?.Ipv4Address == current?.Ipv4Address && previous?.Ipv6Address == current?.Ipv6Address
             && (previous is null) == (current is null)) return;
@@ -277,8 +293,18 @@ public sealed class DesiredStateEngine(Func<string, bool>? inScope = null)
         SourceKind.Endpoint => Intent.Endpoint(id) is { IsBound: true } endpoint ? EndpointEntries(endpoint) : [],
         SourceKind.Block => Intent.Block(id) is { } block ? BlockEntries(id, block) : [],
         SourceKind.Floating => Intent.FloatingIp(id) is { IsAssociated: true } floating ? FloatingEntries(floating) : [],
+        SourceKind.Host => Intent.Host(id) is { } host ? HostEntries(host) : [],
         _ => [],
     };
+
+    /// <summary>BGP mode: the host's identity, for itself; its peer item, for every other host.</summary>
+    private Entry[] HostEntries(HostSpec host)
+    {
+        var entries = new List<Entry>(2);
+        if (_inScope(host.Name) && _routing.NodeOf(host) is { } node) entries.Add(Entry.Owner(new Rank(0, host.Name, 0), host.Name, node));
+        if (_routing.PeerOf(host) is { } peer) entries.Add(Entry.AllBut(new Rank(0, host.Name, 0), host.Name, peer));
+        return [.. entries];
+    }
 
     private Entry[] EndpointEntries(WorkloadEndpoint endpoint)
     {
@@ -303,7 +329,7 @@ public sealed class DesiredStateEngine(Func<string, bool>? inScope = null)
             }
         }
         // Other hosts route an address its host borrowed (outside that host's blocks) to the host itself.
-        if (endpoint.AdminStateUp && Intent.Host(host) is { } owner)
+        if (ViaHosts && endpoint.AdminStateUp && Intent.Host(host) is { } owner)
         {
             var index = 0;
             foreach (var address in endpoint.Addresses)
@@ -342,7 +368,7 @@ public sealed class DesiredStateEngine(Func<string, bool>? inScope = null)
         if (block.AffinityHost is not { } host) return [];
         var entries = new List<Entry>(2);
         if (_inScope(host)) entries.Add(Entry.Owner(new Rank(RouteOwnBlock, key, 0), host, RouteItem.Blackhole(block.Cidr)));
-        if (Intent.Host(host)?.AddressFor(block.Cidr.Version) is { } gateway)
+        if (ViaHosts && Intent.Host(host)?.AddressFor(block.Cidr.Version) is { } gateway)
             entries.Add(Entry.AllBut(new Rank(RouteRemoteBlock, key, 0), host, RouteItem.Via(block.Cidr, gateway, host)));
         return [.. entries];
     }
@@ -355,7 +381,7 @@ public sealed class DesiredStateEngine(Func<string, bool>? inScope = null)
         if (_inScope(host) && port.Addresses.Contains(floating.FixedIpAddress!))
             entries.Add(Entry.Owner(new Rank(0, floating.Id, 0), host,
                 new FloatingNatItem(floating.FloatingIpAddress, floating.FixedIpAddress!, port.InterfaceName, floating.Id)));
-        if (Intent.Host(host)?.AddressFor(floating.FloatingIpAddress.Version()) is { } gateway)
+        if (ViaHosts && Intent.Host(host)?.AddressFor(floating.FloatingIpAddress.Version()) is { } gateway)
             entries.Add(Entry.AllBut(new Rank(RouteFloating, floating.Id, 0), host,
                 RouteItem.Via(IpPrefix.Host(floating.FloatingIpAddress), gateway, host)));
         return [.. entries];
@@ -694,7 +720,7 @@ public sealed class DesiredStateEngine(Func<string, bool>? inScope = null)
         if (index.TryGetValue(key, out var set) && set.Remove(value) && set.Count == 0) index.Remove(key);
     }
 
-    private enum SourceKind : byte { Endpoint, Block, Floating }
+    private enum SourceKind : byte { Endpoint, Block, Floating, Host }
 
     /// <summary>Where an entry stands among others for its key: class (route kind), then source id, then index.</summary>
     private readonly record struct Rank(int Class, string Id, int Index) : IComparable<Rank>

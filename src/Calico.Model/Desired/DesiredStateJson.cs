@@ -23,6 +23,8 @@ public static class DesiredStateJson
         (typeof(DhcpSubnetItem), "dhcp-subnet"),
         (typeof(DhcpHostItem), "dhcp-host"),
         (typeof(IpPoolItem), "ip-pool"),
+        (typeof(BgpNodeItem), "bgp-node"),
+        (typeof(BgpPeerItem), "bgp-peer"),
     ];
 
     public static readonly JsonSerializerOptions Options = CreateOptions();

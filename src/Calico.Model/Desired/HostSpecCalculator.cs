@@ -13,11 +13,16 @@ namespace Calico.Model.Desired;
 /// inside a block affine to that host). Where two sources want the same route, the first in a fixed order wins
 /// (local workloads, own blocks, remote workloads by id, remote blocks by key, then floating IPs by id), so the
 /// answer does not depend on the order changes arrived in.
+/// In BGP routing mode (<see cref="ClusterRouting"/>) no route via another host is computed at all — BIRD learns those
+/// from its peers — and the host holds instead its BGP identity (<see cref="BgpNodeItem"/>) and one
+/// <see cref="BgpPeerItem"/> per other registered host (the node-to-node mesh; first host by name wins an address).
 /// </summary>
 public static class HostSpecCalculator
 {
-    public static Dictionary<DesiredKey, DesiredItem> Compute(IIntentView intent, string host)
+    public static Dictionary<DesiredKey, DesiredItem> Compute(IIntentView intent, string host, ClusterRouting? routing = null)
     {
+        routing ??= ClusterRouting.Direct;
+        var viaHosts = !routing.IsBgp;
         var items = new Dictionary<DesiredKey, DesiredItem>();
         var neededSets = new SortedSet<string>(StringComparer.Ordinal);
 
@@ -27,7 +32,7 @@ public static class HostSpecCalculator
         foreach (var block in intent.Blocks())
             if (block.AffinityHost == host) TryAdd(items, RouteItem.Blackhole(block.Cidr));
 
-        foreach (var endpoint in intent.BoundEndpoints())
+        foreach (var endpoint in viaHosts ? intent.BoundEndpoints() : [])
         {
             if (endpoint.Host == host || !endpoint.AdminStateUp) continue;
             if (intent.Host(endpoint.Host!) is not { } owner) continue;
@@ -39,7 +44,7 @@ public static class HostSpecCalculator
             }
         }
 
-        foreach (var block in intent.Blocks())
+        foreach (var block in viaHosts ? intent.Blocks() : [])
         {
             if (block.AffinityHost is not { } affinity || affinity == host) continue;
             if (intent.Host(affinity) is { } owner) AddRouteVia(items, block.Cidr, owner);
@@ -53,10 +58,17 @@ public static class HostSpecCalculator
                 if (port.Addresses.Contains(floating.FixedIpAddress!))
                     TryAdd(items, new FloatingNatItem(floating.FloatingIpAddress, floating.FixedIpAddress!, port.InterfaceName, floating.Id));
             }
-            else if (intent.Host(port.Host!) is { } owner)
+            else if (viaHosts && intent.Host(port.Host!) is { } owner)
             {
                 AddRouteVia(items, IpPrefix.Host(floating.FloatingIpAddress), owner);
             }
+        }
+
+        if (routing.IsBgp)
+        {
+            if (intent.Host(host) is { } self && routing.NodeOf(self) is { } node) TryAdd(items, node);
+            foreach (var other in intent.Hosts())
+                if (other.Name != host && routing.PeerOf(other) is { } peer) TryAdd(items, peer);
         }
 
         // Every pool, on every host: the address space that floating-IP SNAT and outgoing NAT leave alone.

@@ -8,6 +8,8 @@ namespace Calico.Model.Desired;
 public interface IIntentView
 {
     HostSpec? Host(string name);
+    /// <summary>Every registered host, in ordinal name order.</summary>
+    IEnumerable<HostSpec> Hosts();
     Network? Network(string id);
     Subnet? Subnet(string id);
     SecurityGroup? SecurityGroup(string id);
@@ -234,6 +236,11 @@ public sealed class IntentModel : IIntentView
     }
 
     public HostSpec? Host(string name) => _hosts.GetValueOrDefault(name);
+
+    public IEnumerable<HostSpec> Hosts() => _hosts.Values.OrderBy(h => h.Name, Ordinal);
+
+    /// <summary>Every registered host (any order).</summary>
+    public IEnumerable<string> HostNames() => _hosts.Keys;
 
     public Network? Network(string id) => _networks.GetValueOrDefault(id);
 

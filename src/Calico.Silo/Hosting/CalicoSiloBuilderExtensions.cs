@@ -31,6 +31,8 @@ public static class CalicoSiloBuilderExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<HostLivenessOptions>, HostLivenessOptionsValidator>());
         services.AddOptions<CalculatorOptions>().Bind(configuration.GetSection(CalculatorOptions.Section)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<CalculatorOptions>, CalculatorOptionsValidator>());
+        services.AddOptions<RoutingOptions>().Bind(configuration.GetSection(RoutingOptions.Section)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RoutingOptions>, RoutingOptionsValidator>());
         services.TryAddSingleton<StoreReader>();
         services.AddCalicoIpam(configuration);
 

@@ -52,7 +52,7 @@ public sealed class ComponentLoopTests
 
         var names = services.Where(d => d.ServiceType == typeof(DataplaneComponentRegistration))
             .Select(d => ((DataplaneComponentRegistration)d.ImplementationInstance!).Name);
-        Assert.Equal(["interfaces", "policy", "routes", "dhcp"], names);
+        Assert.Equal(["interfaces", "policy", "routes", "dhcp", "bgp"], names);
     }
 
     [Fact]
@@ -63,8 +63,8 @@ public sealed class ComponentLoopTests
         using var withoutPolicy = On(kernel, options);
         using var withPolicy = On(kernel, options, nftables: new FakeNftables());
 
-        Assert.Equal(["interfaces", "routes", "dhcp"], withoutPolicy.Components);
-        Assert.Equal(["interfaces", "policy", "routes", "dhcp"], withPolicy.Components);
+        Assert.Equal(["interfaces", "routes", "dhcp", "bgp"], withoutPolicy.Components);
+        Assert.Equal(["interfaces", "policy", "routes", "dhcp", "bgp"], withPolicy.Components);
     }
 
     [Fact]

@@ -81,7 +81,7 @@ public sealed class DhcpDriverTests : IDisposable
 
         var result = await dataplane.ApplyAsync(State(Seed()));
 
-        Assert.Equal(["interfaces", "routes", "dhcp"], dataplane.Components);
+        Assert.Equal(["interfaces", "routes", "dhcp", "bgp"], dataplane.Components);
         Assert.Equal(new EndpointProgramming(EndpointStatusKind.Active, null), result.Endpoints[Port]);
         // ns-dhcp up with its peer down, holding the gateway without a prefix route.
         Assert.True(NsDhcp().IsUp);

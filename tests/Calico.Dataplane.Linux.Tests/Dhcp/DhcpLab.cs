@@ -145,6 +145,22 @@ public sealed class DhcpLab : IDisposable
         return pids;
     }
 
+    /// <summary>Kills every live process whose command line contains <paramref name="text"/> (a lab's directory), until none is left.</summary>
+    public static void KillProcesses(string text)
+    {
+        for (var round = 0; round < 50; round++)
+        {
+            var left = Processes(text);
+            if (left.Count == 0) break;
+            foreach (var pid in left)
+            {
+                try { Process.GetProcessById(pid).Kill(); }
+                catch (Exception e) when (e is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception) { }
+            }
+            Thread.Sleep(100);
+        }
+    }
+
     /// <summary>The inode of a network namespace, to tell which one a process is in.</summary>
     public static string NamespaceOf(int pid) => TestNamespace.Run("readlink", $"/proc/{pid}/ns/net").Trim();
 
@@ -177,17 +193,7 @@ public sealed class DhcpLab : IDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         // Processes first: a process inside a deleted namespace would keep it (and itself) alive.
-        for (var round = 0; round < 50; round++)
-        {
-            var left = Processes(Root);
-            if (left.Count == 0) break;
-            foreach (var pid in left)
-            {
-                try { Process.GetProcessById(pid).Kill(); }
-                catch (Exception e) when (e is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception) { }
-            }
-            Thread.Sleep(100);
-        }
+        KillProcesses(Root);
         foreach (var ns in _namespaces) ns.Dispose();
         foreach (var etc in _netnsEtc)
         {

@@ -1,4 +1,5 @@
 using System.Net;
+using Calico.Dataplane.Linux.Bgp;
 using Calico.Dataplane.Linux.Components;
 using Calico.Dataplane.Linux.Dhcp;
 using Calico.Dataplane.Linux.Driver;
@@ -36,7 +37,7 @@ public static class Desired
     /// Dataplane:PolicyEnabled would have it), link notices when given — with every component production has
     /// (<see cref="LinuxDataplaneComponents.All"/>, or <paramref name="components"/>). DHCP's files go to the directory
     /// <paramref name="features"/> gives, or else to one under the temporary directory that exists only if DHCP is
-    /// applied: never to the machine's /var/lib/calico.
+    /// applied: never to the machine's /var/lib/calico; BIRD's likewise.
     /// </summary>
     public static LinuxDataplane On(FakeKernel kernel, DataplaneOptions? options = null, ResiliencePipeline? retry = null,
         INftables? nftables = null, ILinkNotifications? links = null, FakeProcessHost? processes = null, FeatureOptions? features = null,
@@ -54,6 +55,8 @@ public static class Desired
                 DhcpRestartDelay = dhcp.DhcpRestartDelay,
                 DhcpMaxRestartDelay = dhcp.DhcpMaxRestartDelay,
             });
+        if (features.Get<BgpOptions>().BirdStateDirectory == new BgpOptions().BirdStateDirectory)
+            features = features.With(new BgpOptions { BirdStateDirectory = Path.Combine(Path.GetTempPath(), "cal-unit-bird-" + Guid.NewGuid().ToString("N")[..12]) });
         return new LinuxDataplane(new DataplaneKernel(kernel, kernel, processes ?? new FakeProcessHost(), nftables, links), options,
             NullLoggerFactory.Instance, retry ?? options.Retry(), components ?? LinuxDataplaneComponents.All, time, features);
     }

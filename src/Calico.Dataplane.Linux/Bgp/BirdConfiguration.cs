@@ -1,0 +1,99 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using Calico.Model.Desired;
+using Calico.Model.Net;
+
+namespace Calico.Dataplane.Linux.Bgp;
+
+/// <summary>
+/// BIRD 2's configuration for one host, a pure function of its desired state (golden-text tested, and parsed by
+/// `bird -p` in the tests), shaped as Calico's confd templates shape it:
+/// <list type="bullet">
+/// <item>router id: the host's IPv4 address; a `device` protocol; a `direct` protocol for the host's own subnets
+/// (not the workload interfaces), which resolves a peer's next hop (`gateway recursive`) on a shared segment.</item>
+/// <item>a `kernel` protocol with learn (routes others put in the kernel, such as a default route, resolve next hops),
+/// persist (its routes stay in the kernel when BIRD stops), graceful restart and merge paths, whose export filter
+/// lets into the kernel only what peers taught (source BGP): the agent's own routes stay the agent's.</item>
+/// <item>what the host announces, as blackholes of a `static` protocol that only BGP exports (the kernel filter refuses
+/// them): its own blocks (from the blackhole route items), the addresses it holds outside them (local routes no block
+/// covers, /32) and the floating IPs of its ports (/32). Being static, they also outrank (preference 200 against 100) a
+/// peer's route to the same prefix, so a workload that just moved here is never routed back to its old host.</item>
+/// <item>a template with Calico's peer settings and one `protocol bgp` per peer (the node-to-node mesh).</item>
+/// </list>
+/// IPv4 only: IPv6 prefixes are left out (an IPv6 mesh needs IPv6 sessions, not done yet).
+/// </summary>
+public sealed record BirdConfiguration(BgpNodeItem Node, IReadOnlyList<BgpPeerItem> Peers, IReadOnlyList<IpPrefix> Exports, string Text)
+{
+    public const string ExportProtocol = "calico_exports";
+
+    /// <summary>
+    /// The configuration, or null when the host runs no BIRD (no <see cref="BgpNodeItem"/>: direct routing mode).
+    /// <paramref name="workloadInterfacePrefix"/> keeps the workload taps out of the `direct` protocol.
+    /// </summary>
+    public static BirdConfiguration? Compute(IReadOnlyDictionary<DesiredKey, DesiredItem> desired, string workloadInterfacePrefix,
+        TimeSpan gracefulRestartWait)
+    {
+        if (desired.GetValueOrDefault(BgpNodeItem.NodeKey) is not BgpNodeItem node) return null;
+        var peers = desired.Values.OfType<BgpPeerItem>()
+            .Where(p => p.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork && !p.Address.Equals(node.RouterId))
+            .OrderBy(p => p.Address, Comparer<IPAddress>.Create(IpAddresses.Compare)).ToList();
+        var exports = Announced(desired.Values);
+        return new BirdConfiguration(node, peers, exports, Render(node, peers, exports, workloadInterfacePrefix, gracefulRestartWait));
+    }
+
+    /// <summary>Own blocks, local addresses outside them, floating IPs of local ports: IPv4, sorted, each once.</summary>
+    public static List<IpPrefix> Announced(IEnumerable<DesiredItem> items)
+    {
+        var routes = items.OfType<RouteItem>().Where(r => r.Destination.Version == 4).ToList();
+        var blocks = routes.Where(r => r.Kind == RouteKind.Blackhole).Select(r => r.Destination).ToList();
+        var exports = new HashSet<IpPrefix>(blocks);
+        foreach (var local in routes.Where(r => r.Kind == RouteKind.Local))
+            if (!blocks.Any(b => b.Contains(local.Destination.Address))) exports.Add(local.Destination);
+        foreach (var nat in items.OfType<FloatingNatItem>())
+            if (nat.FloatingAddress.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork) exports.Add(IpPrefix.Host(nat.FloatingAddress));
+        return [.. exports.Order(MemberBuckets.Comparer)];
+    }
+
+    /// <summary>A BIRD protocol name for a peer: letters, digits and underscores (Mesh_172_18_203_44).</summary>
+    public static string ProtocolName(BgpPeerItem peer) => "Mesh_" + peer.Address.ToString().Replace('.', '_');
+
+    private static string Render(BgpNodeItem node, IReadOnlyList<BgpPeerItem> peers, IReadOnlyList<IpPrefix> exports,
+        string workloadInterfacePrefix, TimeSpan gracefulRestartWait)
+    {
+        var c = CultureInfo.InvariantCulture;
+        var b = new StringBuilder();
+        b.Append("# Written by the Calico compute agent from this host's desired state; rewritten on every change.\n");
+        b.Append(c, $"router id {node.RouterId};\n");
+        b.Append("log stderr { info, remote, warning, error, auth, fatal, bug };\n");
+        b.Append(c, $"graceful restart wait {(int)gracefulRestartWait.TotalSeconds};\n\n");
+
+        b.Append("# Into the kernel only what peers taught: the agent's own routes stay the agent's.\n");
+        b.Append("filter calico_kernel_programming {\n  if source = RTS_BGP then accept;\n  reject;\n}\n\n");
+        b.Append("# To peers only what this host announces.\n");
+        b.Append(c, $"filter calico_export_to_bgp_peers {{\n  if proto = \"{ExportProtocol}\" then accept;\n  reject;\n}}\n\n");
+
+        b.Append("protocol device {\n  scan time 2;\n}\n\n");
+        b.Append("# The host's own subnets (not its workloads), so that a peer's next hop on a shared segment resolves.\n");
+        b.Append(c, $"protocol direct calico_direct {{\n  ipv4;\n  interface -\"{workloadInterfacePrefix}*\", -\"ns-dhcp*\", \"*\";\n}}\n\n");
+        b.Append("protocol kernel calico_kernel {\n  learn;\n  persist;\n  scan time 2;\n  graceful restart;\n  merge paths on;\n");
+        b.Append("  ipv4 {\n    import all;\n    export filter calico_kernel_programming;\n  };\n}\n\n");
+
+        b.Append("# What this host announces: its blocks, its addresses outside them, its ports' floating IPs.\n");
+        b.Append(c, $"protocol static {ExportProtocol} {{\n  ipv4;\n");
+        foreach (var prefix in exports) b.Append(c, $"  route {prefix} blackhole;\n");
+        b.Append("}\n\n");
+
+        b.Append("template bgp calico_peer {\n");
+        b.Append(c, $"  local {node.RouterId} as {node.AsNumber};\n");
+        b.Append("  multihop;\n  graceful restart;\n  connect delay time 2;\n  connect retry time 5;\n  error wait time 5,30;\n");
+        b.Append("  ipv4 {\n    import all;\n    export filter calico_export_to_bgp_peers;\n    gateway recursive;\n    add paths on;\n  };\n}\n");
+        foreach (var peer in peers)
+        {
+            b.Append(c, $"\nprotocol bgp {ProtocolName(peer)} from calico_peer {{\n");
+            b.Append(c, $"  description \"host {peer.Host}\";\n");
+            b.Append(c, $"  neighbor {peer.Address} as {peer.AsNumber};\n}}\n");
+        }
+        return b.ToString();
+    }
+}

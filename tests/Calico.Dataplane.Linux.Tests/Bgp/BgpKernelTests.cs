@@ -1,0 +1,144 @@
+using Calico.Dataplane.Linux.Tests.Dhcp;
+using Calico.Model.Desired;
+using Xunit.Abstractions;
+
+namespace Calico.Dataplane.Linux.Tests.Bgp;
+
+/// <summary>
+/// Real BIRD (Debian's bird2) run by each host's agent, two hosts on one segment in BGP routing mode: a VM on one
+/// reaches a VM on the other through routes learned over BGP only; a port deleted is withdrawn; a BIRD killed is
+/// restarted by its supervisor while the routes stay in both kernels (graceful restart, persist); and two racks behind
+/// a router that reflects routes between them. The waits are for
+/// convergence (BGP's connect delay is 2 s), with generous deadlines; nothing is timed.
+/// </summary>
+public sealed class BgpKernelTests(ITestOutputHelper output) : IDisposable
+{
+    private static readonly TimeSpan Converge = TimeSpan.FromSeconds(60);
+    private readonly BgpLab _lab = new(output);
+
+    public void Dispose() => _lab.Dispose();
+
+    [Fact]
+    public async Task A_vm_reaches_a_vm_on_another_host_through_routes_learned_over_bgp_only()
+    {
+        var (a, b) = _lab.TwoHostsOnOneSegment();
+        _lab.Block("10.65.0.0/26", a.Name);
+        _lab.Block("10.65.0.64/26", b.Name);
+        var vmA = _lab.AddVm(a, "port-a-0001", "10.65.0.2");
+        var vmB = _lab.AddVm(b, "port-b-0001", "10.65.0.66");
+        // An address outside its host's blocks (borrowed): announced as a /32.
+        var borrowed = _lab.AddVm(a, "port-a-0002", "10.65.1.7");
+        await _lab.ApplyAsync(a, b);
+
+        // The control plane sent no route via another host; each agent holds only its own routes (proto 80).
+        foreach (var host in new[] { a, b })
+        {
+            Assert.DoesNotContain(_lab.Engine.Snapshot(host.Name).Values, i => i is RouteItem { Kind: RouteKind.ViaHost });
+            Assert.DoesNotContain("via", host.Ns.Ip("route", "show", "proto", "80"));
+        }
+
+        await DhcpLab.WaitUntil(() => BgpLab.Route(b, "10.65.0.0/26").Contains("proto bird") && BgpLab.Route(a, "10.65.0.64/26").Contains("proto bird")
+            && BgpLab.Route(b, "10.65.1.7").Contains("proto bird"), Converge, "each host to learn the other's block over BGP");
+        Assert.Contains("via 172.18.203.31", BgpLab.Route(b, "10.65.0.0/26"));
+        Assert.Contains("via 172.18.203.44", BgpLab.Route(a, "10.65.0.64/26"));
+        Assert.Contains("Established", BgpLab.Birdc(a, "show", "protocols", "Mesh_172_18_203_44"));
+
+        await DhcpLab.WaitUntil(() => BgpLab.Pings(vmA, vmB.Address) && BgpLab.Pings(vmB, vmA.Address) && BgpLab.Pings(vmB, borrowed.Address),
+            Converge, "the VMs to reach each other");
+
+        // The borrowed address's port is deleted: its /32 is withdrawn from the other host; the block stays.
+        _lab.DeletePort("port-a-0002");
+        await _lab.ApplyAsync(a);
+        await DhcpLab.WaitUntil(() => BgpLab.Route(b, "10.65.1.7").Length == 0, Converge, "10.65.1.7/32 to be withdrawn from h44");
+        Assert.Contains("proto bird", BgpLab.Route(b, "10.65.0.0/26"));
+        Assert.True(BgpLab.Pings(vmB, vmA.Address));
+    }
+
+    [Fact]
+    public async Task A_killed_bird_is_restarted_and_no_route_is_withdrawn_meanwhile()
+    {
+        var (a, b) = _lab.TwoHostsOnOneSegment();
+        _lab.Block("10.65.0.0/26", a.Name);
+        _lab.Block("10.65.0.64/26", b.Name);
+        var vmA = _lab.AddVm(a, "port-a-0001", "10.65.0.2");
+        var vmB = _lab.AddVm(b, "port-b-0001", "10.65.0.66");
+        await _lab.ApplyAsync(a, b);
+        await DhcpLab.WaitUntil(() => BgpLab.Route(b, "10.65.0.0/26").Contains("proto bird") && BgpLab.Route(a, "10.65.0.64/26").Contains("proto bird"),
+            Converge, "each host to learn the other's block over BGP");
+        var before = BgpLab.BirdPid(a)!.Value;
+
+        TestNamespace.Run("kill", "-KILL", before.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+        // Until A's new BIRD is back in session with B, both kernels keep the routes: B holds A's as stale (graceful
+        // restart), A's kernel keeps what its BIRD put there (persist).
+        var samples = 0;
+        await DhcpLab.WaitUntil(() =>
+        {
+            samples++;
+            Assert.Contains("proto bird", BgpLab.Route(b, "10.65.0.0/26"));
+            Assert.Contains("proto bird", BgpLab.Route(a, "10.65.0.64/26"));
+            return BgpLab.BirdPid(a) is { } now && now != before
+                && BgpLab.Birdc(a, "show", "protocols", "Mesh_172_18_203_44").Contains("Established");
+        }, Converge, "h31's BIRD to be restarted by its supervisor and back in session");
+        Assert.True(samples > 1);
+        // The restart is the supervisor's: one BIRD of ours, with our socket; and B's routes are A's again.
+        Assert.Single(DhcpLab.Processes(a.Files.PidFile));
+        await DhcpLab.WaitUntil(() => BgpLab.Pings(vmA, vmB.Address), Converge, "the VMs to reach each other after the restart");
+        Assert.Contains("proto bird", BgpLab.Route(b, "10.65.0.0/26"));
+    }
+
+    [Fact]
+    public async Task A_restarted_agent_adopts_its_bird_and_direct_mode_stops_it_and_removes_its_routes()
+    {
+        var (a, b) = _lab.TwoHostsOnOneSegment();
+        _lab.Block("10.65.0.0/26", a.Name);
+        _lab.Block("10.65.0.64/26", b.Name);
+        await _lab.ApplyAsync(a, b);
+        await DhcpLab.WaitUntil(() => BgpLab.Route(a, "10.65.0.64/26").Contains("proto bird"), Converge, "h31 to learn h44's block");
+        var pid = BgpLab.BirdPid(a)!.Value;
+
+        // A new agent on h31 (the old one disposed: BIRD goes on) adopts the running BIRD: same pid.
+        var restarted = _lab.Restart(a);
+        await _lab.ApplyAsync(restarted);
+        Assert.Equal(pid, BgpLab.BirdPid(restarted));
+        Assert.Contains("proto bird", BgpLab.Route(restarted, "10.65.0.64/26"));
+
+        // In direct mode the same agent runs no BIRD and leaves no BIRD route behind.
+        var direct = _lab.Engine.Snapshot(restarted.Name).Where(kv => kv.Value is not (BgpNodeItem or BgpPeerItem)).ToDictionary();
+        await restarted.Dataplane.ApplyAsync(direct, [.. direct.Values.Select(i => new DesiredChange(i.Key, i))], true, CancellationToken.None);
+        Assert.False(DhcpLab.IsAlive(pid));
+        Assert.Empty(restarted.Ns.Ip("route", "show", "proto", "bird").Trim());
+        Assert.False(File.Exists(restarted.Files.ConfigFile));
+        // h44's BIRD, in another namespace, is left alone.
+        Assert.NotNull(BgpLab.BirdPid(b));
+    }
+
+    [Fact]
+    public async Task A_vm_in_one_rack_reaches_a_vm_in_the_other_through_a_route_reflector()
+    {
+        var (a, b, router) = _lab.TwoRacksWithRouteReflector();
+        _lab.Block("10.65.0.0/26", a.Name);
+        _lab.Block("10.65.0.64/26", b.Name);
+        var vmA = _lab.AddVm(a, "port-a-0001", "10.65.0.2");
+        var vmB = _lab.AddVm(b, "port-b-0001", "10.65.0.66");
+        await _lab.ApplyAsync(a, b);
+
+        try
+        {
+            await DhcpLab.WaitUntil(() => BgpLab.Route(b, "10.65.0.0/26").Contains("proto bird") && BgpLab.Route(a, "10.65.0.64/26").Contains("proto bird")
+                && router.Ip("route", "show", "10.65.0.0/26").Contains("proto bird") && router.Ip("route", "show", "10.65.0.64/26").Contains("proto bird"),
+                Converge, "the racks' routes to reach the other rack and the router over BGP");
+        }
+        catch (TimeoutException)
+        {
+            output.WriteLine(BgpLab.Birdc(a, "show", "protocols") + BgpLab.Birdc(a, "show", "route", "all") + a.Ns.Ip("route") + router.Ip("route")
+                + new Calico.Dataplane.Linux.Bgp.BirdControl("/usr/sbin/birdc", Path.Combine(_lab.Root, "tor.ctl")).Run("show", "protocols", "all"));
+            throw;
+        }
+        // Another rack's block is reached through the rack's router: the next hop resolved recursively via the default route.
+        Assert.Contains("via 10.0.1.1", BgpLab.Route(a, "10.65.0.64/26"));
+        Assert.Contains("via 10.0.2.1", BgpLab.Route(b, "10.65.0.0/26"));
+        Assert.DoesNotContain(_lab.Engine.Snapshot(a.Name).Values, i => i is RouteItem { Kind: RouteKind.ViaHost });
+        await DhcpLab.WaitUntil(() => BgpLab.Pings(vmA, vmB.Address) && BgpLab.Pings(vmB, vmA.Address), Converge, "the VMs to reach each other across the racks");
+    }
+}

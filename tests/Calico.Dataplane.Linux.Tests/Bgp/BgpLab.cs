@@ -1,0 +1,212 @@
+using System.Diagnostics;
+using System.Net;
+using Calico.Dataplane.Linux.Bgp;
+using Calico.Dataplane.Linux.Components;
+using Calico.Dataplane.Linux.Driver;
+using Calico.Dataplane.Linux.Policy;
+using Calico.Dataplane.Linux.Tests.Dhcp;
+using Calico.Model.Collections;
+using Calico.Model.Desired;
+using Calico.Model.Net;
+using Calico.Model.Resources;
+using Microsoft.Extensions.Logging;
+using Xunit.Abstractions;
+
+namespace Calico.Dataplane.Linux.Tests.Bgp;
+
+/// <summary>
+/// Compute hosts in namespaces of the test's own on one segment (a veth pair between two hosts), each with its agent's
+/// dataplane (every component; policy off, since this is about routes) and so its own BIRD, VMs in namespaces behind
+/// taps, and the control plane's incremental engine in BGP routing mode computing what each host is told. Everything
+/// the test writes is in one directory of its own (BIRD's configuration, socket and pid file included), which also
+/// marks every process it starts: Dispose kills those (BIRD outlives its agent on purpose), then deletes the
+/// namespaces and the directory. Nothing runs in or touches the machine's own namespace.
+/// </summary>
+public sealed class BgpLab : IDisposable
+{
+    private readonly List<TestNamespace> _namespaces = [];
+    private readonly List<LinuxDataplane> _dataplanes = [];
+    private readonly ILoggerFactory _loggers;
+    private long _revision;
+    private int _disposed;
+
+    public BgpLab(ITestOutputHelper output)
+    {
+        TestNamespace.RequireRoot();
+        if (!File.Exists("/usr/sbin/bird")) throw new InvalidOperationException("BIRD 2 is not installed: apt-get install bird2");
+        _loggers = new TestOutputLoggers(output);
+        // Short: BIRD's control socket inside it must fit a unix socket path.
+        Root = Directory.CreateTempSubdirectory("cal-bgp-").FullName;
+    }
+
+    public string Root { get; }
+
+    public DesiredStateEngine Engine { get; } = new(routing: ClusterRouting.Bgp);
+
+    public sealed record Host(string Name, TestNamespace Ns, IPAddress Address, LinuxDataplane Dataplane, BirdFiles Files);
+
+    public sealed record Vm(TestNamespace Ns, WorkloadEndpoint Port, IPAddress Address);
+
+    /// <summary>Two hosts joined by a veth pair (eth0 on each), 172.18.203.31 and .44 as in the seed, both registered.</summary>
+    public (Host A, Host B) TwoHostsOnOneSegment()
+    {
+        var a = Namespace("cal-bh");
+        var b = Namespace("cal-bh");
+        a.AddVethPair("eth0", "eth0", b);
+        return (AddHost("h31", a, "172.18.203.31/24"), AddHost("h44", b, "172.18.203.44/24"));
+    }
+
+    /// <summary>
+    /// Two racks: host A (10.0.1.2) and host B (10.0.2.2) each on its own segment behind a router namespace (10.0.1.1
+    /// and 10.0.2.1, forwarding) that runs a BIRD of the test's own as the racks' route reflector, registered as a
+    /// host so that both hosts peer with it (operator-managed peers do not exist yet). Its BIRD puts what it learns
+    /// into its kernel, so the router forwards between the racks.
+    /// </summary>
+    public (Host A, Host B, TestNamespace Router) TwoRacksWithRouteReflector()
+    {
+        var router = Namespace("cal-br");
+        var a = Namespace("cal-bh");
+        var b = Namespace("cal-bh");
+        router.AddVethPair("rack-a", "eth0", a);
+        router.AddVethPair("rack-b", "eth0", b);
+        router.Ip("addr", "add", "10.0.1.1/24", "dev", "rack-a");
+        router.Ip("addr", "add", "10.0.2.1/24", "dev", "rack-b");
+        router.Exec("sysctl", "-qw", "net.ipv4.ip_forward=1");
+        var hostA = AddHost("rack-a-h1", a, "10.0.1.2/24");
+        var hostB = AddHost("rack-b-h1", b, "10.0.2.2/24");
+        a.Ip("route", "add", "default", "via", "10.0.1.1");
+        b.Ip("route", "add", "default", "via", "10.0.2.1");
+
+        var config = Path.Combine(Root, "tor.conf");
+        File.WriteAllText(config, """
+            router id 10.0.1.1;
+            protocol device { scan time 2; }
+            protocol direct { ipv4; interface "rack-*"; }
+            protocol kernel { ipv4 { import none; export filter { if source = RTS_BGP then accept; reject; }; }; }
+            template bgp rack_client {
+              local 10.0.1.1 as 64512;
+              multihop;
+              rr client;
+              rr cluster id 10.0.1.1;
+              connect delay time 2;
+              connect retry time 5;
+              ipv4 { import all; export where source = RTS_BGP; gateway recursive; };
+            }
+            protocol bgp rack_a from rack_client { neighbor 10.0.1.2 as 64512; }
+            protocol bgp rack_b from rack_client { neighbor 10.0.2.2 as 64512; }
+            """);
+        // Daemonizes; its command line names our directory, so Dispose kills it.
+        router.Exec("/usr/sbin/bird", "-c", config, "-s", Path.Combine(Root, "tor.ctl"), "-P", Path.Combine(Root, "tor.pid"));
+        Store(new HostSpec("tor", IPAddress.Parse("10.0.1.1"), null, null, ValueMap.Empty), "tor");
+        return (hostA, hostB, router);
+    }
+
+    public Host AddHost(string name, TestNamespace ns, string addressWithPrefix)
+    {
+        ns.Ip("addr", "add", addressWithPrefix, "dev", "eth0");
+        var address = IPAddress.Parse(addressWithPrefix[..addressWithPrefix.IndexOf('/')]);
+        Store(new HostSpec(name, address, null, null, ValueMap.Empty), name);
+        return NewAgent(name, ns, address);
+    }
+
+    /// <summary>The host's agent stops (its dataplane disposed: BIRD goes on, fail-static) and a new one starts.</summary>
+    public Host Restart(Host host)
+    {
+        host.Dataplane.Dispose();
+        return NewAgent(host.Name, host.Ns, host.Address);
+    }
+
+    private Host NewAgent(string name, TestNamespace ns, IPAddress address)
+    {
+        var bgp = new BgpOptions
+        {
+            BirdStateDirectory = Path.Combine(Root, "bird"),
+            BirdRestartDelay = TimeSpan.FromMilliseconds(300),
+            BirdMaxRestartDelay = TimeSpan.FromSeconds(2),
+            BirdGracefulRestartWait = TimeSpan.FromSeconds(30),
+        };
+        var dataplane = new LinuxDataplane(Microsoft.Extensions.Options.Options.Create(
+                new DataplaneOptions { NetworkNamespace = ns.Name, RetryBaseDelay = TimeSpan.FromMilliseconds(1) }),
+            _loggers, LinuxDataplaneComponents.All, null,
+            FeatureOptions.Defaults.With(new PolicyOptions { PolicyEnabled = false }).With(bgp)
+                .With(new Calico.Dataplane.Linux.Dhcp.DhcpOptions { DhcpStateDirectory = Path.Combine(Root, "dhcp") }));
+        _dataplanes.Add(dataplane);
+        return new Host(name, ns, address, dataplane, BirdFiles.For(bgp, ns.Name));
+    }
+
+    /// <summary>A VM on <paramref name="host"/>: its port bound there, its namespace's eth0 the peer of the port's tap.</summary>
+    public Vm AddVm(Host host, string portId, string address)
+    {
+        var ip = IPAddress.Parse(address);
+        var mac = $"fa:16:3e:00:{_namespaces.Count:x2}:{ip.GetAddressBytes()[3]:x2}";
+        var port = new WorkloadEndpoint(portId, "net-1", portId, "proj", host.Name, mac, ValueList.Create(new FixedIp("sub-1", ip)),
+            ValueList<string>.Empty, ValueList<AllowedAddressPair>.Empty, true, "vm-" + portId, "compute:nova", PortSecurityOff: true);
+        var ns = Namespace("cal-bv");
+        host.Ns.AddVethPair(port.InterfaceName, "eth0", ns);
+        ns.Ip("link", "set", "eth0", "address", mac);
+        ns.Ip("addr", "add", address + "/32", "dev", "eth0");
+        ns.Ip("route", "add", "default", "dev", "eth0");
+        Store(port, portId);
+        return new Vm(ns, port, ip);
+    }
+
+    public void Block(string cidr, string host) => Store(new IpBlock(IpPrefix.Parse(cidr), "sub-1", host), IpBlock.KeyFor("sub-1", IpPrefix.Parse(cidr)));
+
+    public void DeletePort(string portId) => Engine.Apply(new ResourceChange(ResourceKind.Endpoint, portId, ++_revision, null));
+
+    /// <summary>Stores a resource in the engine, as the calculator does after a write.</summary>
+    public void Store(object value, string key) => Engine.Apply(new ResourceChange(ResourceChange.KindOf(value), key, ++_revision, value));
+
+    /// <summary>Each host's agent applies what the engine holds for it now (a snapshot, as a watcher after a restart).</summary>
+    public async Task ApplyAsync(params Host[] hosts)
+    {
+        foreach (var host in hosts)
+        {
+            var state = Engine.Snapshot(host.Name);
+            await host.Dataplane.ApplyAsync(state, [.. state.Values.Select(i => new DesiredChange(i.Key, i))], true, CancellationToken.None);
+        }
+    }
+
+    /// <summary>`ip route show PREFIX` in the host's namespace (empty when there is none).</summary>
+    public static string Route(Host host, string prefix) => host.Ns.Ip("route", "show", prefix).Trim();
+
+    public static string Birdc(Host host, params string[] command) => new BirdControl("/usr/sbin/birdc", host.Files.Socket).Run(command);
+
+    public static int? BirdPid(Host host) =>
+        Processes.SupervisedProcessPid(host.Files.PidFile) is { } pid && DhcpLab.IsAlive(pid) ? pid : null;
+
+    public static bool Pings(Vm from, IPAddress to)
+    {
+        var start = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "netns", "exec", from.Ns.Name, "ping", "-c", "1", "-W", "1", to.ToString() }) start.ArgumentList.Add(a);
+        using var ping = Process.Start(start)!;
+        ping.StandardOutput.ReadToEnd();
+        ping.WaitForExit();
+        return ping.ExitCode == 0;
+    }
+
+    private TestNamespace Namespace(string prefix)
+    {
+        var ns = TestNamespace.Create(prefix);
+        _namespaces.Add(ns);
+        return ns;
+    }
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        foreach (var dataplane in _dataplanes) dataplane.Dispose();
+        // Processes first (BIRD outlives its agent): a process inside a deleted namespace would keep it alive.
+        DhcpLab.KillProcesses(Root);
+        foreach (var ns in _namespaces) ns.Dispose();
+        try { Directory.Delete(Root, recursive: true); }
+        catch (IOException) { }
+    }
+}
+
+/// <summary>Reads a pid file (for the lab).</summary>
+internal static class Processes
+{
+    public static int? SupervisedProcessPid(string pidFile) =>
+        File.Exists(pidFile) && int.TryParse(File.ReadAllText(pidFile).Trim(), out var pid) ? pid : null;
+}

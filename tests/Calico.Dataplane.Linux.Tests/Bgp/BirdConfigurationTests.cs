@@ -1,0 +1,159 @@
+using System.Diagnostics;
+using System.Net;
+using Calico.Dataplane.Linux.Bgp;
+using Calico.Model.Desired;
+using Calico.Model.Net;
+using static Calico.Dataplane.Linux.Tests.Reconcilers.Desired;
+
+namespace Calico.Dataplane.Linux.Tests.Bgp;
+
+/// <summary>BIRD's configuration as a pure function of the desired state: golden text, and BIRD itself parses it (`bird -p`).</summary>
+public sealed class BirdConfigurationTests
+{
+    private static readonly BgpNodeItem Node = new(IPAddress.Parse("172.18.203.31"), 64512);
+
+    /// <summary>The seed's source host: its block, a VM in it, an address borrowed outside it, a floating IP, two peers (one eBGP).</summary>
+    private static Dictionary<DesiredKey, DesiredItem> Seed() => State(
+        Node,
+        new BgpPeerItem(IPAddress.Parse("172.18.203.44"), 64512, "h44"),
+        new BgpPeerItem(IPAddress.Parse("172.18.204.2"), 65001, "tor-b"),
+        Blackhole("10.65.0.0/26"),
+        Local("10.65.0.2/32", "tap84637-ef"),
+        Local("10.65.1.7/32", "tap12345-ab"),
+        Local("fd00:65::2/128", "tap84637-ef"),
+        new FloatingNatItem(IPAddress.Parse("172.24.4.10"), IPAddress.Parse("10.65.0.2"), "tap84637-ef", "fip-1"));
+
+    private const string Golden = """
+        # Written by the Calico compute agent from this host's desired state; rewritten on every change.
+        router id 172.18.203.31;
+        log stderr { info, remote, warning, error, auth, fatal, bug };
+        graceful restart wait 120;
+
+        # Into the kernel only what peers taught: the agent's own routes stay the agent's.
+        filter calico_kernel_programming {
+          if source = RTS_BGP then accept;
+          reject;
+        }
+
+        # To peers only what this host announces.
+        filter calico_export_to_bgp_peers {
+          if proto = "calico_exports" then accept;
+          reject;
+        }
+
+        protocol device {
+          scan time 2;
+        }
+
+        # The host's own subnets (not its workloads), so that a peer's next hop on a shared segment resolves.
+        protocol direct calico_direct {
+          ipv4;
+          interface -"tap*", -"ns-dhcp*", "*";
+        }
+
+        protocol kernel calico_kernel {
+          learn;
+          persist;
+          scan time 2;
+          graceful restart;
+          merge paths on;
+          ipv4 {
+            import all;
+            export filter calico_kernel_programming;
+          };
+        }
+
+        # What this host announces: its blocks, its addresses outside them, its ports' floating IPs.
+        protocol static calico_exports {
+          ipv4;
+          route 10.65.0.0/26 blackhole;
+          route 10.65.1.7/32 blackhole;
+          route 172.24.4.10/32 blackhole;
+        }
+
+        template bgp calico_peer {
+          local 172.18.203.31 as 64512;
+          multihop;
+          graceful restart;
+          connect delay time 2;
+          connect retry time 5;
+          error wait time 5,30;
+          ipv4 {
+            import all;
+            export filter calico_export_to_bgp_peers;
+            gateway recursive;
+            add paths on;
+          };
+        }
+
+        protocol bgp Mesh_172_18_203_44 from calico_peer {
+          description "host h44";
+          neighbor 172.18.203.44 as 64512;
+        }
+
+        protocol bgp Mesh_172_18_204_2 from calico_peer {
+          description "host tor-b";
+          neighbor 172.18.204.2 as 65001;
+        }
+
+        """;
+
+    [Fact]
+    public void The_configuration_is_the_golden_text()
+    {
+        var config = BirdConfiguration.Compute(Seed(), "tap", TimeSpan.FromSeconds(120))!;
+        Assert.Equal(Golden.ReplaceLineEndings("\n"), config.Text);
+        // The block, the borrowed address (the VM inside the block is covered by it), the floating IP; IPv4 only.
+        Assert.Equal(["10.65.0.0/26", "10.65.1.7/32", "172.24.4.10/32"], config.Exports.Select(p => p.ToString()));
+        Assert.Equal(2, config.Peers.Count);
+    }
+
+    [Fact]
+    public void Direct_mode_has_no_configuration_and_a_host_never_peers_with_itself()
+    {
+        var direct = Seed();
+        direct.Remove(BgpNodeItem.NodeKey);
+        Assert.Null(BirdConfiguration.Compute(direct, "tap", TimeSpan.FromSeconds(120)));
+
+        var self = Seed();
+        var own = new BgpPeerItem(Node.RouterId, 64512, "h31");
+        self[own.Key] = own;
+        Assert.DoesNotContain(BirdConfiguration.Compute(self, "tap", TimeSpan.FromSeconds(120))!.Peers, p => p.Address.Equals(Node.RouterId));
+    }
+
+    [Fact]
+    public void Bird_itself_parses_the_configuration()
+    {
+        if (!File.Exists("/usr/sbin/bird")) throw new InvalidOperationException("BIRD 2 is not installed: apt-get install bird2");
+        var directory = Directory.CreateTempSubdirectory("cal-bird-parse-");
+        try
+        {
+            var empty = State(Node);
+            foreach (var (name, state) in new[] { ("seed", Seed()), ("alone", empty) })
+            {
+                var file = Path.Combine(directory.FullName, name + ".conf");
+                File.WriteAllText(file, BirdConfiguration.Compute(state, "tap", TimeSpan.FromSeconds(120))!.Text);
+                var start = new ProcessStartInfo("/usr/sbin/bird") { RedirectStandardError = true, RedirectStandardOutput = true };
+                foreach (var a in new[] { "-p", "-c", file }) start.ArgumentList.Add(a);
+                using var bird = Process.Start(start)!;
+                var words = bird.StandardError.ReadToEnd() + bird.StandardOutput.ReadToEnd();
+                bird.WaitForExit();
+                Assert.True(bird.ExitCode == 0, $"bird -p -c {name}.conf: {words}");
+            }
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Options_that_cannot_work_are_refused_by_name()
+    {
+        var validator = new BgpOptionsValidator();
+        Assert.Contains("Dataplane:BirdStateDirectory '/etc/bird'", validator.Validate(null, new BgpOptions { BirdStateDirectory = "/etc/bird" }).FailureMessage);
+        Assert.Contains("unix socket", validator.Validate(null, new BgpOptions { BirdStateDirectory = "/" + new string('d', 70) }).FailureMessage);
+        Assert.True(validator.Validate(null, new BgpOptions()).Succeeded);
+        Assert.Equal("/srv/bird/netns/cal-h1/bird.ctl", BirdFiles.For(new BgpOptions { BirdStateDirectory = "/srv/bird" }, "cal-h1").Socket);
+    }
+}
