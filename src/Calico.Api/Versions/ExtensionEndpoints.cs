@@ -37,6 +37,7 @@ internal static class ExtensionEndpoints
         ("standard-attr-tag", "Tag support for resources with standard attribute: network, subnet, port, security_group, floatingip, router, subnetpool, policy",
             "Tags on networks, subnets, ports, security groups, floating IPs, routers, subnet pools and QoS policies: the /tags sub-resource and the tags, tags-any, not-tags and not-tags-any filters."),
         ("standard-attr-timestamp", "Resource timestamps", "created_at and updated_at."),
+        ("tag", "Tag support", "Tags on networks (the first tag extension; standard-attr-tag covers every other resource)."),
         ("tag-ports-during-bulk-creation", "Tag Ports During Bulk Creation", "tags may be given when a port is created (alone or in a bulk list)."),
         ("stateful-security-group", "Stateful security group", "Security groups are stateful."),
         ("subnet_allocation", "Subnet Allocation", "Subnet pools (/v2.0/subnetpools); a subnet created with subnetpool_id (and prefixlen, or a cidr in the pool) gets the lowest free CIDR."),
