@@ -237,6 +237,23 @@ public sealed class NamespaceTopology : IAsyncDisposable
         return ns;
     }
 
+    /// <summary>The run's Prometheus, once <see cref="AddPrometheusAsync"/> started it; otherwise null.</summary>
+    public PrometheusNode? Prometheus { get; private set; }
+
+    /// <summary>
+    /// Starts a Prometheus in a namespace {prefix}prom on the fabric at <see cref="PrometheusNode.Address"/>, with
+    /// <paramref name="configuration"/> (its prometheus.yaml: scrape the silos at their fabric addresses, port
+    /// <see cref="ControllerNode.ApiPort"/>) and the <paramref name="files"/> it names (rule files: name → text).
+    /// </summary>
+    public async Task<PrometheusNode> AddPrometheusAsync(string configuration, IReadOnlyDictionary<string, string> files)
+    {
+        if (Prometheus is not null) throw new InvalidOperationException("this topology has a Prometheus already");
+        var ns = await CreateNamespaceAsync("prom");
+        await Fabric.ConnectAsync(ns, "p-prom", PrometheusNode.Address);
+        Prometheus = await PrometheusNode.StartAsync(ns, TempDirectory, configuration, files);
+        return Prometheus;
+    }
+
     /// <summary>
     /// Plugs a VM into <paramref name="host"/> the way Nova/libvirt does for a port: a namespace {prefix}{name} whose
     /// eth0 has the port's MAC, and in the host the tap end named after the port (tap + 11 characters of its id).
@@ -324,6 +341,7 @@ public sealed class NamespaceTopology : IAsyncDisposable
         await Task.WhenAll(silos.Select(s => s.DisposeAsync().AsTask()));
         foreach (var controller in _controllers) controller.Dispose();
         if (Database is not null) await Database.StopAsync();
+        if (Prometheus is not null) await Prometheus.StopAsync();
         if (Options.KeepLogsIn is { Length: > 0 } keep) CopyLogs(silos, Path.Combine(keep, Prefix.Stem));
         _ledger.RemoveEverything();
         _log($"{Prefix}: removed");
