@@ -36,11 +36,11 @@ internal static class Telemetry
     // Subnet id -> what its active IPAM grain last reported (see SubnetAddressUse).
     private static readonly ConcurrentDictionary<string, (string Cidr, double Capacity, long Allocated)> SubnetAddresses = new(StringComparer.Ordinal);
 
-    public static readonly ObservableGauge<double> IpamCapacity = Meter.CreateObservableGauge("calico.ipam.addresses.capacity",
+    private static readonly ObservableGauge<double> IpamCapacity = Meter.CreateObservableGauge("calico.ipam.addresses.capacity",
         () => SubnetAddresses.Select(kv => new Measurement<double>(kv.Value.Capacity, SubnetTags(kv.Key, kv.Value.Cidr))),
         description: "Addresses automatic allocation may hand out in a subnet (its allocation pools, less the gateway), while its IPAM grain is active");
 
-    public static readonly ObservableGauge<long> IpamAllocated = Meter.CreateObservableGauge("calico.ipam.addresses.allocated",
+    private static readonly ObservableGauge<long> IpamAllocated = Meter.CreateObservableGauge("calico.ipam.addresses.allocated",
         () => SubnetAddresses.Select(kv => new Measurement<long>(kv.Value.Allocated, SubnetTags(kv.Key, kv.Value.Cidr))),
         description: "Addresses of a subnet's allocation pools that are allocated, while its IPAM grain is active");
 

@@ -198,7 +198,7 @@ public sealed partial class SubnetIpamGrain(
             allocator!.Restore(cidr, before);
             failed[cidr] = error;
         }
-        if (allocator is not null) ReportAddressUse(allocator, changed.Keys);
+        ReportAddressUse(subnet, allocator, changed.Keys);
         // Different blocks, each change carrying its revision: the order they reach the calculator does not matter.
         await Task.WhenAll(results.Select(r => r.Notify).OfType<ResourceChange>().Select(NotifyCalculatorAsync));
 
@@ -286,10 +286,17 @@ public sealed partial class SubnetIpamGrain(
 
     /// <summary>
     /// Updates the address gauges (calico.ipam.addresses.*) after a round: recounts the blocks the round changed, or
-    /// every block when the allocator is a new one (a new activation, or the subnet's layout changed).
+    /// every block when the allocator is a new one (a new activation, or the subnet's layout changed). A subnet that
+    /// no longer exists (its leftovers are being released) is not reported.
     /// </summary>
-    private void ReportAddressUse(SubnetAllocator allocator, IEnumerable<IpPrefix> changed)
+    private void ReportAddressUse(Subnet? subnet, SubnetAllocator? allocator, IEnumerable<IpPrefix> changed)
     {
+        if (subnet is null || allocator is null)
+        {
+            Telemetry.SubnetAddressesGone(SubnetId);
+            _countedFor = null;
+            return;
+        }
         var layout = allocator.Layout;
         if (!ReferenceEquals(allocator, _countedFor))
         {
