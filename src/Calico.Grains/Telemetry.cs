@@ -51,4 +51,16 @@ internal static class Telemetry
     public static void SubnetAddressesGone(string subnet) => SubnetAddresses.TryRemove(subnet, out _);
 
     private static KeyValuePair<string, object?>[] SubnetTags(string subnet, string cidr) => [new("subnet", subnet), new("cidr", cidr)];
+
+    // Host name -> when the controller last heard from its compute silo (Unix seconds), kept after the host's grain
+    // goes idle (a silent host's grain is collected; the gauge must keep saying when it last reported).
+    private static readonly ConcurrentDictionary<string, double> HostReports = new(StringComparer.Ordinal);
+
+    private static readonly ObservableGauge<double> HostLastReport = Meter.CreateObservableGauge("calico.host.last_report.timestamp",
+        () => HostReports.Select(kv => new Measurement<double>(kv.Value, new KeyValuePair<string, object?>("calico.host", kv.Key))),
+        unit: "s", description: "When this controller last received a report from the host's compute silo (Unix time); hosts it has heard from since it started");
+
+    public static void HostReported(string host, DateTimeOffset at) => HostReports[host] = at.ToUnixTimeMilliseconds() / 1000.0;
+
+    public static void HostDeleted(string host) => HostReports.TryRemove(host, out _);
 }

@@ -9,7 +9,7 @@ namespace Calico.Silo.Tests;
 /// <summary>
 /// The dashboards under observability/grafana/dashboards/ and the rules of observability/alerts.yaml query only
 /// metrics the code emits, under the names Prometheus gives them (dots to underscores, the unit "ms" as
-/// _milliseconds, _total on counters, _bucket/_sum/_count on histograms): a renamed instrument fails here rather than
+/// _milliseconds and "s" as _seconds, _total on counters, _bucket/_sum/_count on histograms): a renamed instrument fails here rather than
 /// on an operator's screen. That each query returns data from a real cluster is PrometheusTests' job
 /// (tests/Calico.EndToEnd.Tests); that each dashboard is one Grafana accepts, <see cref="DashboardSchemaTests"/>'.
 /// </summary>
@@ -107,7 +107,7 @@ public sealed partial class DashboardTests
         var names = new HashSet<string>(StringComparer.Ordinal);
         foreach (var instrument in instruments)
         {
-            var name = instrument.Name.Replace('.', '_') + (instrument.Unit == "ms" ? "_milliseconds" : "");
+            var name = instrument.Name.Replace('.', '_') + instrument.Unit switch { "ms" => "_milliseconds", "s" => "_seconds", _ => "" };
             var type = instrument.GetType().GetGenericTypeDefinition();
             if (type == typeof(Counter<>) || type == typeof(ObservableCounter<>)) names.Add(name + "_total");
             else if (type == typeof(Histogram<>)) names.UnionWith([name + "_bucket", name + "_sum", name + "_count"]);
