@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 packages=(iproute2 iputils-ping nftables libnftables1 dnsmasq bird2 postgresql isc-dhcp-client python3-openstackclient procps
-  keystone uwsgi uwsgi-plugin-python3 tempest)
+  keystone uwsgi uwsgi-plugin-python3 tempest prometheus node-typescript)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -22,7 +22,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "test.sh: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  # Installing dnsmasq, bird2 and keystone must not start machine-wide daemons: the tests run their own.
+  # Installing dnsmasq, bird2, keystone and prometheus must not start machine-wide daemons: the tests run their own.
   # (policy-rc.d is Debian's switch for that; an existing one is left as it is.)
   own_policy=
   if [ ! -e /usr/sbin/policy-rc.d ]; then
@@ -34,7 +34,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   if [ -n "$own_policy" ]; then rm -f /usr/sbin/policy-rc.d; trap - EXIT; fi
   # keystone's postinst enables its service for the next boot: the tests' Keystone is private and on loopback.
   if [[ " ${missing[*]} " == *" keystone "* ]]; then systemctl disable keystone >/dev/null 2>&1 || true; fi
+  # So does prometheus' (its tests' Prometheus is a throwaway one: scripts/prometheus-test-server.sh).
+  if [[ " ${missing[*]} " == *" prometheus "* ]]; then systemctl disable prometheus >/dev/null 2>&1 || true; fi
 fi
+# Grafana's dashboard schema (@grafana/schema from the npm registry), fetched once into a cache for the dashboard
+# tests (scripts/grafana-schema.sh); later runs need no network.
+scripts/grafana-schema.sh >/dev/null  # needs npm once (not a package here: node ships it)
 
 log=$(mktemp)
 pg_env=$(mktemp)

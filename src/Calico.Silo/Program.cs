@@ -68,6 +68,8 @@ if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(
     builder.WebHost.UseUrls(StartupChecks.DefaultUrl);
 
 var app = builder.Build();
+// The meter provider listens from here on, before any hosted service starts: what they record at start counts.
+TelemetryExtensions.StartListening(app.Services);
 // /healthz: the process serves requests. /readyz: a cluster member that has applied its first desired state.
 app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
 app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });

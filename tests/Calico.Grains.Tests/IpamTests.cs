@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using Calico.Grains.Ipam;
 using Calico.Model.Collections;
@@ -55,6 +56,51 @@ public sealed class IpamTests : IAsyncLifetime
         Assert.Equal("10.65.0.65", await Allocate("p3", "h2"));
         Assert.Equal("10.65.0.2", await Allocate("p4", "h1"));
         Assert.Equal(3, Row("sub-1|10.65.0.0/26")!.Revision);
+    }
+
+    /// <summary>calico.ipam.addresses.capacity and .allocated for a subnet (tag subnet), or null when not reported.</summary>
+    private static (double Capacity, long Allocated)? AddressGauges(string subnet)
+    {
+        double? capacity = null;
+        long? allocated = null;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == Calico.Model.CalicoTelemetry.Name && instrument.Name.StartsWith("calico.ipam.addresses.", StringComparison.Ordinal))
+                l.EnableMeasurementEvents(instrument);
+        };
+        bool Ours(ReadOnlySpan<KeyValuePair<string, object?>> tags)
+        {
+            foreach (var tag in tags) if (tag.Key == "subnet" && (string?)tag.Value == subnet) return true;
+            return false;
+        }
+        listener.SetMeasurementEventCallback<double>((_, value, tags, _) => { if (Ours(tags)) capacity = value; });
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) => { if (Ours(tags)) allocated = value; });
+        listener.Start();
+        listener.RecordObservableInstruments();
+        return capacity is { } c && allocated is { } a ? (c, a) : null;
+    }
+
+    [Fact]
+    public async Task The_address_gauges_report_a_subnets_capacity_and_use_while_its_grain_is_active()
+    {
+        // A subnet of its own: the gauges are process-wide, and other test classes run at the same time.
+        const string subnet = "sub-gauges";
+        await _cluster.Grains.GetGrain<ISubnetGrain>(subnet).CreateAsync(Samples.Subnet(subnet));
+        await Allocate("p1", "h1", subnet: subnet);
+        await Allocate("p2", "h2", subnet: subnet);
+        await Allocate("p3", "h1", "10.65.0.200", subnet);
+        // 10.65.0.0/24 without allocation pools: .1-.254 less the gateway .1.
+        Assert.Equal((253.0, 3L), AddressGauges(subnet));
+
+        await Ipam(subnet).ReleaseAsync("p1", IPAddress.Parse("10.65.0.2"));
+        Assert.Equal((253.0, 2L), AddressGauges(subnet));
+
+        await _cluster.Cluster.DeactivateAsync(Ipam(subnet));
+        Assert.Null(AddressGauges(subnet));
+        // A new activation reports again from its first request, counting what the rows hold.
+        await Allocate("p4", "h2", subnet: subnet);
+        Assert.Equal((253.0, 3L), AddressGauges(subnet));
     }
 
     [Fact]

@@ -36,6 +36,19 @@ public class AllocatorTests
         Assert.Equal(2, a.BlockCountOf("h1"));
     }
 
+    /// <summary>What the IPAM gauge calico.ipam.addresses.capacity reports: the allocation pools, less the gateway if inside one.</summary>
+    [Fact]
+    public void The_automatic_capacity_is_the_allocation_pools_less_the_gateway()
+    {
+        Assert.Equal((UInt128)253, new SubnetLayout(Sample.Subnet(), 26).AutomaticCapacity); // .1-.254, less .1
+        Assert.Equal((UInt128)254, new SubnetLayout(Sample.Subnet(gateway: null), 26).AutomaticCapacity);
+        var pooled = Sample.Subnet() with { AllocationPools = ValueList.Create(Pool("10.65.0.10", "10.65.0.19"), Pool("10.65.0.100", "10.65.0.104")) };
+        Assert.Equal((UInt128)15, new SubnetLayout(pooled, 26).AutomaticCapacity); // the gateway .1 is outside both
+        var withGateway = Sample.Subnet(gateway: "10.65.0.12") with { AllocationPools = ValueList.Create(Pool("10.65.0.10", "10.65.0.19")) };
+        Assert.Equal((UInt128)9, new SubnetLayout(withGateway, 26).AutomaticCapacity);
+        Assert.Equal(((UInt128)1 << 64) - 1, new SubnetLayout(Sample.Subnet(cidr: "fd00::/64", gateway: null), 122).AutomaticCapacity); // ::1 to the last
+    }
+
     [Fact]
     public void Each_host_gets_its_own_block()
     {

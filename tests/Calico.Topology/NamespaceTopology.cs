@@ -30,6 +30,7 @@ public sealed class NamespaceTopology : IAsyncDisposable
     private readonly ConcurrentDictionary<string, VirtualMachine> _vms = new(StringComparer.Ordinal);
     private readonly List<ComputeHost> _hosts = [];
     private readonly List<ControllerNode> _controllers = [];
+    private readonly List<SiloProcess> _others = [];
     private readonly Action<string> _log;
     private int _disposed;
 
@@ -67,7 +68,14 @@ public sealed class NamespaceTopology : IAsyncDisposable
 
     public NeutronClient Api => Controller.Api;
 
-    public IEnumerable<SiloProcess> Silos => _controllers.Select(c => c.Silo).Concat(_hosts.Select(h => h.Silo));
+    /// <summary>Every silo: controllers, hosts, then those <see cref="StartSiloAsync"/> added.</summary>
+    public IEnumerable<SiloProcess> Silos
+    {
+        get
+        {
+            lock (_others) return [.. _controllers.Select(c => c.Silo), .. _hosts.Select(h => h.Silo), .. _others];
+        }
+    }
 
     /// <summary>The address of host <paramref name="index"/> (1-based): 172.18.203.31, .44, .57, ...</summary>
     public static IPAddress HostAddress(int index) => IPAddress.Parse($"172.18.203.{31 + 13 * (index - 1)}");
@@ -230,11 +238,53 @@ public sealed class NamespaceTopology : IAsyncDisposable
     /// A namespace {prefix}ext on the fabric at <see cref="OutsideAddress"/>, with no route beyond the fabric: the
     /// caller adds what an upstream router would know (e.g. the floating range via a compute host).
     /// </summary>
-    public async Task<Netns> AddOutsideAsync()
+    public Task<Netns> AddOutsideAsync() => AddNodeAsync("ext", OutsideAddress);
+
+    /// <summary>
+    /// A namespace {prefix}{suffix} on the fabric, its eth0 holding <paramref name="address"/>/24 (an address of
+    /// 172.18.203.0/24 no other node has), with no route beyond the fabric; removed with the run.
+    /// </summary>
+    public async Task<Netns> AddNodeAsync(string suffix, IPAddress address)
     {
-        var ns = await CreateNamespaceAsync("ext");
-        await Fabric.ConnectAsync(ns, "p-ext", OutsideAddress);
+        ArgumentNullException.ThrowIfNull(address);
+        var ns = await CreateNamespaceAsync(suffix);
+        await Fabric.ConnectAsync(ns, $"p-{suffix}", address);
         return ns;
+    }
+
+    /// <summary>
+    /// Starts one more calico-silo, named <paramref name="name"/>, in <paramref name="ns"/> (a namespace of this run)
+    /// with exactly <paramref name="arguments"/> and its data in the run's directory (<c>--data-dir</c> is added),
+    /// supervised and stopped with the run like the others; waits until <paramref name="healthBase"/>/readyz answers.
+    /// It joins whatever cluster its arguments say (its own, unless told otherwise).
+    /// </summary>
+    public async Task<SiloProcess> StartSiloAsync(string name, Netns ns, Uri healthBase, IReadOnlyList<string> arguments,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(ns);
+        var directory = Path.Combine(TempDirectory, name);
+        Directory.CreateDirectory(directory);
+        var silo = new SiloProcess(name, ns, SiloDll, [.. arguments, "--data-dir", Path.Combine(directory, "data")], directory, healthBase, _ledger, _log);
+        lock (_others) _others.Add(silo);
+        silo.Start();
+        await silo.WaitReadyAsync(Options.StartTimeout, cancellationToken);
+        return silo;
+    }
+
+    /// <summary>The run's Prometheus, once <see cref="AddPrometheusAsync"/> started it; otherwise null.</summary>
+    public PrometheusNode? Prometheus { get; private set; }
+
+    /// <summary>
+    /// Starts a Prometheus in a namespace {prefix}prom on the fabric at <see cref="PrometheusNode.Address"/>, with
+    /// <paramref name="configuration"/> (its prometheus.yaml: scrape the silos at their fabric addresses, port
+    /// <see cref="ControllerNode.ApiPort"/>) and the <paramref name="files"/> it names (rule files: name → text).
+    /// </summary>
+    public async Task<PrometheusNode> AddPrometheusAsync(string configuration, IReadOnlyDictionary<string, string> files)
+    {
+        if (Prometheus is not null) throw new InvalidOperationException("this topology has a Prometheus already");
+        var ns = await AddNodeAsync("prom", PrometheusNode.Address);
+        Prometheus = await PrometheusNode.StartAsync(ns, TempDirectory, configuration, files);
+        return Prometheus;
     }
 
     /// <summary>
@@ -324,6 +374,7 @@ public sealed class NamespaceTopology : IAsyncDisposable
         await Task.WhenAll(silos.Select(s => s.DisposeAsync().AsTask()));
         foreach (var controller in _controllers) controller.Dispose();
         if (Database is not null) await Database.StopAsync();
+        if (Prometheus is not null) await Prometheus.StopAsync();
         if (Options.KeepLogsIn is { Length: > 0 } keep) CopyLogs(silos, Path.Combine(keep, Prefix.Stem));
         _ledger.RemoveEverything();
         _log($"{Prefix}: removed");

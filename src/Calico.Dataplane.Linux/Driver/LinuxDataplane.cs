@@ -68,6 +68,7 @@ public sealed partial class LinuxDataplane : IDataplane, IDisposable
         var context = new DataplaneComponentContext(kernel, options, features ?? FeatureOptions.Defaults, retry, loggers, time ?? TimeProvider.System);
         _components = [.. components.Select(r => r.Create(context)).OfType<IDataplaneComponent>()];
         _byStatusPrecedence = [.. _components.OrderBy(c => c.StatusPrecedence)];
+        DataplaneTelemetry.RecordZeros();
         if (kernel.Links is { } links)
         {
             _linkWatch = new WorkloadLinkWatch(links, options.WorkloadInterfacePrefix, loggers.CreateLogger<WorkloadLinkWatch>());

@@ -43,5 +43,17 @@ public static class DataplaneTelemetry
         if (drift) DriftRepairs.Add(count, Kind(kind));
     }
 
+    /// <summary>
+    /// Records 0 for the counters of trouble (failures, retries, drift repairs) under the kinds that count them, so
+    /// that their series exist from a dataplane's start: dashboards and alerts then read 0 on a healthy host, not
+    /// "no data".
+    /// </summary>
+    public static void RecordZeros()
+    {
+        foreach (var kind in (string[])["route", "interface", "dhcp"]) Failures.Add(0, Kind(kind));
+        foreach (var kind in (string[])["call", "batch", NftablesKind]) Retries.Add(0, Kind(kind));
+        foreach (var kind in (string[])["route", NftablesKind, "dhcp"]) DriftRepairs.Add(0, Kind(kind));
+    }
+
     public static KeyValuePair<string, object?> Operation(string operation) => new("operation", operation);
 }

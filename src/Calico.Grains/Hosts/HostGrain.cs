@@ -37,6 +37,13 @@ public sealed class HostGrain(
 
     protected override string IdOf(HostSpec value) => value.Name;
 
+    /// <summary>A deleted host (an agent removed through the API) is no longer reported as silent.</summary>
+    protected override Task OnStoredAsync(HostSpec? previous, HostSpec? current)
+    {
+        if (current is null) Telemetry.HostDeleted(this.GetPrimaryKeyString());
+        return Task.CompletedTask;
+    }
+
     public Task<Versioned<HostSpec>> RegisterAsync(HostSpec spec) => PutAsync(spec);
 
     public Task ReportAsync(HostReport report)
@@ -45,6 +52,7 @@ public sealed class HostGrain(
         _lastReportReceived = Time.GetUtcNow();
         _firstSeen ??= _lastReportReceived;
         _lastReport = report;
+        Telemetry.HostReported(this.GetPrimaryKeyString(), _lastReportReceived.Value);
         return Task.CompletedTask;
     }
 

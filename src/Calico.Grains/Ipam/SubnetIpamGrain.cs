@@ -48,6 +48,9 @@ public sealed partial class SubnetIpamGrain(
     // Working state: equal to _rows between rounds.
     private SubnetAllocator? _allocator;
     private Task _flush = Task.CompletedTask;
+    // For the address gauges: allocated addresses in the automatic ranges, per block, of the allocator counted for.
+    private readonly Dictionary<IpPrefix, int> _automaticAllocated = [];
+    private SubnetAllocator? _countedFor;
 
     private string SubnetId => this.GetPrimaryKeyString();
 
@@ -55,6 +58,7 @@ public sealed partial class SubnetIpamGrain(
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        RecordZeros();
         await LoadPoolsAsync(cancellationToken);
         var prefix = SubnetId + "|";
         await foreach (var (key, _) in catalog.ListAsync<IpBlockState>(GrainTypes.IpBlock, prefix, cancellationToken))
@@ -65,6 +69,22 @@ public sealed partial class SubnetIpamGrain(
             await _storage.ReadStateAsync(StateName, RowId(key), row);
             if (row.RecordExists) _rows[cidr] = row;
         }
+    }
+
+    /// <summary>
+    /// 0 under the outcomes of trouble, so that their series exist before the first refusal or failed write
+    /// (dashboards and alerts then read 0, not "no data").
+    /// </summary>
+    private static void RecordZeros()
+    {
+        Telemetry.IpamRequests.Add(0, new("op", "allocate"), new("outcome", "refused"));
+        Telemetry.IpamBlockWrites.Add(0, new KeyValuePair<string, object?>("outcome", "failed"));
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        Telemetry.SubnetAddressesGone(SubnetId);
+        return Task.CompletedTask;
     }
 
     public Task<IpAllocation> AllocateAsync(string portId, string? host, IPAddress? requested)
@@ -178,6 +198,7 @@ public sealed partial class SubnetIpamGrain(
             allocator!.Restore(cidr, before);
             failed[cidr] = error;
         }
+        ReportAddressUse(subnet, allocator, changed.Keys);
         // Different blocks, each change carrying its revision: the order they reach the calculator does not matter.
         await Task.WhenAll(results.Select(r => r.Notify).OfType<ResourceChange>().Select(NotifyCalculatorAsync));
 
@@ -261,6 +282,34 @@ public sealed partial class SubnetIpamGrain(
         var notify = Equals(current?.State.Block, next.State.Block) ? null
             : new ResourceChange(ResourceKind.IpBlock, key, next.State.Revision, next.State.Block);
         return (cidr, before, null, notify);
+    }
+
+    /// <summary>
+    /// Updates the address gauges (calico.ipam.addresses.*) after a round: recounts the blocks the round changed, or
+    /// every block when the allocator is a new one (a new activation, or the subnet's layout changed). A subnet that
+    /// no longer exists (its leftovers are being released) is not reported.
+    /// </summary>
+    private void ReportAddressUse(Subnet? subnet, SubnetAllocator? allocator, IEnumerable<IpPrefix> changed)
+    {
+        if (subnet is null || allocator is null)
+        {
+            Telemetry.SubnetAddressesGone(SubnetId);
+            _countedFor = null;
+            return;
+        }
+        var layout = allocator.Layout;
+        if (!ReferenceEquals(allocator, _countedFor))
+        {
+            _automaticAllocated.Clear();
+            _countedFor = allocator;
+            changed = [.. allocator.Blocks.Select(b => b.Block.Cidr)];
+        }
+        foreach (var cidr in changed)
+        {
+            if (allocator.Block(cidr) is not { } block) _automaticAllocated.Remove(cidr);
+            else _automaticAllocated[cidr] = block.Allocations.Keys.Count(offset => layout.IsAutomatic(cidr.First() + (UInt128)offset));
+        }
+        Telemetry.SubnetAddressUse(SubnetId, layout.Subnet.Cidr.ToString(), (double)layout.AutomaticCapacity, _automaticAllocated.Values.Sum());
     }
 
     /// <summary>Before the callers are answered, so the calculator knows a block before the ports in it are written.</summary>

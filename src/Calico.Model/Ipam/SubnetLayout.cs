@@ -31,7 +31,12 @@ public sealed class SubnetLayout
         _ranges = subnet.AllocationPools.Count > 0
             ? [.. subnet.AllocationPools.Select(p => (p.Start.ToNumber(), p.End.ToNumber())).OrderBy(r => r.Item1)]
             : [(Network + 1, subnet.IpVersion == 4 ? Last - 1 : Last)];
+        foreach (var (start, end) in _ranges) AutomaticCapacity += end - start + 1;
+        if (_gateway is { } gateway && IsAutomaticRange(gateway)) AutomaticCapacity--;
     }
+
+    /// <summary>How many addresses automatic allocation may hand out in the whole subnet (its allocation pools, less the gateway).</summary>
+    public UInt128 AutomaticCapacity { get; }
 
     public Subnet Subnet { get; }
 
@@ -60,9 +65,10 @@ public sealed class SubnetLayout
     public IPAddress Address(UInt128 number) => AddressNumbers.FromNumber(number, Family);
 
     /// <summary>May automatic allocation hand out this address?</summary>
-    public bool IsAutomatic(UInt128 address)
+    public bool IsAutomatic(UInt128 address) => address != _gateway && IsAutomaticRange(address);
+
+    private bool IsAutomaticRange(UInt128 address)
     {
-        if (address == _gateway) return false;
         foreach (var (start, end) in _ranges)
             if (address >= start && address <= end) return true;
         return false;

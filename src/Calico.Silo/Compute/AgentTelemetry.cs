@@ -49,6 +49,18 @@ internal static class AgentTelemetry
         Applies.Add(1, new KeyValuePair<string, object?>("outcome", "ok"));
     }
 
+    /// <summary>
+    /// Records 0 for the agent's counters under every outcome when the agent starts, so that their series exist from
+    /// the first scrape: dashboards and alerts on failures then see 0, not "no data", on a host that never failed.
+    /// (Measurements count only once the meter provider listens, which it does before hosted services start.)
+    /// </summary>
+    public static void Started()
+    {
+        Applies.Add(0, new KeyValuePair<string, object?>("outcome", "ok"));
+        Applies.Add(0, new KeyValuePair<string, object?>("outcome", "failed"));
+        KernelChangeReconciles.Add(0);
+    }
+
     public static void KernelChangeReconciled() => KernelChangeReconciles.Add(1);
 
     public static void Failed() => Applies.Add(1, new KeyValuePair<string, object?>("outcome", "failed"));

@@ -47,6 +47,7 @@ public sealed partial class HostAgent(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        AgentTelemetry.Started();
         await RetryAsync("register host", RegisterAsync, stoppingToken);
         await Task.WhenAll(ReportLoopAsync(stoppingToken), WatchLoopAsync(stoppingToken), ResyncLoopAsync(stoppingToken),
             KernelChangeLoopAsync(stoppingToken));

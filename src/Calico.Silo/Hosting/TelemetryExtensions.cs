@@ -12,6 +12,13 @@ public static class TelemetryExtensions
         configuration["Telemetry:PrometheusPath"] is { } path ? (path.Length == 0 ? null : path) : "/metrics";
 
     /// <summary>
+    /// Builds the meter provider now (the hosting package would at its own hosted service's start, after services
+    /// registered before it have started): measurements recorded while services start, such as the zeros that make
+    /// failure counters visible before any failure, are otherwise lost.
+    /// </summary>
+    public static void StartListening(IServiceProvider services) => services.GetService<MeterProvider>();
+
+    /// <summary>
     /// Metrics and traces of Calico, Orleans (meter Microsoft.Orleans; grain-call activities), Polly, ASP.NET Core
     /// and the runtime. Served for Prometheus to scrape (<see cref="PrometheusPath"/>), and exported over OTLP when an
     /// endpoint is configured (OTEL_EXPORTER_OTLP_ENDPOINT or Telemetry:OtlpEndpoint).
