@@ -6,7 +6,8 @@
 # schemaVersion 39+, with its Panel, RowPanel, VariableModel, ... types). The test type-checks each dashboard against
 # its `Dashboard` interface with tsc (Debian's node-typescript), strict, so unknown properties and wrong types fail.
 #
-# Fetched once with `npm pack` into a cache directory and reused from there, so later runs need no network.
+# Fetched once from the npm registry (curl; NPM_CONFIG_REGISTRY or npm's configured registry if set, else
+# registry.npmjs.org) into a cache directory and reused from there, so later runs need no network.
 #   grafana-schema.sh   prints the path of the declarations file (fetching the package first if it is not cached)
 # Environment: CALICO_CACHE  the cache directory (default ${XDG_CACHE_HOME:-$HOME/.cache}/calico)
 set -euo pipefail
@@ -18,12 +19,13 @@ member=package/dist/types/raw/dashboard/x/types.gen.d.ts
 cache="${CALICO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/calico}/grafana-schema-$version"
 types="$cache/dashboard-types.gen.d.ts"
 if [ ! -s "$types" ]; then
-  command -v npm >/dev/null || { echo "grafana-schema: npm is needed once to fetch @grafana/schema@$version (apt-get install npm)" >&2; exit 1; }
+  registry=${NPM_CONFIG_REGISTRY:-$(npm config get registry 2>/dev/null || true)}
+  registry=${registry:-https://registry.npmjs.org/}
   work=$(mktemp -d)
   trap 'rm -rf "$work"' EXIT
-  (cd "$work" && npm pack --silent "@grafana/schema@$version" >/dev/null) \
-    || { echo "grafana-schema: npm pack @grafana/schema@$version failed (is the npm registry reachable?)" >&2; exit 1; }
-  tarball=$(ls "$work"/grafana-schema-"$version".tgz)
+  tarball="$work/grafana-schema-$version.tgz"
+  curl -fsS -o "$tarball" "${registry%/}/@grafana/schema/-/schema-$version.tgz" \
+    || { echo "grafana-schema: could not fetch @grafana/schema@$version from $registry (is the npm registry reachable?)" >&2; exit 1; }
   actual="sha512-$(openssl dgst -sha512 -binary "$tarball" | base64 -w0)"
   [ "$actual" = "$integrity" ] || { echo "grafana-schema: $tarball has integrity $actual, expected $integrity" >&2; exit 1; }
   mkdir -p "$cache"
