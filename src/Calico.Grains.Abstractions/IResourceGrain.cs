@@ -114,3 +114,16 @@ public sealed record SubnetPoolAllocation(
     [property: Id(0)] IpPrefix? Cidr,
     [property: Id(1)] string? RefusalType = null,
     [property: Id(2)] string? Refusal = null);
+
+/// <summary>
+/// An operator's BGP peer, keyed by its address (<see cref="BgpPeer.Key"/>): one peer per address, so a second one
+/// is refused as a conflict. A peer that a host it selects would have to reach at its own address is refused.
+/// </summary>
+public interface IBgpPeerGrain : IResourceGrain<BgpPeer>;
+
+/// <summary>The cluster's BGP settings (key <see cref="BgpConfiguration.DefaultKey"/>), and the listing of the peers.</summary>
+public interface IBgpConfigurationGrain : IResourceGrain<BgpConfiguration>
+{
+    /// <summary>Every stored peer, in address order (as the store lists them).</summary>
+    Task<IReadOnlyList<Versioned<BgpPeer>>> ListPeersAsync();
+}

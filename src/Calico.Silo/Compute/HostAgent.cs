@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net;
 using System.Reflection;
 using Calico.Grains;
 using Calico.Model;
@@ -56,7 +57,8 @@ public sealed partial class HostAgent(
     private async Task RegisterAsync(CancellationToken _)
     {
         var o = options.Value;
-        var spec = new HostSpec(o.HostName, o.ResolveIpv4(), o.ResolveIpv6(), o.AsNumber, new ValueMap(o.Labels)).EnsureValidForRegistration();
+        var spec = new HostSpec(o.HostName, o.ResolveIpv4(), o.ResolveIpv6(), o.AsNumber, new ValueMap(o.Labels),
+            o.RouteReflectorClusterId is { Length: > 0 } clusterId ? IPAddress.Parse(clusterId) : null).EnsureValidForRegistration();
         var stored = await grains.GetGrain<IHostGrain>(o.HostName).RegisterAsync(spec);
         LogRegistered(logger, o.HostName, spec.Ipv4Address?.ToString() ?? "-", spec.Ipv6Address?.ToString() ?? "-", stored.Revision);
     }
@@ -316,6 +318,7 @@ internal static class HostSpecRegistration
         "ipv4_address" => "Ipv4Address",
         "ipv6_address" => "Ipv6Address",
         "as_number" => "AsNumber",
+        "route_reflector_cluster_id" => "RouteReflectorClusterId",
         _ => "Labels",
     };
 }
