@@ -119,8 +119,9 @@ public sealed record BirdConfiguration(BgpNodeItem Node, IReadOnlyList<BgpPeerIt
             b.Append(c, $"\nprotocol bgp {ProtocolName(peer)} from calico_peer {{\n");
             b.Append(c, $"  description \"{Description(peer)}\";\n");
             b.Append(c, $"  neighbor {peer.Address} as {peer.AsNumber};\n");
-            // eBGP to a neighbour on the segment (a top-of-rack router) is direct unless the operator asked otherwise.
-            if (peer.AsNumber != node.AsNumber && !peer.Multihop) b.Append("  direct;\n");
+            // An operator's eBGP peer (a top-of-rack router) is a neighbour on the segment unless asked otherwise;
+            // other hosts, whatever their AS, stay multihop (they may sit in another rack).
+            if (peer.Source != BgpPeerSource.Mesh && peer.AsNumber != node.AsNumber && !peer.Multihop) b.Append("  direct;\n");
             if (peer.RouteReflectorClient && node.RouteReflectorClusterId is { } clusterId)
                 b.Append(c, $"  rr client;\n  rr cluster id {clusterId};\n");
             if (peer.Password is { } password) b.Append(c, $"  password \"{password}\";\n");
