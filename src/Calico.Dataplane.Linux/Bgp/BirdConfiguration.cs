@@ -92,6 +92,8 @@ public sealed record BirdConfiguration(BgpNodeItem Node, IReadOnlyList<BgpPeerIt
         b.Append("# Written by the Calico compute agent from this host's desired state; rewritten on every change.\n");
         b.Append(c, $"router id {node.RouterId};\n");
         b.Append("log stderr { info, remote, warning, error, auth, fatal, bug };\n");
+        b.Append("# Full dates in `show protocols`, which the agent reads for the sessions' status.\n");
+        b.Append("timeformat protocol iso long;\n");
         b.Append(c, $"graceful restart wait {(int)gracefulRestartWait.TotalSeconds};\n\n");
 
         b.Append("# Into the kernel only what peers taught: the agent's own routes stay the agent's.\n");

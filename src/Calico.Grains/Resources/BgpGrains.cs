@@ -32,7 +32,10 @@ public sealed class BgpPeerGrain(
     }
 }
 
-/// <summary>The cluster's BGP settings (AS number, mesh on or off), one record; and the listing of the peers.</summary>
+/// <summary>
+/// The cluster's BGP settings (AS number, mesh on or off), one record; and the listings of the peers (from the store)
+/// and of the hosts' sessions (from each host's grain, as its compute silo last reported them).
+/// </summary>
 [GrainType(GrainTypes.BgpConfiguration)]
 public sealed class BgpConfigurationGrain(
     [PersistentState("state", StorageNames.Calico)] IPersistentState<ResourceState<BgpConfiguration>> state,
@@ -50,5 +53,19 @@ public sealed class BgpConfigurationGrain(
         await foreach (var (_, s) in catalog.ListAsync<ResourceState<BgpPeer>>(GrainTypes.BgpPeer))
             if (s.Value is { } peer) peers.Add(new Versioned<BgpPeer>(peer, s.Revision, s.UpdatedAt, s.CreatedAt, s.Tags));
         return [.. peers.OrderBy(p => p.Value.Address, Comparer<System.Net.IPAddress>.Create(Calico.Model.Net.IpAddresses.Compare))];
+    }
+
+    public async Task<IReadOnlyList<HostBgpSessions>> ListSessionsAsync(string? host = null)
+    {
+        var names = new List<string>();
+        if (host is not null) names.Add(host);
+        else
+            await foreach (var (name, s) in catalog.ListAsync<ResourceState<HostSpec>>(GrainTypes.Host))
+                if (s.Value is not null) names.Add(name);
+        var statuses = await Task.WhenAll(names.Select(n => GrainFactory.GetGrain<IHostGrain>(n).GetStatusAsync()));
+        return [.. names.Zip(statuses)
+            .Where(p => host is null || p.Second.Registration is not null || p.Second.LastReport is not null)
+            .Select(p => new HostBgpSessions(p.First, p.Second.Alive, p.Second.LastReport?.At, p.Second.LastReport?.BgpSessions))
+            .OrderBy(h => h.Host, StringComparer.Ordinal)];
     }
 }

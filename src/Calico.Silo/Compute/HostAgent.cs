@@ -70,8 +70,11 @@ public sealed partial class HostAgent(
         {
             try
             {
+                // BIRD is asked through birdc (a process): off the timer's thread, and never failing the report.
+                var sessions = await Task.Run(ReadBgpSessions, stoppingToken);
+                BgpSessionMetrics.Record(HostName, sessions);
                 await grains.GetGrain<IHostGrain>(HostName)
-                    .ReportAsync(new HostReport(silo.Name, Applied, time.GetUtcNow(), AgentVersion));
+                    .ReportAsync(new HostReport(silo.Name, Applied, time.GetUtcNow(), AgentVersion, sessions));
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
@@ -79,6 +82,19 @@ public sealed partial class HostAgent(
             }
         }
         while (await WaitAsync(timer, stoppingToken));
+    }
+
+    private IReadOnlyList<BgpSession>? ReadBgpSessions()
+    {
+        try
+        {
+            return dataplane.ReadBgpSessions();
+        }
+        catch (Exception ex)
+        {
+            LogBgpStatusFailed(logger, ex.Message);
+            return null;
+        }
     }
 
     private static async Task<bool> WaitAsync(PeriodicTimer timer, CancellationToken token)
@@ -293,6 +309,9 @@ public sealed partial class HostAgent(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Dataplane resync failed, trying again next interval: {Reason}")]
     private static partial void LogResyncFailed(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not read the BGP sessions from BIRD, reported as not known: {Reason}")]
+    private static partial void LogBgpStatusFailed(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not report in: {Reason}")]
     private static partial void LogReportFailed(ILogger logger, string reason);

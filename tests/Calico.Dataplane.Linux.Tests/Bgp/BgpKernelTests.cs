@@ -42,6 +42,11 @@ public sealed class BgpKernelTests(ITestOutputHelper output) : IDisposable
         Assert.Contains("via 172.18.203.31", BgpLab.Route(b, "10.65.0.0/26"));
         Assert.Contains("via 172.18.203.44", BgpLab.Route(a, "10.65.0.64/26"));
         Assert.Contains("Established", BgpLab.Birdc(a, "show", "protocols", "Mesh_172_18_203_44"));
+        // The status the agent reports: read from this BIRD's `show protocols all`, the peer's block and address received.
+        var session = Assert.Single(a.Dataplane.ReadBgpSessions()!);
+        Assert.Equal(("172.18.203.44", "Established", "Mesh_172_18_203_44"), (session.Peer.ToString(), session.State, session.Protocol));
+        Assert.True(session.RoutesReceived >= 1, $"routes received: {session.RoutesReceived}");
+        Assert.True(session.Since is { } since && since <= DateTimeOffset.Now && since > DateTimeOffset.Now.AddMinutes(-5), $"since {session.Since}");
 
         await DhcpLab.WaitUntil(() => BgpLab.Pings(vmA, vmB.Address) && BgpLab.Pings(vmB, vmA.Address) && BgpLab.Pings(vmB, borrowed.Address),
             Converge, "the VMs to reach each other");

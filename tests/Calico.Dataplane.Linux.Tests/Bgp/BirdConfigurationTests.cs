@@ -27,6 +27,8 @@ public sealed class BirdConfigurationTests
         # Written by the Calico compute agent from this host's desired state; rewritten on every change.
         router id 172.18.203.31;
         log stderr { info, remote, warning, error, auth, fatal, bug };
+        # Full dates in `show protocols`, which the agent reads for the sessions' status.
+        timeformat protocol iso long;
         graceful restart wait 120;
 
         # Into the kernel only what peers taught: the agent's own routes stay the agent's.
