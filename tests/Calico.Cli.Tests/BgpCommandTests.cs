@@ -94,5 +94,22 @@ public sealed class BgpCommandTests : IDisposable
 
         // The controller logged at Debug all along: never the password.
         Assert.DoesNotContain("s3cret-pw", silo.Output);
+    
+
+        // Status: each host's sessions as its compute silo reported them (here reported by hand: no compute role).
+        await using (var client = await ClusterClient.ConnectAsync(silo.GatewayPort))
+        {
+            var since = new DateTimeOffset(2026, 12, 7, 5, 2, 55, TimeSpan.Zero);
+            await client.Client.GetGrain<IHostGrain>("h1").ReportAsync(new HostReport("compute-h1", null, DateTimeOffset.UtcNow, "test",
+                [new BgpSession(IPAddress.Parse("172.18.9.2"), "Node_172_18_9_2", "Established", since, 4, null)]));
+            await client.Client.GetGrain<IHostGrain>("h2").ReportAsync(new HostReport("compute-h2", null, DateTimeOffset.UtcNow, "test",
+                [new BgpSession(IPAddress.Parse("172.18.9.5"), "Global_172_18_9_5", "Active", since, null, "Socket: Connection refused")]));
+        }
+        var one = await Calicoctl.RunAsync(["bgp", "status", "--host", "h1", .. gw]);
+        Exits(0, one, "  172.18.9.2       Established  2026-12-07 05:02:55Z 4");
+        Assert.DoesNotContain("h2", one.Output);
+        var all = await Calicoctl.RunAsync(["bgp", "status", .. gw]);
+        Exits(1, all, "  172.18.9.5       Active       2026-12-07 05:02:55Z -       Socket: Connection refused");
+        Exits(1, await Calicoctl.RunAsync(["bgp", "status", "--host", "h9", .. gw]), "no host h9 is registered");
     }
 }
