@@ -98,8 +98,12 @@ public sealed record BirdConfiguration(BgpNodeItem Node, IReadOnlyList<BgpPeerIt
 
         b.Append("# Into the kernel only what peers taught: the agent's own routes stay the agent's.\n");
         b.Append("filter calico_kernel_programming {\n  if source = RTS_BGP then accept;\n  reject;\n}\n\n");
-        b.Append("# To peers only what this host announces.\n");
-        b.Append(c, $"filter calico_export_to_bgp_peers {{\n  if proto = \"{ExportProtocol}\" then accept;\n  reject;\n}}\n\n");
+        b.Append(node.RouteReflectorClusterId is null ? "# To peers only what this host announces.\n"
+            : "# To peers what this host announces, and as a route reflector what its peers taught.\n");
+        b.Append(c, $"filter calico_export_to_bgp_peers {{\n  if proto = \"{ExportProtocol}\" then accept;\n");
+        // A route reflector passes on what its peers taught (BIRD's iBGP rules decide to whom).
+        if (node.RouteReflectorClusterId is not null) b.Append("  if source = RTS_BGP then accept;\n");
+        b.Append("  reject;\n}\n\n");
 
         b.Append("protocol device {\n  scan time 2;\n}\n\n");
         b.Append("# The host's own subnets (not its workloads), so that a peer's next hop on a shared segment resolves.\n");

@@ -154,6 +154,9 @@ public sealed class BirdConfigurationTests
         Assert.Equal(PeersGolden.ReplaceLineEndings("\n"), "\n" + peers[1..]);
         Assert.Equal(IPAddress.Parse("172.18.203.1"), BirdConfiguration.AddressOfProtocol("Global_172_18_203_1"));
         Assert.Null(BirdConfiguration.AddressOfProtocol("calico_kernel"));
+        // A reflector passes its clients' routes on; another host only its own.
+        Assert.Contains("  if proto = \"calico_exports\" then accept;\n  if source = RTS_BGP then accept;\n  reject;", config.Text);
+        Assert.DoesNotContain("RTS_BGP then accept;\n  reject;\n}\n\nprotocol device", BirdConfiguration.Compute(Seed(), "tap", TimeSpan.FromSeconds(120))!.Text);
     }
 
     [Fact]
