@@ -72,7 +72,7 @@ public sealed partial class HostAgent(
             {
                 // BIRD is asked through birdc (a process): off the timer's thread, and never failing the report.
                 var sessions = await Task.Run(ReadBgpSessions, stoppingToken);
-                BgpSessionMetrics.Record(HostName, sessions);
+                BgpSessionTelemetry.Record(HostName, sessions);
                 await grains.GetGrain<IHostGrain>(HostName)
                     .ReportAsync(new HostReport(silo.Name, Applied, time.GetUtcNow(), AgentVersion, sessions));
             }

@@ -11,7 +11,7 @@ namespace Calico.Silo.Compute;
 /// its agent last read them. One instrument for the process, whatever the number of agents in it; a host whose
 /// BIRD could not be read (or runs none) is left out rather than reported with no sessions.
 /// </summary>
-public static class BgpSessionMetrics
+public static class BgpSessionTelemetry
 {
     private static readonly ConcurrentDictionary<string, IReadOnlyList<BgpSession>> Latest = new(StringComparer.Ordinal);
 
