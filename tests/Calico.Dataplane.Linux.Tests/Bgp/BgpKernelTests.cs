@@ -7,8 +7,10 @@ namespace Calico.Dataplane.Linux.Tests.Bgp;
 /// <summary>
 /// Real BIRD (Debian's bird2) run by each host's agent, two hosts on one segment in BGP routing mode: a VM on one
 /// reaches a VM on the other through routes learned over BGP only; a port deleted is withdrawn; a BIRD killed is
-/// restarted by its supervisor while the routes stay in both kernels (graceful restart, persist); and two racks behind
-/// a router that reflects routes between them. The waits are for
+/// restarted by its supervisor while the routes stay in both kernels (graceful restart, persist); four hosts in full
+/// mesh, then one of them their route reflector; and two racks behind a router, as an external route reflector (an
+/// operator's global peer, mesh off) or as each rack's eBGP top-of-rack router (peers selected by label, with a
+/// password). The sessions each agent reads from its BIRD are checked too. The waits are for
 /// convergence (BGP's connect delay is 2 s), with generous deadlines; nothing is timed.
 /// </summary>
 public sealed class BgpKernelTests(ITestOutputHelper output) : IDisposable
