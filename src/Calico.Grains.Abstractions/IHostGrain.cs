@@ -2,13 +2,17 @@ using Calico.Model.Resources;
 
 namespace Calico.Grains;
 
-/// <summary>What a compute silo says each time it reports in.</summary>
+/// <summary>
+/// What a compute silo says each time it reports in; in BGP mode also its BIRD's sessions as read just before (null:
+/// no BIRD, or it could not be asked).
+/// </summary>
 [GenerateSerializer, Immutable]
 public sealed record HostReport(
     [property: Id(0)] string SiloName,
     [property: Id(1)] DesiredStateCursor? Applied,
     [property: Id(2)] DateTimeOffset At,
-    [property: Id(3)] string AgentVersion);
+    [property: Id(3)] string AgentVersion,
+    [property: Id(4)] IReadOnlyList<BgpSession>? BgpSessions = null);
 
 /// <summary>
 /// How a compute host's endpoints stand after programming (its dataplane's statuses). <see cref="Complete"/>: these

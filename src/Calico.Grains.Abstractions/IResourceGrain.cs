@@ -114,3 +114,30 @@ public sealed record SubnetPoolAllocation(
     [property: Id(0)] IpPrefix? Cidr,
     [property: Id(1)] string? RefusalType = null,
     [property: Id(2)] string? Refusal = null);
+
+/// <summary>
+/// An operator's BGP peer, keyed by its address (<see cref="BgpPeer.Key"/>): one peer per address, so a second one
+/// is refused as a conflict. A peer that a host it selects would have to reach at its own address is refused.
+/// </summary>
+public interface IBgpPeerGrain : IResourceGrain<BgpPeer>;
+
+/// <summary>The cluster's BGP settings (key <see cref="BgpConfiguration.DefaultKey"/>), and the listings of the peers and the sessions.</summary>
+public interface IBgpConfigurationGrain : IResourceGrain<BgpConfiguration>
+{
+    /// <summary>Every stored peer, in address order.</summary>
+    Task<IReadOnlyList<Versioned<BgpPeer>>> ListPeersAsync();
+
+    /// <summary>Each registered host's BGP sessions as its compute silo last reported them (by host name), or one host's.</summary>
+    Task<IReadOnlyList<HostBgpSessions>> ListSessionsAsync(string? host = null);
+}
+
+/// <summary>
+/// A host's BGP sessions as last reported (<see cref="Sessions"/> null: its BIRD was not read — direct mode, BIRD
+/// restarting, or no report yet), when, and whether the host is alive.
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record HostBgpSessions(
+    [property: Id(0)] string Host,
+    [property: Id(1)] bool Alive,
+    [property: Id(2)] DateTimeOffset? ReportedAt,
+    [property: Id(3)] IReadOnlyList<BgpSession>? Sessions);

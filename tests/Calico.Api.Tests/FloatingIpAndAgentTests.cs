@@ -119,7 +119,10 @@ public sealed class FloatingIpAndAgentTests(TokenApiServer server)
         var dead = $"host-dead-{Guid.NewGuid():N}"[..20];
         var spec = (string name) => new HostSpec(name, System.Net.IPAddress.Parse("192.0.2.40"), null, 64512, ValueMap.Empty);
         await server.Cluster.GetGrain<IHostGrain>(live).RegisterAsync(spec(live));
-        await server.Cluster.GetGrain<IHostGrain>(live).ReportAsync(new HostReport("compute-" + live, null, DateTimeOffset.UtcNow, "test"));
+        // In BGP mode a report carries the sessions its BIRD reported; the agent's configurations show them.
+        var session = new BgpSession(System.Net.IPAddress.Parse("192.0.2.41"), "Mesh_192_0_2_41", "Established",
+            new DateTimeOffset(2026, 12, 7, 5, 2, 55, TimeSpan.Zero), 3, null);
+        await server.Cluster.GetGrain<IHostGrain>(live).ReportAsync(new HostReport("compute-" + live, null, DateTimeOffset.UtcNow, "test", [session]));
         await server.Cluster.GetGrain<IHostGrain>(dead).RegisterAsync(spec(dead));
 
         var agents = await server.Admin.ListAsync("agents");
@@ -131,6 +134,10 @@ public sealed class FloatingIpAndAgentTests(TokenApiServer server)
         Assert.Equal(10, (int)liveAgent["configurations"]!["report_interval"]!);
         Assert.Equal(40, (int)liveAgent["configurations"]!["dead_after"]!);
         Assert.Equal("compute-" + live, (string)liveAgent["configurations"]!["silo"]!);
+        var reported = liveAgent["configurations"]!["bgp_sessions"]!.AsArray().Single()!;
+        Assert.Equal(("192.0.2.41", "Established", "2026-12-07 05:02:55", 3),
+            ((string)reported["peer"]!, (string)reported["state"]!, (string)reported["since"]!, (int)reported["routes_received"]!));
+        Assert.Null(deadAgent["configurations"]!["bgp_sessions"]);
         Assert.NotNull(liveAgent["heartbeat_timestamp"]);
         Assert.Single(await server.Admin.ListAsync("agents", $"?host={live}&alive=True"));
         Assert.Equal(live, (string)(await server.Admin.GetAsync($"/v2.0/agents/{liveAgent["id"]}")).Body!["agent"]!["host"]!);

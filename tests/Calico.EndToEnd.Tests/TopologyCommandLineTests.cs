@@ -17,11 +17,12 @@ public sealed class TopologyCommandLineTests
     }
 
     [Theory]
-    [InlineData("up --hosts 0", "topology up: --hosts must be 1..17 (usage: topology up [--hosts N] [--vms-per-host M])")]
+    [InlineData("up --racks 3", "topology up: --racks must be 1 or 2 (usage: topology up [--hosts N] [--vms-per-host M] [--racks 1|2])")]
+    [InlineData("up --hosts 0", "topology up: --hosts must be 1..17 (usage: topology up [--hosts N] [--vms-per-host M] [--racks 1|2])")]
     [InlineData("up --hosts 18", "topology up: --hosts must be 1..17")]
     [InlineData("up --hosts 4 --vms-per-host 51", "topology up: --vms-per-host must be 0 or more, and at most 200 VMs in all")]
     [InlineData("up --hosts many", "topology up: Cannot parse argument 'many' for option '--hosts'")]
-    [InlineData("up --frobnicate", "topology up: unknown argument '--frobnicate' (usage: topology up [--hosts N] [--vms-per-host M])")]
+    [InlineData("up --frobnicate", "topology up: unknown argument '--frobnicate' (usage: topology up [--hosts N] [--vms-per-host M] [--racks 1|2])")]
     [InlineData("down --now", "topology down: unknown argument '--now' (usage: topology down [--force])")]
     [InlineData("sideways", "usage: topology up [--hosts N] [--vms-per-host M]")]
     [InlineData("", "usage: topology up [--hosts N] [--vms-per-host M]")]

@@ -23,6 +23,8 @@ public class CalculatorTests
         HostSpec h => h.Name,
         IpPool p => p.Name,
         IpBlock b => b.Key,
+        BgpPeer peer => peer.Key,
+        BgpConfiguration => BgpConfiguration.DefaultKey,
         _ => (string)value.GetType().GetProperty("Id")!.GetValue(value)!,
     };
 

@@ -178,4 +178,83 @@ public class EngineCostTests
         Assert.Equal([H(7)], created.Keys);
         Assert.Equal([DesiredKind.Interface, DesiredKind.Route, DesiredKind.DhcpHost], created[H(7)].Select(c => c.Key.Kind).Order());
     }
+
+    private static readonly System.Net.IPAddress Tor = System.Net.IPAddress.Parse("172.18.9.1");
+
+    private static DesiredKey PeerKey(System.Net.IPAddress address) => new(DesiredKind.BgpPeer, address.ToString());
+
+    [Fact]
+    public void A_global_peer_reaches_every_host_once_with_one_shared_item()
+    {
+        var engine = Cluster(ClusterRouting.Bgp);
+        var added = engine.Apply(Ch(new BgpPeer(Tor, 65001, "s3cret")));
+        Assert.Equal(Enumerable.Range(0, Hosts).Select(H), added.Keys.Order(StringComparer.Ordinal));
+        var item = Assert.IsType<BgpPeerItem>(Assert.Single(added[H(0)]).Item);
+        Assert.Equal((65001u, BgpPeerSource.Global, "s3cret"), (item.AsNumber, item.Source, item.Password));
+        Assert.All(added.Values, changes => Assert.Same(item, Assert.Single(changes).Item));
+        // Printed (as in a debug log), an item shows whether a password is set, never the password.
+        Assert.DoesNotContain("s3cret", item.ToString());
+        Assert.Contains("Password = set", item.ToString());
+
+        var deleted = engine.Apply(new ResourceChange(ResourceKind.BgpPeer, Tor.ToString(), 2, null));
+        Assert.Equal(Hosts, deleted.Count);
+        Assert.All(deleted.Values, changes => Assert.True(Assert.Single(changes).IsRemoval));
+    }
+
+    [Fact]
+    public void A_per_host_peer_reaches_exactly_the_hosts_it_selects_and_follows_their_labels()
+    {
+        var engine = Cluster(ClusterRouting.Bgp);
+        Assert.Equal([H(4)], engine.Apply(Ch(new BgpPeer(Tor, 65001, Host: H(4)))).Keys);
+
+        // By label: none labelled yet, so nobody; then hosts joining the rack get it, and only they.
+        var rackTor = System.Net.IPAddress.Parse("172.18.9.2");
+        Assert.Empty(engine.Apply(Ch(new BgpPeer(rackTor, 65002, HostLabel: "rack=r1"))));
+        var labelled = engine.Apply(Ch(Sample.Host(H(6), "172.18.0.7") with { Labels = new ValueMap([new("rack", "r1")]) }, 2));
+        Assert.Equal([H(6)], labelled.Keys);
+        Assert.Equal(PeerKey(rackTor), Assert.Single(labelled[H(6)]).Key);
+        var moved = engine.Apply(Ch(Sample.Host(H(6), "172.18.0.7") with { Labels = new ValueMap([new("rack", "r2")]) }, 3));
+        Assert.Equal([H(6)], moved.Keys);
+        Assert.True(Assert.Single(moved[H(6)]).IsRemoval);
+
+        // A peer's password changed: the hosts that peer with it, one item each.
+        var changed = engine.Apply(Ch(new BgpPeer(Tor, 65001, "new", Host: H(4)), 2));
+        Assert.Equal([H(4)], changed.Keys);
+    }
+
+    [Fact]
+    public void Mesh_off_leaves_only_the_operators_peers_and_route_reflectors_replace_the_mesh()
+    {
+        var engine = Cluster(ClusterRouting.Bgp);
+        engine.Apply(Ch(new BgpPeer(Tor, 65001)));
+        var off = engine.Apply(Ch(new BgpConfiguration(NodeToNodeMesh: false, AsNumber: 64600)));
+        Assert.Equal(Hosts, off.Count);
+        foreach (var host in Enumerable.Range(0, Hosts).Select(H))
+        {
+            var peers = engine.Snapshot(host).Values.OfType<BgpPeerItem>().ToList();
+            Assert.Equal(Tor, Assert.Single(peers).Address);
+            Assert.Equal(64600u, Assert.IsType<BgpNodeItem>(engine.Snapshot(host)[BgpNodeItem.NodeKey]).AsNumber);
+        }
+
+        // Mesh on again, then h00 and h01 become route reflectors: clients peer with the two reflectors only, each
+        // reflector with every other host, its clients as `rr client`.
+        engine.Apply(Ch(new BgpConfiguration(), 2));
+        engine.Apply(Ch(Sample.Host(H(0), "172.18.0.1") with { RouteReflectorClusterId = System.Net.IPAddress.Parse("224.0.0.1") }, 2));
+        var second = engine.Apply(Ch(Sample.Host(H(1), "172.18.0.2") with { RouteReflectorClusterId = System.Net.IPAddress.Parse("224.0.0.1") }, 2));
+        Assert.Equal(Hosts, second.Count);
+        var client = engine.Snapshot(H(7)).Values.OfType<BgpPeerItem>().Where(p => p.Source == BgpPeerSource.Mesh).ToList();
+        Assert.Equal(["h00", "h01"], client.Select(p => p.Host).Order(StringComparer.Ordinal));
+        Assert.All(client, p => Assert.False(p.RouteReflectorClient));
+        var reflector = engine.Snapshot(H(0));
+        Assert.Equal(System.Net.IPAddress.Parse("224.0.0.1"), Assert.IsType<BgpNodeItem>(reflector[BgpNodeItem.NodeKey]).RouteReflectorClusterId);
+        var reflectorPeers = reflector.Values.OfType<BgpPeerItem>().Where(p => p.Source == BgpPeerSource.Mesh).ToList();
+        Assert.Equal(Hosts - 1, reflectorPeers.Count);
+        Assert.False(reflectorPeers.Single(p => p.Host == H(1)).RouteReflectorClient);
+        Assert.Equal(Hosts - 2, reflectorPeers.Count(p => p.RouteReflectorClient));
+
+        // A client joining reaches the reflectors (one rr-client item each) and itself, nobody else.
+        var joined = engine.Apply(Ch(Sample.Host("h99", "172.18.1.99")));
+        Assert.Equal(["h00", "h01", "h99"], joined.Keys.Order(StringComparer.Ordinal));
+        Assert.True(Assert.IsType<BgpPeerItem>(Assert.Single(joined[H(0)]).Item).RouteReflectorClient);
+    }
 }

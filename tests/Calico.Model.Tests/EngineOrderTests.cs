@@ -30,9 +30,20 @@ public class EngineOrderTests
             var versions = new List<object?> { spec };
             if (rng.Next(3) == 0) versions.Insert(0, spec with { Ipv4Address = IPAddress.Parse($"172.18.1.{i + 1}") });
             if (rng.Next(3) == 0) versions.Add(spec with { AsNumber = 64600u + (uint)i });
+            // In racks (labels that per-rack peers select), and some become or stop being route reflectors.
+            if (rng.Next(2) == 0) versions.Add(((HostSpec)versions[^1]!) with { Labels = new ValueMap([new("rack", $"r{rng.Next(2)}")]) });
+            if (rng.Next(4) == 0) versions.Add(((HostSpec)versions[^1]!) with { RouteReflectorClusterId = IPAddress.Parse("224.0.0.1") });
             if (rng.Next(5) == 0) versions.Add(null);
             Add([.. versions]);
         }
+        // Operators' BGP peers: global, per host, per rack label; changed, and some deleted; the mesh switched.
+        Add(new BgpPeer(IPAddress.Parse("172.18.9.1"), 65001), new BgpPeer(IPAddress.Parse("172.18.9.1"), 65002, "secret"));
+        Add(new BgpPeer(IPAddress.Parse("172.18.9.2"), 65010, Host: hosts[rng.Next(hosts.Length)]),
+            new BgpPeer(IPAddress.Parse("172.18.9.2"), 65010, Host: hosts[rng.Next(hosts.Length)], Multihop: true));
+        Add(new BgpPeer(IPAddress.Parse("172.18.9.3"), 65020, HostLabel: "rack=r0"), rng.Next(2) == 0 ? null : new BgpPeer(IPAddress.Parse("172.18.9.3"), 65020, HostLabel: "rack=r1"));
+        // A peer at a host's own address (registered after the peer): the mesh's item wins the key.
+        Add(new BgpPeer(IPAddress.Parse("172.18.0.2"), 65030, HostLabel: "rack=r1"));
+        Add(new BgpConfiguration(NodeToNodeMesh: rng.Next(2) == 0), new BgpConfiguration(rng.Next(2) == 0, 64999));
         Add(Sample.Network(), Sample.Network(mtu: 9000));
         Add(Sample.Subnet(), Sample.Subnet() with { DnsNameservers = ValueList.Create(IPAddress.Parse("10.65.0.53")) });
         Add(Sample.Subnet("sub-6", "fd00:65::/64", "fd00:65::1"));
@@ -174,7 +185,11 @@ public class EngineOrderTests
         var histories = Histories(rng);
         var expected = Expected(histories, routing);
         if (routing.IsBgp)
+        {
             Assert.All(expected.Values.SelectMany(items => items.Values).OfType<RouteItem>(), r => Assert.NotEqual(RouteKind.ViaHost, r.Kind));
+            // The global peer (never deleted) is every host's.
+            Assert.All(expected.Values, items => Assert.Contains(new DesiredKey(DesiredKind.BgpPeer, "172.18.9.1"), items.Keys));
+        }
 
         // 1. Each resource's versions in order, resources interleaved at random (what a live system sees).
         for (var round = 0; round < 4; round++)

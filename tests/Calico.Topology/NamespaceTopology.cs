@@ -80,12 +80,25 @@ public sealed class NamespaceTopology : IAsyncDisposable
     /// <summary>The address of host <paramref name="index"/> (1-based): 172.18.203.31, .44, .57, ...</summary>
     public static IPAddress HostAddress(int index) => IPAddress.Parse($"172.18.203.{31 + 13 * (index - 1)}");
 
+    /// <summary>With two racks: the rack of host <paramref name="index"/> (odd hosts r1, even r2) and its address there.</summary>
+    public static (int Rack, IPAddress Address) HostPlace(int index, int racks) =>
+        racks == 2 && index % 2 == 0 ? (2, IPAddress.Parse($"172.18.204.{31 + 13 * (index - 1)}")) : (1, HostAddress(index));
+
+    /// <summary>Two racks: the router between them (<see cref="TopologyOptions.Racks"/>); its addresses and AS.</summary>
+    public static readonly IPAddress RouterAddress = IPAddress.Parse("172.18.203.1");
+    public static readonly IPAddress RackTwoGateway = IPAddress.Parse("172.18.204.1");
+    public const string RackTwoSubnet = "172.18.204.0/24";
+
+    /// <summary>The router namespace of a two-rack topology (its BIRD: the hosts' route reflector), else null.</summary>
+    public Netns? Router { get; private set; }
+
     /// <summary>Builds the fabric, the controller and the hosts, starts every silo at once and waits until all are ready.</summary>
     public static async Task<NamespaceTopology> StartAsync(TopologyOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         if (options.Hosts is < 1 or > 17) throw new ArgumentOutOfRangeException(nameof(options), options.Hosts, "Hosts must be 1..17 (172.18.203.31 + 13 per host).");
         if (options.Controllers is < 1 or > 3) throw new ArgumentOutOfRangeException(nameof(options), options.Controllers, "Controllers must be 1..3 (172.18.203.10, .11, .12).");
+        if (options.Racks is < 1 or > 2) throw new ArgumentOutOfRangeException(nameof(options), options.Racks, "Racks must be 1 or 2.");
         if (options.Controllers > 1 && !options.Postgres)
             throw new ArgumentException($"Controllers = {options.Controllers} needs Postgres = true: several controllers share the database and its membership table.", nameof(options));
         RequireRoot();
@@ -140,19 +153,105 @@ public sealed class NamespaceTopology : IAsyncDisposable
             _controllers.Add(new ControllerNode(ns, address, NewSilo(silo, ns, address, ControllerArguments(silo, address))));
         }
 
+        if (Options.Racks == 2) Router = await CreateRouterAsync();
         for (var i = 1; i <= Options.Hosts; i++)
         {
             var name = $"h{i}";
-            var address = HostAddress(i);
+            var (rack, address) = HostPlace(i, Options.Racks);
             var ns = await CreateNamespaceAsync(name);
-            await Fabric.ConnectAsync(ns, $"p-{name}", address);
-            _hosts.Add(new ComputeHost(name, ns, address, NewSilo(name, ns, address, ComputeArguments(name, address))));
+            if (rack == 1) await Fabric.ConnectAsync(ns, $"p-{name}", address);
+            else await ConnectToRackTwoAsync(ns, $"p-{name}", address);
+            var arguments = ComputeArguments(name, address);
+            if (Options.Racks == 2)
+            {
+                arguments.Add($"--Compute:Labels:rack=r{rack}");
+                // A BIRD starts in graceful-restart recovery and programs the kernel only once its peers at start have
+                // sent everything or this wait ends; here its first peers (the mesh) are replaced by the router right
+                // after the start, so the default 120 s would hold every route back for two minutes.
+                arguments.Add("--Dataplane:BirdGracefulRestartWait=00:00:05");
+            }
+            _hosts.Add(new ComputeHost(name, ns, address, NewSilo(name, ns, address, arguments)));
+        }
+        if (Router is not null)
+        {
+            // The fabric's members reach rack 2 through the router; rack 2 reaches everything through it.
+            foreach (var member in _controllers.Select(c => c.Namespace).Concat(_hosts.Where(h => h.Address.ToString().StartsWith("172.18.203.", StringComparison.Ordinal)).Select(h => h.Namespace)))
+                await member.IpAsync("route", "add", RackTwoSubnet, "via", RouterAddress.ToString());
+            await StartRouterBirdAsync(Router);
         }
 
         // All at once: compute silos keep trying to join until a controller (the primary silo, or any on PostgreSQL) is up.
         foreach (var silo in Silos) silo.Start();
         await Task.WhenAll(Silos.Select(s => s.WaitReadyAsync(Options.StartTimeout, cancellationToken)));
         _log($"{Prefix}: {_controllers.Count} controller(s) and {_hosts.Count} hosts ready");
+        if (Router is not null)
+        {
+            // The hosts peer with the router only: the mesh off, the router a global peer (as an operator would).
+            await CalicoctlAsync("bgp", "config", "--mesh", "off");
+            await CalicoctlAsync("bgp", "peer", "add", "--address", RouterAddress.ToString(), "--as", $"{RouterAsNumber}");
+            _log($"{Prefix}: BGP mesh off, every host peering with the router {RouterAddress}");
+        }
+    }
+
+    public const uint RouterAsNumber = 64512;
+
+    /// <summary>calicoctl, run in the first controller's namespace against every controller's gateway.</summary>
+    public Task<string> CalicoctlAsync(params string[] args) =>
+        Controller.Namespace.ExecAsync(
+        [
+            "dotnet", Path.Combine(AppContext.BaseDirectory, "calicoctl.dll"), .. args,
+            .. _controllers.SelectMany(c => new[] { "--gateway", $"{c.Address}:30000" }),
+        ]);
+
+    /// <summary>{prefix}tor: on the fabric at 172.18.203.1, and the gateway (172.18.204.1) of rack 2's bridge br1; forwards.</summary>
+    private async Task<Netns> CreateRouterAsync()
+    {
+        var router = await CreateNamespaceAsync("tor");
+        await Fabric.ConnectAsync(router, "p-tor", RouterAddress);
+        await router.IpAsync("link", "add", "br1", "type", "bridge");
+        await router.IpAsync("addr", "add", $"{RackTwoGateway}/24", "dev", "br1");
+        await router.IpAsync("link", "set", "br1", "up");
+        await router.ExecAsync("sysctl", "-qw", "net.ipv4.ip_forward=1");
+        return router;
+    }
+
+    private async Task ConnectToRackTwoAsync(Netns member, string portName, IPAddress address)
+    {
+        await member.IpAsync("link", "add", "eth0", "type", "veth", "peer", "name", portName, "netns", Router!.Name);
+        await Router.IpAsync("link", "set", portName, "master", "br1", "up");
+        await member.IpAsync("addr", "add", $"{address}/24", "dev", "eth0");
+        await member.IpAsync("link", "set", "eth0", "up");
+        await member.IpAsync("route", "add", "default", "via", RackTwoGateway.ToString());
+    }
+
+    /// <summary>
+    /// The router's BIRD (the run's own, in its directory; killed with the namespace): every host a route-reflector
+    /// client (iBGP, multihop), and what it learns into its kernel, so that it forwards between the racks.
+    /// </summary>
+    private async Task StartRouterBirdAsync(Netns router)
+    {
+        var directory = Path.Combine(TempDirectory, "tor");
+        Directory.CreateDirectory(directory);
+        var config = Path.Combine(directory, "bird.conf");
+        var clients = string.Concat(_hosts.Select(h => $"protocol bgp {h.Name} from rack_client {{ neighbor {h.Address} as {RouterAsNumber}; }}\n"));
+        await File.WriteAllTextAsync(config, $$"""
+            router id {{RouterAddress}};
+            protocol device { scan time 2; }
+            protocol direct { ipv4; interface "eth0", "br1"; }
+            protocol kernel { ipv4 { import none; export filter { if source = RTS_BGP then accept; reject; }; }; }
+            template bgp rack_client {
+              local {{RouterAddress}} as {{RouterAsNumber}};
+              multihop;
+              rr client;
+              rr cluster id {{RouterAddress}};
+              connect delay time 2;
+              connect retry time 5;
+              ipv4 { import all; export where source = RTS_BGP; gateway recursive; };
+            }
+
+            """ + clients);
+        await router.ExecAsync("bird", "-c", config, "-s", Path.Combine(directory, "bird.ctl"), "-P", Path.Combine(directory, "bird.pid"));
+        _log($"{Prefix}: router {router.Name} with BIRD (route reflector of {_hosts.Count} hosts), rack 2 on {RackTwoSubnet}");
     }
 
     private SiloProcess NewSilo(string node, Netns ns, IPAddress address, List<string> arguments)
@@ -171,6 +270,7 @@ public sealed class NamespaceTopology : IAsyncDisposable
     private List<string> ControllerArguments(string name, IPAddress address) =>
     [
         "--role", "controller", "--name", name,
+        .. Options.Racks == 2 ? (string[])["--Routing:Mode=bgp"] : [],
         "--advertise", address.ToString(),
         "--listen", $"http://{address}:{ControllerNode.ApiPort}",
         // The API listens on a non-loopback address, where "auto" would demand tokens; the topology is private.

@@ -13,6 +13,14 @@ public sealed record TopologyOptions
     public int Hosts { get; init; } = 2;
 
     /// <summary>
+    /// 1: every host on the fabric (routes computed by the control plane, direct mode). 2: BGP routing mode across two
+    /// racks: odd hosts on the fabric (rack r1, 172.18.203.0/24), even hosts on a second segment (rack r2,
+    /// 172.18.204.0/24) behind the router namespace {prefix}tor (172.18.203.1 and 172.18.204.1), whose BIRD is every
+    /// host's route reflector: an operator's global peer, with the node-to-node mesh off (<see cref="NamespaceTopology.Router"/>).
+    /// </summary>
+    public int Racks { get; init; } = 1;
+
+    /// <summary>
     /// Controller silos (1..3): {prefix}ctl at 172.18.203.10, then ctl2 at .11 and ctl3 at .12. More than one needs
     /// <see cref="Postgres"/> (they share the database and its membership table) and runs the desired-state calculation
     /// in as many shards (Calculator:Shards).

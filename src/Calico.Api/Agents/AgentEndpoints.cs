@@ -94,6 +94,16 @@ internal sealed class AgentEndpoints(ResourceStore store, IOptions<HostLivenessO
                 ["applied_desired_state"] = status.LastReport?.Applied?.ToString(),
                 ["report_interval"] = (int)o.ReportInterval.TotalSeconds,
                 ["dead_after"] = (int)o.DeadAfter.TotalSeconds,
+                // BGP mode: the sessions of the host's BIRD as last reported (absent: none read).
+                ["bgp_sessions"] = status.LastReport?.BgpSessions is { } sessions
+                    ? new JsonArray([.. sessions.Select(s => (JsonNode)new JsonObject
+                    {
+                        ["peer"] = s.Peer.ToString(),
+                        ["state"] = s.State,
+                        ["since"] = s.Since is { } since ? AgentTime(since) : null,
+                        ["routes_received"] = s.RoutesReceived,
+                    })])
+                    : null,
             },
         };
     }

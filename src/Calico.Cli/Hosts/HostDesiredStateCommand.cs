@@ -12,6 +12,7 @@ namespace Calico.Cli.Hosts;
 /// calculator shard first re-reads the store, so what is printed is recomputed from what is stored rather than from
 /// the notifications the calculator was sent. Every shard is asked (a host's items are on the one shard that serves
 /// it), so the command needs to know how many there are: <c>--shards</c>, the cluster's <c>Calculator:Shards</c>.
+/// BGP peers' passwords are hidden unless <c>--show-passwords</c> is given.
 /// </summary>
 public sealed class HostDesiredStateCommand : ICliCommand
 {
@@ -23,12 +24,17 @@ public sealed class HostDesiredStateCommand : ICliCommand
         Validators = { r => { if (r.GetValueOrDefault<int?>() is < 1) r.AddError("--shards must be at least 1"); } },
     };
     private static readonly Option<bool> Resync = CliOptions.Flag("--resync", "recompute from the store first (every shard re-reads it)");
+    private static readonly Option<bool> ShowPasswords = CliOptions.Flag("--show-passwords",
+        "print BGP peers' passwords as they are (hidden by default; needed for a file that dataplane plan compares exactly)");
+
+    /// <summary>What a hidden password is printed as.</summary>
+    public const string HiddenPassword = "(hidden: --show-passwords prints it)";
 
     public IReadOnlyList<string> Path { get; } = ["host", "desired-state"];
 
     public string Summary => "Print a host's desired state as a dataplane file (for calico-silo dataplane plan --file).";
 
-    public IReadOnlyList<Option> Options { get; } = [Host, Shards, Resync];
+    public IReadOnlyList<Option> Options { get; } = [Host, Shards, Resync, ShowPasswords];
 
     public async Task<int> RunAsync(CliContext context, CancellationToken cancellationToken)
     {
@@ -40,6 +46,8 @@ public sealed class HostDesiredStateCommand : ICliCommand
         if (context.Options.GetValue(Resync)) await Task.WhenAll(calculators.Select(c => c.ResyncAsync())).WaitAsync(cancellationToken);
         var pushes = await Task.WhenAll(calculators.Select(c => c.GetHostStateAsync(host))).WaitAsync(cancellationToken);
         var items = pushes.SelectMany(p => p.Changes).Select(c => c.Item).OfType<DesiredItem>();
+        if (!context.Options.GetValue(ShowPasswords))
+            items = items.Select(i => i is BgpPeerItem { Password: not null } peer ? peer with { Password = HiddenPassword } : i);
         await context.Output.WriteLineAsync(DesiredStateJson.Serialize(items));
         return ExitCodes.Ok;
     }

@@ -1,6 +1,7 @@
 using Calico.Dataplane.Linux.Kernel;
 using Calico.Dataplane.Linux.Processes;
 using Calico.Netlink;
+using Calico.Model.Resources;
 using Microsoft.Extensions.Logging;
 using Polly;
 
@@ -73,6 +74,24 @@ public sealed partial class BgpReconciler : IDisposable
         get
         {
             lock (_sync) return _bird.Running?.Pid;
+        }
+    }
+
+    /// <summary>
+    /// This host's BGP sessions as our BIRD reports them (`show protocols all`), or null when no BIRD of ours is meant
+    /// to run here (direct mode) or it cannot be asked (it is restarting): the caller reports "not known", never "none".
+    /// </summary>
+    public IReadOnlyList<BgpSession>? ReadSessions(DateOnly today)
+    {
+        lock (_sync)
+            if (_desired is null || _bird.Running is null) return null;
+        try
+        {
+            return BirdStatus.Parse(_control.Run("show", "protocols", "all"), today);
+        }
+        catch (BirdControlException)
+        {
+            return null;
         }
     }
 

@@ -19,7 +19,10 @@ namespace Calico.Dataplane.Linux.Bgp;
 /// them): its own blocks (from the blackhole route items), the addresses it holds outside them (local routes no block
 /// covers, /32) and the floating IPs of its ports (/32). Being static, they also outrank (preference 200 against 100) a
 /// peer's route to the same prefix, so a workload that just moved here is never routed back to its old host.</item>
-/// <item>a template with Calico's peer settings and one `protocol bgp` per peer (the node-to-node mesh).</item>
+/// <item>a template with Calico's peer settings and one `protocol bgp` per peer: another host (the node-to-node mesh,
+/// or a route reflector; on the reflector's side its clients carry `rr client` and its `rr cluster id`), or an
+/// operator's peer with its AS (eBGP when it differs from the host's, then `direct` unless multihop was asked) and
+/// its `password`.</item>
 /// </list>
 /// IPv4 only: IPv6 prefixes are left out (an IPv6 mesh needs IPv6 sessions, not done yet).
 /// </summary>
@@ -55,8 +58,31 @@ public sealed record BirdConfiguration(BgpNodeItem Node, IReadOnlyList<BgpPeerIt
         return [.. exports.Order(MemberBuckets.Comparer)];
     }
 
-    /// <summary>A BIRD protocol name for a peer: letters, digits and underscores (Mesh_172_18_203_44).</summary>
-    public static string ProtocolName(BgpPeerItem peer) => "Mesh_" + peer.Address.ToString().Replace('.', '_');
+    /// <summary>
+    /// A BIRD protocol name for a peer, letters, digits and underscores, prefixed as Calico does by where it comes
+    /// from: Mesh_172_18_203_44 (another host), Global_10_1_0_1, Node_10_1_0_1 (an operator's peer, global or per host).
+    /// </summary>
+    public static string ProtocolName(BgpPeerItem peer) => peer.Source switch
+    {
+        BgpPeerSource.Global => "Global_",
+        BgpPeerSource.Host => "Node_",
+        _ => "Mesh_",
+    } + peer.Address.ToString().Replace('.', '_');
+
+    /// <summary>The address of a peer's protocol name, or null when the name is none of ours.</summary>
+    public static IPAddress? AddressOfProtocol(string name)
+    {
+        var at = name.IndexOf('_');
+        if (at < 0 || name[..at] is not ("Mesh" or "Global" or "Node")) return null;
+        return IPAddress.TryParse(name[(at + 1)..].Replace('_', '.'), out var address) ? address : null;
+    }
+
+    private static string Description(BgpPeerItem peer) => peer.Source switch
+    {
+        BgpPeerSource.Global => "global peer",
+        BgpPeerSource.Host => "peer of selected hosts",
+        _ => peer.RouteReflectorClient ? $"route reflector client {peer.Host}" : $"host {peer.Host}",
+    };
 
     private static string Render(BgpNodeItem node, IReadOnlyList<BgpPeerItem> peers, IReadOnlyList<IpPrefix> exports,
         string workloadInterfacePrefix, TimeSpan gracefulRestartWait)
@@ -66,12 +92,18 @@ public sealed record BirdConfiguration(BgpNodeItem Node, IReadOnlyList<BgpPeerIt
         b.Append("# Written by the Calico compute agent from this host's desired state; rewritten on every change.\n");
         b.Append(c, $"router id {node.RouterId};\n");
         b.Append("log stderr { info, remote, warning, error, auth, fatal, bug };\n");
+        b.Append("# Full dates in `show protocols`, which the agent reads for the sessions' status.\n");
+        b.Append("timeformat protocol iso long;\n");
         b.Append(c, $"graceful restart wait {(int)gracefulRestartWait.TotalSeconds};\n\n");
 
         b.Append("# Into the kernel only what peers taught: the agent's own routes stay the agent's.\n");
         b.Append("filter calico_kernel_programming {\n  if source = RTS_BGP then accept;\n  reject;\n}\n\n");
-        b.Append("# To peers only what this host announces.\n");
-        b.Append(c, $"filter calico_export_to_bgp_peers {{\n  if proto = \"{ExportProtocol}\" then accept;\n  reject;\n}}\n\n");
+        b.Append(node.RouteReflectorClusterId is null ? "# To peers only what this host announces.\n"
+            : "# To peers what this host announces, and as a route reflector what its peers taught.\n");
+        b.Append(c, $"filter calico_export_to_bgp_peers {{\n  if proto = \"{ExportProtocol}\" then accept;\n");
+        // A route reflector passes on what its peers taught (BIRD's iBGP rules decide to whom).
+        if (node.RouteReflectorClusterId is not null) b.Append("  if source = RTS_BGP then accept;\n");
+        b.Append("  reject;\n}\n\n");
 
         b.Append("protocol device {\n  scan time 2;\n}\n\n");
         b.Append("# The host's own subnets (not its workloads), so that a peer's next hop on a shared segment resolves.\n");
@@ -91,8 +123,15 @@ public sealed record BirdConfiguration(BgpNodeItem Node, IReadOnlyList<BgpPeerIt
         foreach (var peer in peers)
         {
             b.Append(c, $"\nprotocol bgp {ProtocolName(peer)} from calico_peer {{\n");
-            b.Append(c, $"  description \"host {peer.Host}\";\n");
-            b.Append(c, $"  neighbor {peer.Address} as {peer.AsNumber};\n}}\n");
+            b.Append(c, $"  description \"{Description(peer)}\";\n");
+            b.Append(c, $"  neighbor {peer.Address} as {peer.AsNumber};\n");
+            // An operator's eBGP peer (a top-of-rack router) is a neighbour on the segment unless asked otherwise;
+            // other hosts, whatever their AS, stay multihop (they may sit in another rack).
+            if (peer.Source != BgpPeerSource.Mesh && peer.AsNumber != node.AsNumber && !peer.Multihop) b.Append("  direct;\n");
+            if (peer.RouteReflectorClient && node.RouteReflectorClusterId is { } clusterId)
+                b.Append(c, $"  rr client;\n  rr cluster id {clusterId};\n");
+            if (peer.Password is { } password) b.Append(c, $"  password \"{password}\";\n");
+            b.Append("}\n");
         }
         return b.ToString();
     }

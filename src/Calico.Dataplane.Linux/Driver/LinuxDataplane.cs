@@ -7,6 +7,7 @@ using Calico.Dataplane.Linux.Processes;
 using Calico.Nftables;
 using Calico.Model;
 using Calico.Model.Desired;
+using Calico.Model.Resources;
 using Calico.Netlink;
 using Calico.Netlink.Namespaces;
 using Microsoft.Extensions.Logging;
@@ -33,6 +34,7 @@ public sealed partial class LinuxDataplane : IDataplane, IDisposable
     private readonly DataplaneOptions _options;
     private readonly ILogger _logger;
     private readonly IDisposable? _owned;
+    private readonly TimeProvider _time;
     private IReadOnlyDictionary<DesiredKey, DesiredItem> _desired = new Dictionary<DesiredKey, DesiredItem>();
     private IReadOnlyList<WorkloadInterfaceItem> _endpoints = [];
     private long _sequence;
@@ -65,7 +67,8 @@ public sealed partial class LinuxDataplane : IDataplane, IDisposable
         _options = options;
         _logger = loggers.CreateLogger<LinuxDataplane>();
         _owned = kernel.Owned;
-        var context = new DataplaneComponentContext(kernel, options, features ?? FeatureOptions.Defaults, retry, loggers, time ?? TimeProvider.System);
+        _time = time ?? TimeProvider.System;
+        var context = new DataplaneComponentContext(kernel, options, features ?? FeatureOptions.Defaults, retry, loggers, _time);
         _components = [.. components.Select(r => r.Create(context)).OfType<IDataplaneComponent>()];
         _byStatusPrecedence = [.. _components.OrderBy(c => c.StatusPrecedence)];
         DataplaneTelemetry.RecordZeros();
@@ -80,6 +83,10 @@ public sealed partial class LinuxDataplane : IDataplane, IDisposable
 
     /// <summary>The components this dataplane drives, in apply order.</summary>
     public IReadOnlyList<string> Components => [.. _components.Select(c => c.Name)];
+
+    /// <summary>The BGP sessions of our BIRD (null without the BGP component, or in direct mode); read outside the apply lock.</summary>
+    public IReadOnlyList<BgpSession>? ReadBgpSessions() =>
+        _components.OfType<Bgp.BgpComponent>().FirstOrDefault()?.Reconciler.ReadSessions(DateOnly.FromDateTime(_time.GetLocalNow().DateTime));
 
     private static DataplaneKernel OpenKernel(DataplaneOptions options, FeatureOptions features, ILoggerFactory loggers)
     {

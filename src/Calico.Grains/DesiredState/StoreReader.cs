@@ -40,6 +40,8 @@ public sealed class StoreReader(IGrainStateCatalog catalog)
         await Load<FloatingIp>(GrainTypes.FloatingIp, ResourceKind.FloatingIp);
         await Load<IpPool>(GrainTypes.IpPool, ResourceKind.IpPool);
         await Load<QosPolicy>(GrainTypes.QosPolicy, ResourceKind.QosPolicy);
+        await Load<BgpPeer>(GrainTypes.BgpPeer, ResourceKind.BgpPeer);
+        await Load<BgpConfiguration>(GrainTypes.BgpConfiguration, ResourceKind.BgpConfiguration);
         // Blocks are rows of the subnets' IPAM grains; a released block is a tombstone (no block) with its revision.
         await foreach (var (key, state) in catalog.ListAsync<IpBlockState>(GrainTypes.IpBlock, cancellationToken))
             changes.Add(new ResourceChange(ResourceKind.IpBlock, key, state.Revision, state.Block));

@@ -43,6 +43,8 @@ public abstract partial class ResourceGrain<T>(
         ResourceKind.QosPolicy => "QoS policy",
         ResourceKind.SubnetPool => "subnet pool",
         ResourceKind.Router => "router",
+        ResourceKind.BgpPeer => "BGP peer",
+        ResourceKind.BgpConfiguration => "BGP configuration",
         _ => Kind.ToString().ToLowerInvariant(),
     };
 

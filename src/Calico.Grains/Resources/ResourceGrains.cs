@@ -34,6 +34,8 @@ public static class GrainTypes
     public const string HostDesiredState = "host-desired-state";
     public const string Calculator = "desired-state-calculator";
     public const string ProjectQuota = "project-quota";
+    public const string BgpPeer = "bgp-peer";
+    public const string BgpConfiguration = "bgp-configuration";
 }
 
 [GrainType(GrainTypes.Network)]

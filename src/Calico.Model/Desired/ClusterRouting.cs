@@ -1,3 +1,5 @@
+using Calico.Model.Resources;
+
 namespace Calico.Model.Desired;
 
 /// <summary>How workload routes reach the other hosts.</summary>
@@ -17,10 +19,13 @@ public enum RoutingMode
 }
 
 /// <summary>
-/// The cluster's routing configuration, the same for every host and every calculator shard: the mode, and the AS number
-/// of hosts that do not register one of their own (Calico's default, 64512).
+/// The cluster's routing configuration, the same for every host and every calculator shard: the mode, the AS number
+/// of hosts that do not register one of their own (Calico's default, 64512), and whether hosts peer in a full mesh.
+/// The mode comes from configuration; the AS number and the mesh from it too, overridden at run time by the stored
+/// <see cref="BgpConfiguration"/> (<see cref="With"/>).
 /// </summary>
-public sealed record ClusterRouting(RoutingMode Mode = RoutingMode.Direct, uint AsNumber = ClusterRouting.DefaultAsNumber)
+public sealed record ClusterRouting(RoutingMode Mode = RoutingMode.Direct, uint AsNumber = ClusterRouting.DefaultAsNumber,
+    bool NodeToNodeMesh = true)
 {
     public const uint DefaultAsNumber = 64512;
 
@@ -30,14 +35,35 @@ public sealed record ClusterRouting(RoutingMode Mode = RoutingMode.Direct, uint 
 
     public bool IsBgp => Mode == RoutingMode.Bgp;
 
+    /// <summary>This configuration with the stored BGP settings applied (none stored: as configured).</summary>
+    public ClusterRouting With(BgpConfiguration? settings) =>
+        settings is null ? this : this with { AsNumber = settings.AsNumber ?? AsNumber, NodeToNodeMesh = settings.NodeToNodeMesh };
+
     /// <summary>A host's AS number: its own if it registered one, else the cluster's.</summary>
-    public uint AsNumberOf(Resources.HostSpec host) => host.AsNumber ?? AsNumber;
+    public uint AsNumberOf(HostSpec host) => host.AsNumber ?? AsNumber;
 
     /// <summary>The host's BIRD, or null when it runs none (direct mode, or a host without an IPv4 address for a router id).</summary>
-    public BgpNodeItem? NodeOf(Resources.HostSpec host) =>
-        IsBgp && host.Ipv4Address is { } id ? new BgpNodeItem(id, AsNumberOf(host)) : null;
+    public BgpNodeItem? NodeOf(HostSpec host) =>
+        IsBgp && host.Ipv4Address is { } id ? new BgpNodeItem(id, AsNumberOf(host), host.RouteReflectorClusterId) : null;
 
-    /// <summary>What the other hosts of the mesh peer with, or null (direct mode, or no IPv4 address to peer on).</summary>
-    public BgpPeerItem? PeerOf(Resources.HostSpec host) =>
-        IsBgp && host.Ipv4Address is { } address ? new BgpPeerItem(address, AsNumberOf(host), host.Name) : null;
+    /// <summary>What other hosts peer with to reach this one, or null (direct mode, or no IPv4 address to peer on).</summary>
+    public BgpPeerItem? PeerOf(HostSpec host, bool routeReflectorClient = false) =>
+        IsBgp && host.Ipv4Address is { } address
+            ? new BgpPeerItem(address, AsNumberOf(host), host.Name, RouteReflectorClient: routeReflectorClient)
+            : null;
+
+    /// <summary>
+    /// Whether, and how, a host (<paramref name="viewerIsReflector"/>) peers with another registered host: once any
+    /// host is a route reflector, clients peer with the reflectors only and a reflector with every host (its clients
+    /// as `rr client`); with none, every host peers with every other (the node-to-node mesh) unless it is turned off.
+    /// </summary>
+    public BgpPeerItem? HostPeer(bool viewerIsReflector, HostSpec other, bool reflectorsExist)
+    {
+        if (reflectorsExist)
+        {
+            if (other.IsRouteReflector) return PeerOf(other);
+            return viewerIsReflector ? PeerOf(other, routeReflectorClient: true) : null;
+        }
+        return NodeToNodeMesh ? PeerOf(other) : null;
+    }
 }

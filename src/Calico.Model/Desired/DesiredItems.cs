@@ -332,28 +332,51 @@ public sealed record IpPoolItem(
 
 /// <summary>
 /// In BGP routing mode (<see cref="RoutingMode.Bgp"/>), what this host's BIRD is: its router id (the host's IPv4
-/// address) and AS number (the host's own, else the cluster's). One per host; absent in direct mode, so a host without
-/// it runs no BIRD.
+/// address), AS number (the host's own, else the cluster's) and, for a route reflector, its cluster id. One per host;
+/// absent in direct mode, so a host without it runs no BIRD.
 /// </summary>
 [GenerateSerializer, Immutable]
 public sealed record BgpNodeItem(
     [property: Id(0)] IPAddress RouterId,
-    [property: Id(1)] uint AsNumber) : DesiredItem
+    [property: Id(1)] uint AsNumber,
+    [property: Id(2)] IPAddress? RouteReflectorClusterId = null) : DesiredItem
 {
     public static readonly DesiredKey NodeKey = new(DesiredKind.BgpNode, "node");
 
     public override DesiredKey Key => NodeKey;
 }
 
+/// <summary>Where a peer comes from, which names its BIRD protocol (Mesh_, Global_, Node_ as in Calico).</summary>
+public enum BgpPeerSource { Mesh = 0, Global = 1, Host = 2 }
+
 /// <summary>
-/// A BGP peer of this host (BGP routing mode): in the node-to-node mesh, another registered host, by its IPv4
-/// address, with its AS number. One item serves every host that peers with it.
+/// A BGP peer of this host (BGP routing mode), by its IPv4 address: another registered host (<see cref="BgpPeerSource.Mesh"/>:
+/// the node-to-node mesh, or a route reflector and its clients, <see cref="RouteReflectorClient"/> on the
+/// reflector's side), or an operator's peer (<see cref="BgpPeer"/>: global, or for selected hosts) with its own AS,
+/// password and multihop wish. One item serves every host that peers with it. The password never prints.
 /// </summary>
 [GenerateSerializer, Immutable]
 public sealed record BgpPeerItem(
     [property: Id(0)] IPAddress Address,
     [property: Id(1)] uint AsNumber,
-    [property: Id(2)] string Host) : DesiredItem
+    [property: Id(2)] string Host,
+    [property: Id(3)] BgpPeerSource Source = BgpPeerSource.Mesh,
+    [property: Id(4)] string? Password = null,
+    [property: Id(5)] bool RouteReflectorClient = false,
+    [property: Id(6)] bool Multihop = false) : DesiredItem
 {
     public override DesiredKey Key => new(DesiredKind.BgpPeer, Address.ToString());
+
+    /// <summary>An operator's peer as the hosts it selects hold it (Host: empty).</summary>
+    public static BgpPeerItem Of(BgpPeer peer) =>
+        new(peer.Address, peer.AsNumber, "", peer.IsGlobal ? BgpPeerSource.Global : BgpPeerSource.Host, peer.Password,
+            Multihop: peer.Multihop);
+
+    // Never the password itself: items print in debug logs.
+    protected override bool PrintMembers(System.Text.StringBuilder builder)
+    {
+        builder.Append($"Address = {Address}, AsNumber = {AsNumber}, Host = {Host}, Source = {Source}, ");
+        builder.Append($"Password = {(Password is null ? "unset" : "set")}, RouteReflectorClient = {RouteReflectorClient}, Multihop = {Multihop}");
+        return true;
+    }
 }

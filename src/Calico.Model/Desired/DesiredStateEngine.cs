@@ -36,6 +36,8 @@ public sealed class DesiredStateEngine(Func<string, bool>? inScope = null, Clust
     private static readonly StringComparer Ordinal = StringComparer.Ordinal;
     private readonly Func<string, bool> _inScope = inScope ?? (_ => true);
     private readonly ClusterRouting _routing = routing ?? ClusterRouting.Direct;
+    // The configured routing with the stored BGP settings applied (AS number, mesh); changes with them.
+    private ClusterRouting? _bgp;
 
     // Ranked entries, per key, and each source's entries (so that a source replaces exactly its own).
     private readonly Dictionary<DesiredKey, KeyEntries> _entries = [];
@@ -95,7 +97,10 @@ public sealed class DesiredStateEngine(Func<string, bool>? inScope = null, Clust
         foreach (var key in Intent.BlockKeys()) Recompute(SourceKind.Block, key);
         foreach (var floating in Intent.FloatingIps()) Recompute(SourceKind.Floating, floating.Id);
         if (_routing.IsBgp)
+        {
             foreach (var host in Intent.HostNames()) Recompute(SourceKind.Host, host);
+            foreach (var peer in Intent.BgpPeers()) Recompute(SourceKind.Peer, peer.Key);
+        }
     }
 
     /// <summary>Applies many changes (a resync) one by one; returns what each host must be told, merged per key.</summary>
@@ -139,6 +144,8 @@ public sealed class DesiredStateEngine(Func<string, bool>? inScope = null, Clust
                 case ResourceKind.Endpoint: EndpointChanged(change.Key, (WorkloadEndpoint?)previous, (WorkloadEndpoint?)change.Value); break;
                 case ResourceKind.FloatingIp: Recompute(SourceKind.Floating, change.Key); break;
                 case ResourceKind.IpBlock: BlockChanged(change.Key, (IpBlock?)previous, (IpBlock?)change.Value); break;
+                case ResourceKind.BgpPeer: if (_routing.IsBgp) Recompute(SourceKind.Peer, change.Key); break;
+                case ResourceKind.BgpConfiguration: BgpConfigurationChanged(); break;
             }
 
             var entering = new HashSet<string>(Ordinal);
@@ -198,8 +205,17 @@ public sealed class DesiredStateEngine(Func<string, bool>? inScope = null, Clust
 
     private void HostChanged(string name, HostSpec? previous, HostSpec? current)
     {
-        // Its BGP identity and peer item (BGP mode): its IPv4 address and AS number.
+        // Its BGP identity and peer items (BGP mode): its IPv4 address, AS number, and whether it reflects routes.
         Recompute(SourceKind.Host, name);
+        if (_routing.IsBgp)
+        {
+            // A reflector coming or going changes who peers with whom: every host's peer entries.
+            if ((previous?.IsRouteReflector ?? false) != (current?.IsRouteReflector ?? false))
+                foreach (var host in Intent.HostNames().ToList()) Recompute(SourceKind.Host, host);
+            // Peers selecting hosts by label follow the host's labels.
+            if ((previous is null) != (current is null) || previous?.Labels != current?.Labels)
+                foreach (var peer in Intent.BgpPeers().Where(p => p.HostLabel is not null).ToList()) Recompute(SourceKind.Peer, peer.Key);
+        }
         // Only the host's existence and addresses matter to anyone's routes.
         if (previous?.Ipv4Address == current?.Ipv4Address && previous?.Ipv6Address == current?.Ipv6Address
             && (previous is null) == (current is null)) return;
@@ -210,6 +226,16 @@ public sealed class DesiredStateEngine(Func<string, bool>? inScope = null, Clust
             foreach (var floating in Intent.FloatingIpsOfPort(endpoint.Id)) Recompute(SourceKind.Floating, floating);
         }
     }
+
+    /// <summary>The cluster's AS number or mesh changed: every host's identity and peer entries (BGP mode).</summary>
+    private void BgpConfigurationChanged()
+    {
+        _bgp = null;
+        if (!_routing.IsBgp) return;
+        foreach (var host in Intent.HostNames().ToList()) Recompute(SourceKind.Host, host);
+    }
+
+    private ClusterRouting Bgp => _bgp ??= _routing.With(Intent.BgpConfiguration());
 
     private void NetworkChanged(string id, Network? previous, Network? current)
     {
@@ -294,16 +320,43 @@ public sealed class DesiredStateEngine(Func<string, bool>? inScope = null, Clust
         SourceKind.Block => Intent.Block(id) is { } block ? BlockEntries(id, block) : [],
         SourceKind.Floating => Intent.FloatingIp(id) is { IsAssociated: true } floating ? FloatingEntries(floating) : [],
         SourceKind.Host => Intent.Host(id) is { } host ? HostEntries(host) : [],
+        SourceKind.Peer => Intent.BgpPeer(id) is { } peer ? PeerEntries(peer) : [],
         _ => [],
     };
 
-    /// <summary>BGP mode: the host's identity, for itself; its peer item, for every other host.</summary>
+    /// <summary>
+    /// BGP mode: the host's identity, for itself; its peer item, for every other host (the mesh, or as a route
+    /// reflector), or for each reflector only, as its `rr client` (a client once reflectors exist), or for nobody.
+    /// </summary>
     private Entry[] HostEntries(HostSpec host)
     {
+        var bgp = Bgp;
+        var rank = new Rank(0, host.Name, 0);
         var entries = new List<Entry>(2);
-        if (_inScope(host.Name) && _routing.NodeOf(host) is { } node) entries.Add(Entry.Owner(new Rank(0, host.Name, 0), host.Name, node));
-        if (_routing.PeerOf(host) is { } peer) entries.Add(Entry.AllBut(new Rank(0, host.Name, 0), host.Name, peer));
+        if (_inScope(host.Name) && bgp.NodeOf(host) is { } node) entries.Add(Entry.Owner(rank, host.Name, node));
+        if (host.IsRouteReflector || (!Intent.HasRouteReflectors && bgp.NodeToNodeMesh))
+        {
+            if (bgp.PeerOf(host) is { } peer) entries.Add(Entry.AllBut(rank, host.Name, peer));
+        }
+        else if (Intent.HasRouteReflectors && bgp.PeerOf(host, routeReflectorClient: true) is { } client)
+        {
+            foreach (var reflector in Intent.RouteReflectors())
+                if (reflector != host.Name && _inScope(reflector)) entries.Add(Entry.Owner(rank, reflector, client));
+        }
         return [.. entries];
+    }
+
+    /// <summary>
+    /// BGP mode: an operator's peer, one item for the hosts it selects: a global one as one entry seen by every host,
+    /// a per-host one as an entry for each selected host (by label: found among the registered hosts).
+    /// </summary>
+    private Entry[] PeerEntries(BgpPeer peer)
+    {
+        var item = BgpPeerItem.Of(peer);
+        var rank = new Rank(1, peer.Key, 0);
+        if (peer.IsGlobal) return [Entry.AllBut(rank, "", item)];
+        if (peer.Host is { } named) return _inScope(named) ? [Entry.Owner(rank, named, item)] : [];
+        return [.. Intent.Hosts().Where(h => _inScope(h.Name) && peer.Selects(h.Name, h.Labels)).Select(h => Entry.Owner(rank, h.Name, item))];
     }
 
     private Entry[] EndpointEntries(WorkloadEndpoint endpoint)
@@ -720,7 +773,7 @@ public sealed class DesiredStateEngine(Func<string, bool>? inScope = null, Clust
         if (index.TryGetValue(key, out var set) && set.Remove(value) && set.Count == 0) index.Remove(key);
     }
 
-    private enum SourceKind : byte { Endpoint, Block, Floating, Host }
+    private enum SourceKind : byte { Endpoint, Block, Floating, Host, Peer }
 
     /// <summary>Where an entry stands among others for its key: class (route kind), then source id, then index.</summary>
     private readonly record struct Rank(int Class, string Id, int Index) : IComparable<Rank>

@@ -15,7 +15,8 @@ namespace Calico.Model.Desired;
 /// answer does not depend on the order changes arrived in.
 /// In BGP routing mode (<see cref="ClusterRouting"/>) no route via another host is computed at all — BIRD learns those
 /// from its peers — and the host holds instead its BGP identity (<see cref="BgpNodeItem"/>) and one
-/// <see cref="BgpPeerItem"/> per other registered host (the node-to-node mesh; first host by name wins an address).
+/// <see cref="BgpPeerItem"/> per other registered host it peers with (the node-to-node mesh, or its route reflectors;
+/// first host by name wins an address), then one per operator's peer that selects it (by address).
 /// </summary>
 public static class HostSpecCalculator
 {
@@ -66,9 +67,14 @@ public static class HostSpecCalculator
 
         if (routing.IsBgp)
         {
-            if (intent.Host(host) is { } self && routing.NodeOf(self) is { } node) TryAdd(items, node);
+            var bgp = routing.With(intent.BgpConfiguration());
+            var self = intent.Host(host);
+            if (self is not null && bgp.NodeOf(self) is { } node) TryAdd(items, node);
             foreach (var other in intent.Hosts())
-                if (other.Name != host && routing.PeerOf(other) is { } peer) TryAdd(items, peer);
+                if (other.Name != host && bgp.HostPeer(self?.IsRouteReflector ?? false, other, intent.HasRouteReflectors) is { } peer)
+                    TryAdd(items, peer);
+            foreach (var peer in intent.BgpPeers())
+                if (peer.Selects(host, self?.Labels ?? ValueMap.Empty)) TryAdd(items, BgpPeerItem.Of(peer));
         }
 
         // Every pool, on every host: the address space that floating-IP SNAT and outgoing NAT leave alone.

@@ -38,6 +38,12 @@ public interface IDataplane
     /// covers every endpoint.
     /// </summary>
     Task<DataplaneResult> ReconcileKernelChangesAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The host's BGP sessions as its BIRD reports them, or null when it runs none or cannot be asked now (a dataplane
+    /// without BGP: always null). Safe to call beside the other methods; it changes nothing.
+    /// </summary>
+    IReadOnlyList<BgpSession>? ReadBgpSessions() => null;
 }
 
 /// <summary>How each local endpoint (by port id) stands after an apply.</summary>

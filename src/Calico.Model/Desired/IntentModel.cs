@@ -31,6 +31,12 @@ public interface IIntentView
     IpBlock? BlockContaining(IPAddress address);
     /// <summary>Every IP pool, in ordinal name order.</summary>
     IEnumerable<IpPool> Pools();
+    /// <summary>The operators' BGP peers, in ordinal key order.</summary>
+    IEnumerable<BgpPeer> BgpPeers();
+    /// <summary>The stored cluster BGP settings, or null (configuration alone).</summary>
+    BgpConfiguration? BgpConfiguration();
+    /// <summary>Whether any registered host is a route reflector.</summary>
+    bool HasRouteReflectors { get; }
 }
 
 /// <summary>
@@ -65,6 +71,9 @@ public sealed class IntentModel : IIntentView
     private (int Version, int Length)[] _blockLengthsMostSpecificFirst = [];
     private readonly Dictionary<string, SortedSet<string>> _blocksByAffinity = new(Ordinal);
     private readonly Dictionary<(ResourceKind, string), long> _revisions = [];
+    private readonly SortedDictionary<string, BgpPeer> _bgpPeers = new(Ordinal);
+    private readonly SortedSet<string> _routeReflectors = new(Ordinal);
+    private BgpConfiguration? _bgpConfiguration;
 
     /// <summary>Every host that is registered, has bound endpoints or owns blocks: the hosts that have a desired state.</summary>
     public IEnumerable<string> KnownHosts =>
@@ -75,7 +84,7 @@ public sealed class IntentModel : IIntentView
 
     public int ResourceCount =>
         _hosts.Count + _networks.Count + _subnets.Count + _groups.Count + _floatingIps.Count + _pools.Count + _endpoints.Count + _blocks.Count
-        + _qosPolicies.Count;
+        + _qosPolicies.Count + _bgpPeers.Count + (_bgpConfiguration is null ? 0 : 1);
 
     public long RevisionOf(ResourceKind kind, string key) => _revisions.GetValueOrDefault((kind, key));
 
@@ -90,7 +99,9 @@ public sealed class IntentModel : IIntentView
         _revisions[(change.Kind, change.Key)] = change.Revision;
         previous = change.Kind switch
         {
-            ResourceKind.Host => Replace(_hosts, change),
+            ResourceKind.Host => ApplyHost(change),
+            ResourceKind.BgpPeer => Replace(_bgpPeers, change),
+            ResourceKind.BgpConfiguration => ApplyBgpConfiguration(change),
             ResourceKind.Network => ApplyNetwork(change),
             ResourceKind.QosPolicy => Replace(_qosPolicies, change),
             // Subnet pools only matter to the API (subnet allocation), never to a host.
@@ -114,6 +125,21 @@ public sealed class IntentModel : IIntentView
         map.TryGetValue(change.Key, out var old);
         if (change.Value is T value) map[change.Key] = value;
         else map.Remove(change.Key);
+        return old;
+    }
+
+    private HostSpec? ApplyHost(ResourceChange change)
+    {
+        var old = Replace(_hosts, change);
+        _routeReflectors.Remove(change.Key);
+        if (change.Value is HostSpec { IsRouteReflector: true }) _routeReflectors.Add(change.Key);
+        return old;
+    }
+
+    private BgpConfiguration? ApplyBgpConfiguration(ResourceChange change)
+    {
+        var old = _bgpConfiguration;
+        _bgpConfiguration = change.Value as BgpConfiguration;
         return old;
     }
 
@@ -325,6 +351,17 @@ public sealed class IntentModel : IIntentView
     public IEnumerable<string> BlockKeys() => _blocks.Keys;
 
     public IEnumerable<IpPool> Pools() => _pools.Values;
+
+    public IEnumerable<BgpPeer> BgpPeers() => _bgpPeers.Values;
+
+    public BgpPeer? BgpPeer(string key) => _bgpPeers.GetValueOrDefault(key);
+
+    public BgpConfiguration? BgpConfiguration() => _bgpConfiguration;
+
+    public bool HasRouteReflectors => _routeReflectors.Count > 0;
+
+    /// <summary>The registered hosts that are route reflectors, in ordinal name order.</summary>
+    public IEnumerable<string> RouteReflectors() => _routeReflectors;
 
     public IpBlock? BlockContaining(IPAddress address)
     {

@@ -3,7 +3,7 @@ using Calico.Model.Resources;
 namespace Calico.Model.Desired;
 
 /// <summary>The kinds of resource. Routers are the API's alone (no data path): no change of one reaches the calculator.</summary>
-public enum ResourceKind { Host = 1, Network, Subnet, Endpoint, SecurityGroup, FloatingIp, IpPool, IpBlock, QosPolicy, SubnetPool, Router }
+public enum ResourceKind { Host = 1, Network, Subnet, Endpoint, SecurityGroup, FloatingIp, IpPool, IpBlock, QosPolicy, SubnetPool, Router, BgpPeer, BgpConfiguration }
 
 /// <summary>
 /// A resource as stored after a write: its new value, or null once deleted. <see cref="Revision"/> increases with
@@ -28,6 +28,8 @@ public sealed record ResourceChange(
         IpBlock => ResourceKind.IpBlock,
         QosPolicy => ResourceKind.QosPolicy,
         SubnetPool => ResourceKind.SubnetPool,
+        BgpPeer => ResourceKind.BgpPeer,
+        BgpConfiguration => ResourceKind.BgpConfiguration,
         _ => throw new ArgumentException($"{value.GetType().Name} is not a resource", nameof(value)),
     };
 }

@@ -5,15 +5,22 @@ using Calico.Model.Validation;
 
 namespace Calico.Model.Resources;
 
-/// <summary>A compute host as registered by its compute silo: where other hosts route its workloads.</summary>
+/// <summary>
+/// A compute host as registered by its compute silo: where other hosts route its workloads. With
+/// <see cref="RouteReflectorClusterId"/> it is a BGP route reflector (BGP mode): once any host is one, the other hosts
+/// peer only with the reflectors instead of the full mesh.
+/// </summary>
 [GenerateSerializer, Immutable]
 public sealed record HostSpec(
     [property: Id(0)] string Name,
     [property: Id(1)] IPAddress? Ipv4Address,
     [property: Id(2)] IPAddress? Ipv6Address,
     [property: Id(3)] uint? AsNumber,
-    [property: Id(4)] ValueMap Labels) : IValidatable
+    [property: Id(4)] ValueMap Labels,
+    [property: Id(5)] IPAddress? RouteReflectorClusterId = null) : IValidatable
 {
+    public bool IsRouteReflector => RouteReflectorClusterId is not null;
+
     public IPAddress? AddressFor(int version) => version == 6 ? Ipv6Address : Ipv4Address;
 
     /// <summary>A host name ends up in log lines, silo names and BGP configuration: keep it DNS-like.</summary>
@@ -34,6 +41,7 @@ public sealed record HostSpec(
         if (Ipv4Address is not null && (IPAddress.IsLoopback(Ipv4Address) || Ipv4Address.Equals(IPAddress.Any)))
             v.Add("ipv4_address", $"{Ipv4Address} cannot be reached from other hosts");
         if (AsNumber is 0) v.Add("as_number", "0 is reserved");
+        v.Family(RouteReflectorClusterId, 4, "route_reflector_cluster_id");
         foreach (var (key, value) in Labels)
         {
             if (key.Length is 0 or > 63) v.Add($"labels.{key}", "label keys are 1..63 characters");

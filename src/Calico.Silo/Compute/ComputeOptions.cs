@@ -22,6 +22,12 @@ public sealed class ComputeOptions
 
     public Dictionary<string, string> Labels { get; set; } = [];
 
+    /// <summary>
+    /// BGP mode: this host is a route reflector with this cluster id (an IPv4 address, often its own). Once any host
+    /// is one, the others peer with the reflectors only, not in a full mesh.
+    /// </summary>
+    public string? RouteReflectorClusterId { get; set; }
+
     /// <summary>How long one watch call waits for a change before it returns empty.</summary>
     public TimeSpan WatchTimeout { get; set; } = TimeSpan.FromSeconds(20);
 
@@ -62,6 +68,8 @@ public sealed class ComputeOptionsValidator : IValidateOptions<ComputeOptions>
             errors.Add($"Compute:Ipv4Address '{v4}' is not an IPv4 address.");
         if (o.Ipv6Address is { Length: > 0 } v6 && (!IPAddress.TryParse(v6, out var a6) || a6.AddressFamily != AddressFamily.InterNetworkV6))
             errors.Add($"Compute:Ipv6Address '{v6}' is not an IPv6 address.");
+        if (o.RouteReflectorClusterId is { Length: > 0 } rr && (!IPAddress.TryParse(rr, out var c) || c.AddressFamily != AddressFamily.InterNetwork))
+            errors.Add($"Compute:RouteReflectorClusterId '{rr}' is not an IPv4 address (a route reflector cluster id is written as one, e.g. 224.0.0.1 or the host's own).");
         if (o.WatchTimeout <= TimeSpan.Zero || o.WatchTimeout > TimeSpan.FromSeconds(25))
             errors.Add($"Compute:WatchTimeout must be between 0 and 25 seconds (Orleans' call timeout is 30 s); it is {o.WatchTimeout}.");
         if (o.Dataplane is not ("linux" or "memory"))

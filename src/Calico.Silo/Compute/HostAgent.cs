@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net;
 using System.Reflection;
 using Calico.Grains;
 using Calico.Model;
@@ -56,7 +57,8 @@ public sealed partial class HostAgent(
     private async Task RegisterAsync(CancellationToken _)
     {
         var o = options.Value;
-        var spec = new HostSpec(o.HostName, o.ResolveIpv4(), o.ResolveIpv6(), o.AsNumber, new ValueMap(o.Labels)).EnsureValidForRegistration();
+        var spec = new HostSpec(o.HostName, o.ResolveIpv4(), o.ResolveIpv6(), o.AsNumber, new ValueMap(o.Labels),
+            o.RouteReflectorClusterId is { Length: > 0 } clusterId ? IPAddress.Parse(clusterId) : null).EnsureValidForRegistration();
         var stored = await grains.GetGrain<IHostGrain>(o.HostName).RegisterAsync(spec);
         LogRegistered(logger, o.HostName, spec.Ipv4Address?.ToString() ?? "-", spec.Ipv6Address?.ToString() ?? "-", stored.Revision);
     }
@@ -68,8 +70,11 @@ public sealed partial class HostAgent(
         {
             try
             {
+                // BIRD is asked through birdc (a process): off the timer's thread, and never failing the report.
+                var sessions = await Task.Run(ReadBgpSessions, stoppingToken);
+                BgpSessionTelemetry.Record(HostName, sessions);
                 await grains.GetGrain<IHostGrain>(HostName)
-                    .ReportAsync(new HostReport(silo.Name, Applied, time.GetUtcNow(), AgentVersion));
+                    .ReportAsync(new HostReport(silo.Name, Applied, time.GetUtcNow(), AgentVersion, sessions));
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
@@ -77,6 +82,19 @@ public sealed partial class HostAgent(
             }
         }
         while (await WaitAsync(timer, stoppingToken));
+    }
+
+    private IReadOnlyList<BgpSession>? ReadBgpSessions()
+    {
+        try
+        {
+            return dataplane.ReadBgpSessions();
+        }
+        catch (Exception ex)
+        {
+            LogBgpStatusFailed(logger, ex.Message);
+            return null;
+        }
     }
 
     private static async Task<bool> WaitAsync(PeriodicTimer timer, CancellationToken token)
@@ -292,6 +310,9 @@ public sealed partial class HostAgent(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Dataplane resync failed, trying again next interval: {Reason}")]
     private static partial void LogResyncFailed(ILogger logger, string reason);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not read the BGP sessions from BIRD, reported as not known: {Reason}")]
+    private static partial void LogBgpStatusFailed(ILogger logger, string reason);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not report in: {Reason}")]
     private static partial void LogReportFailed(ILogger logger, string reason);
 
@@ -316,6 +337,7 @@ internal static class HostSpecRegistration
         "ipv4_address" => "Ipv4Address",
         "ipv6_address" => "Ipv6Address",
         "as_number" => "AsNumber",
+        "route_reflector_cluster_id" => "RouteReflectorClusterId",
         _ => "Labels",
     };
 }

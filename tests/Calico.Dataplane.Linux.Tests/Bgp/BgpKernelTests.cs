@@ -7,8 +7,10 @@ namespace Calico.Dataplane.Linux.Tests.Bgp;
 /// <summary>
 /// Real BIRD (Debian's bird2) run by each host's agent, two hosts on one segment in BGP routing mode: a VM on one
 /// reaches a VM on the other through routes learned over BGP only; a port deleted is withdrawn; a BIRD killed is
-/// restarted by its supervisor while the routes stay in both kernels (graceful restart, persist); and two racks behind
-/// a router that reflects routes between them. The waits are for
+/// restarted by its supervisor while the routes stay in both kernels (graceful restart, persist); four hosts in full
+/// mesh, then one of them their route reflector; and two racks behind a router, as an external route reflector (an
+/// operator's global peer, mesh off) or as each rack's eBGP top-of-rack router (peers selected by label, with a
+/// password). The sessions each agent reads from its BIRD are checked too. The waits are for
 /// convergence (BGP's connect delay is 2 s), with generous deadlines; nothing is timed.
 /// </summary>
 public sealed class BgpKernelTests(ITestOutputHelper output) : IDisposable
@@ -42,6 +44,11 @@ public sealed class BgpKernelTests(ITestOutputHelper output) : IDisposable
         Assert.Contains("via 172.18.203.31", BgpLab.Route(b, "10.65.0.0/26"));
         Assert.Contains("via 172.18.203.44", BgpLab.Route(a, "10.65.0.64/26"));
         Assert.Contains("Established", BgpLab.Birdc(a, "show", "protocols", "Mesh_172_18_203_44"));
+        // The status the agent reports: read from this BIRD's `show protocols all`, the peer's block and address received.
+        var session = Assert.Single(a.Dataplane.ReadBgpSessions()!);
+        Assert.Equal(("172.18.203.44", "Established", "Mesh_172_18_203_44"), (session.Peer.ToString(), session.State, session.Protocol));
+        Assert.True(session.RoutesReceived >= 1, $"routes received: {session.RoutesReceived}");
+        Assert.True(session.Since is { } since && since <= DateTimeOffset.Now && since > DateTimeOffset.Now.AddMinutes(-5), $"since {session.Since}");
 
         await DhcpLab.WaitUntil(() => BgpLab.Pings(vmA, vmB.Address) && BgpLab.Pings(vmB, vmA.Address) && BgpLab.Pings(vmB, borrowed.Address),
             Converge, "the VMs to reach each other");
@@ -140,5 +147,81 @@ public sealed class BgpKernelTests(ITestOutputHelper output) : IDisposable
         Assert.Contains("via 10.0.2.1", BgpLab.Route(b, "10.65.0.0/26"));
         Assert.DoesNotContain(_lab.Engine.Snapshot(a.Name).Values, i => i is RouteItem { Kind: RouteKind.ViaHost });
         await DhcpLab.WaitUntil(() => BgpLab.Pings(vmA, vmB.Address) && BgpLab.Pings(vmB, vmA.Address), Converge, "the VMs to reach each other across the racks");
+        // Mesh off: each host's only session is the reflector (an operator's global peer), established.
+        Assert.Equal([("10.0.1.1", "Global_10_0_1_1", "Established")], a.Dataplane.ReadBgpSessions()!.Select(s => (s.Peer.ToString(), s.Protocol, s.State)));
+    }
+
+    [Fact]
+    public async Task Each_rack_peers_over_ebgp_with_its_top_of_rack_router_selected_by_label_with_a_password()
+    {
+        var (a, b, router) = _lab.TwoRacksWithTopOfRackRouters("rack-a-s3cret");
+        _lab.Block("10.65.0.0/26", a.Name);
+        _lab.Block("10.65.0.64/26", b.Name);
+        var vmA = _lab.AddVm(a, "port-a-0001", "10.65.0.2");
+        var vmB = _lab.AddVm(b, "port-b-0001", "10.65.0.66");
+        await _lab.ApplyAsync(a, b);
+
+        // Each host holds its own rack's router only, eBGP (its rack's AS against 65001), rack A's with its password.
+        var configA = File.ReadAllText(a.Files.ConfigFile);
+        Assert.Contains("protocol bgp Node_10_0_1_1 from calico_peer", configA);
+        Assert.Contains("password \"rack-a-s3cret\";", configA);
+        Assert.DoesNotContain("10.0.2.1", configA);
+        Assert.DoesNotContain("password", File.ReadAllText(b.Files.ConfigFile));
+        try
+        {
+            await DhcpLab.WaitUntil(() => BgpLab.Route(b, "10.65.0.0/26").Contains("proto bird") && BgpLab.Route(a, "10.65.0.64/26").Contains("proto bird"),
+                Converge, "each rack's block to reach the other rack over eBGP");
+        }
+        catch (TimeoutException)
+        {
+            output.WriteLine(BgpLab.Birdc(a, "show", "protocols", "all") + BgpLab.Birdc(b, "show", "protocols", "all") + router.Ip("route"));
+            throw;
+        }
+        // The router is the next hop (eBGP: next hop self), reached directly on the rack's segment.
+        Assert.Contains("via 10.0.1.1", BgpLab.Route(a, "10.65.0.64/26"));
+        Assert.Contains("via 10.0.2.1", BgpLab.Route(b, "10.65.0.0/26"));
+        await DhcpLab.WaitUntil(() => BgpLab.Pings(vmA, vmB.Address) && BgpLab.Pings(vmB, vmA.Address), Converge, "the VMs to reach each other across the racks");
+        var session = Assert.Single(a.Dataplane.ReadBgpSessions()!);
+        Assert.Equal(("10.0.1.1", "Established"), (session.Peer.ToString(), session.State));
+        Assert.True(session.RoutesReceived >= 1);
+    }
+
+    [Fact]
+    public async Task Four_hosts_in_full_mesh_then_one_of_them_the_route_reflector_of_the_others()
+    {
+        var hosts = _lab.FourHostsOnOneSegment();
+        var vms = hosts.Select((h, i) =>
+        {
+            _lab.Block($"10.65.{i}.0/26", h.Name);
+            return _lab.AddVm(h, $"port-{h.Name}-0001", $"10.65.{i}.2");
+        }).ToList();
+        await _lab.ApplyAsync(hosts);
+
+        bool AllRoutes() => hosts.Select((h, i) => (h, i)).All(x => hosts.Select((_, j) => j).Where(j => j != x.i)
+            .All(j => BgpLab.Route(x.h, $"10.65.{j}.0/26").Contains($"via {hosts[j].Address} dev eth0 proto bird")));
+        await DhcpLab.WaitUntil(() => AllRoutes() && hosts.All(h => h.Dataplane.ReadBgpSessions() is { Count: 3 } s && s.All(x => x.IsEstablished)),
+            Converge, "every host to learn the three other blocks from its three established mesh sessions");
+        await DhcpLab.WaitUntil(() => BgpLab.Pings(vms[0], vms[3].Address) && BgpLab.Pings(vms[2], vms[1].Address), Converge, "the VMs to reach each other");
+
+        // h44 becomes a route reflector: the others keep one session, to it; it reflects their routes (next hops kept).
+        var reflector = hosts[3];
+        _lab.Store(new Calico.Model.Resources.HostSpec(reflector.Name, reflector.Address, null, null, Calico.Model.Collections.ValueMap.Empty,
+            System.Net.IPAddress.Parse("224.0.0.1")), reflector.Name);
+        await _lab.ApplyAsync(hosts);
+        var reflectorConfig = File.ReadAllText(reflector.Files.ConfigFile);
+        Assert.Equal(3, reflectorConfig.Split("rr client;").Length - 1);
+        Assert.Contains("rr cluster id 224.0.0.1;", reflectorConfig);
+        try
+        {
+            await DhcpLab.WaitUntil(() => AllRoutes()
+                    && hosts[..3].All(h => h.Dataplane.ReadBgpSessions() is [{ IsEstablished: true } only] && only.Peer.Equals(reflector.Address)),
+                Converge, "the clients to hold one session, to the reflector, and still every block");
+        }
+        catch (TimeoutException)
+        {
+            foreach (var h in hosts) output.WriteLine($"--- {h.Name}\n" + BgpLab.Birdc(h, "show", "protocols") + h.Ns.Ip("route"));
+            throw;
+        }
+        Assert.True(BgpLab.Pings(vms[0], vms[2].Address));
     }
 }

@@ -57,32 +57,35 @@ public sealed class BgpLab : IDisposable
     }
 
     /// <summary>
+    /// Four hosts on one segment (a bridge in a switch namespace, each host's eth0 on a port of it): 172.18.203.31, .32,
+    /// .33 and .44, all registered.
+    /// </summary>
+    public Host[] FourHostsOnOneSegment()
+    {
+        var fabric = Namespace("cal-bs");
+        fabric.Ip("link", "add", "fabric", "type", "bridge");
+        fabric.Ip("link", "set", "fabric", "up");
+        (string Name, string Address)[] hosts = [("h31", "172.18.203.31"), ("h32", "172.18.203.32"), ("h33", "172.18.203.33"), ("h44", "172.18.203.44")];
+        return [.. hosts.Select((h, i) =>
+        {
+            var ns = Namespace("cal-bh");
+            fabric.AddVethPair($"port{i}", "eth0", ns);
+            fabric.Ip("link", "set", $"port{i}", "master", "fabric");
+            fabric.Ip("link", "set", $"port{i}", "up");
+            return AddHost(h.Name, ns, h.Address + "/24");
+        })];
+    }
+
+    /// <summary>
     /// Two racks: host A (10.0.1.2) and host B (10.0.2.2) each on its own segment behind a router namespace (10.0.1.1
-    /// and 10.0.2.1, forwarding) that runs a BIRD of the test's own as the racks' route reflector, registered as a
-    /// host so that both hosts peer with it (operator-managed peers do not exist yet). Its BIRD puts what it learns
-    /// into its kernel, so the router forwards between the racks.
+    /// and 10.0.2.1, forwarding) that runs a BIRD of the test's own as the racks' route reflector (iBGP, AS 64512).
+    /// The hosts know it as an operator's global peer with the node-to-node mesh off, so they peer with it only. Its
+    /// BIRD puts what it learns into its kernel, so the router forwards between the racks.
     /// </summary>
     public (Host A, Host B, TestNamespace Router) TwoRacksWithRouteReflector()
     {
-        var router = Namespace("cal-br");
-        var a = Namespace("cal-bh");
-        var b = Namespace("cal-bh");
-        router.AddVethPair("rack-a", "eth0", a);
-        router.AddVethPair("rack-b", "eth0", b);
-        router.Ip("addr", "add", "10.0.1.1/24", "dev", "rack-a");
-        router.Ip("addr", "add", "10.0.2.1/24", "dev", "rack-b");
-        router.Exec("sysctl", "-qw", "net.ipv4.ip_forward=1");
-        var hostA = AddHost("rack-a-h1", a, "10.0.1.2/24");
-        var hostB = AddHost("rack-b-h1", b, "10.0.2.2/24");
-        a.Ip("route", "add", "default", "via", "10.0.1.1");
-        b.Ip("route", "add", "default", "via", "10.0.2.1");
-
-        var config = Path.Combine(Root, "tor.conf");
-        File.WriteAllText(config, """
-            router id 10.0.1.1;
-            protocol device { scan time 2; }
-            protocol direct { ipv4; interface "rack-*"; }
-            protocol kernel { ipv4 { import none; export filter { if source = RTS_BGP then accept; reject; }; }; }
+        var (router, hostA, hostB) = TwoRacks(64512, 64512, [], []);
+        StartRouterBird(router, """
             template bgp rack_client {
               local 10.0.1.1 as 64512;
               multihop;
@@ -95,17 +98,72 @@ public sealed class BgpLab : IDisposable
             protocol bgp rack_a from rack_client { neighbor 10.0.1.2 as 64512; }
             protocol bgp rack_b from rack_client { neighbor 10.0.2.2 as 64512; }
             """);
-        // Daemonizes; its command line names our directory, so Dispose kills it.
-        router.Exec("/usr/sbin/bird", "-c", config, "-s", Path.Combine(Root, "tor.ctl"), "-P", Path.Combine(Root, "tor.pid"));
-        Store(new HostSpec("tor", IPAddress.Parse("10.0.1.1"), null, null, ValueMap.Empty), "tor");
+        Store(new BgpConfiguration(NodeToNodeMesh: false), BgpConfiguration.DefaultKey);
+        Store(new BgpPeer(IPAddress.Parse("10.0.1.1"), 64512), "10.0.1.1");
         return (hostA, hostB, router);
     }
 
-    public Host AddHost(string name, TestNamespace ns, string addressWithPrefix)
+    /// <summary>
+    /// The same two racks with the router as each rack's top-of-rack router in AS 65001, and every rack its own AS
+    /// (64601, 64602; hosts labelled rack=a, rack=b), as Calico's AS-per-rack model has it: each host an eBGP peer of
+    /// its rack's router only (a peer per rack label, direct, rack A's with a password), the mesh off.
+    /// </summary>
+    public (Host A, Host B, TestNamespace Router) TwoRacksWithTopOfRackRouters(string rackAPassword)
+    {
+        var (router, hostA, hostB) = TwoRacks(64601, 64602, [new("rack", "a")], [new("rack", "b")]);
+        StartRouterBird(router, $$"""
+            template bgp rack_host {
+              local as 65001;
+              connect delay time 2;
+              connect retry time 5;
+              ipv4 { import all; export where source = RTS_BGP; };
+            }
+            protocol bgp rack_a from rack_host { neighbor 10.0.1.2 as 64601; source address 10.0.1.1; password "{{rackAPassword}}"; }
+            protocol bgp rack_b from rack_host { neighbor 10.0.2.2 as 64602; source address 10.0.2.1; }
+            """);
+        Store(new BgpConfiguration(NodeToNodeMesh: false), BgpConfiguration.DefaultKey);
+        Store(new BgpPeer(IPAddress.Parse("10.0.1.1"), 65001, rackAPassword, HostLabel: "rack=a"), "10.0.1.1");
+        Store(new BgpPeer(IPAddress.Parse("10.0.2.1"), 65001, HostLabel: "rack=b"), "10.0.2.1");
+        return (hostA, hostB, router);
+    }
+
+    private (TestNamespace Router, Host A, Host B) TwoRacks(uint asA, uint asB, KeyValuePair<string, string>[] labelsA, KeyValuePair<string, string>[] labelsB)
+    {
+        var router = Namespace("cal-br");
+        var a = Namespace("cal-bh");
+        var b = Namespace("cal-bh");
+        router.AddVethPair("rack-a", "eth0", a);
+        router.AddVethPair("rack-b", "eth0", b);
+        router.Ip("addr", "add", "10.0.1.1/24", "dev", "rack-a");
+        router.Ip("addr", "add", "10.0.2.1/24", "dev", "rack-b");
+        router.Exec("sysctl", "-qw", "net.ipv4.ip_forward=1");
+        var hostA = AddHost("rack-a-h1", a, "10.0.1.2/24", asA, new ValueMap(labelsA));
+        var hostB = AddHost("rack-b-h1", b, "10.0.2.2/24", asB, new ValueMap(labelsB));
+        a.Ip("route", "add", "default", "via", "10.0.1.1");
+        b.Ip("route", "add", "default", "via", "10.0.2.1");
+        return (router, hostA, hostB);
+    }
+
+    /// <summary>The router's BIRD: device, direct and kernel protocols (BGP's routes into its kernel), then <paramref name="peers"/>.</summary>
+    private void StartRouterBird(TestNamespace router, string peers)
+    {
+        var config = Path.Combine(Root, "tor.conf");
+        File.WriteAllText(config, """
+            router id 10.0.1.1;
+            protocol device { scan time 2; }
+            protocol direct { ipv4; interface "rack-*"; }
+            protocol kernel { ipv4 { import none; export filter { if source = RTS_BGP then accept; reject; }; }; }
+
+            """ + peers);
+        // Daemonizes; its command line names our directory, so Dispose kills it.
+        router.Exec("/usr/sbin/bird", "-c", config, "-s", Path.Combine(Root, "tor.ctl"), "-P", Path.Combine(Root, "tor.pid"));
+    }
+
+    public Host AddHost(string name, TestNamespace ns, string addressWithPrefix, uint? asNumber = null, ValueMap? labels = null)
     {
         ns.Ip("addr", "add", addressWithPrefix, "dev", "eth0");
         var address = IPAddress.Parse(addressWithPrefix[..addressWithPrefix.IndexOf('/')]);
-        Store(new HostSpec(name, address, null, null, ValueMap.Empty), name);
+        Store(new HostSpec(name, address, null, asNumber, labels ?? ValueMap.Empty), name);
         return NewAgent(name, ns, address);
     }
 

@@ -27,6 +27,8 @@ public sealed class BirdConfigurationTests
         # Written by the Calico compute agent from this host's desired state; rewritten on every change.
         router id 172.18.203.31;
         log stderr { info, remote, warning, error, auth, fatal, bug };
+        # Full dates in `show protocols`, which the agent reads for the sessions' status.
+        timeformat protocol iso long;
         graceful restart wait 120;
 
         # Into the kernel only what peers taught: the agent's own routes stay the agent's.
@@ -108,6 +110,55 @@ public sealed class BirdConfigurationTests
         Assert.Equal(2, config.Peers.Count);
     }
 
+    /// <summary>A route reflector with a client, a global eBGP peer with a password, a per-host eBGP peer asked to be multihop, an iBGP one.</summary>
+    private static Dictionary<DesiredKey, DesiredItem> Peers() => State(
+        Node with { RouteReflectorClusterId = IPAddress.Parse("224.0.0.1") },
+        new BgpPeerItem(IPAddress.Parse("172.18.203.44"), 64512, "h44", RouteReflectorClient: true),
+        new BgpPeerItem(IPAddress.Parse("172.18.203.1"), 65001, "", BgpPeerSource.Global, "s3cret"),
+        new BgpPeerItem(IPAddress.Parse("10.9.0.1"), 65002, "", BgpPeerSource.Host, Multihop: true),
+        new BgpPeerItem(IPAddress.Parse("10.9.0.2"), 64512, "", BgpPeerSource.Host));
+
+    private const string PeersGolden = """
+
+        protocol bgp Node_10_9_0_1 from calico_peer {
+          description "peer of selected hosts";
+          neighbor 10.9.0.1 as 65002;
+        }
+
+        protocol bgp Node_10_9_0_2 from calico_peer {
+          description "peer of selected hosts";
+          neighbor 10.9.0.2 as 64512;
+        }
+
+        protocol bgp Global_172_18_203_1 from calico_peer {
+          description "global peer";
+          neighbor 172.18.203.1 as 65001;
+          direct;
+          password "s3cret";
+        }
+
+        protocol bgp Mesh_172_18_203_44 from calico_peer {
+          description "route reflector client h44";
+          neighbor 172.18.203.44 as 64512;
+          rr client;
+          rr cluster id 224.0.0.1;
+        }
+
+        """;
+
+    [Fact]
+    public void Operators_peers_and_route_reflector_clients_are_rendered_as_calico_does()
+    {
+        var config = BirdConfiguration.Compute(Peers(), "tap", TimeSpan.FromSeconds(120))!;
+        var peers = config.Text[config.Text.IndexOf("\nprotocol bgp ", StringComparison.Ordinal)..];
+        Assert.Equal(PeersGolden.ReplaceLineEndings("\n"), "\n" + peers[1..]);
+        Assert.Equal(IPAddress.Parse("172.18.203.1"), BirdConfiguration.AddressOfProtocol("Global_172_18_203_1"));
+        Assert.Null(BirdConfiguration.AddressOfProtocol("calico_kernel"));
+        // A reflector passes its clients' routes on; another host only its own.
+        Assert.Contains("  if proto = \"calico_exports\" then accept;\n  if source = RTS_BGP then accept;\n  reject;", config.Text);
+        Assert.DoesNotContain("RTS_BGP then accept;\n  reject;\n}\n\nprotocol device", BirdConfiguration.Compute(Seed(), "tap", TimeSpan.FromSeconds(120))!.Text);
+    }
+
     [Fact]
     public void Direct_mode_has_no_configuration_and_a_host_never_peers_with_itself()
     {
@@ -129,7 +180,7 @@ public sealed class BirdConfigurationTests
         try
         {
             var empty = State(Node);
-            foreach (var (name, state) in new[] { ("seed", Seed()), ("alone", empty) })
+            foreach (var (name, state) in new[] { ("seed", Seed()), ("alone", empty), ("peers", Peers()) })
             {
                 var file = Path.Combine(directory.FullName, name + ".conf");
                 File.WriteAllText(file, BirdConfiguration.Compute(state, "tap", TimeSpan.FromSeconds(120))!.Text);

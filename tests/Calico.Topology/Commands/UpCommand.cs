@@ -16,7 +16,7 @@ public static class UpCommand
     public const string ReadyMarker = "ready:";
 
     /// <summary>Runs with arguments checked by <see cref="TopologyCommandLine"/>.</summary>
-    public static async Task<int> RunAsync(int hosts, int vmsPerHost, TextWriter output, TextWriter error)
+    public static async Task<int> RunAsync(int hosts, int vmsPerHost, TextWriter output, TextWriter error, int racks = 1)
     {
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(error);
@@ -29,6 +29,7 @@ public static class UpCommand
             topology = await NamespaceTopology.StartAsync(new TopologyOptions
             {
                 Hosts = hosts,
+                Racks = racks,
                 Kind = RunPrefix.ManualKind,
                 ReportInterval = TimeSpan.FromSeconds(2),
                 DeadAfter = TimeSpan.FromSeconds(10),
@@ -94,7 +95,9 @@ public static class UpCommand
         o.WriteLine($"Topology {t.Prefix} is up: {t.Hosts.Count} compute hosts, {vms.Count} VMs. Data and logs: {t.TempDirectory}");
         o.WriteLine();
         o.WriteLine($"  {"node",-12} {"namespace",-26} {"address",-15} notes");
-        o.WriteLine($"  {"fabric",-12} {t.Fabric.Namespace.Name,-26} {"172.18.203.0/24",-15} bridge {Fabric.Bridge}");
+        o.WriteLine($"  {"fabric",-12} {t.Fabric.Namespace.Name,-26} {"172.18.203.0/24",-15} bridge {Fabric.Bridge}{(t.Router is null ? "" : " (rack r1)")}");
+        if (t.Router is { } router)
+            o.WriteLine($"  {"router",-12} {router.Name,-26} {NamespaceTopology.RouterAddress,-15} rack r2 {NamespaceTopology.RackTwoSubnet} on its bridge br1 (gateway {NamespaceTopology.RackTwoGateway}); BIRD: every host's route reflector");
         o.WriteLine($"  {"controller",-12} {t.Controller.Namespace.Name,-26} {t.Controller.Address,-15} Neutron API {t.Controller.ApiEndpoint} (no auth); log {t.Controller.Silo.LogPath}");
         foreach (var h in t.Hosts)
             o.WriteLine($"  {"host " + h.Name,-12} {h.Namespace.Name,-26} {h.Address,-15} compute silo, binding:host_id {h.Name}; log {h.Silo.LogPath}");
@@ -107,6 +110,12 @@ public static class UpCommand
         o.WriteLine($"  {os} network agent list");
         foreach (var h in t.Hosts)
             o.WriteLine($"  ip -n {h.Namespace.Name} route show proto 80");
+        if (t.Router is { } r)
+        {
+            o.WriteLine($"  ip -n {t.Hosts[0].Namespace.Name} route show proto bird      # the other rack's blocks, learned over BGP");
+            o.WriteLine($"  ip netns exec {t.Controller.Namespace.Name} dotnet {Path.Combine(AppContext.BaseDirectory, "calicoctl.dll")} bgp status --gateway {t.Controller.Address}:30000");
+            o.WriteLine($"  birdc -s {Path.Combine(t.TempDirectory, "tor", "bird.ctl")} show protocols    # the router's sessions");
+        }
         if (vms.Count > 0)
         {
             var from = vms[0];

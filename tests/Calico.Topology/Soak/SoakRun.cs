@@ -193,12 +193,7 @@ public static partial class SoakRun
         }
     }
 
-    private static Task<string> CalicoctlAsync(NamespaceTopology topology, params string[] args) =>
-        topology.Controller.Namespace.ExecAsync(
-        [
-            "dotnet", Path.Combine(AppContext.BaseDirectory, "calicoctl.dll"), .. args,
-            .. topology.Controllers.SelectMany(c => new[] { "--gateway", $"{c.Address}:30000" }),
-        ]);
+    private static Task<string> CalicoctlAsync(NamespaceTopology topology, params string[] args) => topology.CalicoctlAsync(args);
 
     private static Task<string> DesiredStateAsync(NamespaceTopology topology, ComputeHost host, int shards, bool resync) =>
         CalicoctlAsync(topology, ["host", "desired-state", "--host", host.Name, "--shards", $"{shards}", .. resync ? new[] { "--resync" } : []]);
