@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # OpenStack's own API tests (Debian's tempest package) against a controller silo authenticated by a real Keystone:
-# `tempest run --regex '^tempest\.api\.network\.'`, what a Neutron server is held to. About 5 minutes.
+# `tempest run --regex '^tempest\.api\.network\.'`, what a Neutron server is held to. About 8 minutes here.
 #
 #   tempest-network.sh [--keep]
 #
