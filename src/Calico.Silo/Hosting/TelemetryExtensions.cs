@@ -8,6 +8,9 @@ namespace Calico.Silo.Hosting;
 public static class TelemetryExtensions
 {
     /// <summary>The path every silo serves its metrics on in Prometheus' text format (default /metrics), or null when turned off.</summary>
+    /// <summary>Points kept per metric stream of a meter other than Calico's (Orleans, Polly, ASP.NET Core, the runtime).</summary>
+    public const int OtherMetersCardinality = 256;
+
     public static string? PrometheusPath(IConfiguration configuration) =>
         configuration["Telemetry:PrometheusPath"] is { } path ? (path.Length == 0 ? null : path) : "/metrics";
 
@@ -32,7 +35,11 @@ public static class TelemetryExtensions
             {
                 m.AddMeter(CalicoTelemetry.Name, "Microsoft.Orleans", "Polly")
                     .AddRuntimeInstrumentation()
-                    .AddAspNetCoreInstrumentation();
+                    .AddAspNetCoreInstrumentation()
+                    // OpenTelemetry sizes each metric stream's point table for its cardinality limit (2,000 by
+                    // default) up front; other meters' tags (grain types, routes, policies) take a few hundred at
+                    // most, so they get a smaller table. Calico's own keep the default (per-host and per-subnet gauges).
+                    .AddView(i => i.Meter.Name == CalicoTelemetry.Name ? null : new MetricStreamConfiguration { CardinalityLimit = OtherMetersCardinality });
                 if (endpoint is { Length: > 0 }) m.AddOtlpExporter(o => o.Endpoint = new Uri(endpoint));
                 if (PrometheusPath(configuration) is not null) m.AddPrometheusExporter();
             })
