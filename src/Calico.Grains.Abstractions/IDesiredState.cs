@@ -25,6 +25,13 @@ public sealed record DesiredStateUpdate(
 {
     /// <summary>At most this many causes travel with one update; the rest are dropped (the spans still exist).</summary>
     public const int MaxCauses = 16;
+
+    /// <summary>
+    /// When the oldest resource write among the changes was stored (null for a snapshot, or when not known): the host
+    /// counts its convergence time (calico.agent.convergence) from it.
+    /// </summary>
+    [Id(4)]
+    public DateTimeOffset? WrittenSince { get; init; }
 }
 
 /// <summary>
@@ -48,6 +55,10 @@ public sealed record HostPush(
     public long FirstSequence { get; init; }
 
     public long From => FirstSequence > 0 ? FirstSequence : Sequence;
+
+    /// <summary>When the oldest resource write among the changes was stored, when known (see <see cref="DesiredStateUpdate.WrittenSince"/>).</summary>
+    [Id(6)]
+    public DateTimeOffset? WrittenSince { get; init; }
 }
 
 /// <summary>

@@ -59,6 +59,7 @@ public sealed partial class DesiredStateCalculatorGrain(
     private readonly Guid _epoch = Guid.NewGuid();
     private readonly Dictionary<string, long> _sequence = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Outbox> _outboxes = new(StringComparer.Ordinal);
+    private readonly List<(string Host, Outbox Outbox)> _unsent = [];
     private DesiredStateEngine _engine = new();
     private Task? _resync;
 
@@ -89,7 +90,7 @@ public sealed partial class DesiredStateCalculatorGrain(
         var perHost = _engine.Apply(change);
         activity?.SetTag("calico.hosts.changed", perHost.Count);
         Telemetry.ResourceChanges.Add(1);
-        PushAll(perHost);
+        PushAll(perHost, change.WrittenAt);
         return Task.CompletedTask;
     }
 
@@ -114,7 +115,7 @@ public sealed partial class DesiredStateCalculatorGrain(
             if (i > 0) await Task.Delay(1);
             var perHost = _engine.ApplyAll(Enumerable.Range(i, Math.Min(chunk, loaded.Count - i)).Select(j => loaded[j]));
             hosts += perHost.Count;
-            PushAll(perHost);
+            PushAll(perHost, null);
         }
         LogResynced(logger, Shard, loaded.Count, hosts, sw.Elapsed.TotalMilliseconds);
     }
@@ -123,13 +124,13 @@ public sealed partial class DesiredStateCalculatorGrain(
 
     private Task PushFullToAllAsync(CancellationToken _)
     {
-        foreach (var host in _engine.Hosts.ToList()) Push(host, full: true, []);
+        foreach (var host in _engine.Hosts.ToList()) Push(host, full: true, [], null);
         return Task.CompletedTask;
     }
 
-    private void PushAll(Dictionary<string, List<DesiredChange>> perHost)
+    private void PushAll(Dictionary<string, List<DesiredChange>> perHost, DateTimeOffset? writtenAt)
     {
-        foreach (var (host, changes) in perHost) Push(host, full: false, changes);
+        foreach (var (host, changes) in perHost) Push(host, full: false, changes, writtenAt);
     }
 
     /// <summary>
@@ -137,9 +138,11 @@ public sealed partial class DesiredStateCalculatorGrain(
     /// items) and sends it once the host's previous push has been answered, so each host grain receives its pushes in
     /// order. Changes numbered while a push to the host is on its way wait in its outbox and go together, merged by
     /// key, in the next push: under a burst each host gets one call per round trip, not one per change. Nobody waits
-    /// for the sending: a resource write costs the store and the engine, not the fan-out to the hosts.
+    /// for the sending: the calls start in a work item of their own after the current turn, so the resource write that
+    /// caused them is answered first and costs the store and the engine, not the fan-out to the hosts (issuing a call
+    /// to each of 500 hosts took longer than the engine's work for a rule change at 1,000 hosts).
     /// </summary>
-    private void Push(string host, bool full, List<DesiredChange> changes)
+    private void Push(string host, bool full, List<DesiredChange> changes, DateTimeOffset? writtenAt)
     {
         var sequence = _sequence[host] = _sequence.GetValueOrDefault(host) + 1;
         if (!_outboxes.TryGetValue(host, out var outbox)) _outboxes[host] = outbox = new Outbox();
@@ -151,19 +154,34 @@ public sealed partial class DesiredStateCalculatorGrain(
         foreach (var change in changes) outbox.Pending[change.Key] = change;
         outbox.Last = sequence;
         outbox.Full |= full;
+        if (writtenAt is not null && (outbox.WrittenSince is null || writtenAt < outbox.WrittenSince)) outbox.WrittenSince = writtenAt;
         outbox.Cause = System.Diagnostics.Activity.Current?.Id ?? outbox.Cause;
-        if (!outbox.Sending) _ = SendAsync(host, outbox);
+        if (outbox.Sending) return;
+        outbox.Sending = true;
+        _unsent.Add((host, outbox));
+        if (_unsent.Count == 1)
+            _ = Task.Factory.StartNew(StartSending, CancellationToken.None, TaskCreationOptions.None, TaskScheduler.Current);
+    }
+
+    private void StartSending()
+    {
+        var batch = _unsent.ToArray();
+        _unsent.Clear();
+        foreach (var (host, outbox) in batch) _ = SendAsync(host, outbox);
     }
 
     private async Task SendAsync(string host, Outbox outbox)
     {
-        outbox.Sending = true;
         try
         {
             while (outbox.Pending is { } pending)
             {
-                var push = new HostPush(_epoch, outbox.Last, outbox.Full, [.. pending.Values], outbox.Cause) { FirstSequence = outbox.First };
-                (outbox.Pending, outbox.Full, outbox.Cause) = (null, false, null);
+                var push = new HostPush(_epoch, outbox.Last, outbox.Full, [.. pending.Values], outbox.Cause)
+                {
+                    FirstSequence = outbox.First,
+                    WrittenSince = outbox.WrittenSince,
+                };
+                (outbox.Pending, outbox.Full, outbox.Cause, outbox.WrittenSince) = (null, false, null, null);
                 try
                 {
                     await GrainFactory.GetGrain<IHostDesiredStateGrain>(host).PushAsync(push);
@@ -191,6 +209,7 @@ public sealed partial class DesiredStateCalculatorGrain(
         public long Last;
         public bool Full;
         public string? Cause;
+        public DateTimeOffset? WrittenSince;
     }
 
     private Task<IReadOnlyList<ResourceChange>> LoadAsync(CancellationToken cancellationToken) => loader.LoadAsync(cancellationToken);

@@ -33,7 +33,7 @@ public sealed partial class HostDesiredStateGrain(
     /// <summary>How many times a snapshot is fetched when the one fetched is older than the log (see FetchSnapshotAsync).</summary>
     private const int MaxSnapshotAttempts = 3;
 
-    private readonly LinkedList<(long Version, IReadOnlyList<DesiredChange> Changes, string? Cause)> _log = new();
+    private readonly LinkedList<(long Version, IReadOnlyList<DesiredChange> Changes, string? Cause, DateTimeOffset? WrittenSince)> _log = new();
     private Guid _epoch = Guid.NewGuid();
     private Guid _calculatorEpoch;
     private long _version;  // the shard's sequence for this host, as far as the log reaches
@@ -92,7 +92,8 @@ public sealed partial class HostDesiredStateGrain(
         Telemetry.WatchResponses.Add(1, new KeyValuePair<string, object?>("kind", since.Count == 0 ? "empty" : "changes"));
         var causes = _log.Where(e => e.Version > cursor.Version && e.Cause is not null).Select(e => e.Cause!)
             .Distinct().TakeLast(DesiredStateUpdate.MaxCauses).ToList();
-        return new DesiredStateUpdate(Cursor, false, since, causes);
+        var written = _log.Where(e => e.Version > cursor.Version).Min(e => e.WrittenSince);
+        return new DesiredStateUpdate(Cursor, false, since, causes) { WrittenSince = since.Count == 0 ? null : written };
     }
 
     private bool Servable(DesiredStateCursor? cursor) =>
@@ -133,7 +134,7 @@ public sealed partial class HostDesiredStateGrain(
     private List<DesiredChange> ChangesSince(long version)
     {
         var merged = new Dictionary<DesiredKey, DesiredChange>();
-        foreach (var (v, changes, _) in _log)
+        foreach (var (v, changes, _, _) in _log)
         {
             if (v <= version) continue;
             foreach (var change in changes) merged[change.Key] = change;
@@ -159,7 +160,7 @@ public sealed partial class HostDesiredStateGrain(
     private void Append(HostPush push)
     {
         _version = push.Sequence;
-        _log.AddLast((push.Sequence, push.Changes, push.Cause));
+        _log.AddLast((push.Sequence, push.Changes, push.Cause, push.WrittenSince));
         _loggedChanges += push.Changes.Count;
         while (_log.Count > LogCapacity || (_loggedChanges > LogChangeCapacity && _log.Count > 1))
         {

@@ -280,7 +280,7 @@ public sealed partial class SubnetIpamGrain(
         Telemetry.IpamBlockWrites.Add(1, new KeyValuePair<string, object?>("outcome", "ok"));
         _rows[cidr] = next;
         var notify = Equals(current?.State.Block, next.State.Block) ? null
-            : new ResourceChange(ResourceKind.IpBlock, key, next.State.Revision, next.State.Block);
+            : new ResourceChange(ResourceKind.IpBlock, key, next.State.Revision, next.State.Block) { WrittenAt = time.GetUtcNow() };
         return (cidr, before, null, notify);
     }
 

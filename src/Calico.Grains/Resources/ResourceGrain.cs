@@ -154,6 +154,6 @@ public abstract partial class ResourceGrain<T>(
 
     // Stored already: a shard that cannot be told now is retried, and the periodic resync repairs anything left.
     private Task NotifyCalculatorAsync() => CalculatorShards.NotifyAllAsync(GrainFactory, ServiceProvider,
-        new ResourceChange(Kind, Key, state.State.Revision, state.State.Value), logger);
+        new ResourceChange(Kind, Key, state.State.Revision, state.State.Value) { WrittenAt = time.GetUtcNow() }, logger);
 
 }

@@ -16,6 +16,13 @@ public sealed record ResourceChange(
     [property: Id(2)] long Revision,
     [property: Id(3)] object? Value)
 {
+    /// <summary>
+    /// When the grain that owns the resource stored this change (null for what a load or resync read from the store):
+    /// where the time each host takes to apply a change is counted from.
+    /// </summary>
+    [Id(4)]
+    public DateTimeOffset? WrittenAt { get; init; }
+
     public static ResourceKind KindOf(object value) => value switch
     {
         HostSpec => ResourceKind.Host,

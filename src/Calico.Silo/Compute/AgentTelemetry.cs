@@ -63,5 +63,12 @@ internal static class AgentTelemetry
 
     public static void KernelChangeReconciled() => KernelChangeReconciles.Add(1);
 
+    private static readonly Histogram<double> Convergence = CalicoTelemetry.Meter.CreateHistogram<double>("calico.agent.convergence", unit: "ms",
+        description: "From a resource's write on a controller to this host's dataplane having applied what it changed here (the oldest write an apply carries; across machines, as far as their clocks agree)");
+
+    /// <summary>An apply that carried changes written at <paramref name="writtenSince"/> (the oldest) finished at <paramref name="now"/>.</summary>
+    public static void Converged(string host, DateTimeOffset writtenSince, DateTimeOffset now) =>
+        Convergence.Record(Math.Max(0, (now - writtenSince).TotalMilliseconds), new KeyValuePair<string, object?>("calico.host", host));
+
     public static void Failed() => Applies.Add(1, new KeyValuePair<string, object?>("outcome", "failed"));
 }

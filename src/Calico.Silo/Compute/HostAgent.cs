@@ -155,6 +155,7 @@ public sealed partial class HostAgent(
         foreach (var (k, v) in next) _desired[k] = v;
         Applied = update.Cursor;
         AgentTelemetry.Applied(HostName, update.Cursor.Version);
+        if (update.WrittenSince is { } written) AgentTelemetry.Converged(HostName, written, time.GetUtcNow());
         _firstApplied.TrySetResult();
         LogApplied(logger, update.Cursor.ToString(), update.IsSnapshot, update.Changes.Count);
         await ReportStatusesAsync(result, onlyChanged: true);
