@@ -12,14 +12,14 @@ namespace Calico.Dataplane.Linux.Bgp;
 /// announced. A BGP failure concerns no one endpoint: it is logged (once per reason), not put on the ports.
 /// Disposing stops watching BIRD; BIRD keeps routing (fail-static), the next agent adopts it.
 /// </summary>
-public sealed class BgpComponent(BgpReconciler reconciler, string workloadInterfacePrefix, TimeSpan gracefulRestartWait) : IDataplaneComponent
+public sealed class BgpComponent(BgpReconciler reconciler, string workloadInterfacePrefix, BgpOptions timers) : IDataplaneComponent
 {
     public static DataplaneComponentRegistration Registration { get; } = new("bgp", c =>
     {
         var options = c.Features.Get<BgpOptions>();
         return new BgpComponent(new BgpReconciler(c.Kernel.Netlink, c.Kernel.Processes, options, c.Options.NetworkNamespace,
                 c.Features.Get<RouteOptions>().RouteTable, c.Retry, c.Loggers.CreateLogger<BgpReconciler>(), c.Time),
-            c.Options.WorkloadInterfacePrefix, options.BirdGracefulRestartWait);
+            c.Options.WorkloadInterfacePrefix, options);
     })
     {
         Options = FeatureOptionsBinding.For<BgpOptions, BgpOptionsValidator>(DataplaneOptions.Section),
@@ -60,5 +60,5 @@ public sealed class BgpComponent(BgpReconciler reconciler, string workloadInterf
     public void Dispose() => reconciler.Dispose();
 
     private BirdConfiguration? Configuration(IReadOnlyDictionary<DesiredKey, DesiredItem> desired) =>
-        BirdConfiguration.Compute(desired, workloadInterfacePrefix, gracefulRestartWait);
+        BirdConfiguration.Compute(desired, workloadInterfacePrefix, timers);
 }

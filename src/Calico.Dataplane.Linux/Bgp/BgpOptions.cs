@@ -29,6 +29,22 @@ public sealed class BgpOptions
     /// until then the routes it left in the kernel stay.
     /// </summary>
     public TimeSpan BirdGracefulRestartWait { get; set; } = TimeSpan.FromSeconds(120);
+
+    /// <summary>
+    /// How long a BGP session may go without a message before it is taken down (hold time, whole seconds, 3-65535;
+    /// keepalives every third of it). A host that goes away without closing its sessions (its machine hangs or loses
+    /// power, its link is cut) has its routes withdrawn by its peers when this ends: an expired hold timer is no
+    /// graceful restart, so nothing is kept as stale (measured: 4.0 s with 3 s, BgpKernelTests). BIRD's default, 240 s.
+    /// </summary>
+    public TimeSpan BgpHoldTime { get; set; } = TimeSpan.FromSeconds(240);
+
+    /// <summary>
+    /// How long this host's peers keep its routes (as stale) after its BIRD's connection closed without a BGP
+    /// notification (BIRD killed or crashed: the restart time of its graceful restart capability, whole seconds,
+    /// 0-4095). A restarted BIRD is back well within it; one that does not come back is withdrawn when it ends. BIRD's
+    /// default, 120 s.
+    /// </summary>
+    public TimeSpan BirdGracefulRestartTime { get; set; } = TimeSpan.FromSeconds(120);
 }
 
 public sealed class BgpOptionsValidator : IValidateOptions<BgpOptions>
@@ -51,6 +67,10 @@ public sealed class BgpOptionsValidator : IValidateOptions<BgpOptions>
             errors.Add($"{S}:BirdMaxRestartDelay {o.BirdMaxRestartDelay} must be at least {S}:BirdRestartDelay {o.BirdRestartDelay}.");
         if (o.BirdGracefulRestartWait < TimeSpan.FromSeconds(1) || o.BirdGracefulRestartWait > TimeSpan.FromHours(1))
             errors.Add($"{S}:BirdGracefulRestartWait {o.BirdGracefulRestartWait} must be between 00:00:01 and 01:00:00.");
+        if (o.BgpHoldTime < TimeSpan.FromSeconds(3) || o.BgpHoldTime > TimeSpan.FromSeconds(65535))
+            errors.Add($"{S}:BgpHoldTime {o.BgpHoldTime} must be between 00:00:03 and 18:12:15 (3 to 65535 seconds, BGP's range).");
+        if (o.BirdGracefulRestartTime < TimeSpan.Zero || o.BirdGracefulRestartTime > TimeSpan.FromSeconds(4095))
+            errors.Add($"{S}:BirdGracefulRestartTime {o.BirdGracefulRestartTime} must be between 00:00:00 and 01:08:15 (0 to 4095 seconds, what the capability carries).");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

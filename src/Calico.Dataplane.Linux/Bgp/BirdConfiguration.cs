@@ -35,14 +35,14 @@ public sealed record BirdConfiguration(BgpNodeItem Node, IReadOnlyList<BgpPeerIt
     /// <paramref name="workloadInterfacePrefix"/> keeps the workload taps out of the `direct` protocol.
     /// </summary>
     public static BirdConfiguration? Compute(IReadOnlyDictionary<DesiredKey, DesiredItem> desired, string workloadInterfacePrefix,
-        TimeSpan gracefulRestartWait)
+        BgpOptions timers)
     {
         if (desired.GetValueOrDefault(BgpNodeItem.NodeKey) is not BgpNodeItem node) return null;
         var peers = desired.Values.OfType<BgpPeerItem>()
             .Where(p => p.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork && !p.Address.Equals(node.RouterId))
             .OrderBy(p => p.Address, Comparer<IPAddress>.Create(IpAddresses.Compare)).ToList();
         var exports = Announced(desired.Values);
-        return new BirdConfiguration(node, peers, exports, Render(node, peers, exports, workloadInterfacePrefix, gracefulRestartWait));
+        return new BirdConfiguration(node, peers, exports, Render(node, peers, exports, workloadInterfacePrefix, timers));
     }
 
     /// <summary>Own blocks, local addresses outside them, floating IPs of local ports: IPv4, sorted, each once.</summary>
@@ -85,7 +85,7 @@ public sealed record BirdConfiguration(BgpNodeItem Node, IReadOnlyList<BgpPeerIt
     };
 
     private static string Render(BgpNodeItem node, IReadOnlyList<BgpPeerItem> peers, IReadOnlyList<IpPrefix> exports,
-        string workloadInterfacePrefix, TimeSpan gracefulRestartWait)
+        string workloadInterfacePrefix, BgpOptions timers)
     {
         var c = CultureInfo.InvariantCulture;
         var b = new StringBuilder();
@@ -94,7 +94,7 @@ public sealed record BirdConfiguration(BgpNodeItem Node, IReadOnlyList<BgpPeerIt
         b.Append("log stderr { info, remote, warning, error, auth, fatal, bug };\n");
         b.Append("# Full dates in `show protocols`, which the agent reads for the sessions' status.\n");
         b.Append("timeformat protocol iso long;\n");
-        b.Append(c, $"graceful restart wait {(int)gracefulRestartWait.TotalSeconds};\n\n");
+        b.Append(c, $"graceful restart wait {(int)timers.BirdGracefulRestartWait.TotalSeconds};\n\n");
 
         b.Append("# Into the kernel only what peers taught: the agent's own routes stay the agent's.\n");
         b.Append("filter calico_kernel_programming {\n  if source = RTS_BGP then accept;\n  reject;\n}\n\n");
@@ -119,6 +119,8 @@ public sealed record BirdConfiguration(BgpNodeItem Node, IReadOnlyList<BgpPeerIt
         b.Append("template bgp calico_peer {\n");
         b.Append(c, $"  local {node.RouterId} as {node.AsNumber};\n");
         b.Append("  multihop;\n  graceful restart;\n  connect delay time 2;\n  connect retry time 5;\n  error wait time 5,30;\n");
+        var hold = (int)timers.BgpHoldTime.TotalSeconds;
+        b.Append(c, $"  hold time {hold};\n  keepalive time {Math.Max(1, hold / 3)};\n  graceful restart time {(int)timers.BirdGracefulRestartTime.TotalSeconds};\n");
         b.Append("  ipv4 {\n    import all;\n    export filter calico_export_to_bgp_peers;\n    gateway recursive;\n    add paths on;\n  };\n}\n");
         foreach (var peer in peers)
         {

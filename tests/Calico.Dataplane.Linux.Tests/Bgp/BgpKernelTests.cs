@@ -95,6 +95,31 @@ public sealed class BgpKernelTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public async Task A_host_that_goes_away_is_withdrawn_by_its_peers_when_the_hold_time_ends()
+    {
+        _lab.HoldTime = TimeSpan.FromSeconds(3);
+        _lab.GracefulRestartTime = TimeSpan.FromSeconds(30);
+        var (a, b) = _lab.TwoHostsOnOneSegment();
+        _lab.Block("10.65.0.0/26", a.Name);
+        _lab.Block("10.65.0.64/26", b.Name);
+        await _lab.ApplyAsync(a, b);
+        await DhcpLab.WaitUntil(() => BgpLab.Route(b, "10.65.0.0/26").Contains("proto bird"), Converge, "h44 to learn h31's block");
+        Assert.Contains("hold time 3;", File.ReadAllText(a.Files.ConfigFile));
+
+        // h31 goes away as a machine that hangs or loses power does: its agent gone, its BIRD frozen (SIGSTOP), so
+        // nothing closes the session and no keepalive comes. h44's link stays up: only BGP can tell it.
+        var pid = BgpLab.BirdPid(a)!.Value;
+        a.Dataplane.Dispose();
+        TestNamespace.Run("kill", "-STOP", pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+        await DhcpLab.WaitUntil(() => BgpLab.Route(b, "10.65.0.0/26").Length == 0, Converge,
+            "h44 to withdraw h31's block when the hold time ends (a hold timer that expires is no restart: no stale routes are kept)");
+        Assert.DoesNotContain("Established", BgpLab.Birdc(b, "show", "protocols", "Mesh_172_18_203_31"));
+        // h44's own block is untouched.
+        Assert.Contains("blackhole", BgpLab.Route(b, "10.65.0.64/26"));
+    }
+
+    [Fact]
     public async Task A_restarted_agent_adopts_its_bird_and_direct_mode_stops_it_and_removes_its_routes()
     {
         var (a, b) = _lab.TwoHostsOnOneSegment();

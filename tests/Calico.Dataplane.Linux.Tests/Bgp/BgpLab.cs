@@ -159,6 +159,12 @@ public sealed class BgpLab : IDisposable
         router.Exec("/usr/sbin/bird", "-c", config, "-s", Path.Combine(Root, "tor.ctl"), "-P", Path.Combine(Root, "tor.pid"));
     }
 
+    /// <summary>The BGP hold time of the hosts' BIRDs created from now on (BIRD's 240 s by default).</summary>
+    public TimeSpan HoldTime { get; set; } = TimeSpan.FromSeconds(240);
+
+    /// <summary>How long the hosts' peers keep their routes after their session broke (BIRD's 120 s by default).</summary>
+    public TimeSpan GracefulRestartTime { get; set; } = TimeSpan.FromSeconds(120);
+
     public Host AddHost(string name, TestNamespace ns, string addressWithPrefix, uint? asNumber = null, ValueMap? labels = null)
     {
         ns.Ip("addr", "add", addressWithPrefix, "dev", "eth0");
@@ -182,6 +188,8 @@ public sealed class BgpLab : IDisposable
             BirdRestartDelay = TimeSpan.FromMilliseconds(300),
             BirdMaxRestartDelay = TimeSpan.FromSeconds(2),
             BirdGracefulRestartWait = TimeSpan.FromSeconds(30),
+            BgpHoldTime = HoldTime,
+            BirdGracefulRestartTime = GracefulRestartTime,
         };
         var dataplane = new LinuxDataplane(Microsoft.Extensions.Options.Options.Create(
                 new DataplaneOptions { NetworkNamespace = ns.Name, RetryBaseDelay = TimeSpan.FromMilliseconds(1) }),

@@ -80,6 +80,9 @@ public sealed class BirdConfigurationTests
           connect delay time 2;
           connect retry time 5;
           error wait time 5,30;
+          hold time 240;
+          keepalive time 80;
+          graceful restart time 120;
           ipv4 {
             import all;
             export filter calico_export_to_bgp_peers;
@@ -103,7 +106,7 @@ public sealed class BirdConfigurationTests
     [Fact]
     public void The_configuration_is_the_golden_text()
     {
-        var config = BirdConfiguration.Compute(Seed(), "tap", TimeSpan.FromSeconds(120))!;
+        var config = BirdConfiguration.Compute(Seed(), "tap", new BgpOptions())!;
         Assert.Equal(Golden.ReplaceLineEndings("\n"), config.Text);
         // The block, the borrowed address (the VM inside the block is covered by it), the floating IP; IPv4 only.
         Assert.Equal(["10.65.0.0/26", "10.65.1.7/32", "172.24.4.10/32"], config.Exports.Select(p => p.ToString()));
@@ -149,14 +152,14 @@ public sealed class BirdConfigurationTests
     [Fact]
     public void Operators_peers_and_route_reflector_clients_are_rendered_as_calico_does()
     {
-        var config = BirdConfiguration.Compute(Peers(), "tap", TimeSpan.FromSeconds(120))!;
+        var config = BirdConfiguration.Compute(Peers(), "tap", new BgpOptions())!;
         var peers = config.Text[config.Text.IndexOf("\nprotocol bgp ", StringComparison.Ordinal)..];
         Assert.Equal(PeersGolden.ReplaceLineEndings("\n"), "\n" + peers[1..]);
         Assert.Equal(IPAddress.Parse("172.18.203.1"), BirdConfiguration.AddressOfProtocol("Global_172_18_203_1"));
         Assert.Null(BirdConfiguration.AddressOfProtocol("calico_kernel"));
         // A reflector passes its clients' routes on; another host only its own.
         Assert.Contains("  if proto = \"calico_exports\" then accept;\n  if source = RTS_BGP then accept;\n  reject;", config.Text);
-        Assert.DoesNotContain("RTS_BGP then accept;\n  reject;\n}\n\nprotocol device", BirdConfiguration.Compute(Seed(), "tap", TimeSpan.FromSeconds(120))!.Text);
+        Assert.DoesNotContain("RTS_BGP then accept;\n  reject;\n}\n\nprotocol device", BirdConfiguration.Compute(Seed(), "tap", new BgpOptions())!.Text);
     }
 
     [Fact]
@@ -164,12 +167,12 @@ public sealed class BirdConfigurationTests
     {
         var direct = Seed();
         direct.Remove(BgpNodeItem.NodeKey);
-        Assert.Null(BirdConfiguration.Compute(direct, "tap", TimeSpan.FromSeconds(120)));
+        Assert.Null(BirdConfiguration.Compute(direct, "tap", new BgpOptions()));
 
         var self = Seed();
         var own = new BgpPeerItem(Node.RouterId, 64512, "h31");
         self[own.Key] = own;
-        Assert.DoesNotContain(BirdConfiguration.Compute(self, "tap", TimeSpan.FromSeconds(120))!.Peers, p => p.Address.Equals(Node.RouterId));
+        Assert.DoesNotContain(BirdConfiguration.Compute(self, "tap", new BgpOptions())!.Peers, p => p.Address.Equals(Node.RouterId));
     }
 
     [Fact]
@@ -183,7 +186,7 @@ public sealed class BirdConfigurationTests
             foreach (var (name, state) in new[] { ("seed", Seed()), ("alone", empty), ("peers", Peers()) })
             {
                 var file = Path.Combine(directory.FullName, name + ".conf");
-                File.WriteAllText(file, BirdConfiguration.Compute(state, "tap", TimeSpan.FromSeconds(120))!.Text);
+                File.WriteAllText(file, BirdConfiguration.Compute(state, "tap", new BgpOptions())!.Text);
                 var start = new ProcessStartInfo("/usr/sbin/bird") { RedirectStandardError = true, RedirectStandardOutput = true };
                 foreach (var a in new[] { "-p", "-c", file }) start.ArgumentList.Add(a);
                 using var bird = Process.Start(start)!;
@@ -204,6 +207,8 @@ public sealed class BirdConfigurationTests
         var validator = new BgpOptionsValidator();
         Assert.Contains("Dataplane:BirdStateDirectory '/etc/bird'", validator.Validate(null, new BgpOptions { BirdStateDirectory = "/etc/bird" }).FailureMessage);
         Assert.Contains("unix socket", validator.Validate(null, new BgpOptions { BirdStateDirectory = "/" + new string('d', 70) }).FailureMessage);
+        Assert.Contains("Dataplane:BgpHoldTime 00:00:02", validator.Validate(null, new BgpOptions { BgpHoldTime = TimeSpan.FromSeconds(2) }).FailureMessage);
+        Assert.Contains("Dataplane:BirdGracefulRestartTime 01:10:00", validator.Validate(null, new BgpOptions { BirdGracefulRestartTime = TimeSpan.FromMinutes(70) }).FailureMessage);
         Assert.True(validator.Validate(null, new BgpOptions()).Succeeded);
         Assert.Equal("/srv/bird/netns/cal-h1/bird.ctl", BirdFiles.For(new BgpOptions { BirdStateDirectory = "/srv/bird" }, "cal-h1").Socket);
     }
