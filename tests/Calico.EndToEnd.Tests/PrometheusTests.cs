@@ -12,10 +12,11 @@ using Xunit.Abstractions;
 
 namespace Calico.EndToEnd.Tests;
 
-/// <summary>A controller and two compute hosts with the real `linux` dataplane, nothing created yet.</summary>
+/// <summary>A controller and two compute hosts with the real `linux` dataplane, one in each of two racks (BGP mode), nothing created yet.</summary>
 public sealed class PrometheusTopologyFixture : TopologyFixture
 {
-    protected override TopologyOptions Options => new() { Hosts = 2, DebugLogs = false };
+    // Two racks in BGP mode, so that the BGP dashboard and alert have sessions to show; everything else is as in one.
+    protected override TopologyOptions Options => new() { Hosts = 2, Racks = 2, DebugLogs = false };
 }
 
 /// <summary>

@@ -349,6 +349,8 @@ public sealed class NamespaceTopology : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(address);
         var ns = await CreateNamespaceAsync(suffix);
         await Fabric.ConnectAsync(ns, $"p-{suffix}", address);
+        // Like every member of the fabric, it reaches rack 2 through the router.
+        if (Router is not null) await ns.IpAsync("route", "add", RackTwoSubnet, "via", RouterAddress.ToString());
         return ns;
     }
 
