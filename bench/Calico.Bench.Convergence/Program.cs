@@ -17,42 +17,13 @@ using Calico.Topology.Probes;
 //   dotnet run -c Release --project bench/Calico.Bench.Convergence -- [--ports 200] [--hosts 3] [--poll-ms 5]
 //       [--settle-ms 50] [--warmup-rounds 10] [--no-burst] [--debug-logs] [--keep-logs DIR] [--samples FILE.csv]
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
-if (!Settings.TryParse(args, out var settings, out var problem))
-{
-    Console.Error.WriteLine($"convergence: {problem}");
-    Console.Error.WriteLine("usage: [--ports 200] [--hosts 3] [--poll-ms 5] [--settle-ms 50] [--warmup-rounds 10] [--no-burst] [--debug-logs] [--keep-logs DIR] [--samples FILE.csv]");
-    return 2;
-}
-if (!Environment.IsPrivilegedProcess)
-{
-    Console.Error.WriteLine("Run as root: the benchmark creates network namespaces (it touches nothing outside them).");
-    return 2;
-}
+var parsed = Settings.TryParse(args, out var settings, out var problem);
+if (BenchStart.Refusal("convergence", parsed ? null : problem,
+        "[--ports 200] [--hosts 3] [--poll-ms 5] [--settle-ms 50] [--warmup-rounds 10] [--no-burst] [--debug-logs] [--keep-logs DIR] [--samples FILE.csv]") is { } refused)
+    return refused;
 
-using var stop = new StopSignals();
 var prefix = RunPrefix.New(RunPrefix.BenchKind);
-try
-{
-    await RunAsync(settings, prefix, stop.Token);
-    return 0;
-}
-catch (OperationCanceledException) when (stop.IsStopRequested)
-{
-    Console.Error.WriteLine("convergence: interrupted");
-    return 130;
-}
-catch (Exception e)
-{
-    Console.Error.WriteLine($"convergence: failed: {e}");
-    return 1;
-}
-finally
-{
-    var left = Netns.List().Where(prefix.Owns).ToList();
-    Console.WriteLine(left.Count == 0
-        ? $"cleanup: every namespace of {prefix} is removed ({Netns.List().Count} named namespaces on the machine)"
-        : $"cleanup: FAILED, still there: {string.Join(' ', left)} (scripts/topology.sh down removes them)");
-}
+return await BenchRun.RunAsync("convergence", token => RunAsync(settings, prefix, token), prefix.Owns);
 
 static async Task RunAsync(Settings settings, RunPrefix prefix, CancellationToken cancellationToken)
 {
