@@ -145,7 +145,7 @@ public sealed class OperatorCommandTests(OperatorCluster cluster) : IClassFixtur
     {
         var allowed = await Run("policy", "explain", "--from", "p2", "--to", "p1", "--protocol", "tcp", "--port", "80");
         Exits(0, allowed, $"packet: IPv4 tcp {_p2} -> {_p1} port 80", "allowed by security group db rule egress-any",
-            "allowed by security group web rule http-in: ingress IPv4 tcp 80 from any address", "verdict: ALLOWED");
+            "allowed by security group web rule http-in: ingress IPv4 tcp 80 from any address", "security groups: db = db, web = web", "verdict: ALLOWED");
 
         var dropped = await Run("policy", "explain", "--from", "vm2", "--to", _p1.ToString(), "--protocol", "tcp", "--port", "22");
         Exits(1, dropped, $"verdict: DROPPED (ingress of p1: dropped: no ingress rule of security groups web allows IPv4 tcp port 22 from {_p2})");

@@ -118,6 +118,15 @@ public sealed class PolicyExplainKernelTests(SlowResyncSeedFixture fixture, ITes
         }
         await Eventually.UntilAsync("h1's plan to be empty again", () => CalicoctlJsonAsync("plan", "--host", h1.Name, "--json"),
             r => r.Exit == 0 && r.Json.GetProperty("changes").GetArrayLength() == 0, context: fixture.Diagnostics);
+        // status: the controller and the two compute silos, each with its role, both hosts alive and in step.
+        var status = await Eventually.UntilAsync("both hosts in step", () => CalicoctlJsonAsync("status", "--json"),
+            r => r.Exit == 0 && r.Json.GetProperty("hosts").EnumerateArray().All(h => h.GetProperty("lag").ValueKind == JsonValueKind.Number && h.GetProperty("lag").GetInt64() == 0),
+            context: fixture.Diagnostics);
+        var roles = status.Json.GetProperty("silos").EnumerateArray()
+            .Select(s => $"{string.Join(",", s.GetProperty("roles").EnumerateArray().Select(r => r.GetString()))}:{(s.GetProperty("host").ValueKind == JsonValueKind.String ? s.GetProperty("host").GetString() : "-")}")
+            .Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(["compute:h1", "compute:h2", "controller:-"], roles);
+
         var dead = await Calicoctl("plan", "--host", "no-such-host");
         Assert.Equal(1, dead.ExitCode);
         Assert.Contains("calicoctl plan: no host no-such-host is registered", dead.Error, StringComparison.Ordinal);

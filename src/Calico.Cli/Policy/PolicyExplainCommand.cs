@@ -112,6 +112,11 @@ public sealed class PolicyExplainCommand : ICliCommand
         }
         var explanation = PolicyExplainer.Explain(sourceView, source.Port.Id, destinationView, destination?.Port.Id, packet);
 
+        // Groups by name as well, for people: every group of the two ports (the explanation names them by id).
+        var names = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var id in source.Port.SecurityGroupIds.Concat(destination?.Port.SecurityGroupIds ?? []).Distinct(StringComparer.Ordinal))
+            if (await grain.GetSecurityGroupAsync(id).WaitAsync(cancellationToken) is { } group) names[id] = group.Name;
+
         var toWhat = destination is null ? $"address {destinationAddress} (no port's)"
             : $"port {destination.Port.Id}{Name(destination)} on host {destination.Port.Host}" + (floatingIp is null ? "" : $" (by floating IP {floatingIp})");
         if (context.Options.GetValue(CliOptions.Json))
@@ -127,6 +132,7 @@ public sealed class PolicyExplainCommand : ICliCommand
                     ["destination"] = packet.Destination.ToString(), ["port"] = packet.Port,
                 },
                 ["rule"] = explanation.Decisive.RuleId, ["security_group"] = explanation.Decisive.GroupId, ["reason"] = explanation.Decisive.Reason,
+                ["security_group_names"] = new JsonObject([.. names.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))]),
                 ["steps"] = new JsonArray([.. explanation.Steps.Select(s => (JsonNode)new JsonObject
                 {
                     ["stage"] = s.Stage, ["host"] = s.Host, ["passed"] = s.Passed, ["reason"] = s.Reason, ["security_group"] = s.GroupId, ["rule"] = s.RuleId,
@@ -142,6 +148,8 @@ public sealed class PolicyExplainCommand : ICliCommand
             await CliTable.WriteAsync(o, ["#", "STAGE", "HOST", "RESULT", "WHY"],
                 explanation.Steps.Select((s, i) => (IReadOnlyList<string>)[(i + 1).ToString(CultureInfo.InvariantCulture), s.Stage, s.Host,
                     s.Passed ? "pass" : "DROP", s.Reason]), "  ");
+            if (names.Count > 0)
+                await o.WriteLineAsync($"security groups: {string.Join(", ", names.Select(kv => $"{kv.Key} = {kv.Value}"))}");
             await o.WriteLineAsync(explanation.Allowed
                 ? $"verdict: ALLOWED{(explanation.Steps.LastOrDefault(s => s.RuleId is not null) is { } r ? $" (last by security group {r.GroupId} rule {r.RuleId})" : "")}"
                 : $"verdict: DROPPED ({explanation.Decisive.Stage}: {explanation.Decisive.Reason})");
