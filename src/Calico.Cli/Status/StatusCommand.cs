@@ -11,7 +11,8 @@ namespace Calico.Cli.Status;
 /// <c>calicoctl status</c>: the cluster at a glance. The silos as Orleans membership lists them, with their roles
 /// (controller: hosts the control-plane grains; compute: a host reports from it), and every registered host: alive
 /// or dead, when it last reported, the desired-state version its agent applied and how far that is behind the
-/// version its host grain holds. Exit 1 while a host is dead or a silo is not active.
+/// version its host grain holds; silos that died within the last hour are listed too. Exit 1 while a host is dead
+/// (or no controller is active).
 /// </summary>
 public sealed class StatusCommand : ICliCommand
 {
@@ -25,7 +26,9 @@ public sealed class StatusCommand : ICliCommand
     {
         var client = await context.Connect(cancellationToken);
         var status = await client.GetGrain<IOperatorGrain>(0).GetStatusAsync().WaitAsync(cancellationToken);
-        var problems = status.Hosts.Count(h => !h.Alive) + status.Silos.Count(s => s.Status != "Active");
+        // A silo that died in the last hour is listed (Dead) but is no problem by itself: a restarted silo leaves one.
+        var controllers = status.Silos.Count(s => s.Status == "Active" && s.Roles.Contains("controller"));
+        var problems = status.Hosts.Count(h => !h.Alive) + (controllers == 0 ? 1 : 0);
         if (context.Options.GetValue(CliOptions.Json))
         {
             await CliTable.WriteJsonAsync(context.Output, new JsonObject
@@ -43,7 +46,6 @@ public sealed class StatusCommand : ICliCommand
             return problems == 0 ? ExitCodes.Ok : ExitCodes.ProblemsRemain;
         }
         var now = DateTimeOffset.UtcNow;
-        var controllers = status.Silos.Count(s => s.Status == "Active" && s.Roles.Contains("controller"));
         await context.Output.WriteLineAsync($"Silos ({controllers} active controllers):");
         await CliTable.WriteAsync(context.Output, ["SILO", "STATUS", "ROLES", "ADDRESS", "STARTED", "LAST ALIVE", "HOST"],
             status.Silos.Select(s => (IReadOnlyList<string>)[s.Name, s.Status, s.Roles.Count == 0 ? "-" : string.Join(",", s.Roles),
