@@ -131,4 +131,26 @@ public sealed class PolicyExplainKernelTests(SlowResyncSeedFixture fixture, ITes
         Assert.Equal(1, dead.ExitCode);
         Assert.Contains("calicoctl plan: no host no-such-host is registered", dead.Error, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Diags_bundles_a_host_s_kernel_with_our_table_and_the_cluster_s_state()
+    {
+        await fixture.DataPathReadyAsync();
+        var h1 = fixture.Host(1);
+        var into = Directory.CreateDirectory(Path.Combine(fixture.Topology.TempDirectory, "diags")).FullName;
+        var diags = await Calicoctl("diags", "--netns", h1.Namespace.Name, "--output-dir", into);
+        output.WriteLine(diags.Output + diags.Error);
+        Assert.Equal(0, diags.ExitCode);
+        var bundle = diags.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1];
+        await Shell.RunAsync("tar", ["-xzf", bundle, "-C", into]);
+        var root = Directory.GetDirectories(into).Single();
+        string Read(string file) => File.ReadAllText(Path.Combine(root, file));
+        Assert.Contains("table inet calico", Read("kernel/nft-ruleset.txt"), StringComparison.Ordinal);
+        Assert.Contains(fixture.Vm1.TapName, Read("kernel/ip-link.txt"), StringComparison.Ordinal);
+        var routes = Read("kernel/ip-route.txt");
+        Assert.True(routes.Contains($"unicast {SeedTopologyFixture.Vm1Address} dev {fixture.Vm1.TapName} table main proto 80", StringComparison.Ordinal), routes);
+        Assert.Contains(fixture.Vm2.PortId, Read("cluster/endpoints.json"), StringComparison.Ordinal);
+        Assert.Contains("no changes", Read($"cluster/plan/{h1.Name}.txt"), StringComparison.Ordinal);
+        Assert.Equal("nothing failed\n", Read("errors.txt"));
+    }
 }
