@@ -19,6 +19,9 @@ public interface IOperatorGrain : IGrainWithIntegerKey
     /// <summary>Every stored port, or those bound to <paramref name="host"/> and/or on <paramref name="network"/> (an id or a name).</summary>
     Task<IReadOnlyList<EndpointSummary>> ListEndpointsAsync(string? host = null, string? network = null);
 
+    /// <summary>The port with this id, else every port with this name (none: an empty list), each with its status.</summary>
+    Task<IReadOnlyList<EndpointSummary>> FindEndpointsAsync(string idOrName);
+
     /// <summary>The IP pools, each subnet's address use, and its blocks by host.</summary>
     Task<IpamSummary> GetIpamAsync();
 

@@ -59,10 +59,7 @@ public sealed class EndpointShowCommand : ICliCommand
     public static async Task<EndpointSummary?> FindAsync(CliContext context, IClusterClient client, string command, string option, string port,
         CancellationToken cancellationToken)
     {
-        var all = await client.GetGrain<IOperatorGrain>(0).ListEndpointsAsync().WaitAsync(cancellationToken);
-        var byId = all.FirstOrDefault(e => e.Port.Id == port);
-        if (byId is not null) return byId;
-        var byName = all.Where(e => e.Port.Name == port).ToList();
+        var byName = await client.GetGrain<IOperatorGrain>(0).FindEndpointsAsync(port).WaitAsync(cancellationToken);
         if (byName.Count == 1) return byName[0];
         await context.Error.WriteLineAsync(byName.Count == 0
             ? $"calicoctl {command}: {option} {port}: no port has that id or name"

@@ -68,7 +68,7 @@ public sealed class PolicyExplainCommand : ICliCommand
         {
             if (await grain.FindAddressAsync(toAddress!).WaitAsync(cancellationToken) is { } owner)
             {
-                destination = (await grain.ListEndpointsAsync().WaitAsync(cancellationToken)).FirstOrDefault(e => e.Port.Id == owner.PortId);
+                destination = (await grain.FindEndpointsAsync(owner.PortId).WaitAsync(cancellationToken)).FirstOrDefault(e => e.Port.Id == owner.PortId);
                 floatingIp = owner.FloatingIpId;
             }
         }

@@ -97,6 +97,27 @@ public sealed class OperatorGrain(
         if (networkIds is { Count: 0 }) throw new ResourceNotFoundException("network", network!);
         if (host is not null && ports.Count == 0 && await GrainFactory.GetGrain<IHostGrain>(host).GetAsync() is null)
             throw new ResourceNotFoundException("host", host);
+        return await SummariesAsync(ports, id => networks.GetValueOrDefault(id)?.Name);
+    }
+
+    public async Task<IReadOnlyList<EndpointSummary>> FindEndpointsAsync(string idOrName)
+    {
+        var ports = new List<WorkloadEndpoint>();
+        if ((await GrainFactory.GetGrain<IEndpointGrain>(idOrName).GetAsync())?.Value is { } byId) ports.Add(byId);
+        else
+        {
+            await foreach (var (_, state) in catalog.ListAsync<ResourceState<WorkloadEndpoint>>(GrainTypes.Endpoint))
+                if (state.Value is { } port && port.Name == idOrName) ports.Add(port);
+        }
+        var names = new Dictionary<string, string?>(StringComparer.Ordinal);
+        foreach (var id in ports.Select(p => p.NetworkId).Distinct(StringComparer.Ordinal))
+            names[id] = (await GrainFactory.GetGrain<INetworkGrain>(id).GetAsync())?.Value.Name;
+        return await SummariesAsync(ports, id => names.GetValueOrDefault(id));
+    }
+
+    /// <summary>Each port with its status as its host reported it, or DOWN with the reason it has none.</summary>
+    private async Task<IReadOnlyList<EndpointSummary>> SummariesAsync(List<WorkloadEndpoint> ports, Func<string, string?> networkName)
+    {
         var statuses = new Dictionary<string, (HostStatus Host, IReadOnlyDictionary<string, EndpointStatus> Endpoints)>(StringComparer.Ordinal);
         foreach (var name in ports.Select(p => p.Host).OfType<string>().Where(h => h.Length > 0).Distinct(StringComparer.Ordinal))
         {
@@ -105,17 +126,17 @@ public sealed class OperatorGrain(
         }
         return [.. ports.OrderBy(p => p.Host ?? "", StringComparer.Ordinal).ThenBy(p => p.Id, StringComparer.Ordinal).Select(port =>
         {
-            var networkName = networks.GetValueOrDefault(port.NetworkId)?.Name;
-            if (!port.IsBound) return new EndpointSummary(port, networkName, EndpointStatusKind.Down, "not bound to a host (binding:host_id unset)", null);
+            var network = networkName(port.NetworkId);
+            if (!port.IsBound) return new EndpointSummary(port, network, EndpointStatusKind.Down, "not bound to a host (binding:host_id unset)", null);
             var (hostStatus, reported) = statuses[port.Host!];
             if (hostStatus.Registration is null)
-                return new EndpointSummary(port, networkName, EndpointStatusKind.Down, $"host {port.Host} is not registered (no compute silo of that name has started)", null);
+                return new EndpointSummary(port, network, EndpointStatusKind.Down, $"host {port.Host} is not registered (no compute silo of that name has started)", null);
             if (reported.GetValueOrDefault(port.Id) is { } status)
             {
                 var reason = status.Message ?? (hostStatus.Alive ? null : $"host {port.Host} is dead: status as last reported");
-                return new EndpointSummary(port, networkName, status.Status, reason, status.ReportedAt);
+                return new EndpointSummary(port, network, status.Status, reason, status.ReportedAt);
             }
-            return new EndpointSummary(port, networkName, EndpointStatusKind.Down,
+            return new EndpointSummary(port, network, EndpointStatusKind.Down,
                 hostStatus.Alive ? $"host {port.Host} has not reported it programmed yet" : $"host {port.Host} is dead", null);
         })];
     }
