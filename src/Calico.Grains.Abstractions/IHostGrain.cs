@@ -4,7 +4,8 @@ namespace Calico.Grains;
 
 /// <summary>
 /// What a compute silo says each time it reports in; in BGP mode also its BIRD's sessions as read just before (null:
-/// no BIRD, or it could not be asked).
+/// no BIRD, or it could not be asked). <see cref="Agent"/>: the agent itself, for requests only the host can answer
+/// (<c>calicoctl plan</c>); sent with every report, so a reactivated host grain has it again after one interval.
 /// </summary>
 [GenerateSerializer, Immutable]
 public sealed record HostReport(
@@ -12,7 +13,8 @@ public sealed record HostReport(
     [property: Id(1)] DesiredStateCursor? Applied,
     [property: Id(2)] DateTimeOffset At,
     [property: Id(3)] string AgentVersion,
-    [property: Id(4)] IReadOnlyList<BgpSession>? BgpSessions = null);
+    [property: Id(4)] IReadOnlyList<BgpSession>? BgpSessions = null,
+    [property: Id(5)] IHostAgent? Agent = null);
 
 /// <summary>
 /// How a compute host's endpoints stand after programming (its dataplane's statuses). <see cref="Complete"/>: these
@@ -52,4 +54,19 @@ public interface IHostGrain : IResourceGrain<HostSpec>
 
     /// <summary>What the host last reported about the endpoint (null: nothing, or it is no longer on the host).</summary>
     Task<EndpointStatus?> GetEndpointStatusAsync(string endpointId);
+
+    /// <summary>Every endpoint status the host last reported, by port id (read-only; <c>calicoctl endpoint list</c>).</summary>
+    Task<IReadOnlyDictionary<string, EndpointStatus>> GetEndpointStatusesAsync();
+
+    /// <summary>
+    /// Asks the host's agent what its dataplane would change now (<see cref="IHostAgent.PlanAsync"/>). Refused with
+    /// <see cref="HostUnreachableException"/> when the host is dead or its agent did not say how to reach it. Interleaves,
+    /// so reports are not held up while the host plans.
+    /// </summary>
+    [Orleans.Concurrency.AlwaysInterleave]
+    Task<HostPlan> PlanAsync();
 }
+
+/// <summary>The host's agent cannot be asked: dead, never reported, or it did not answer; the message says which.</summary>
+[GenerateSerializer]
+public sealed class HostUnreachableException(string message) : Exception(message);

@@ -10,6 +10,9 @@ public static class CliOptions
     /// <summary>A flag: present or not.</summary>
     public static Option<bool> Flag(string name, string description) => new(name) { Description = description, Arity = ArgumentArity.Zero };
 
+    /// <summary>The commands' one switch between a table for people and JSON for scripts.</summary>
+    public static readonly Option<bool> Json = Flag("--json", "print JSON (for scripts) instead of a table");
+
     /// <summary>A value given at most once.</summary>
     public static Option<string> Text(string name, string valueName, string description) =>
         new(name) { Description = description, HelpName = valueName };

@@ -15,20 +15,19 @@ public sealed class IpamAuditCommand : ICliCommand
         "release leaked addresses (allocated to a port that does not hold them or does not exist)");
     private static readonly Option<TimeSpan?> Grace = CliOptions.Duration("--grace",
         "judge only allocations older than this (default: the cluster's Ipam:LeakGracePeriod, 5m)");
-    private static readonly Option<bool> Json = CliOptions.Flag("--json", "print the report as JSON");
 
     public IReadOnlyList<string> Path { get; } = ["ipam", "audit"];
 
     public string Summary => "Find leaked and doubly-claimed IP addresses; with --release-leaks, release the leaks.";
 
-    public IReadOnlyList<Option> Options { get; } = [ReleaseLeaks, Grace, Json];
+    public IReadOnlyList<Option> Options { get; } = [ReleaseLeaks, Grace, CliOptions.Json];
 
     public async Task<int> RunAsync(CliContext context, CancellationToken cancellationToken)
     {
         var request = new IpamAuditRequest(context.Options.GetValue(ReleaseLeaks), context.Options.GetValue(Grace));
         var client = await context.Connect(cancellationToken);
         var report = await client.GetGrain<IIpamAuditGrain>(0).AuditAsync(request).WaitAsync(cancellationToken);
-        if (context.Options.GetValue(Json)) await PrintJsonAsync(context.Output, report);
+        if (context.Options.GetValue(CliOptions.Json)) await PrintJsonAsync(context.Output, report);
         else await PrintAsync(context.Output, report, request.ReleaseLeaks);
         return report.Remaining.Any() ? ExitCodes.ProblemsRemain : ExitCodes.Ok;
     }

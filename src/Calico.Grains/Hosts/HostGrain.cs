@@ -82,4 +82,30 @@ public sealed class HostGrain(
 
     public Task<EndpointStatus?> GetEndpointStatusAsync(string endpointId) =>
         Task.FromResult(_endpoints.GetValueOrDefault(endpointId));
+
+    public Task<IReadOnlyDictionary<string, EndpointStatus>> GetEndpointStatusesAsync() =>
+        Task.FromResult<IReadOnlyDictionary<string, EndpointStatus>>(new Dictionary<string, EndpointStatus>(_endpoints, StringComparer.Ordinal));
+
+    /// <summary>How long the host's agent may take to plan before the request is given up (a dead silo never answers).</summary>
+    private static readonly TimeSpan PlanTimeout = TimeSpan.FromSeconds(60);
+
+    public async Task<HostPlan> PlanAsync()
+    {
+        var host = this.GetPrimaryKeyString();
+        var status = await GetStatusAsync();
+        if (status.LastReport is not { } report)
+            throw new HostUnreachableException($"host {host} has not reported since this controller started (or ever): its agent cannot be asked");
+        if (!status.Alive)
+            throw new HostUnreachableException($"host {host} is dead: its agent last reported at {report.At.UtcDateTime:u}");
+        if (report.Agent is not { } agent)
+            throw new HostUnreachableException($"host {host}'s agent ({report.AgentVersion}, silo {report.SiloName}) does not answer plan requests");
+        try
+        {
+            return await agent.PlanAsync().WaitAsync(PlanTimeout);
+        }
+        catch (TimeoutException)
+        {
+            throw new HostUnreachableException($"host {host}'s agent (silo {report.SiloName}) did not answer within {PlanTimeout.TotalSeconds:0} s");
+        }
+    }
 }

@@ -338,10 +338,8 @@ public sealed partial class SubnetIpamGrain(
             return _allocator;
         }
 
-        var pool = _pools.Where(p => p.Cidr.Contains(subnet.Cidr))
-            .OrderByDescending(p => p.Cidr.Length).ThenBy(p => p.Name, StringComparer.Ordinal).FirstOrDefault();
-        var length = live.Count > 0 ? live[0].Cidr.Length
-            : Math.Max(pool?.BlockSize ?? IpPool.DefaultBlockSize(subnet.IpVersion), subnet.Cidr.Length);
+        var pool = IpPools.For(_pools, subnet);
+        var length = live.Count > 0 ? live[0].Cidr.Length : IpPools.BlockLength(pool, subnet);
         if (_allocator is null || _allocator.Layout.BlockLength != length || _allocator.Layout.Subnet.Cidr != subnet.Cidr)
             _allocator = new SubnetAllocator(new SubnetLayout(subnet, length), max, LiveBlocks());
         _allocator.MaxBlocksPerHost = max;

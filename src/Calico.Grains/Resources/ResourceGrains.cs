@@ -36,6 +36,7 @@ public static class GrainTypes
     public const string ProjectQuota = "project-quota";
     public const string BgpPeer = "bgp-peer";
     public const string BgpConfiguration = "bgp-configuration";
+    public const string Operator = "operator";
 }
 
 [GrainType(GrainTypes.Network)]

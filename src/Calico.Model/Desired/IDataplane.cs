@@ -44,6 +44,14 @@ public interface IDataplane
     /// without BGP: always null). Safe to call beside the other methods; it changes nothing.
     /// </summary>
     IReadOnlyList<BgpSession>? ReadBgpSessions() => null;
+
+    /// <summary>
+    /// What applying <paramref name="desired"/> would change now, one line each ("add route ..."), read from what the
+    /// dataplane holds; nothing is written. Serialised with the other calls. A dataplane that cannot tell throws
+    /// <see cref="NotSupportedException"/>.
+    /// </summary>
+    Task<IReadOnlyList<string>> PlanAsync(IReadOnlyDictionary<DesiredKey, DesiredItem> desired, CancellationToken cancellationToken) =>
+        throw new NotSupportedException($"{GetType().Name} cannot plan");
 }
 
 /// <summary>How each local endpoint (by port id) stands after an apply.</summary>

@@ -27,7 +27,7 @@ public sealed partial class HostAgent(
     IOptions<HostLivenessOptions> liveness,
     ILocalSiloDetails silo,
     TimeProvider time,
-    ILogger<HostAgent> logger) : BackgroundService
+    ILogger<HostAgent> logger) : BackgroundService, IHostAgent
 {
     private static readonly string AgentVersion =
         typeof(HostAgent).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0";
@@ -37,6 +37,9 @@ public sealed partial class HostAgent(
     private readonly SemaphoreSlim _statusGate = new(1, 1);
     private long _reportedSequence;
     private readonly TaskCompletionSource _firstApplied = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // The state last applied, replaced whole after each apply (never changed after), for plan requests from other threads.
+    private volatile IReadOnlyDictionary<DesiredKey, DesiredItem> _held = new Dictionary<DesiredKey, DesiredItem>();
+    private IHostAgent? _self;
 
     /// <summary>The cursor of the last state handed to the dataplane successfully.</summary>
     public DesiredStateCursor? Applied { get; private set; }
@@ -49,6 +52,8 @@ public sealed partial class HostAgent(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         AgentTelemetry.Started();
+        // Reachable by the host grain for requests only this host can answer (calicoctl plan); sent with every report.
+        _self = grains.CreateObjectReference<IHostAgent>(this);
         await RetryAsync("register host", RegisterAsync, stoppingToken);
         await Task.WhenAll(ReportLoopAsync(stoppingToken), WatchLoopAsync(stoppingToken), ResyncLoopAsync(stoppingToken),
             KernelChangeLoopAsync(stoppingToken));
@@ -74,7 +79,7 @@ public sealed partial class HostAgent(
                 var sessions = await Task.Run(ReadBgpSessions, stoppingToken);
                 BgpSessionTelemetry.Record(HostName, sessions);
                 await grains.GetGrain<IHostGrain>(HostName)
-                    .ReportAsync(new HostReport(silo.Name, Applied, time.GetUtcNow(), AgentVersion, sessions));
+                    .ReportAsync(new HostReport(silo.Name, Applied, time.GetUtcNow(), AgentVersion, sessions, _self));
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
@@ -153,12 +158,24 @@ public sealed partial class HostAgent(
         // Only now does the cursor move: a failed apply is offered again.
         _desired.Clear();
         foreach (var (k, v) in next) _desired[k] = v;
+        _held = next;
         Applied = update.Cursor;
         AgentTelemetry.Applied(HostName, update.Cursor.Version);
         if (update.WrittenSince is { } written) AgentTelemetry.Converged(HostName, written, time.GetUtcNow());
         _firstApplied.TrySetResult();
         LogApplied(logger, update.Cursor.ToString(), update.IsSnapshot, update.Changes.Count);
         await ReportStatusesAsync(result, onlyChanged: true);
+    }
+
+    /// <summary>
+    /// What the dataplane would change now to hold the state last applied: the kernel read back and compared, as
+    /// <c>calico-silo dataplane plan</c> does with a file; nothing is written.
+    /// </summary>
+    public async Task<HostPlan> PlanAsync()
+    {
+        var (held, applied) = (_held, Applied);
+        var changes = await dataplane.PlanAsync(held, CancellationToken.None);
+        return new HostPlan(HostName, silo.Name, applied, held.Count, changes, time.GetUtcNow());
     }
 
     /// <summary>Reads the dataplane back every resync interval; repairs are the dataplane's, statuses are reported.</summary>

@@ -63,6 +63,19 @@ public sealed partial class InMemoryDataplane(ILogger<InMemoryDataplane> logger)
         return Task.FromResult(result);
     }
 
+    /// <summary>What it holds against <paramref name="desired"/>, by key: "add", "change" or "remove" and the item's key.</summary>
+    public Task<IReadOnlyList<string>> PlanAsync(IReadOnlyDictionary<DesiredKey, DesiredItem> desired, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            var plan = desired.Where(kv => !_state.TryGetValue(kv.Key, out var held) || !held.Equals(kv.Value))
+                .Select(kv => (kv.Key, Line: $"{(_state.ContainsKey(kv.Key) ? "change" : "add")} {kv.Key}"))
+                .Concat(_state.Keys.Where(k => !desired.ContainsKey(k)).Select(k => (Key: k, Line: $"remove {k}")))
+                .OrderBy(p => p.Key).Select(p => p.Line).ToList();
+            return Task.FromResult<IReadOnlyList<string>>(plan);
+        }
+    }
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Desired state {Kind}: {Changes} changes, {Items} items held (memory dataplane, nothing programmed)")]
     private static partial void LogApplied(ILogger logger, string kind, int changes, int items);
 }
