@@ -34,7 +34,16 @@ public static class TcHandle
 public sealed record TokenBucket(ulong RateBytesPerSecond, uint BurstBytes, uint LimitBytes)
 {
     public override string ToString() =>
-        string.Create(CultureInfo.InvariantCulture, $"tbf rate {RateBytesPerSecond * 8}bit burst {BurstBytes}b limit {LimitBytes}b");
+        string.Create(CultureInfo.InvariantCulture, $"tbf rate {Rate(RateBytesPerSecond * 8)} burst {BurstBytes}b limit {LimitBytes}b");
+
+    /// <summary>Bits per second as tc writes them: 10Mbit, 1500Kbit, 12345bit.</summary>
+    public static string Rate(ulong bits) => bits switch
+    {
+        _ when bits >= 1_000_000_000 && bits % 1_000_000_000 == 0 => $"{bits / 1_000_000_000}Gbit",
+        _ when bits >= 1_000_000 && bits % 1_000_000 == 0 => $"{bits / 1_000_000}Mbit",
+        _ when bits >= 1_000 && bits % 1_000 == 0 => $"{bits / 1_000}Kbit",
+        _ => $"{bits}bit",
+    };
 }
 
 /// <summary>
