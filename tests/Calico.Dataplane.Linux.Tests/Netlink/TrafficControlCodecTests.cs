@@ -3,6 +3,8 @@ using Calico.Netlink;
 using Calico.Netlink.Codecs;
 using Calico.Netlink.Wire;
 
+using static Calico.Dataplane.Linux.Tests.Netlink.EncodingTests;
+
 namespace Calico.Dataplane.Linux.Tests.Netlink;
 
 /// <summary>Qdisc and filter messages as bytes, against layouts written out from pkt_sched.h, pkt_cls.h and tc_mirred.h.</summary>
@@ -102,15 +104,5 @@ public class TrafficControlCodecTests
         Assert.Equal("tbf rate 10Mbit burst 100000b limit 162500b", new TokenBucket(1_250_000, 100_000, 162_500).ToString());
         Assert.Equal("1500Kbit", TokenBucket.Rate(1_500_000));
         Assert.Equal("12345bit", TokenBucket.Rate(12_345));
-    }
-
-    private delegate void Writing(ref NetlinkWriter writer);
-
-    private static byte[] Encode(Writing write)
-    {
-        var buffer = new byte[4096];
-        var writer = new NetlinkWriter(buffer);
-        write(ref writer);
-        return writer.Written.ToArray();
     }
 }
