@@ -83,7 +83,9 @@ public sealed partial class InterfaceReconciler(INetlink kernel, ISysctlWriter s
                 Failed(item.Name, ex.Message);
             }
         }
-        foreach (var gone in _configured.Keys.Where(n => !desired.Any(d => d.Name == n)).ToList()) _configured.Remove(gone);
+        // A set, not desired.Any per name: at 500 interfaces that was 250,000 comparisons in every pass.
+        var names = desired.Select(d => d.Name).ToHashSet(StringComparer.Ordinal);
+        foreach (var gone in _configured.Keys.Where(n => !names.Contains(n)).ToList()) _configured.Remove(gone);
         return results;
     }
 

@@ -22,6 +22,8 @@ public sealed partial class QosReconciler(INetlink netlink, ITrafficControl tc, 
     private readonly ReportedFailures<string> _reported = new(
         (name, reason) => LogFailed(logger, name, reason), name => LogRecovered(logger, name), StringComparer.Ordinal);
     private readonly HashSet<string> _stale = new(StringComparer.Ordinal);
+    /// <summary>Taps whose belief matched this shaping at the last reconcile, with nothing to report: nothing to diff while both stay.</summary>
+    private readonly Dictionary<string, TapShaping> _settled = new(StringComparer.Ordinal);
     private bool _known;
 
     /// <summary>Forget every belief: the next reconcile reads every tap and IFB back (and counts what it repairs as drift).</summary>
@@ -29,6 +31,7 @@ public sealed partial class QosReconciler(INetlink netlink, ITrafficControl tc, 
     {
         _known = false;
         _stale.Clear();
+        _settled.Clear();
     }
 
     /// <summary>Forget the belief about these taps (and their IFBs): a link notice named them.</summary>
@@ -62,13 +65,19 @@ public sealed partial class QosReconciler(INetlink netlink, ITrafficControl tc, 
         foreach (var tap in _taps.Keys.ToList())
         {
             var shaping = desired.GetValueOrDefault(tap) ?? TapShaping.None;
+            if (_settled.TryGetValue(tap, out var settled) && settled == shaping) continue;
+            _settled.Remove(tap);
             var ifbName = IfbName(tap);
             var ops = TcDiff.Operations(tap, shaping, _taps[tap], ifbName, _ifbs.GetValueOrDefault(ifbName), out var failure);
             var (count, writeFailure) = Execute(tap, ops);
             written += count;
             if (writeFailure is not null) failure = failure is null ? writeFailure : $"{failure}; {writeFailure}";
             if (shaping.Unsupported is { } unsupported) failure = failure is null ? unsupported : $"{failure}; {unsupported}";
-            if (failure is null) _reported.Recovered(tap);
+            if (failure is null)
+            {
+                _reported.Recovered(tap);
+                _settled[tap] = shaping;
+            }
             else
             {
                 failures[tap] = failure;
@@ -179,6 +188,7 @@ public sealed partial class QosReconciler(INetlink netlink, ITrafficControl tc, 
 
     private void ReadAll()
     {
+        _settled.Clear();
         var (taps, ifbs) = ReadKernel();
         _taps.Clear();
         _ifbs.Clear();
@@ -206,6 +216,7 @@ public sealed partial class QosReconciler(INetlink netlink, ITrafficControl tc, 
     private void ReadTap(string name)
     {
         _taps.Remove(name);
+        _settled.Remove(name);
         var ifbName = IfbName(name);
         _ifbs.Remove(ifbName);
         if (retry.Execute(() => netlink.GetLink(name)) is { } link) _taps[name] = TapState(link.Index, retry.Execute(() => tc.ListQdiscs(link.Index)));
