@@ -46,15 +46,18 @@ internal static class QosBench
     private static async Task<Dictionary<string, List<double>>> MeasureAsync(int ports, IReadOnlyList<DataplaneComponentRegistration> components)
     {
         using var ns = BenchNamespace.Create("cal-bq");
+        // The VMs' ends of the taps live elsewhere, as a hypervisor's do: the host namespace holds the taps and IFBs only.
+        using var vms = BenchNamespace.Create("cal-bqv");
         var batch = Path.GetTempFileName();
         try
         {
             // One more tap than ports with QoS: the measured one, which starts without.
             File.WriteAllLines(batch, Enumerable.Range(0, ports + 1).SelectMany(i => new[]
             {
-                $"link add {Tap(i)} type veth peer name {Vm(i)}", $"link set {Tap(i)} up", $"link set {Vm(i)} up",
+                $"link add {Tap(i)} type veth peer name {Vm(i)} netns {vms.Name}", $"link set {Tap(i)} up",
             }));
             BenchNamespace.Run("ip", "-n", ns.Name, "-batch", batch);
+            BenchNamespace.Run("ip", "-n", vms.Name, "-batch", WriteLines(batch, Enumerable.Range(0, ports + 1).Select(i => $"link set {Vm(i)} up")));
         }
         finally
         {
@@ -111,6 +114,12 @@ internal static class QosBench
         new QosRule("in", QosRule.BandwidthLimit, toKbps, 0, QosRule.Ingress),
         new QosRule("out", QosRule.BandwidthLimit, fromKbps, 0, QosRule.Egress),
     ]));
+
+    private static string WriteLines(string path, IEnumerable<string> lines)
+    {
+        File.WriteAllLines(path, lines);
+        return path;
+    }
 
     private static string Tap(int i) => $"tapb{i:x10}";
 

@@ -64,7 +64,8 @@ public sealed partial class InterfaceReconciler(INetlink kernel, ISysctlWriter s
                 results[item.Name] = new InterfaceResult(InterfaceState.Missing, 0, $"interface {item.Name} does not exist yet");
                 continue;
             }
-            if (_configured.TryGetValue(item.Name, out var done) && done.Index == link.Index && done.Item == item)
+            // QoS is the QoS component's: a port whose limits alone changed needs nothing done here.
+            if (_configured.TryGetValue(item.Name, out var done) && done.Index == link.Index && done.Item == item with { Qos = done.Item.Qos })
             {
                 results[item.Name] = new InterfaceResult(InterfaceState.Ready, link.Index, null);
                 continue;
