@@ -127,7 +127,8 @@ public sealed partial class QosReconciler(INetlink netlink, ITrafficControl tc, 
             catch (NetlinkException e)
             {
                 DataplaneTelemetry.Failures.Add(1, DataplaneTelemetry.Kind("qos"));
-                _stale.Add(tap);
+                // (An IFB left over is no tap: its belief stays, and its removal is tried again next time.)
+                if (_taps.ContainsKey(tap)) _stale.Add(tap);
                 return (done, $"QoS: {e.Message}");
             }
         }
