@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 packages=(iproute2 iputils-ping nftables libnftables1 dnsmasq bird2 postgresql isc-dhcp-client python3-openstackclient procps
-  keystone uwsgi uwsgi-plugin-python3 tempest prometheus node-typescript curl openssl)
+  keystone uwsgi uwsgi-plugin-python3 tempest prometheus node-typescript curl openssl iperf3)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

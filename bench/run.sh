@@ -2,7 +2,7 @@
 # The benchmark: every figure is printed beside a baseline measured in the same run, as a ratio.
 # Not part of the test suite. Needs root (it creates network namespaces of its own and removes them).
 #   bench/run.sh            all benchmarks
-#   bench/run.sh netlink    one of: netlink nftables policy ipam convergence api engine scale soak bgp
+#   bench/run.sh netlink    one of: netlink nftables policy ipam convergence api engine scale soak bgp ipv6-qos
 #   bench/run.sh convergence -- --ports 50    arguments after -- go to the benchmark program
 #   bench/run.sh soak -- --minutes 30 --seed 7   the soak (issue 16); not in the default list: it runs for as long as it is told
 set -euo pipefail
@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 which=()
 while [ $# -gt 0 ] && [ "$1" != "--" ]; do which+=("$1"); shift; done
 [ "${1:-}" = "--" ] && shift
-[ ${#which[@]} -eq 0 ] && which=(netlink nftables policy ipam convergence api engine scale)
+[ ${#which[@]} -eq 0 ] && which=(netlink nftables policy ipam convergence api engine scale bgp ipv6-qos)
 for name in "${which[@]}"; do
   case "$name" in
     netlink)  project=bench/Calico.Bench.Netlink ;;
@@ -23,7 +23,8 @@ for name in "${which[@]}"; do
     scale)    project=bench/Calico.Bench.Scale ;;
     soak)     project=bench/Calico.Bench.Soak ;;
     bgp)      project=bench/Calico.Bench.Bgp ;;
-    *) echo "bench/run.sh: unknown benchmark '$name' (netlink, nftables, policy, ipam, convergence, api, engine, scale, soak, bgp)" >&2; exit 2 ;;
+    ipv6-qos) project=bench/Calico.Bench.Ipv6Qos ;;
+    *) echo "bench/run.sh: unknown benchmark '$name' (netlink, nftables, policy, ipam, convergence, api, engine, scale, soak, bgp, ipv6-qos)" >&2; exit 2 ;;
   esac
   echo "=== $name ($project) ==="
   dotnet run -c Release --project "$project" -- "$@"

@@ -47,6 +47,19 @@ public sealed partial class NetlinkRouteClient
             () => $"add link {name} type veth peer {peer}"));
     }
 
+    /// <summary>
+    /// Creates a link of a kind that needs no further data (`ip link add NAME up type ifb`), in this client's
+    /// namespace; EEXIST if a link of that name exists.
+    /// </summary>
+    public void AddLink(string name, string kind, bool up)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentException.ThrowIfNullOrEmpty(kind);
+        Locked(() => Execute(
+            (ref NetlinkWriter writer, uint sequence) => LinkCodec.EncodeAdd(ref writer, name, kind, up, sequence),
+            () => $"add link {name} type {kind}"));
+    }
+
     /// <summary>Deletes the link (`ip link del`), with its addresses and routes; deleting one end of a veth deletes both. ENODEV if there is none.</summary>
     public void DeleteLink(int index)
     {

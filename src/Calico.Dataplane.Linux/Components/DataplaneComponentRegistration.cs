@@ -32,5 +32,6 @@ public sealed record DataplaneComponentContext(DataplaneKernel Kernel, Dataplane
 /// <param name="Nftables">nftables, when policy is on.</param>
 /// <param name="Links">Link notifications, when watched.</param>
 /// <param name="Owned">Disposed with the dataplane, after its components.</param>
+/// <param name="TrafficControl">qdiscs and filters, for QoS; null on kernels without it (the unit tests' fake): no QoS component.</param>
 public sealed record DataplaneKernel(INetlink Netlink, ISysctlWriter Sysctls, IProcessHost Processes, INftables? Nftables = null,
-    ILinkNotifications? Links = null, IDisposable? Owned = null);
+    ILinkNotifications? Links = null, IDisposable? Owned = null, ITrafficControl? TrafficControl = null);

@@ -99,7 +99,7 @@ public sealed partial class LinuxDataplane : IDataplane, IDisposable
         IDisposable?[] owned = [links, nftables, kernel, ns];
         // DHCP shares the rtnetlink client (thread-safe) and starts dnsmasq inside the namespace.
         return new DataplaneKernel(kernel, new ProcSysctls(ns is null ? new Sysctls() : new Sysctls(ns)), new LinuxProcessHost(ns), nftables, links,
-            new Owned([.. owned.OfType<IDisposable>()]));
+            new Owned([.. owned.OfType<IDisposable>()]), TrafficControl: kernel);
     }
 
     /// <summary>The link monitor; without it (a kernel that refuses) new taps are found by applies and resyncs only.</summary>

@@ -3,13 +3,14 @@ using Calico.Dataplane.Linux.Components;
 using Calico.Dataplane.Linux.Dhcp;
 using Calico.Dataplane.Linux.Interfaces;
 using Calico.Dataplane.Linux.Policy;
+using Calico.Dataplane.Linux.Qos;
 using Calico.Dataplane.Linux.Routes;
 
 namespace Calico.Dataplane.Linux.Driver;
 
 /// <summary>
 /// The dataplane's components in apply order: interfaces first (local routes need their index), then policy (a
-/// workload is policed before a route makes it reachable), then routes, DHCP (dnsmasq answers on the taps), BGP last
+/// workload is policed before a route makes it reachable), QoS (limited before it is reachable too), then routes, DHCP (dnsmasq answers on the taps), BGP last
 /// (BIRD announces blocks and addresses whose routes are in place).
 /// Adding a kernel feature is a folder with its component and one line here.
 /// </summary>
@@ -19,6 +20,7 @@ public static class LinuxDataplaneComponents
     [
         InterfacesComponent.Registration,
         PolicyComponent.Registration,
+        QosComponent.Registration,
         RoutesComponent.Registration,
         DhcpComponent.Registration,
         BgpComponent.Registration,

@@ -55,3 +55,31 @@ public interface ISysctlWriter
 
     IReadOnlyList<SysctlSetting> Apply(IEnumerable<SysctlSetting> settings);
 }
+
+/// <summary>
+/// The traffic-control operations the QoS component uses (qdiscs, redirect filters, IFB links), implemented by
+/// <see cref="NetlinkRouteClient"/> against the kernel. No fake: the QoS reconciler is tested on the real kernel, its
+/// decisions (<c>TcDiff</c>) as a pure function.
+/// </summary>
+public interface ITrafficControl
+{
+    IReadOnlyList<Qdisc> ListQdiscs(int interfaceIndex = 0);
+
+    /// <summary>Creates the qdisc, or changes ours in place when its parent holds one with the same handle and kind.</summary>
+    void ReplaceQdisc(Qdisc qdisc);
+
+    /// <summary>EEXIST when the parent already holds one (the ingress qdisc).</summary>
+    void AddQdisc(Qdisc qdisc);
+
+    void DeleteQdisc(Qdisc qdisc);
+
+    IReadOnlyList<TcFilter> ListFilters(int interfaceIndex, uint parent);
+
+    void AddRedirectFilter(RedirectFilter filter);
+
+    /// <summary>Every filter of that priority under the parent.</summary>
+    void DeleteFilters(int interfaceIndex, uint parent, ushort priority);
+
+    /// <summary>A link of a kind that needs no data (ifb), created up; EEXIST if the name is taken.</summary>
+    void AddLink(string name, string kind, bool up);
+}

@@ -5,7 +5,7 @@ using Calico.Netlink.Namespaces;
 namespace Calico.Dataplane.Linux.Kernel;
 
 /// <summary>The real kernel: an rtnetlink handle bound to one network namespace.</summary>
-public sealed class NetlinkKernel(NetlinkRouteClient client) : INetlink, IDisposable
+public sealed class NetlinkKernel(NetlinkRouteClient client) : INetlink, ITrafficControl, IDisposable
 {
     public IReadOnlyList<Route> ListRoutes(RouteFilter? filter = null) => client.ListRoutes(filter);
 
@@ -36,6 +36,22 @@ public sealed class NetlinkKernel(NetlinkRouteClient client) : INetlink, IDispos
     public void ReplaceNeighbour(Neighbour neighbour) => client.ReplaceNeighbour(neighbour);
 
     public void DeleteNeighbour(Neighbour neighbour) => client.DeleteNeighbour(neighbour);
+
+    public IReadOnlyList<Qdisc> ListQdiscs(int interfaceIndex = 0) => client.ListQdiscs(interfaceIndex);
+
+    public void ReplaceQdisc(Qdisc qdisc) => client.ReplaceQdisc(qdisc);
+
+    public void AddQdisc(Qdisc qdisc) => client.AddQdisc(qdisc);
+
+    public void DeleteQdisc(Qdisc qdisc) => client.DeleteQdisc(qdisc);
+
+    public IReadOnlyList<TcFilter> ListFilters(int interfaceIndex, uint parent) => client.ListFilters(interfaceIndex, parent);
+
+    public void AddRedirectFilter(RedirectFilter filter) => client.AddRedirectFilter(filter);
+
+    public void DeleteFilters(int interfaceIndex, uint parent, ushort priority) => client.DeleteFilters(interfaceIndex, parent, priority);
+
+    public void AddLink(string name, string kind, bool up) => client.AddLink(name, kind, up);
 
     public void Dispose() => client.Dispose();
 }

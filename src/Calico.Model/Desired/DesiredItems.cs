@@ -44,8 +44,8 @@ public abstract record DesiredItem
 /// A local workload's tap interface: its addresses (for routes and anti-spoofing), MAC and groups.
 /// <see cref="PortSecurityOff"/>: no anti-spoofing and no policy of its own (Neutron's port_security_enabled false;
 /// inverted so that an item from a silo that predates it means what it meant there). <see cref="Qos"/>: the limits
-/// of the port's effective QoS policy (null: none, which is also what an item from an older silo means); carried
-/// only, the dataplane does not enforce them yet.
+/// of the port's effective QoS policy (null: none, which is also what an item from an older silo means), which the
+/// Linux dataplane's QoS component programs as tc on the tap.
 /// </summary>
 [GenerateSerializer, Immutable]
 public sealed record WorkloadInterfaceItem(

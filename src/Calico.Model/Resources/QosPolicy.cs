@@ -41,7 +41,7 @@ public sealed record QosRule(
 /// <summary>
 /// A Neutron QoS policy: its rules, at most one per type and direction. Ports and networks name it
 /// (<c>qos_policy_id</c>); a port's own policy wins over its network's, and the effective one travels to the port's
-/// host in its interface item. The dataplane does not enforce it yet.
+/// host in its interface item, where the dataplane's QoS component enforces it with tc.
 /// </summary>
 [GenerateSerializer, Immutable]
 public sealed record QosPolicy(

@@ -53,6 +53,19 @@ internal static class LinkCodec
         writer.EndMessage(start);
     }
 
+    /// <summary>`ip link add NAME [up] type KIND` for kinds that need no data (ifb); EEXIST if a link of that name exists.</summary>
+    public static void EncodeAdd(ref NetlinkWriter writer, string name, string kind, bool up, uint sequence)
+    {
+        var start = writer.BeginMessage(MessageType.NewLink,
+            MessageFlags.Request | MessageFlags.Ack | MessageFlags.Create | MessageFlags.Exclusive, sequence);
+        writer.WriteStruct(new IfInfoMsg { Flags = up ? (uint)LinkFlags.Up : 0, Change = up ? (uint)LinkFlags.Up : 0 });
+        writer.AttributeString(LinkAttr.IfName, name);
+        var info = writer.BeginNested(LinkAttr.LinkInfo);
+        writer.AttributeString(LinkAttr.InfoKind, kind);
+        writer.EndNested(info);
+        writer.EndMessage(start);
+    }
+
     public static void EncodeDelete(ref NetlinkWriter writer, int index, uint sequence)
     {
         var start = writer.BeginMessage(MessageType.DelLink, MessageFlags.Request | MessageFlags.Ack, sequence);

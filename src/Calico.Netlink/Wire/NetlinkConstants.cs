@@ -1,6 +1,7 @@
 namespace Calico.Netlink.Wire;
 
-// Values from the Linux uapi headers netlink.h, rtnetlink.h, if_link.h, if_addr.h and neighbour.h.
+// Values from the Linux uapi headers netlink.h, rtnetlink.h, if_link.h, if_addr.h, neighbour.h, pkt_sched.h,
+// pkt_cls.h and tc_act/tc_mirred.h.
 
 /// <summary>nlmsghdr.nlmsg_type values: control messages and the rtnetlink requests we use.</summary>
 internal static class MessageType
@@ -23,6 +24,12 @@ internal static class MessageType
     public const ushort NewNeigh = 28;
     public const ushort DelNeigh = 29;
     public const ushort GetNeigh = 30;
+    public const ushort NewQdisc = 36;
+    public const ushort DelQdisc = 37;
+    public const ushort GetQdisc = 38;
+    public const ushort NewTFilter = 44;
+    public const ushort DelTFilter = 45;
+    public const ushort GetTFilter = 46;
 }
 
 /// <summary>nlmsghdr.nlmsg_flags.</summary>
@@ -115,4 +122,28 @@ internal static class Family
     public const byte Unspecified = 0;
     public const byte Inet = 2;
     public const byte Inet6 = 10;
+}
+
+/// <summary>TCA_* attributes of qdisc and filter messages (rtnetlink.h), and those of the kinds we program.</summary>
+internal static class TcAttr
+{
+    public const ushort Kind = 1;
+    public const ushort Options = 2;
+
+    /// <summary>TCA_TBF_* (pkt_sched.h).</summary>
+    public const ushort TbfParms = 1;
+    public const ushort TbfRate64 = 4;
+    public const ushort TbfBurst = 6;
+    public const ushort TbfPad = 8;
+
+    /// <summary>TCA_U32_* (pkt_cls.h).</summary>
+    public const ushort U32Selector = 5;
+    public const ushort U32Actions = 7;
+
+    /// <summary>TCA_ACT_* (pkt_cls.h): one action inside a filter's action list, nested under its order (1, 2, ...).</summary>
+    public const ushort ActKind = 1;
+    public const ushort ActOptions = 2;
+
+    /// <summary>TCA_MIRRED_PARMS (tc_act/tc_mirred.h).</summary>
+    public const ushort MirredParms = 2;
 }

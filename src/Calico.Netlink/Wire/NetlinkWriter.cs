@@ -71,6 +71,17 @@ internal ref struct NetlinkWriter
         Attribute(type, bytes);
     }
 
+    public void AttributeU64(ushort type, ulong value)
+    {
+        Span<byte> bytes = stackalloc byte[8];
+        MemoryMarshal.Write(bytes, in value);
+        Attribute(type, bytes);
+    }
+
+    /// <summary>An attribute whose value is a fixed kernel struct (tc_tbf_qopt, tc_mirred).</summary>
+    public void AttributeStruct<T>(ushort type, in T value) where T : unmanaged =>
+        Attribute(type, MemoryMarshal.AsBytes(new ReadOnlySpan<T>(in value)));
+
     public void AttributeAddress(ushort type, IPAddress address)
     {
         Span<byte> bytes = stackalloc byte[16];

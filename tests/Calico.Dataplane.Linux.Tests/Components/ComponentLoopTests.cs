@@ -52,7 +52,7 @@ public sealed class ComponentLoopTests
 
         var names = services.Where(d => d.ServiceType == typeof(DataplaneComponentRegistration))
             .Select(d => ((DataplaneComponentRegistration)d.ImplementationInstance!).Name);
-        Assert.Equal(["interfaces", "policy", "routes", "dhcp", "bgp"], names);
+        Assert.Equal(["interfaces", "policy", "qos", "routes", "dhcp", "bgp"], names);
     }
 
     [Fact]
@@ -63,6 +63,7 @@ public sealed class ComponentLoopTests
         using var withoutPolicy = On(kernel, options);
         using var withPolicy = On(kernel, options, nftables: new FakeNftables());
 
+        // QoS needs traffic control, which the fake kernel does not have (QosKernelTests run it on the real one).
         Assert.Equal(["interfaces", "routes", "dhcp", "bgp"], withoutPolicy.Components);
         Assert.Equal(["interfaces", "policy", "routes", "dhcp", "bgp"], withPolicy.Components);
     }

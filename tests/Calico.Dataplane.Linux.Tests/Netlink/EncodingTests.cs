@@ -203,9 +203,10 @@ public class EncodingTests
         Assert.Equal(44 + 44 + 16, bytes.Length);
     }
 
-    private delegate void Writing(ref NetlinkWriter writer);
+    internal delegate void Writing(ref NetlinkWriter writer);
 
-    private static byte[] Encode(Writing write)
+    /// <summary>What <paramref name="write"/> puts in a fresh buffer (the traffic-control codec tests use it too).</summary>
+    internal static byte[] Encode(Writing write)
     {
         var buffer = new byte[4096];
         var writer = new NetlinkWriter(buffer);

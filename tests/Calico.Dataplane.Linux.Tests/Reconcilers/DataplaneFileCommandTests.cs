@@ -37,6 +37,37 @@ public sealed class DataplaneFileCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Plan_and_apply_show_the_tc_objects_of_a_ports_qos()
+    {
+        var rules = new[]
+        {
+            new Calico.Model.Resources.QosRule("in", "bandwidth_limit", 20_000, 1000, "ingress"),
+            new Calico.Model.Resources.QosRule("out", "bandwidth_limit", 10_000, 0, "egress"),
+        };
+        File.WriteAllText(_file, DesiredStateJson.Serialize([
+            Interface(Tap, "fa:16:3e:00:00:03", "10.65.0.3") with { Qos = new WorkloadQos("policy-1", Calico.Model.Collections.ValueList.ToValueList(rules)) },
+        ]));
+
+        var plan = await Run("plan", "--file", _file, "--netns", _host.Name);
+        Assert.Equal(0, plan.Exit);
+        Assert.Contains($"add    qdisc tbf rate 20Mbit burst 125000b limit 250000b root handle ca1: dev {Tap}", plan.Output, StringComparison.Ordinal);
+        Assert.Contains("add    link qos12345678-9a type ifb up", plan.Output, StringComparison.Ordinal);
+        Assert.Contains("add    qdisc tbf rate 10Mbit burst 1000000b limit 1062500b root handle ca1: dev qos12345678-9a", plan.Output, StringComparison.Ordinal);
+        Assert.Contains($"add    qdisc ingress dev {Tap}", plan.Output, StringComparison.Ordinal);
+        Assert.Contains($"add    filter dev {Tap} ingress prio 3233 u32 match all action mirred egress redirect dev qos12345678-9a", plan.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("tbf", _host.Exec("tc", "qdisc", "show"), StringComparison.Ordinal);
+
+        var apply = await Run("apply", "--file", _file, "--netns", _host.Name);
+        Assert.Equal(0, apply.Exit);
+        Assert.Contains($"port-{Tap}: ACTIVE", apply.Output, StringComparison.Ordinal);
+        Assert.Contains("qdisc tbf ca1: root", _host.Exec("tc", "qdisc", "show", "dev", "qos12345678-9a"), StringComparison.Ordinal);
+
+        var again = await Run("plan", "--file", _file, "--netns", _host.Name);
+        Assert.DoesNotContain("qdisc", again.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("filter", again.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Plan_changes_nothing_then_apply_programs_the_file_then_plan_finds_nothing_to_do()
     {
         var plan = await Run("plan", "--file", _file, "--netns", _host.Name);

@@ -1,0 +1,74 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace Calico.Dataplane.Linux.Tests.Qos;
+
+/// <summary>
+/// iperf3 (Debian's package) between test namespaces: a server per namespace, killed on Dispose, and a client that
+/// receives (`-R`), so the rate measured is what arrived at the far end, after the shaper.
+/// </summary>
+internal sealed class Iperf : IDisposable
+{
+    private readonly List<Process> _servers = [];
+
+    /// <summary>Starts `iperf3 -s` in <paramref name="ns"/> on <paramref name="address"/>, and waits until it listens.</summary>
+    public void Serve(TestNamespace ns, string address)
+    {
+        var process = Process.Start(new ProcessStartInfo("ip", ["netns", "exec", ns.Name, "iperf3", "-s", "-B", address, "-p", "5201"])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        })!;
+        _servers.Add(process);
+        // Drained, so a chatty server never blocks on a full pipe.
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        for (var i = 0; i < 100 && !ns.Exec("ss", "-ltn").Contains($"{address}:5201", StringComparison.Ordinal); i++) Thread.Sleep(50);
+    }
+
+    /// <summary>
+    /// Megabits per second arriving on <paramref name="receiverInterface"/> of <paramref name="receiver"/> while it
+    /// receives from the server at <paramref name="server"/> (`iperf3 -c SERVER -R`): the interface's rx_bytes
+    /// counted by the kernel (frames with their Ethernet headers, as a TBF counts them) over 3 seconds of a steady
+    /// flow, after 2.5 seconds for TCP's slow start and the bucket's initial burst. Counting in the kernel rather than
+    /// in iperf3 keeps the figure free of when a loaded machine lets iperf3 read its socket.
+    /// </summary>
+    public static double ReceivedMbps(TestNamespace receiver, string receiverInterface, string server)
+    {
+        using var client = Process.Start(new ProcessStartInfo("ip", ["netns", "exec", receiver.Name, "iperf3", "-c", server, "-p", "5201", "-R", "-t", "7"])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        })!;
+        var error = client.StandardError.ReadToEndAsync();
+        var output = client.StandardOutput.ReadToEndAsync();
+        Thread.Sleep(2500);
+        var (start, startBytes) = Counter(receiver, receiverInterface);
+        Thread.Sleep(3000);
+        var (end, endBytes) = Counter(receiver, receiverInterface);
+        client.WaitForExit();
+        Assert.True(client.ExitCode == 0, $"iperf3 -c {server} -R in {receiver.Name} failed: {error.Result}{output.Result}");
+        return (endBytes - startBytes) * 8 / (end - start).TotalSeconds / 1e6;
+    }
+
+    /// <summary>rx_bytes of the interface, and when it was read (the middle of the read, which spawns a process).</summary>
+    private static (TimeSpan At, double Bytes) Counter(TestNamespace ns, string device)
+    {
+        var before = Stopwatch.GetTimestamp();
+        var bytes = double.Parse(ns.Exec("cat", $"/sys/class/net/{device}/statistics/rx_bytes").Trim(), CultureInfo.InvariantCulture);
+        var after = Stopwatch.GetTimestamp();
+        return (TimeSpan.FromTicks((long)((before + after) / 2.0 / Stopwatch.Frequency * TimeSpan.TicksPerSecond)), bytes);
+    }
+
+    public void Dispose()
+    {
+        foreach (var server in _servers)
+        {
+            try { server.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+            server.WaitForExit(5000);
+            server.Dispose();
+        }
+    }
+}
