@@ -5,6 +5,7 @@
 #   bench/run.sh netlink    one of: netlink nftables policy ipam convergence api engine scale soak bgp
 #   bench/run.sh convergence -- --ports 50    arguments after -- go to the benchmark program
 #   bench/run.sh soak -- --minutes 30 --seed 7   the soak (issue 16); not in the default list: it runs for as long as it is told
+#   bench/run.sh ipv6-qos   issue 14's figures; ends with one line `ipv6-qos: routes6_100k_s=… ip_batch6_100k_s=…`
 set -euo pipefail
 cd "$(dirname "$0")/.."
 which=()
@@ -12,6 +13,7 @@ while [ $# -gt 0 ] && [ "$1" != "--" ]; do which+=("$1"); shift; done
 [ "${1:-}" = "--" ] && shift
 [ ${#which[@]} -eq 0 ] && which=(netlink nftables policy ipam convergence api engine scale)
 for name in "${which[@]}"; do
+  extra=()
   case "$name" in
     netlink)  project=bench/Calico.Bench.Netlink ;;
     nftables) project=bench/Calico.Bench.Nftables ;;
@@ -23,9 +25,10 @@ for name in "${which[@]}"; do
     scale)    project=bench/Calico.Bench.Scale ;;
     soak)     project=bench/Calico.Bench.Soak ;;
     bgp)      project=bench/Calico.Bench.Bgp ;;
-    *) echo "bench/run.sh: unknown benchmark '$name' (netlink, nftables, policy, ipam, convergence, api, engine, scale, soak, bgp)" >&2; exit 2 ;;
+    ipv6-qos) project=bench/Calico.Bench.Netlink; extra=(--ipv6) ;;  # 100,000 /128 routes against `ip -6 -batch`
+    *) echo "bench/run.sh: unknown benchmark '$name' (netlink, nftables, policy, ipam, convergence, api, engine, scale, soak, bgp, ipv6-qos)" >&2; exit 2 ;;
   esac
   echo "=== $name ($project) ==="
-  dotnet run -c Release --project "$project" -- "$@"
+  dotnet run -c Release --project "$project" -- "${extra[@]}" "$@"
   echo
 done

@@ -80,7 +80,15 @@ public sealed class Ipv6KernelTests : IDisposable
         _lab.Network("slaac");
         var vmA = _lab.AddVm(_lab.A, "port-a-0001", 3);
         var vmB = _lab.AddVm(_lab.B, "port-b-0001", 4);
+
+        // `dataplane plan` (the same reconcilers): the IPv6 routes and the router advertisements, before and after.
+        var plan = await _lab.A.Dataplane.PlanAsync(_lab.Engine.Snapshot(_lab.A.Name), CancellationToken.None);
+        Assert.Contains($"add    route {vmA.Address}/128 dev {vmA.Port.InterfaceName} proto 80", plan);
+        Assert.Contains($"add    route {vmB.Address}/128 via {_lab.B.Ipv6Address} proto 80", plan);
+        Assert.Contains("add    address fe80::1/64 dev ns-dhcp noprefixroute", plan);
+        Assert.Contains("serve  router advertisements on tap*: 2001:db8:1::/64 slaac (ra-only,off-link; default route via each tap's link-local address)", plan);
         await _lab.ApplyAsync();
+        Assert.Empty(await _lab.A.Dataplane.PlanAsync(_lab.Engine.Snapshot(_lab.A.Name), CancellationToken.None));
         foreach (var vm in new[] { vmA, vmB })
         {
             Ipv6Lab.Boot(vm);
