@@ -216,8 +216,14 @@ public sealed class DhcpConfiguration
             args.Add(subnet.IsIpv6
                 ? $"--dhcp-range=set:{subnet.Tag},{subnet.Cidr.Network.Address},{subnet.Ipv6RangeMode},{subnet.Cidr.Length},{lease}"
                 : $"--dhcp-range=set:{subnet.Tag},{subnet.Cidr.Network.Address},static,{Netmask(subnet.Cidr.Length)},{lease}");
-        // Router advertisements, sent on every tap (as an alias of ns-dhcp) from the tap's own link-local address.
-        if (served.Any(s => s.IsIpv6)) args.Add("--enable-ra");
+        // Router advertisements, sent on every tap (as an alias of ns-dhcp) from the tap's own link-local address, with
+        // ns-dhcp's parameters: the MTU is one for all taps, so the lowest of the IPv6 networks' (IPv6 needs 1280 at least).
+        if (served.Any(s => s.IsIpv6))
+        {
+            args.Add("--enable-ra");
+            if (served.Where(s => s.IsIpv6 && s.Item.Mtu >= 1280).Select(s => s.Item.Mtu).DefaultIfEmpty().Min() is var mtu and > 0)
+                args.Add($"--ra-param={InterfaceName},mtu:{mtu.ToString(CultureInfo.InvariantCulture)},0");
+        }
         return args;
     }
 

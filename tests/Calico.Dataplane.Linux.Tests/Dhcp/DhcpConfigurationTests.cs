@@ -232,7 +232,7 @@ public sealed class DhcpConfigurationTests
         var config = Compute(
             [Subnet("v4", "10.65.0.0/24", "10.65.0.1"),
              Subnet("v6-slaac", "2001:db8:1::/64", "2001:db8:1::1", ["2001:db8::53"], ipv6Mode: "slaac"),
-             Subnet("v6-stateless", "2001:db8:2::/64", "2001:db8:2::1", ["2001:db8::53", "192.0.2.53"], ipv6Mode: "dhcpv6-stateless"),
+             Subnet("v6-stateless", "2001:db8:2::/64", "2001:db8:2::1", ["2001:db8::53", "192.0.2.53"], mtu: 1450, ipv6Mode: "dhcpv6-stateless"),
              Subnet("v6-stateful", "2001:db8:3::/64", "2001:db8:3::1", ipv6Mode: "dhcpv6-stateful"),
              Subnet("v6-static", "2001:db8:4::/64", "2001:db8:4::1"),
              Subnet("v6-short", "2001:db8:5::/56", "2001:db8:5::1", ipv6Mode: "dhcpv6-stateful")],
@@ -249,6 +249,7 @@ public sealed class DhcpConfigurationTests
             --dhcp-range=set:s-v6-stateful,2001:db8:3::,static,off-link,64,86400
             --dhcp-range=set:s-v6-stateless,2001:db8:2::,ra-stateless,off-link,64,86400
             --enable-ra
+            --ra-param=ns-dhcp,mtu:1450,0
             """, string.Join('\n', config.Arguments.SkipWhile(a => !a.StartsWith("--dhcp-range", StringComparison.Ordinal))));
         // Only the stateful subnet's address is a lease; SLAAC's is formed by the workload itself.
         Assert.Equal(

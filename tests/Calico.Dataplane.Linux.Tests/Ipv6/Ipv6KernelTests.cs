@@ -65,6 +65,9 @@ public sealed class Ipv6KernelTests : IDisposable
             Assert.DoesNotContain("2001:db8:1::/64", Ipv6Lab.Routes(vm));
             var tapLinkLocal = vm.Port.Host == _lab.A.Name ? LinkLocalOf(_lab.A, vm) : LinkLocalOf(_lab.B, vm);
             Assert.Contains($"default via {tapLinkLocal} dev eth0", Ipv6Lab.Routes(vm));
+            // The network's MTU, from the advertisement.
+            Assert.Equal(Ipv6Lab.Mtu.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                vm.Ns.Exec("cat", "/proc/sys/net/ipv6/conf/eth0/mtu").Trim());
         }
 
         await DhcpLab.WaitUntil(() => Ipv6Lab.PingsAsync(vmA, vmB.Address).Result && Ipv6Lab.PingsAsync(vmB, vmA.Address).Result,

@@ -29,6 +29,9 @@ public sealed class Ipv6Lab : IDisposable
     public const string GroupId = "sg-6";
     public static readonly IpPrefix Prefix = IpPrefix.Parse("2001:db8:1::/64");
 
+    /// <summary>The network's MTU: below the links' 1500, so that the router advertisement's MTU shows.</summary>
+    public const int Mtu = 1450;
+
     private readonly DhcpLab _a;
     private readonly DhcpLab _b;
     private readonly List<LinuxDataplane> _dataplanes = [];
@@ -80,12 +83,12 @@ public sealed class Ipv6Lab : IDisposable
     }
 
     /// <summary>
-    /// The network, its IPv6 subnet (2001:db8:1::/64, gateway ::1) with <paramref name="mode"/> as both address and RA
+    /// The network (MTU 1450), its IPv6 subnet (2001:db8:1::/64, gateway ::1) with <paramref name="mode"/> as both address and RA
     /// mode, and the VMs' security group: IPv6 out to anywhere, and in from anywhere unless <paramref name="ingress"/> is false.
     /// </summary>
     public void Network(string mode, bool ingress = true)
     {
-        Store(new Calico.Model.Resources.Network(NetworkId, "net", "proj", true, 1500, false, false), NetworkId);
+        Store(new Calico.Model.Resources.Network(NetworkId, "net", "proj", true, Mtu, false, false), NetworkId);
         Store(new Subnet(SubnetId, NetworkId, "v6", "proj", Prefix, IPAddress.Parse("2001:db8:1::1"), ValueList.Create(IPAddress.Parse("2001:db8::53")),
             ValueList<HostRoute>.Empty, ValueList<AllocationPool>.Empty, true, Ipv6RaMode: mode, Ipv6AddressMode: mode), SubnetId);
         Group(ingress);
