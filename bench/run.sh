@@ -5,6 +5,7 @@
 #   bench/run.sh netlink    one of: netlink nftables policy ipam convergence api engine scale soak bgp ipv6-qos
 #   bench/run.sh convergence -- --ports 50    arguments after -- go to the benchmark program
 #   bench/run.sh soak -- --minutes 30 --seed 7   the soak (issue 16); not in the default list: it runs for as long as it is told
+#   bench/run.sh ipv6-qos   issue 14's figures; ends with one line `ipv6-qos: routes6_100k_s=… ip_batch6_100k_s=… qos_p50_ms=… qos_ratio_500_50=…`
 set -euo pipefail
 cd "$(dirname "$0")/.."
 which=()
@@ -12,6 +13,7 @@ while [ $# -gt 0 ] && [ "$1" != "--" ]; do which+=("$1"); shift; done
 [ "${1:-}" = "--" ] && shift
 [ ${#which[@]} -eq 0 ] && which=(netlink nftables policy ipam convergence api engine scale bgp ipv6-qos)
 for name in "${which[@]}"; do
+  extra=()
   case "$name" in
     netlink)  project=bench/Calico.Bench.Netlink ;;
     nftables) project=bench/Calico.Bench.Nftables ;;
@@ -23,10 +25,21 @@ for name in "${which[@]}"; do
     scale)    project=bench/Calico.Bench.Scale ;;
     soak)     project=bench/Calico.Bench.Soak ;;
     bgp)      project=bench/Calico.Bench.Bgp ;;
-    ipv6-qos) project=bench/Calico.Bench.Ipv6Qos ;;
+    ipv6-qos)
+      # Two programs, one summary: IPv6 routes (the netlink benchmark with --ipv6: 100,000 /128 routes against
+      # `ip -6 -batch`) and QoS (Calico.Bench.Ipv6Qos; arguments after -- go to it); their `ipv6-qos:` lines joined.
+      out=$(mktemp)
+      echo "=== ipv6-qos (bench/Calico.Bench.Netlink --ipv6, bench/Calico.Bench.Ipv6Qos) ==="
+      dotnet run -c Release --project bench/Calico.Bench.Netlink -- --ipv6 | tee "$out"
+      dotnet run -c Release --project bench/Calico.Bench.Ipv6Qos -- "$@" | tee -a "$out"
+      echo "ipv6-qos: $(grep '^ipv6-qos: ' "$out" | sed 's/^ipv6-qos: //' | tr '
+' ' ' | sed 's/ $//')"
+      rm -f "$out"
+      echo
+      continue ;;
     *) echo "bench/run.sh: unknown benchmark '$name' (netlink, nftables, policy, ipam, convergence, api, engine, scale, soak, bgp, ipv6-qos)" >&2; exit 2 ;;
   esac
   echo "=== $name ($project) ==="
-  dotnet run -c Release --project "$project" -- "$@"
+  dotnet run -c Release --project "$project" -- "${extra[@]}" "$@"
   echo
 done

@@ -4,8 +4,8 @@ using System.Security.Cryptography;
 namespace Calico.Bench.Netlink;
 
 /// <summary>
-/// A namespace of the benchmark's own (cal-b-&lt;hex&gt;) with veth0 (172.18.0.1/24) and its peer veth1, both up, so
-/// 172.18.0.2 and 172.18.0.3 are valid gateways. Deleted on Dispose; the machine's own namespace is never touched.
+/// A namespace of the benchmark's own (cal-b-&lt;hex&gt;) with veth0 (172.18.0.1/24, fd00:18::1/64) and its peer veth1,
+/// both up, so 172.18.0.2, 172.18.0.3 and fd00:18::2 are valid gateways. Deleted on Dispose; the machine's own namespace is never touched.
 /// </summary>
 internal sealed class BenchNamespace : IDisposable
 {
@@ -28,9 +28,13 @@ internal sealed class BenchNamespace : IDisposable
         Ip("link", "set", "veth0", "up");
         Ip("link", "set", "veth1", "up");
         Ip("address", "add", "172.18.0.1/24", "dev", "veth0");
+        Ip("-6", "address", "add", "fd00:18::1/64", "dev", "veth0", "nodad");
         var line = Ip("-o", "link", "show", "dev", "veth0");
         Veth0 = int.Parse(line[..line.IndexOf(':')], System.Globalization.CultureInfo.InvariantCulture);
     }
+
+    /// <summary>An IPv6 gateway on veth0's segment (fd00:18::1/64, no DAD).</summary>
+    public static readonly System.Net.IPAddress Gateway6 = System.Net.IPAddress.Parse("fd00:18::2");
 
     public string Name { get; }
 

@@ -9,6 +9,8 @@ using Calico.Netlink.Namespaces;
 //   1. Listing 100,000 routes (vs `ip route show proto 80`) and the memory they take as Route records.
 //   2. 100,000 IPv4 /32 routes via a gateway: our batched client vs `ip -n NS -batch FILE`, fresh namespaces each round.
 //   3. One route changed with 100,000 present vs with 1,000 present: p50/p99 over 200 changes each.
+// With --ipv6, only 2 for IPv6: 100,000 /128 routes via a gateway against `ip -6 -batch`, ending with one line
+// `ipv6-qos: routes6_100k_s=… ip_batch6_100k_s=…` (medians of 3 rounds; bench/run.sh ipv6-qos).
 
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 if (!Environment.IsPrivilegedProcess)
@@ -23,6 +25,11 @@ var gateway = IPAddress.Parse("172.18.0.2");
 var otherGateway = IPAddress.Parse("172.18.0.3");
 
 static IPNetwork Host(int i) => new(new IPAddress([10, (byte)(64 + (i >> 16)), (byte)(i >> 8), (byte)i]), 32);
+
+// 2001:db8:1::/64, the host part the route's number: /128s as a guest's SLAAC or DHCPv6 address makes them.
+static IPNetwork Host6(int i) => new(new IPAddress([0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, (byte)(i >> 16), (byte)(i >> 8), (byte)i]), 128);
+
+if (args.Contains("--ipv6")) return ProgramIpv6();
 
 Console.WriteLine($"netlink benchmark: {RouteCount:N0} IPv4 /32 routes via a gateway, {Environment.ProcessorCount} CPUs, kernel {Environment.OSVersion.Version}");
 
@@ -72,8 +79,8 @@ try
     {
         double ours, oursAcked, ip;
         // Alternate who goes first, so neither always meets a warmer kernel.
-        if (round % 2 == 1) { ours = ProgramOurs(ackEach: false); ip = ProgramIp(); }
-        else { ip = ProgramIp(); ours = ProgramOurs(ackEach: false); }
+        if (round % 2 == 1) { ours = ProgramOurs(ackEach: false); ip = ProgramIp(batchFile); }
+        else { ip = ProgramIp(batchFile); ours = ProgramOurs(ackEach: false); }
         oursAcked = ProgramOurs(ackEach: true);
         ratios.Add(ours / ip);
         Console.WriteLine($"   round {round}: ours {ours:F3} s, ours with an ack per route {oursAcked:F3} s, ip -batch {ip:F3} s, ratio ours/ip {ours / ip:F2}");
@@ -95,29 +102,59 @@ Console.WriteLine($"   ratio 100,000 / 1,000: p50 {p50Large / p50Small:F2}, p99 
 
 return 0;
 
-double ProgramOurs(bool ackEach)
+double ProgramOurs(bool ackEach, bool ipv6 = false)
 {
     using var ns = new BenchNamespace();
     using var client = OpenClient(ns, new NetlinkClientOptions { AcknowledgeEveryRequest = ackEach });
+    Func<int, IPNetwork> host = ipv6 ? Host6 : Host;
+    var via = ipv6 ? BenchNamespace.Gateway6 : gateway;
     var operations = Enumerable.Range(1, RouteCount)
-        .Select(i => RouteOperation.Replace(Route.ViaGateway(Host(i), gateway, ns.Veth0, Ours))).ToList();
-    client.Apply([RouteOperation.Replace(Route.ViaGateway(Host(RouteCount + 1), gateway, ns.Veth0, Ours))]); // JIT warm-up
+        .Select(i => RouteOperation.Replace(Route.ViaGateway(host(i), via, ns.Veth0, Ours))).ToList();
+    client.Apply([RouteOperation.Replace(Route.ViaGateway(host(RouteCount + 1), via, ns.Veth0, Ours))]); // JIT warm-up
     var watch = Stopwatch.StartNew();
     var results = client.Apply(operations);
     watch.Stop();
     Check(results);
-    Verify(ns, RouteCount + 1);
+    Verify(ns, RouteCount + 1, ipv6);
     return watch.Elapsed.TotalSeconds;
 }
 
-double ProgramIp()
+double ProgramIp(string file, bool ipv6 = false)
 {
     using var ns = new BenchNamespace();
     var watch = Stopwatch.StartNew();
-    BenchNamespace.Run("ip", "-n", ns.Name, "-batch", batchFile);
+    BenchNamespace.Run("ip", ["-n", ns.Name, .. ipv6 ? ["-6"] : Array.Empty<string>(), "-batch", file]);
     watch.Stop();
-    Verify(ns, RouteCount);
+    Verify(ns, RouteCount, ipv6);
     return watch.Elapsed.TotalSeconds;
+}
+
+int ProgramIpv6()
+{
+    Console.WriteLine($"netlink benchmark, IPv6: {RouteCount:N0} /128 routes via {BenchNamespace.Gateway6} (fresh namespaces each round), {Environment.ProcessorCount} CPUs");
+    var file = Path.Combine(Path.GetTempPath(), $"cal-bench6-{Environment.ProcessId}.batch");
+    File.WriteAllLines(file, Enumerable.Range(1, RouteCount).Select(i => $"route add {Host6(i)} via {BenchNamespace.Gateway6} dev veth0 proto 80"));
+    var ours = new List<double>();
+    var ip = new List<double>();
+    try
+    {
+        for (var round = 1; round <= 3; round++)
+        {
+            // Alternate who goes first, so neither always meets a warmer kernel.
+            if (round % 2 == 1) { ours.Add(ProgramOurs(ackEach: false, ipv6: true)); ip.Add(ProgramIp(file, ipv6: true)); }
+            else { ip.Add(ProgramIp(file, ipv6: true)); ours.Add(ProgramOurs(ackEach: false, ipv6: true)); }
+            Console.WriteLine($"   round {round}: ours {ours[^1]:F3} s, ip -6 -batch {ip[^1]:F3} s, ratio ours/ip {ours[^1] / ip[^1]:F2}");
+        }
+    }
+    finally
+    {
+        File.Delete(file);
+    }
+    ours.Sort();
+    ip.Sort();
+    Console.WriteLine($"   median: ours {ours[1]:F3} s, ip -6 -batch {ip[1]:F3} s, ratio {ours[1] / ip[1]:F2} (target <= 1.0)");
+    Console.WriteLine($"ipv6-qos: routes6_100k_s={ours[1]:F3} ip_batch6_100k_s={ip[1]:F3}");
+    return 0;
 }
 
 (double P50, double P99) MeasureChanges(int present)
@@ -156,9 +193,9 @@ static void Check(IReadOnlyList<RouteOperationResult> results)
     if (failed.Error is not null) throw new InvalidOperationException($"{results.Count(r => !r.Succeeded)} failed, first: {failed.Error.Message}");
 }
 
-static void Verify(BenchNamespace ns, int expected)
+static void Verify(BenchNamespace ns, int expected, bool ipv6 = false)
 {
-    var count = ns.Ip("route", "show", "proto", "80").Count(c => c == '\n');
+    var count = ns.Ip(ipv6 ? "-6" : "-4", "route", "show", "proto", "80").Count(c => c == '\n');
     if (count != expected) throw new InvalidOperationException($"{ns.Name} holds {count} routes of ours, expected {expected}");
 }
 

@@ -11,8 +11,8 @@ namespace Calico.Topology;
 /// The end-to-end topology of issue 7, built from network namespaces on this machine:
 /// <code>
 ///   {prefix}fabric   br0 ─┬─ {prefix}ctl  eth0 172.18.203.10   calico-silo --role controller (API :9696, SQLite)
-///                        ├─ {prefix}h1   eth0 172.18.203.31   calico-silo --role compute --host-name h1
-///                        ├─ {prefix}h2   eth0 172.18.203.44   calico-silo --role compute --host-name h2
+///                        ├─ {prefix}h1   eth0 172.18.203.31   calico-silo --role compute --host-name h1  (and fd00:18:203::31)
+///                        ├─ {prefix}h2   eth0 172.18.203.44   calico-silo --role compute --host-name h2  (and fd00:18:203::44)
 ///                        └─ ...
 ///   {prefix}vm1  eth0 (port MAC) ══ veth ══ tapXXXXXXXX-XX in {prefix}h1
 /// </code>
@@ -79,6 +79,13 @@ public sealed class NamespaceTopology : IAsyncDisposable
 
     /// <summary>The address of host <paramref name="index"/> (1-based): 172.18.203.31, .44, .57, ...</summary>
     public static IPAddress HostAddress(int index) => IPAddress.Parse($"172.18.203.{31 + 13 * (index - 1)}");
+
+    /// <summary>
+    /// The IPv6 address of host <paramref name="index"/> on the fabric, registered as its Compute:Ipv6Address (other hosts
+    /// route its IPv6 workloads via it): fd00:18:203::31, ::44, ... (the IPv4 address's last number, read as hex digits).
+    /// Hosts of rack 2 have none (BGP mode is IPv4 only).
+    /// </summary>
+    public static IPAddress HostIpv6Address(int index) => IPAddress.Parse($"fd00:18:203::{31 + 13 * (index - 1)}");
 
     /// <summary>With two racks: the rack of host <paramref name="index"/> (odd hosts r1, even r2) and its address there.</summary>
     public static (int Rack, IPAddress Address) HostPlace(int index, int racks) =>
@@ -162,6 +169,11 @@ public sealed class NamespaceTopology : IAsyncDisposable
             if (rack == 1) await Fabric.ConnectAsync(ns, $"p-{name}", address);
             else await ConnectToRackTwoAsync(ns, $"p-{name}", address);
             var arguments = ComputeArguments(name, address);
+            if (rack == 1)
+            {
+                await ns.IpAsync("-6", "addr", "add", $"{HostIpv6Address(i)}/64", "dev", "eth0", "nodad");
+                arguments.AddRange(["--host-ipv6", HostIpv6Address(i).ToString()]);
+            }
             if (Options.Racks == 2)
             {
                 arguments.Add($"--Compute:Labels:rack=r{rack}");

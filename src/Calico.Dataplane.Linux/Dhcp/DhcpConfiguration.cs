@@ -16,6 +16,23 @@ public sealed record ServedSubnet(DhcpSubnetItem Item, string Tag, IPAddress Ser
     public string SubnetId => Item.SubnetId;
 
     public IpPrefix Cidr => Item.Cidr;
+
+    public bool IsIpv6 => Cidr.Version == 6;
+
+    /// <summary>
+    /// dnsmasq's mode words for an IPv6 subnet's range: router advertisements only, with the A flag (slaac: the
+    /// workload forms its EUI-64 address, which is the address the API gave the port); with the A and O flags and
+    /// information-only DHCPv6 (dhcpv6-stateless); with the M flag and static DHCPv6 leases (dhcpv6-stateful). Always
+    /// off-link: the workload sends everything, its own subnet included, to its default router (the tap's link-local
+    /// address), so the host never has to answer neighbour solicitations for the workload's peers.
+    /// </summary>
+    public string? Ipv6RangeMode => Item.Ipv6Mode switch
+    {
+        Subnet.Slaac => "ra-only,off-link",
+        Subnet.DhcpV6Stateless => "ra-stateless,off-link",
+        Subnet.DhcpV6Stateful => "static,off-link",
+        _ => null,
+    };
 }
 
 /// <summary>
@@ -23,11 +40,13 @@ public sealed record ServedSubnet(DhcpSubnetItem Item, string Tag, IPAddress Ser
 /// the command line — whatever needs a restart to change: the served ranges, files, interfaces — and the two files
 /// dnsmasq re-reads on SIGHUP: static leases (hosts) and per-subnet options (opts).
 /// <para>
-/// Served: IPv4 subnets with a gateway, which ns-dhcp holds as the server's address (dnsmasq serves a range only on
-/// a network where its interface has an address). Not served, and said so per endpoint: subnets without a gateway,
-/// a subnet overlapping one already served. IPv6 subnets are left aside without an error (<see cref="Ipv6Subnets"/>):
-/// DHCPv6 and router advertisements are not implemented, and a workload's IPv6 address works without them (static
-/// configuration, as Neutron has it for an IPv6 subnet without an address mode).
+/// Served: subnets with a gateway, which ns-dhcp holds as the server's address (dnsmasq serves a range only on
+/// a network where its interface has an address); IPv6 ones with an address mode (<see cref="DhcpSubnetItem.Ipv6Mode"/>)
+/// get router advertisements on the taps (<c>--enable-ra</c>, the prefix off-link, the default route via the tap's
+/// link-local address) and, for DHCPv6, static leases or information-only answers (<see cref="ServedSubnet.Ipv6RangeMode"/>).
+/// Not served, and said so per endpoint: subnets without a gateway, a subnet overlapping one already served, an IPv6
+/// prefix shorter than /64. IPv6 subnets without an address mode are left aside without an error
+/// (<see cref="Ipv6Subnets"/>): their workloads configure IPv6 statically, as Neutron has it.
 /// </para>
 /// <para>
 /// Every value written comes from a typed field (addresses, prefixes, numbers); the free-text ones are checked — a
@@ -77,8 +96,16 @@ public sealed class DhcpConfiguration
     /// <summary>The endpoints with a static lease in each subnet (to report a failure of that subnet to them).</summary>
     public IReadOnlyDictionary<string, IReadOnlyList<string>> EndpointsBySubnet { get; }
 
-    /// <summary>IPv6 DHCP subnets (ids), not served: DHCPv6 is not implemented.</summary>
+    /// <summary>IPv6 DHCP subnets (ids) without an address mode, so not served: their workloads configure IPv6 statically.</summary>
     public IReadOnlyList<string> Ipv6Subnets { get; }
+
+    /// <summary>The link-local address ns-dhcp holds while an IPv6 subnet is served: dnsmasq sends no router advertisement for an interface without one.</summary>
+    public static readonly IPAddress LinkLocal = IPAddress.Parse("fe80::1");
+
+    /// <summary>One line per IPv6 subnet served with router advertisements, for plans and logs.</summary>
+    public IEnumerable<string> RouterAdvertisements =>
+        Subnets.Where(s => s.IsIpv6).Select(s => $"router advertisements on {WorkloadInterfacePattern}: {s.Cidr} {s.Item.Ipv6Mode} " +
+            $"({s.Ipv6RangeMode}; default route via each tap's link-local address)");
 
     /// <summary>Nothing to serve: no dnsmasq, no ns-dhcp.</summary>
     public bool IsEmpty => Subnets.Count == 0;
@@ -92,12 +119,14 @@ public sealed class DhcpConfiguration
         foreach (var subnet in subnets.OrderBy(s => s.SubnetId, StringComparer.Ordinal))
         {
             var name = $"subnet {subnet.SubnetId} ({subnet.Cidr})";
-            if (subnet.Cidr.Version == 6)
+            if (subnet.Cidr.Version == 6 && subnet.Ipv6Mode is not (Subnet.Slaac or Subnet.DhcpV6Stateless or Subnet.DhcpV6Stateful))
                 ipv6.Add(subnet.SubnetId);
             else if (subnet.Gateway is null)
                 subnetProblems[subnet.SubnetId] = $"{name} has no gateway address, which DHCP needs as its server's address";
             else if (!subnet.Cidr.Contains(subnet.Gateway) || !subnet.Cidr.IsCanonical)
                 subnetProblems[subnet.SubnetId] = $"{name}: gateway {subnet.Gateway} is not an address of the subnet";
+            else if (subnet.Cidr.Version == 6 && subnet.Cidr.Length < 64)
+                subnetProblems[subnet.SubnetId] = $"{name}: router advertisements and DHCPv6 serve prefixes of /64 or longer";
             else if (served.FirstOrDefault(s => s.Cidr.Overlaps(subnet.Cidr)) is { } other)
                 subnetProblems[subnet.SubnetId] = $"{name} overlaps subnet {other.SubnetId} ({other.Cidr}), which is served";
             else
@@ -119,7 +148,7 @@ public sealed class DhcpConfiguration
             if (!endpointsBySubnet.TryGetValue(host.SubnetId, out var members)) endpointsBySubnet[host.SubnetId] = members = [];
             if (!members.Contains(host.EndpointId)) members.Add(host.EndpointId);
 
-            if (host.Address.AddressFamily == AddressFamily.InterNetworkV6 || ipv6.Contains(host.SubnetId)) continue;
+            if (ipv6.Contains(host.SubnetId)) continue;
             if (!bySubnet.TryGetValue(host.SubnetId, out var subnet))
             {
                 Problem(subnetProblems.TryGetValue(host.SubnetId, out var why)
@@ -143,12 +172,15 @@ public sealed class DhcpConfiguration
                 continue;
             }
             addressOwners[host.Address] = host.EndpointId;
-            // One interface gets one IPv4 address by DHCP: with two fixed IPs in one subnet, the lowest one.
+            // Only stateful DHCPv6 hands out addresses; under SLAAC the workload forms its own (the port's EUI-64 address).
+            if (subnet.IsIpv6 && subnet.Item.Ipv6Mode != Subnet.DhcpV6Stateful) continue;
+            // One interface gets one address of a subnet by DHCP: with two fixed IPs in one subnet, the lowest one.
             if (!macsInSubnet.Add((subnet.SubnetId, mac))) continue;
             // An option dnsmasq could not take (the desired state is validated; a hand-made file may not be) is left out, with a reason.
             foreach (var option in host.Options.Where(o => o.Problem() is not null)) Problem($"DHCP option not served: {option.Problem()}");
+            // A port's own options are IPv4 ones (Neutron's extra_dhcp_opts); none is passed on to DHCPv6.
             leases.Add(new Lease(mac, host.Address, IsDnsLabel(host.Hostname) ? host.Hostname : null,
-                host.Options.Where(o => o.Problem() is null && o.IpVersion == 4).ToList(), Tag(host.EndpointId, "p-")));
+                subnet.IsIpv6 ? [] : host.Options.Where(o => o.Problem() is null && o.IpVersion == 4).ToList(), Tag(host.EndpointId, "p-")));
         }
 
         return new DhcpConfiguration(served, RenderArguments(served, files, leaseTime), RenderHosts(leases), RenderOptions(served, leases),
@@ -181,7 +213,17 @@ public sealed class DhcpConfiguration
         };
         var lease = ((long)leaseTime.TotalSeconds).ToString(CultureInfo.InvariantCulture);
         foreach (var subnet in served)
-            args.Add($"--dhcp-range=set:{subnet.Tag},{subnet.Cidr.Network.Address},static,{Netmask(subnet.Cidr.Length)},{lease}");
+            args.Add(subnet.IsIpv6
+                ? $"--dhcp-range=set:{subnet.Tag},{subnet.Cidr.Network.Address},{subnet.Ipv6RangeMode},{subnet.Cidr.Length},{lease}"
+                : $"--dhcp-range=set:{subnet.Tag},{subnet.Cidr.Network.Address},static,{Netmask(subnet.Cidr.Length)},{lease}");
+        // Router advertisements, sent on every tap (as an alias of ns-dhcp) from the tap's own link-local address, with
+        // ns-dhcp's parameters: the MTU is one for all taps, so the lowest of the IPv6 networks' (IPv6 needs 1280 at least).
+        if (served.Any(s => s.IsIpv6))
+        {
+            args.Add("--enable-ra");
+            if (served.Where(s => s.IsIpv6 && s.Item.Mtu >= 1280).Select(s => s.Item.Mtu).DefaultIfEmpty().Min() is var mtu and > 0)
+                args.Add($"--ra-param={InterfaceName},mtu:{mtu.ToString(CultureInfo.InvariantCulture)},0");
+        }
         return args;
     }
 
@@ -195,7 +237,8 @@ public sealed class DhcpConfiguration
         {
             text.Append(lease.Mac).Append(',');
             if (lease.Options.Count > 0) text.Append("set:").Append(lease.PortTag).Append(',');
-            text.Append(lease.Address).Append(lease.Hostname is null ? "" : "," + lease.Hostname).Append('\n');
+            text.Append(lease.Address.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{lease.Address}]" : lease.Address.ToString())
+                .Append(lease.Hostname is null ? "" : "," + lease.Hostname).Append('\n');
         }
         return text.ToString();
     }
@@ -212,6 +255,13 @@ public sealed class DhcpConfiguration
         {
             var item = subnet.Item;
             var tag = $"tag:{subnet.Tag},";
+            if (subnet.IsIpv6)
+            {
+                // The router and the MTU come with the router advertisement; DHCPv6 (stateful or information-only) gives DNS.
+                var dns6 = item.DnsNameservers.Where(a => a.AddressFamily == AddressFamily.InterNetworkV6).Select(a => $"[{a}]").ToList();
+                if (dns6.Count > 0) text.Append(tag).Append("option6:dns-server,").AppendJoin(',', dns6).Append('\n');
+                continue;
+            }
             text.Append(tag).Append("option:router,").Append(item.Gateway).Append('\n');
             var dns = item.DnsNameservers.Where(a => a.AddressFamily == AddressFamily.InterNetwork).ToList();
             if (dns.Count > 0) text.Append(tag).Append("option:dns-server,").AppendJoin(',', dns).Append('\n');

@@ -12,7 +12,9 @@ namespace Calico.Dataplane.Linux.Dhcp;
 /// <para>
 /// A veth pair, because this kernel has no dummy links: ns-dhcp is up, its peer ns-dhcp-peer stays down in the same
 /// namespace. With the peer down ns-dhcp has no carrier, so nothing is ever sent out of it (no ARP, no IPv6 DAD or
-/// router solicitations, no link-local address), and no second namespace is involved. The addresses carry
+/// router solicitations, no link-local address of the kernel's), and no second namespace is involved. While an IPv6
+/// subnet is served it holds fe80::1 too (<see cref="DhcpConfiguration.LinkLocal"/>), without DAD: dnsmasq sends no
+/// router advertisement for an interface without a link-local address (checked with dnsmasq 2.90). The addresses carry
 /// IFA_F_NOPREFIXROUTE: the host must not believe the whole subnet is on ns-dhcp, the /32 routes to the taps stay
 /// in charge. Local addresses work without carrier, so workloads still reach their gateway.
 /// </para>
@@ -128,5 +130,6 @@ internal sealed class DhcpInterface(INetlink netlink, ResiliencePipeline retry)
         present.Local.Equals(wanted.Local) && present.PrefixLength == wanted.PrefixLength &&
         (present.Flags & AddressFlags.NoPrefixRoute) != 0;
 
-    private static bool IsKernelLinkLocal(Address address) => address.Local.IsIPv6LinkLocal;
+    /// <summary>A link-local address other than ours (<see cref="DhcpConfiguration.LinkLocal"/>): the kernel's, left alone.</summary>
+    private static bool IsKernelLinkLocal(Address address) => address.Local.IsIPv6LinkLocal && !address.Local.Equals(DhcpConfiguration.LinkLocal);
 }

@@ -142,8 +142,16 @@ public sealed partial class DhcpReconciler : IDisposable
                     filesChanged = true;
                 }
                 plan.AddRange(found.Where(p => p != running).Select(p => $"stop   dnsmasq pid {p.Pid} (a second one of ours)"));
-                if (running is null || running.HasExited) plan.Add($"start  dnsmasq serving {config.Subnets.Count} subnets");
-                else if (!running.Arguments.SequenceEqual(config.Arguments)) plan.Add($"restart dnsmasq pid {running.Pid} (its command line changes: {ProcessSupervisor.Difference(running.Arguments, config.Arguments)})");
+                if (running is null || running.HasExited)
+                {
+                    plan.Add($"start  dnsmasq serving {config.Subnets.Count} subnets");
+                    plan.AddRange(config.RouterAdvertisements.Select(ra => $"serve  {ra}"));
+                }
+                else if (!running.Arguments.SequenceEqual(config.Arguments))
+                {
+                    plan.Add($"restart dnsmasq pid {running.Pid} (its command line changes: {ProcessSupervisor.Difference(running.Arguments, config.Arguments)})");
+                    plan.AddRange(config.RouterAdvertisements.Select(ra => $"serve  {ra}"));
+                }
                 else if (filesChanged || running.Adopted) plan.Add($"reload dnsmasq pid {running.Pid} (SIGHUP)");
                 return plan;
             }
@@ -238,7 +246,8 @@ public sealed partial class DhcpReconciler : IDisposable
         foreach (var subnet in config.Subnets)
         {
             if (!config.EndpointsBySubnet.TryGetValue(subnet.SubnetId, out var endpoints)) continue;
-            var reason = global ?? (addressFailures.TryGetValue(subnet.SubnetId, out var failed) ? failed : null);
+            var reason = global ?? (addressFailures.TryGetValue(subnet.SubnetId, out var failed) ? failed
+                : subnet.IsIpv6 && addressFailures.TryGetValue(LinkLocalKey, out var linkLocal) ? $"no router advertisements: {linkLocal}" : null);
             if (reason is null) continue;
             foreach (var endpoint in endpoints)
                 failures[endpoint] = failures.TryGetValue(endpoint, out var earlier) ? $"{earlier}; {reason}" : reason;
@@ -259,8 +268,15 @@ public sealed partial class DhcpReconciler : IDisposable
     /// <summary>The key of a failure of DHCP as a whole.</summary>
     private const string Whole = "dhcp";
 
-    private static Dictionary<string, (IPAddress Address, int PrefixLength)> Addresses(DhcpConfiguration config) =>
-        config.Subnets.ToDictionary(s => s.SubnetId, s => (s.ServerAddress, s.Cidr.Length), StringComparer.Ordinal);
+    /// <summary>The key of ns-dhcp's link-local address among the subnets' addresses (no subnet id has a space).</summary>
+    private const string LinkLocalKey = "link local";
+
+    private static Dictionary<string, (IPAddress Address, int PrefixLength)> Addresses(DhcpConfiguration config)
+    {
+        var addresses = config.Subnets.ToDictionary(s => s.SubnetId, s => (s.ServerAddress, s.Cidr.Length), StringComparer.Ordinal);
+        if (config.Subnets.Any(s => s.IsIpv6)) addresses[LinkLocalKey] = (DhcpConfiguration.LinkLocal, 64);
+        return addresses;
+    }
 
     private static bool SameAs(DhcpConfiguration a, DhcpConfiguration b) =>
         a.Arguments.SequenceEqual(b.Arguments) && a.HostsFile == b.HostsFile && a.OptionsFile == b.OptionsFile &&
@@ -280,7 +296,7 @@ public sealed partial class DhcpReconciler : IDisposable
     [LoggerMessage(Level = LogLevel.Warning, Message = "Cannot remove DHCP state (retried at the next resync): {Reason}")]
     private static partial void LogTearDownFailed(ILogger logger, string reason);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "IPv6 subnet {Subnet} has DHCP enabled, but DHCPv6 and router advertisements are not implemented: its ports configure IPv6 themselves")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "IPv6 subnet {Subnet} has DHCP enabled but no ipv6_address_mode or ipv6_ra_mode: no router advertisements or DHCPv6 for it, its ports configure IPv6 themselves")]
     private static partial void LogIpv6NotServed(ILogger logger, string subnet);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "DHCP for endpoint {Endpoint}: {Reason} (logged again only if the reason changes)")]

@@ -55,8 +55,9 @@ public static class StaticChains
         if (sourcePrefixes6) rules.Add(Rule("allowed pair (prefix)", new NftConcatSetMatch(v6, PolicyNames.SourcePrefixes(6)), Accept));
         rules.Add(Rule("DHCP before an address", new NftValueMatch(NftSelector.Ipv4Source, Address("0.0.0.0")),
             new NftPortMatch(17, NftPortField.Source, [68]), new NftPortMatch(17, NftPortField.Destination, [67]), Accept));
-        rules.Add(Rule("DAD and MLD before an address", new NftValueMatch(NftSelector.Ipv6Source, Address("::")),
-            new NftIcmpMatch(6, [135, 143]), Accept));
+        // Router solicitation may also come from :: (RFC 4861 6.3.7), before the link-local address passed DAD.
+        rules.Add(Rule("DAD, MLD and router solicitation before an address", new NftValueMatch(NftSelector.Ipv6Source, Address("::")),
+            new NftIcmpMatch(6, [133, 135, 143]), Accept));
         rules.Add(Rule("spoofed, unknown or administratively down workload", new NftVerdictStatement(NftVerdict.Drop)));
         return new NftChain(PolicyNames.RawPrerouting, rules, new NftBaseChain(NftChainType.Filter, NftHook.Prerouting, RawPriority));
     }

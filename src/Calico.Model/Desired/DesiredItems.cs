@@ -274,7 +274,13 @@ public sealed record FloatingNatItem(
     public override DesiredKey Key => new(DesiredKind.FloatingNat, FloatingAddress.ToString());
 }
 
-/// <summary>A DHCP-enabled subnet with a local port: what dnsmasq tells the workloads on it.</summary>
+/// <summary>
+/// A DHCP-enabled subnet with a local port: what dnsmasq tells the workloads on it. <see cref="Ipv6Mode"/>: for an
+/// IPv6 subnet, how its workloads get their addresses (<see cref="Subnet.Slaac"/>, <see cref="Subnet.DhcpV6Stateless"/>,
+/// <see cref="Subnet.DhcpV6Stateful"/>: the subnet's ipv6_address_mode, else its ipv6_ra_mode, as the host is the
+/// workloads' only router); null for IPv4, for an IPv6 subnet without a mode (configured statically), and in an item
+/// from a silo that predates it.
+/// </summary>
 [GenerateSerializer, Immutable]
 public sealed record DhcpSubnetItem(
     [property: Id(0)] string SubnetId,
@@ -282,9 +288,15 @@ public sealed record DhcpSubnetItem(
     [property: Id(2)] IPAddress? Gateway,
     [property: Id(3)] ValueList<IPAddress> DnsNameservers,
     [property: Id(4)] ValueList<HostRoute> HostRoutes,
-    [property: Id(5)] int Mtu) : DesiredItem
+    [property: Id(5)] int Mtu,
+    [property: Id(6)] string? Ipv6Mode = null) : DesiredItem
 {
     public override DesiredKey Key => new(DesiredKind.DhcpSubnet, SubnetId);
+
+    /// <summary>The item of <paramref name="subnet"/> for ports on a network of this MTU.</summary>
+    public static DhcpSubnetItem For(Subnet subnet, int mtu) =>
+        new(subnet.Id, subnet.Cidr, subnet.GatewayIp, subnet.DnsNameservers, subnet.HostRoutes, mtu,
+            subnet.IpVersion == 6 ? subnet.Ipv6AddressMode ?? subnet.Ipv6RaMode : null);
 }
 
 /// <summary>A static DHCP lease for a local port's fixed address, with the port's own DHCP options.</summary>

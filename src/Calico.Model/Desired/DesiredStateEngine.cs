@@ -411,7 +411,7 @@ public sealed class DesiredStateEngine(Func<string, bool>? inScope = null, Clust
     {
         if (_dhcpSubnetItems.TryGetValue(subnet.Id, out var cached) && ReferenceEquals(cached.Subnet, subnet) && cached.Item.Mtu == mtu)
             return cached.Item;
-        var item = new DhcpSubnetItem(subnet.Id, subnet.Cidr, subnet.GatewayIp, subnet.DnsNameservers, subnet.HostRoutes, mtu);
+        var item = DhcpSubnetItem.For(subnet, mtu);
         _dhcpSubnetItems[subnet.Id] = (subnet, item);
         return item;
     }

@@ -111,7 +111,7 @@ public static class HostSpecCalculator
         foreach (var fixedIp in endpoint.FixedIps)
         {
             if (intent.Subnet(fixedIp.SubnetId) is not { EnableDhcp: true } subnet) continue;
-            TryAdd(items, new DhcpSubnetItem(subnet.Id, subnet.Cidr, subnet.GatewayIp, subnet.DnsNameservers, subnet.HostRoutes, mtu));
+            TryAdd(items, DhcpSubnetItem.For(subnet, mtu));
             TryAdd(items, DhcpHostItem.For(endpoint, fixedIp.Address, subnet.Id));
         }
     }

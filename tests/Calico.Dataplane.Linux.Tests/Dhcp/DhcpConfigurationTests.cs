@@ -16,10 +16,10 @@ public sealed class DhcpConfigurationTests
     private static readonly DnsmasqFiles Files = new("/var/lib/calico/dhcp");
 
     public static DhcpSubnetItem Subnet(string id, string cidr, string? gateway, string[]? dns = null,
-        (string Destination, string NextHop)[]? routes = null, int mtu = 1500) =>
+        (string Destination, string NextHop)[]? routes = null, int mtu = 1500, string? ipv6Mode = null) =>
         new(id, IpPrefix.Parse(cidr), gateway is null ? null : IPAddress.Parse(gateway),
             (dns ?? []).Select(IPAddress.Parse).ToValueList(),
-            (routes ?? []).Select(r => new HostRoute(IpPrefix.Parse(r.Destination), IPAddress.Parse(r.NextHop))).ToValueList(), mtu);
+            (routes ?? []).Select(r => new HostRoute(IpPrefix.Parse(r.Destination), IPAddress.Parse(r.NextHop))).ToValueList(), mtu, ipv6Mode);
 
     public static DhcpHostItem Host(string port, string mac, string address, string subnet, string? hostname = null) =>
         new(port, mac, IPAddress.Parse(address), subnet, hostname ?? DhcpHostItem.HostnameFor(IPAddress.Parse(address)),
@@ -148,7 +148,7 @@ public sealed class DhcpConfigurationTests
     }
 
     [Fact]
-    public void Subnets_that_cannot_be_served_are_reported_on_their_ports_and_ipv6_ones_left_aside()
+    public void Subnets_that_cannot_be_served_are_reported_on_their_ports_and_ipv6_ones_without_a_mode_left_aside()
     {
         var config = Compute(
             [
@@ -224,6 +224,61 @@ public sealed class DhcpConfigurationTests
         Assert.Equal("/var/lib/calico/dhcp/dnsmasq.pid", DnsmasqFiles.For(new DhcpOptions(), networkNamespace: null).PidFile);
         Assert.Equal("/srv/dhcp/netns/cal-h1/hosts",
             DnsmasqFiles.For(new DhcpOptions { DhcpStateDirectory = "/srv/dhcp" }, networkNamespace: "cal-h1").HostsFile);
+    }
+
+    [Fact]
+    public void Ipv6_subnets_get_router_advertisements_by_their_mode_and_stateful_ones_static_dhcpv6_leases()
+    {
+        var config = Compute(
+            [Subnet("v4", "10.65.0.0/24", "10.65.0.1"),
+             Subnet("v6-slaac", "2001:db8:1::/64", "2001:db8:1::1", ["2001:db8::53"], ipv6Mode: "slaac"),
+             Subnet("v6-stateless", "2001:db8:2::/64", "2001:db8:2::1", ["2001:db8::53", "192.0.2.53"], mtu: 1450, ipv6Mode: "dhcpv6-stateless"),
+             Subnet("v6-stateful", "2001:db8:3::/64", "2001:db8:3::1", ipv6Mode: "dhcpv6-stateful"),
+             Subnet("v6-static", "2001:db8:4::/64", "2001:db8:4::1"),
+             Subnet("v6-short", "2001:db8:5::/56", "2001:db8:5::1", ipv6Mode: "dhcpv6-stateful")],
+            [Host("12345678-9abc", "fa:16:3e:00:00:03", "10.65.0.3", "v4"),
+             Host("12345678-9abc", "fa:16:3e:00:00:03", "2001:db8:1:0:f816:3eff:fe00:3", "v6-slaac"),
+             Host("12345678-9abc", "fa:16:3e:00:00:03", "2001:db8:3::5", "v6-stateful", "vm-3"),
+             Host("22345678-9abc", "fa:16:3e:00:00:04", "2001:db8:4::5", "v6-static"),
+             Host("32345678-9abc", "fa:16:3e:00:00:05", "2001:db8:5::5", "v6-short")]);
+
+        Assert.Equal(
+            """
+            --dhcp-range=set:s-v4,10.65.0.0,static,255.255.255.0,86400
+            --dhcp-range=set:s-v6-slaac,2001:db8:1::,ra-only,off-link,64,86400
+            --dhcp-range=set:s-v6-stateful,2001:db8:3::,static,off-link,64,86400
+            --dhcp-range=set:s-v6-stateless,2001:db8:2::,ra-stateless,off-link,64,86400
+            --enable-ra
+            --ra-param=ns-dhcp,mtu:1450,0
+            """, string.Join('\n', config.Arguments.SkipWhile(a => !a.StartsWith("--dhcp-range", StringComparison.Ordinal))));
+        // Only the stateful subnet's address is a lease; SLAAC's is formed by the workload itself.
+        Assert.Equal(
+            """
+            # Written by the Calico dataplane agent (DhcpReconciler) on every change; do not edit.
+            fa:16:3e:00:00:03,10.65.0.3,host-10-65-0-3
+            fa:16:3e:00:00:03,[2001:db8:3::5],vm-3
+
+            """, config.HostsFile);
+        Assert.Equal(
+            """
+            # Written by the Calico dataplane agent (DhcpReconciler) on every change; do not edit.
+            tag:s-v4,option:router,10.65.0.1
+            tag:s-v4,option:mtu,1500
+            tag:s-v6-slaac,option6:dns-server,[2001:db8::53]
+            tag:s-v6-stateless,option6:dns-server,[2001:db8::53]
+
+            """, config.OptionsFile);
+        Assert.Equal(["v4", "v6-slaac", "v6-stateful", "v6-stateless"], config.Subnets.Select(s => s.SubnetId));
+        Assert.Equal(["v6-static"], config.Ipv6Subnets);
+        Assert.Equal("DHCP for 2001:db8:5::5 is not served: subnet v6-short (2001:db8:5::/56): router advertisements and DHCPv6 serve prefixes of /64 or longer",
+            config.EndpointProblems["32345678-9abc"]);
+        Assert.False(config.EndpointProblems.ContainsKey("22345678-9abc"));
+        Assert.Equal(
+            [
+                "router advertisements on tap*: 2001:db8:1::/64 slaac (ra-only,off-link; default route via each tap's link-local address)",
+                "router advertisements on tap*: 2001:db8:3::/64 dhcpv6-stateful (static,off-link; default route via each tap's link-local address)",
+                "router advertisements on tap*: 2001:db8:2::/64 dhcpv6-stateless (ra-stateless,off-link; default route via each tap's link-local address)",
+            ], config.RouterAdvertisements);
     }
 
     [Fact]

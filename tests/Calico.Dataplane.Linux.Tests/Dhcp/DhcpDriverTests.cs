@@ -101,6 +101,35 @@ public sealed class DhcpDriverTests : IDisposable
     }
 
     [Fact]
+    public async Task An_ipv6_subnet_with_a_mode_puts_its_gateway_and_fe80_1_on_ns_dhcp_and_both_go_with_it()
+    {
+        using var dataplane = Dataplane();
+        DesiredItem[] ipv6 =
+        [
+            Interface(OtherTap, "fa:16:3e:00:00:04", "2001:db8:1::4"), Local("2001:db8:1::4/128", OtherTap),
+            Subnet(OtherSubnetId, "2001:db8:1::/64", "2001:db8:1::1", ipv6Mode: "dhcpv6-stateful"),
+            Lease(OtherTap, "fa:16:3e:00:00:04", "2001:db8:1::4", OtherSubnetId),
+        ];
+
+        var result = await dataplane.ApplyAsync(State([.. Seed(), .. ipv6]));
+
+        Assert.Equal(EndpointStatusKind.Active, result.Endpoints["port-" + OtherTap].Status);
+        Assert.Equal(["2001:db8:1::1/64 NoDad, Permanent, NoPrefixRoute", "fe80::1/64 NoDad, Permanent, NoPrefixRoute"],
+            [.. _kernel.ListAddresses(AddressFamily.InterNetworkV6, NsDhcp().Index).Select(a => $"{a.Local}/{a.PrefixLength} {a.Flags}").Order()]);
+        var dnsmasq = Assert.Single(_processes.Running);
+        Assert.Contains("--enable-ra", dnsmasq.Arguments);
+        Assert.Contains("--dhcp-range=set:s-" + OtherSubnetId + ",2001:db8:1::,static,off-link,64,86400", dnsmasq.Arguments);
+        Assert.Contains("fa:16:3e:00:00:04,[2001:db8:1::4],host-2001-db8-1--4", HostsFile, StringComparison.Ordinal);
+
+        // The IPv6 subnet gone: its gateway and our link-local address leave ns-dhcp, dnsmasq restarts without RA.
+        await dataplane.ApplyAsync(State(Seed()));
+
+        Assert.Empty(_kernel.ListAddresses(AddressFamily.InterNetworkV6, NsDhcp().Index));
+        Assert.Equal(["10.65.0.1/24 Permanent, NoPrefixRoute"], Gateways());
+        Assert.DoesNotContain("--enable-ra", Assert.Single(_processes.Running).Arguments);
+    }
+
+    [Fact]
     public async Task A_new_port_rewrites_the_hosts_file_and_reloads_dnsmasq_and_a_new_subnet_restarts_it()
     {
         using var dataplane = Dataplane();

@@ -119,7 +119,7 @@ public sealed class PolicyRenderingTests
             add rule inet calico raw-prerouting iifname . ether saddr . ip saddr @cali-wl-src-v4 accept comment "cal:c0f3dd09637f9eea own address and MAC, or an allowed pair"
             add rule inet calico raw-prerouting iifname . ether saddr . ip6 saddr @cali-wl-src-v6 accept comment "cal:18966bbe42b646a2 own address and MAC, or an allowed pair"
             add rule inet calico raw-prerouting ip saddr 0.0.0.0 udp sport 68 udp dport 67 accept comment "cal:ec8f0c7d1981cfab DHCP before an address"
-            add rule inet calico raw-prerouting ip6 saddr :: icmpv6 type { 135, 143 } accept comment "cal:a67f8232cb1f20b3 DAD and MLD before an address"
+            add rule inet calico raw-prerouting ip6 saddr :: icmpv6 type { 133, 135, 143 } accept comment "cal:3a4939d3c5f2a9a2 DAD, MLD and router solicitation before an address"
             add rule inet calico raw-prerouting drop comment "cal:5e91960b8a1a093c spoofed, unknown or administratively down workload"
 
             """, script);
