@@ -21,10 +21,13 @@ public sealed record RouteSeen(KernelRoute Route, long SeenAt, bool AlreadyThere
 /// </summary>
 public sealed class RouteTable : IAsyncDisposable
 {
+    private static readonly Dictionary<int, string> ProtocolNames = new() { [2] = "kernel", [3] = "boot", [4] = "static", [12] = "bird" };
+
     private static readonly HashSet<string> Types = ["unicast", "local", "broadcast", "multicast", "blackhole", "unreachable", "prohibit", "throw", "nat", "anycast"];
 
     private readonly RouteMonitor _monitor;
-    private readonly string _protocol;
+    /// <summary>The protocol as ip(8) prints it: its number, or its name in rt_protos (12 is "bird").</summary>
+    private readonly HashSet<string> _protocol;
     private readonly Dictionary<IPNetwork, KernelRoute> _routes = [];
     private readonly Dictionary<IPNetwork, long> _since = [];
     private readonly List<(IPAddress Address, Func<KernelRoute, bool> Wanted, TaskCompletionSource<RouteSeen> Done)> _waiters = [];
@@ -33,7 +36,8 @@ public sealed class RouteTable : IAsyncDisposable
     private RouteTable(RouteMonitor monitor, int protocol)
     {
         _monitor = monitor;
-        _protocol = protocol.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        _protocol = [protocol.ToString(System.Globalization.CultureInfo.InvariantCulture)];
+        if (ProtocolNames.TryGetValue(protocol, out var name)) _protocol.Add(name);
     }
 
     public Netns Namespace => _monitor.Namespace;
@@ -111,7 +115,7 @@ public sealed class RouteTable : IAsyncDisposable
     /// <summary>Called by the monitor, under its lock, for each change in order.</summary>
     private void OnChange(string line, long seenAt)
     {
-        if (!TryParse(line, out var deleted, out var route, out var table) || route.Protocol != _protocol || table is not (null or "main")) return;
+        if (!TryParse(line, out var deleted, out var route, out var table) || !_protocol.Contains(route.Protocol ?? "") || table is not (null or "main")) return;
         lock (_gate)
         {
             if (deleted)
