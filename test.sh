@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the project. Installs the Debian packages the tests need (as root), starts a throwaway
 # PostgreSQL server on loopback for the datastore tests and a throwaway Keystone for the API's authentication
-# tests (both at once, about 45 s), runs the whole suite, and stops the servers again. Then it runs OpenStack's Tempest
+# tests (both at once, about 45 s), builds the Debian package for the packaging tests (scripts/package.sh), runs the
+# whole suite, and stops the servers again. Then it runs OpenStack's Tempest
 # network API tests against a controller silo with that Keystone (scripts/tempest-network.sh, about 8 minutes here):
 # always in a full run; with extra arguments only when CALICO_TEST_TEMPEST=1; never with CALICO_TEST_TEMPEST=0.
 # Usage: ./test.sh [extra dotnet test arguments, e.g. --filter FullyQualifiedName~Datastore]
@@ -9,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 packages=(iproute2 iputils-ping nftables libnftables1 dnsmasq bird2 postgresql isc-dhcp-client python3-openstackclient procps
-  keystone uwsgi uwsgi-plugin-python3 tempest prometheus node-typescript curl openssl iperf3)
+  keystone uwsgi uwsgi-plugin-python3 tempest prometheus node-typescript curl openssl iperf3 systemd)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -44,10 +45,11 @@ scripts/grafana-schema.sh >/dev/null  # needs npm once (not a package here: node
 log=$(mktemp)
 pg_env=$(mktemp)
 ks_env=$(mktemp)
+pkg_dir=$(mktemp -d)
 cleanup() {
   scripts/postgres-test-server.sh stop "$pg_env" >/dev/null 2>&1 || true
   scripts/keystone-test-server.sh stop "$ks_env" >/dev/null 2>&1 || true
-  rm -f "$log" "$pg_env" "$ks_env"
+  rm -rf "$log" "$pg_env" "$ks_env" "$pkg_dir"
 }
 trap cleanup EXIT
 
@@ -61,6 +63,13 @@ if [ -z "${CALICO_TEST_POSTGRES:-}" ]; then
   # shellcheck disable=SC1090
   . "$pg_env"
   export CALICO_TEST_POSTGRES
+fi
+# The Debian package, built once here (while Keystone starts) for the packaging tests (CALICO_TEST_PACKAGE); with
+# extra arguments those tests build it themselves, if the filter selects them.
+if [ $# -eq 0 ] && [ -z "${CALICO_TEST_PACKAGE:-}" ]; then
+  echo "test.sh: building the Debian package (scripts/package.sh)"
+  CALICO_TEST_PACKAGE=$(scripts/package.sh --output "$pkg_dir" | tail -1)
+  export CALICO_TEST_PACKAGE
 fi
 if [ -n "$ks_pid" ]; then
   wait "$ks_pid"

@@ -42,13 +42,7 @@ public sealed partial class SiloProcess : IAsyncDisposable
     private static SiloProcess Start(string? networkNamespace, int siloPort, int gatewayPort, int httpPort, string[] args)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "calico-silo.dll");
-        var info = new ProcessStartInfo(networkNamespace is null ? "dotnet" : "ip")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = Path.GetTempPath(),
-        };
+        var info = new ProcessStartInfo(networkNamespace is null ? "dotnet" : "ip") { WorkingDirectory = Path.GetTempPath() };
         if (networkNamespace is not null) foreach (var a in new[] { "netns", "exec", networkNamespace, "dotnet" }) info.ArgumentList.Add(a);
         info.ArgumentList.Add(dll);
         foreach (var a in new[] { "--silo-port", $"{siloPort}", "--gateway-port", $"{gatewayPort}", "--listen", $"http://127.0.0.1:{httpPort}" }.Concat(args))
@@ -59,6 +53,30 @@ public sealed partial class SiloProcess : IAsyncDisposable
         info.Environment.Remove("OTEL_EXPORTER_OTLP_ENDPOINT");
         // These silos run in the machine's own namespace: they must never program its kernel.
         info.Environment["CALICO_Compute__Dataplane"] = "memory";
+        return Launch(info, siloPort, gatewayPort, httpPort);
+    }
+
+    /// <summary>
+    /// An installed calico-silo (a package unpacked into a root) started as its systemd unit starts it, inside network
+    /// namespace <paramref name="networkNamespace"/> that the test made: the unit's arguments and environment, and no
+    /// more (the ports are the configuration's, hence 0 here).
+    /// </summary>
+    public static SiloProcess StartInstalled(string networkNamespace, string executable, string workingDirectory,
+        IReadOnlyDictionary<string, string> environment, IEnumerable<string> args)
+    {
+        var info = new ProcessStartInfo("ip") { WorkingDirectory = workingDirectory };
+        foreach (var a in new[] { "netns", "exec", networkNamespace, executable }.Concat(args)) info.ArgumentList.Add(a);
+        foreach (var key in info.Environment.Keys.Where(k => k.StartsWith("CALICO_", StringComparison.Ordinal) || k.StartsWith("OTEL_", StringComparison.Ordinal)).ToList())
+            info.Environment.Remove(key);
+        foreach (var (key, value) in environment) info.Environment[key] = value;
+        return Launch(info, 0, 0, 0);
+    }
+
+    private static SiloProcess Launch(ProcessStartInfo info, int siloPort, int gatewayPort, int httpPort)
+    {
+        info.RedirectStandardOutput = true;
+        info.RedirectStandardError = true;
+        info.UseShellExecute = false;
         var process = new Process { StartInfo = info };
         var silo = new SiloProcess(process, siloPort, gatewayPort, httpPort);
         process.OutputDataReceived += (_, e) => silo.Append(e.Data);
@@ -97,6 +115,30 @@ public sealed partial class SiloProcess : IAsyncDisposable
             catch (HttpRequestException) { }
             catch (TaskCanceledException) { }
             if (DateTime.UtcNow > deadline) Assert.Fail($"{path} not ready after 60 s:\n{Output}");
+            await Task.Delay(200);
+        }
+    }
+
+    /// <summary>
+    /// Waits until <paramref name="url"/>, asked with curl inside <paramref name="networkNamespace"/>, answers 200; fails
+    /// with the process output if it exits or takes over 60 s.
+    /// </summary>
+    public async Task WaitInNamespaceAsync(string networkNamespace, string url)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (true)
+        {
+            if (_process.HasExited) Assert.Fail($"calico-silo exited with {_process.ExitCode} before {url} was ready:\n{Output}");
+            var curl = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            foreach (var a in new[] { "netns", "exec", networkNamespace, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "2", url })
+                curl.ArgumentList.Add(a);
+            using (var probe = Process.Start(curl)!)
+            {
+                var status = await probe.StandardOutput.ReadToEndAsync();
+                await probe.WaitForExitAsync();
+                if (status.Trim() == "200") return;
+            }
+            if (DateTime.UtcNow > deadline) Assert.Fail($"{url} not ready after 60 s:\n{Output}");
             await Task.Delay(200);
         }
     }
