@@ -88,6 +88,7 @@ printf '/etc/calico/controller.env\n/etc/calico/compute.env\n' > "$root/DEBIAN/c
 
 deb=$out/calico_${version}_amd64.deb
 rm -f "$out"/calico_*_amd64.deb
-dpkg-deb --build --root-owner-group "$root" "$deb" >&2
+# zstd (Debian 12's dpkg reads it): seconds, where xz, the default, takes minutes over 230 MB on a busy 2-core machine.
+dpkg-deb --build --root-owner-group -Zzstd "$root" "$deb" >&2
 rm -rf "$work"
 echo "$deb"
