@@ -26,9 +26,9 @@ public sealed partial class DashboardTests
         JsonDocument.Parse(File.ReadAllText(Path.Combine(Observability, "grafana", "dashboards", name)));
 
     [Fact]
-    public void The_cluster_overview_host_ipam_and_api_dashboards_exist()
+    public void The_cluster_overview_host_ipam_api_and_bgp_dashboards_exist()
     {
-        Assert.Equal(["calico-api.json", "calico-host.json", "calico-ipam.json", "calico.json"], DashboardFiles());
+        Assert.Equal(["calico-api.json", "calico-bgp.json", "calico-host.json", "calico-ipam.json", "calico.json"], DashboardFiles());
     }
 
     [Theory]
