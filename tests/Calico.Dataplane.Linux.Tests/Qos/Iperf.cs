@@ -37,17 +37,24 @@ internal sealed class Iperf : IDisposable
     /// </summary>
     public static double ReceivedMbps(TestNamespace receiver, string receiverInterface, string server)
     {
-        using var client = Process.Start(new ProcessStartInfo("ip", ["netns", "exec", receiver.Name, "iperf3", "-c", server, "-p", "5201", "-R", "-t", "7"])
+        var (_, idleBytes) = Counter(receiver, receiverInterface);
+        using var client = Process.Start(new ProcessStartInfo("ip", ["netns", "exec", receiver.Name, "iperf3", "-c", server, "-p", "5201", "-R", "-t", "10"])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         })!;
         var error = client.StandardError.ReadToEndAsync();
         var output = client.StandardOutput.ReadToEndAsync();
-        Thread.Sleep(2500);
+        // The window starts once data flows (64 KiB arrived) and one more second has passed, so that neither the
+        // client's start, which takes seconds on a loaded machine, nor TCP's slow start falls inside it.
+        var flowing = Stopwatch.StartNew();
+        while (Counter(receiver, receiverInterface).Bytes - idleBytes < 65536 && !client.HasExited && flowing.Elapsed < TimeSpan.FromSeconds(6))
+            Thread.Sleep(50);
+        Thread.Sleep(1000);
         var (start, startBytes) = Counter(receiver, receiverInterface);
         Thread.Sleep(3000);
         var (end, endBytes) = Counter(receiver, receiverInterface);
+        Assert.False(client.HasExited, $"iperf3 -c {server} -R in {receiver.Name} ended before the 3 s window did: the rate was not measured over a steady flow");
         client.WaitForExit();
         Assert.True(client.ExitCode == 0, $"iperf3 -c {server} -R in {receiver.Name} failed: {error.Result}{output.Result}");
         return (endBytes - startBytes) * 8 / (end - start).TotalSeconds / 1e6;
