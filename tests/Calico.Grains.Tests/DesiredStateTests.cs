@@ -107,6 +107,31 @@ public sealed class DesiredStateTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Pushes_a_watcher_acknowledged_are_dropped_and_a_lost_answer_is_served_again()
+    {
+        var first = await Host("h1").WatchAsync(null, TimeSpan.Zero);
+        await _cluster.Grains.GetGrain<IEndpointGrain>("p6").CreateAsync(Samples.Endpoint("p6", "h2", "10.65.0.7"));
+        var update = await Host("h1").WatchAsync(first.Cursor, TimeSpan.FromSeconds(10));
+        Assert.False(update.IsSnapshot);
+        // The answer was lost: the watcher asks again from the cursor it had, and gets the same changes.
+        var again = await Host("h1").WatchAsync(first.Cursor, TimeSpan.Zero);
+        Assert.False(again.IsSnapshot);
+        Assert.Equal(update.Cursor, again.Cursor);
+        Assert.Equal(update.Changes, again.Changes);
+
+        await _cluster.Grains.GetGrain<IEndpointGrain>("p7").CreateAsync(Samples.Endpoint("p7", "h2", "10.65.0.8"));
+        var next = await Host("h1").WatchAsync(update.Cursor, TimeSpan.FromSeconds(10));
+        Assert.False(next.IsSnapshot);
+        Assert.Equal("10.65.0.8/32", Assert.Single(next.Changes).Key.Id);
+        // Watching from update.Cursor acknowledged what came before it: the log no longer holds it, so a watcher from
+        // the first cursor now needs a snapshot (which holds both ports).
+        var behind = await Host("h1").WatchAsync(first.Cursor, TimeSpan.Zero);
+        Assert.True(behind.IsSnapshot);
+        Assert.NotNull(Route(behind.Changes, "10.65.0.7/32"));
+        Assert.NotNull(Route(behind.Changes, "10.65.0.8/32"));
+    }
+
+    [Fact]
     public async Task A_new_host_grain_activation_means_a_new_epoch_and_a_full_snapshot()
     {
         var before = await Host("h1").WatchAsync(null, TimeSpan.Zero);

@@ -111,6 +111,16 @@ public sealed class SiloProcessTests : IDisposable
     }
 
     [Fact]
+    public async Task A_trace_sample_ratio_out_of_range_is_refused_at_start()
+    {
+        await using var silo = SiloProcess.Start("--data-dir", _dataDir, "--role", "controller", "--listen", "http://127.0.0.1:0",
+            "--Telemetry:OtlpEndpoint", "http://127.0.0.1:4317", "--Telemetry:TraceSampleRatio", "1.5");
+        Assert.Equal(2, await silo.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains("Telemetry:TraceSampleRatio '1.5' is not a number from 0 to 1", silo.Output, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(_dataDir, "calico.db")), silo.Output);
+    }
+
+    [Fact]
     public async Task A_compute_silo_that_finds_no_address_refuses_to_start_and_says_which_setting_to_give()
     {
         // A namespace of the test's own with only loopback: no address to register the host by.

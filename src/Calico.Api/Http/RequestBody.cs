@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 using Calico.Api.Hosting;
 using Calico.Model.Collections;
@@ -80,30 +81,41 @@ internal sealed class RequestBody(IOptions<CalicoApiOptions> options)
     {
         var max = options.Value.MaxRequestBodyBytes;
         if (http.Request.ContentLength > max) throw TooLarge(max);
-        using var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
-        int read;
-        while ((read = await http.Request.Body.ReadAsync(chunk, http.RequestAborted)) > 0)
-        {
-            if (buffer.Length + read > max) throw TooLarge(max);
-            buffer.Write(chunk, 0, read);
-        }
-        if (buffer.Length == 0)
-            throw ApiException.BadRequest($"Resource body required: send {{\"{resource}\": {{...}}}}.");
-        // The parser checks strings' UTF-8 only when a value is read, which would then fail as a server error.
-        var bytes = buffer.ToArray();
-        if (!System.Text.Unicode.Utf8.IsValid(bytes))
-            throw ApiException.BadRequest("Malformed request body: it is not valid UTF-8 (JSON bodies must be UTF-8).", "MalformedRequestBody");
-        JsonNode? root;
+        // One pooled buffer, grown by doubling up to the limit: a port create's body is a few hundred bytes.
+        var buffer = ArrayPool<byte>.Shared.Rent(http.Request.ContentLength is > 0 and var length ? (int)length + 1 : 1024);
         try
         {
-            root = JsonNode.Parse(bytes, documentOptions: Parsing);
+            var used = 0;
+            int read;
+            while ((read = await http.Request.Body.ReadAsync(buffer.AsMemory(used), http.RequestAborted)) > 0)
+            {
+                used += read;
+                if (used > max) throw TooLarge(max);
+                if (used == buffer.Length)
+                {
+                    var larger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, max + 1));
+                    buffer.AsSpan(0, used).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
+            }
+            if (used == 0)
+                throw ApiException.BadRequest($"Resource body required: send {{\"{resource}\": {{...}}}}.");
+            var bytes = buffer.AsSpan(0, used);
+            // The parser checks strings' UTF-8 only when a value is read, which would then fail as a server error.
+            if (!System.Text.Unicode.Utf8.IsValid(bytes))
+                throw ApiException.BadRequest("Malformed request body: it is not valid UTF-8 (JSON bodies must be UTF-8).", "MalformedRequestBody");
+            return JsonNode.Parse(bytes, documentOptions: Parsing) as JsonObject
+                   ?? throw ApiException.BadRequest($"Unable to find '{resource}' in request body.");
         }
         catch (JsonException e)
         {
             throw ApiException.BadRequest($"Malformed request body: {e.Message}", "MalformedRequestBody");
         }
-        return root as JsonObject ?? throw ApiException.BadRequest($"Unable to find '{resource}' in request body.");
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     private static ApiException TooLarge(int max) =>

@@ -21,8 +21,12 @@ public sealed partial class HostDesiredStateGrain(
     TimeProvider time, IHostApplicationLifetime lifetime, ILogger<HostDesiredStateGrain> logger)
     : Grain, IHostDesiredStateGrain
 {
-    /// <summary>How many pushes the log keeps; a watcher further behind gets a snapshot.</summary>
-    public const int LogCapacity = 1024;
+    /// <summary>
+    /// How many pushes not yet acknowledged the log keeps; a watcher further behind gets a snapshot. What the host's
+    /// watcher has acknowledged (the cursor it watches from) is dropped at once (<see cref="Acknowledge"/>), so a host
+    /// that keeps up holds only what is on its way; this bounds a host that is away.
+    /// </summary>
+    public const int LogCapacity = 256;
 
     /// <summary>
     /// How many changes the log keeps in all (it drops its oldest pushes beyond that): replaying more than this costs
@@ -78,7 +82,8 @@ public sealed partial class HostDesiredStateGrain(
     public async Task<DesiredStateUpdate> WatchAsync(DesiredStateCursor? cursor, TimeSpan maxWait, CancellationToken cancellationToken = default)
     {
         if (!Servable(cursor)) return await SnapshotAsync();
-        if (cursor!.Version == _version && maxWait > TimeSpan.Zero)
+        Acknowledge(cursor!.Version);
+        if (cursor.Version == _version && maxWait > TimeSpan.Zero)
         {
             var changed = _changed.Task;
             // A silo that is stopping answers its long polls at once, so that its shutdown does not wait for them.
@@ -169,6 +174,23 @@ public sealed partial class HostDesiredStateGrain(
             _log.RemoveFirst();
         }
         Wake();
+    }
+
+    /// <summary>
+    /// The watcher holds everything up to <paramref name="version"/> (it watches from there): those pushes are of no
+    /// more use to it, and they are the bulk of what a thousand hosts' logs would hold (one list per push per host),
+    /// so they go. A watcher that comes back from further behind (another one, or one restarted with an old cursor)
+    /// gets a snapshot, as one behind the log always does. A lost answer costs nothing: its watcher asks again from
+    /// the cursor it acknowledged, and everything after that is still here.
+    /// </summary>
+    private void Acknowledge(long version)
+    {
+        while (_log.First is { } first && first.Value.Version <= version)
+        {
+            _logBase = Math.Max(_logBase, first.Value.Version);
+            _loggedChanges -= first.Value.Changes.Count;
+            _log.RemoveFirst();
+        }
     }
 
     private void Wake()

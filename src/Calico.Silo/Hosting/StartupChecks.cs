@@ -31,6 +31,8 @@ public static class StartupChecks
                 problems.Add("Compute:Ipv4Address is not set and this network namespace has no IPv4 address to take it from " +
                     "(an interface that is up, not loopback, not a workload tap): set it with --host-ipv4.");
         }
+        if (configuration["Telemetry:TraceSampleRatio"] is { Length: > 0 } ratio && TelemetryExtensions.TraceSampleRatio(configuration) is null)
+            problems.Add($"Telemetry:TraceSampleRatio '{ratio}' is not a number from 0 to 1 (the share of new traces recorded).");
         var advertised = IPAddress.Parse(silo.AdvertisedAddress);
         var siloListen = IPAddress.IsLoopback(advertised) ? advertised : IPAddress.Any;
         Check(problems, "Silo:SiloPort (--silo-port)", siloListen, silo.SiloPort);

@@ -26,6 +26,15 @@ public static class TelemetryExtensions
     /// and the runtime. Served for Prometheus to scrape (<see cref="PrometheusPath"/>), and exported over OTLP when an
     /// endpoint is configured (OTEL_EXPORTER_OTLP_ENDPOINT or Telemetry:OtlpEndpoint).
     /// </summary>
+    /// <summary>
+    /// <c>Telemetry:TraceSampleRatio</c>: the share of new traces recorded (0..1; a trace begun elsewhere follows its
+    /// parent's decision). Null when not set or not a number in range (<see cref="StartupChecks"/> refuses that).
+    /// </summary>
+    public static double? TraceSampleRatio(IConfiguration configuration) =>
+        configuration["Telemetry:TraceSampleRatio"] is { Length: > 0 } text
+        && double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var ratio)
+        && ratio is >= 0 and <= 1 ? ratio : null;
+
     public static IServiceCollection AddCalicoTelemetry(this IServiceCollection services, IConfiguration configuration, string serviceInstance)
     {
         var endpoint = configuration["Telemetry:OtlpEndpoint"] ?? configuration["OTEL_EXPORTER_OTLP_ENDPOINT"];
@@ -42,13 +51,16 @@ public static class TelemetryExtensions
                     .AddView(i => i.Meter.Name == CalicoTelemetry.Name ? null : new MetricStreamConfiguration { CardinalityLimit = OtherMetersCardinality });
                 if (endpoint is { Length: > 0 }) m.AddOtlpExporter(o => o.Endpoint = new Uri(endpoint));
                 if (PrometheusPath(configuration) is not null) m.AddPrometheusExporter();
-            })
-            .WithTracing(t =>
-            {
-                t.AddSource(CalicoTelemetry.Name, "Microsoft.Orleans.Runtime", "Microsoft.Orleans.Application")
-                    .AddAspNetCoreInstrumentation();
-                if (endpoint is { Length: > 0 }) t.AddOtlpExporter(o => o.Endpoint = new Uri(endpoint));
             });
+        // Traces only where they go somewhere. A tracer provider listening without an exporter still makes Orleans
+        // build and tag an activity for every grain call (the calculator's pushes are one call per host told): about
+        // a fifth of what the controller allocated while ports were created at 100 hosts (bench/README.md "Scale").
+        if (endpoint is { Length: > 0 })
+            services.AddOpenTelemetry().WithTracing(t => t
+                .AddSource(CalicoTelemetry.Name, "Microsoft.Orleans.Runtime", "Microsoft.Orleans.Application")
+                .AddAspNetCoreInstrumentation()
+                .SetSampler(new ParentBasedSampler(new TraceIdRatioBasedSampler(TraceSampleRatio(configuration) ?? 1.0)))
+                .AddOtlpExporter(o => o.Endpoint = new Uri(endpoint)));
         return services;
     }
 }
