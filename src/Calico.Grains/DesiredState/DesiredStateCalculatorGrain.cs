@@ -184,7 +184,8 @@ public sealed partial class DesiredStateCalculatorGrain(
                 (outbox.Pending, outbox.Full, outbox.Cause, outbox.WrittenSince) = (null, false, null, null);
                 try
                 {
-                    await GrainFactory.GetGrain<IHostDesiredStateGrain>(host).PushAsync(push);
+                    // The reference is kept: resolving it parses the interface's type name each time.
+                    await (outbox.Target ??= GrainFactory.GetGrain<IHostDesiredStateGrain>(host)).PushAsync(push);
                     Telemetry.HostPushes.Add(1);
                 }
                 catch (Exception ex)
@@ -204,6 +205,7 @@ public sealed partial class DesiredStateCalculatorGrain(
     private sealed class Outbox
     {
         public bool Sending;
+        public IHostDesiredStateGrain? Target;
         public Dictionary<DesiredKey, DesiredChange>? Pending;
         public long First;
         public long Last;
