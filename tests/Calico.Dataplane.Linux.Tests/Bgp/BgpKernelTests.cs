@@ -63,6 +63,30 @@ public sealed class BgpKernelTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public async Task Dual_stack_hosts_in_full_mesh_hold_an_ipv6_session_beside_the_ipv4_one_and_route_ipv6_over_it()
+    {
+        var (a, b) = _lab.TwoHostsOnOneSegment(ipv6: true);
+        _lab.Block("10.65.0.0/26", a.Name);
+        _lab.Block("10.65.0.64/26", b.Name);
+        _lab.Block("2001:db8:1::/122", a.Name);
+        _lab.Block("2001:db8:1::40/122", b.Name);
+        var vmA = _lab.AddVm(a, "port-a-0001", "10.65.0.2", "2001:db8:1::2");
+        var vmB = _lab.AddVm(b, "port-b-0001", "10.65.0.66", "2001:db8:1::42");
+        await _lab.ApplyAsync(a, b);
+
+        // Each host's one mesh peer item gives two sessions: Mesh_172_18_203_44 and Mesh_2001_db8_ff__44.
+        await DhcpLab.WaitUntil(() => a.Dataplane.ReadBgpSessions() is { Count: 2 } s && s.All(x => x.IsEstablished)
+                && BgpLab.Route6(a, "2001:db8:1::40/122").Contains("proto bird") && BgpLab.Route6(b, "2001:db8:1::/122").Contains("proto bird"),
+            Converge, "both mesh sessions established and the IPv6 blocks learned");
+        Assert.Equal([("172.18.203.44", "Mesh_172_18_203_44"), ("2001:db8:ff::44", "Mesh_2001_db8_ff__44")],
+            a.Dataplane.ReadBgpSessions()!.Select(x => (x.Peer.ToString(), x.Protocol)).Order());
+        // The next hop is the other host's IPv6 address, on the segment.
+        Assert.Contains("via 2001:db8:ff::44 dev eth0 proto bird", BgpLab.Route6(a, "2001:db8:1::40/122"));
+        Assert.Contains("via 2001:db8:ff::31 dev eth0 proto bird", BgpLab.Route6(b, "2001:db8:1::/122"));
+        await DhcpLab.WaitUntil(() => BgpLab.Pings(vmA, vmB.Ipv6Address!) && BgpLab.Pings(vmB, vmA.Ipv6Address!), Converge, "the VMs to reach each other over IPv6");
+    }
+
+    [Fact]
     public async Task A_killed_bird_is_restarted_and_no_route_is_withdrawn_meanwhile()
     {
         var (a, b) = _lab.TwoHostsOnOneSegment();

@@ -47,13 +47,17 @@ public sealed class BgpLab : IDisposable
 
     public sealed record Vm(TestNamespace Ns, WorkloadEndpoint Port, IPAddress Address, IPAddress? Ipv6Address = null);
 
-    /// <summary>Two hosts joined by a veth pair (eth0 on each), 172.18.203.31 and .44 as in the seed, both registered.</summary>
-    public (Host A, Host B) TwoHostsOnOneSegment()
+    /// <summary>
+    /// Two hosts joined by a veth pair (eth0 on each), 172.18.203.31 and .44 as in the seed, both registered; with
+    /// <paramref name="ipv6"/> also 2001:db8:ff::31 and ::44.
+    /// </summary>
+    public (Host A, Host B) TwoHostsOnOneSegment(bool ipv6 = false)
     {
         var a = Namespace("cal-bh");
         var b = Namespace("cal-bh");
         a.AddVethPair("eth0", "eth0", b);
-        return (AddHost("h31", a, "172.18.203.31/24"), AddHost("h44", b, "172.18.203.44/24"));
+        return (AddHost("h31", a, "172.18.203.31/24", ipv6WithPrefix: ipv6 ? "2001:db8:ff::31/64" : null),
+            AddHost("h44", b, "172.18.203.44/24", ipv6WithPrefix: ipv6 ? "2001:db8:ff::44/64" : null));
     }
 
     /// <summary>
