@@ -34,7 +34,7 @@ public sealed class BgpCommandTests : IDisposable
         await using (var client = await ClusterClient.ConnectAsync(silo.GatewayPort))
         {
             await client.Client.GetGrain<IHostGrain>("h1").RegisterAsync(
-                new HostSpec("h1", IPAddress.Parse("172.18.0.1"), null, null, new ValueMap([new("rack", "r1")])));
+                new HostSpec("h1", IPAddress.Parse("172.18.0.1"), IPAddress.Parse("2001:db8:18::1"), null, new ValueMap([new("rack", "r1")])));
             await client.Client.GetGrain<IHostGrain>("h2").RegisterAsync(
                 new HostSpec("h2", IPAddress.Parse("172.18.0.2"), null, null, new ValueMap([new("rack", "r2")])));
         }
@@ -42,6 +42,9 @@ public sealed class BgpCommandTests : IDisposable
         Exits(0, await Calicoctl.RunAsync(["bgp", "peer", "add", "--address", "172.18.9.1", "--as", "65001", "--password", "s3cret-pw", .. gw]),
             "BGP peer 172.18.9.1 (AS 65001) added for every host");
         Exits(0, await Calicoctl.RunAsync(["bgp", "peer", "add", "--address", "172.18.9.2", "--as", "65002", "--host-label", "rack=r1", "--multihop", .. gw]));
+        // IPv6: in any spelling, stored in its canonical one; the hosts with an IPv6 address peer with it over IPv6.
+        Exits(0, await Calicoctl.RunAsync(["bgp", "peer", "add", "--address", "2001:DB8:9:0::1", "--as", "65001", "--host", "h1", .. gw]),
+            "BGP peer 2001:db8:9::1 (AS 65001) added for host h1");
 
         // Refused, each with its reason, and nothing stored.
         Exits(2, await Calicoctl.RunAsync(["bgp", "peer", "add", "--address", "172.18.9.3", "--as", "0", .. gw]), "--as '0' is not an AS number: it must be 1..4294967295");
@@ -50,6 +53,10 @@ public sealed class BgpCommandTests : IDisposable
         Exits(2, await Calicoctl.RunAsync(["bgp", "peer", "add", "--address", "224.0.0.5", "--as", "65003", .. gw]), "cannot be a BGP neighbour");
         Exits(2, await Calicoctl.RunAsync(["bgp", "peer", "add", "--address", "172.18.0.1", "--as", "65003", "--host", "h1", .. gw]),
             "172.18.0.1 is the address of host h1, which would peer with itself");
+        Exits(2, await Calicoctl.RunAsync(["bgp", "peer", "add", "--address", "2001:db8:18::1", "--as", "65003", "--host", "h1", .. gw]),
+            "2001:db8:18::1 is the address of host h1, which would peer with itself");
+        Exits(2, await Calicoctl.RunAsync(["bgp", "peer", "add", "--address", "fe80::1", "--as", "65003", .. gw]), "is link-local");
+        Exits(2, await Calicoctl.RunAsync(["bgp", "peer", "add", "--address", "2001:db8::g", "--as", "65003", .. gw]), "--address '2001:db8::g' is not an IP address");
         Exits(2, await Calicoctl.RunAsync(["bgp", "peer", "add", "--address", "172.18.0.2", "--as", "65003", "--host-label", "rack=r2", .. gw]),
             "is the address of host h2");
         Exits(2, await Calicoctl.RunAsync(["bgp", "peer", "add", "--address", "172.18.9.1", "--as", "65009", .. gw]), "already exists");
@@ -61,7 +68,8 @@ public sealed class BgpCommandTests : IDisposable
         var list = await Calicoctl.RunAsync(["bgp", "peer", "list", .. gw]);
         Exits(0, list, "172.18.9.1       65001       set       no        every host");
         Exits(0, list, "172.18.9.2       65002       unset     yes       hosts labelled rack=r1");
-        Assert.Equal(3, list.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        Exits(0, list, "2001:db8:9::1    65001       unset     no        host h1");
+        Assert.Equal(4, list.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
         var show = await Calicoctl.RunAsync(["bgp", "peer", "show", "--address", "172.18.9.1", .. gw]);
         Exits(0, show, "password:  set");
         Assert.DoesNotContain("s3cret-pw", list.Output + show.Output);
@@ -69,12 +77,16 @@ public sealed class BgpCommandTests : IDisposable
         // h1 (rack r1) peers with h2, the global peer and its rack's; h2 with h1 and the global peer.
         var h1 = await Calicoctl.RunAsync(["host", "desired-state", "--host", "h1", .. gw]);
         Exits(0, h1, "172.18.9.2");
+        Exits(0, h1, "2001:db8:9::1");
         Assert.DoesNotContain("s3cret-pw", h1.Output);
         Exits(0, await Calicoctl.RunAsync(["host", "desired-state", "--host", "h1", "--show-passwords", .. gw]), "s3cret-pw");
         var h2 = await Calicoctl.RunAsync(["host", "desired-state", "--host", "h2", .. gw]);
         Exits(0, h2, "172.18.9.1");
         Assert.DoesNotContain("172.18.9.2", h2.Output);
+        Assert.DoesNotContain("2001:db8:9::1", h2.Output);
+        // h1 as h2's mesh peer carries its IPv6 address too (a second session, over IPv6, where both have one).
         Assert.Contains("172.18.0.1", h2.Output);
+        Assert.Contains("2001:db8:18::1", h2.Output);
 
         // Mesh off: h2 keeps the global peer only, with the cluster's new AS number.
         var config = await Calicoctl.RunAsync(["bgp", "config", "--mesh", "off", "--as", "64600", .. gw]);
@@ -101,12 +113,14 @@ public sealed class BgpCommandTests : IDisposable
         {
             var since = new DateTimeOffset(2026, 12, 7, 5, 2, 55, TimeSpan.Zero);
             await client.Client.GetGrain<IHostGrain>("h1").ReportAsync(new HostReport("compute-h1", null, DateTimeOffset.UtcNow, "test",
-                [new BgpSession(IPAddress.Parse("172.18.9.2"), "Node_172_18_9_2", "Established", since, 4, null)]));
+                [new BgpSession(IPAddress.Parse("172.18.9.2"), "Node_172_18_9_2", "Established", since, 4, null),
+                 new BgpSession(IPAddress.Parse("2001:db8:9::1"), "Node_2001_db8_9__1", "Established", since, 2, null)]));
             await client.Client.GetGrain<IHostGrain>("h2").ReportAsync(new HostReport("compute-h2", null, DateTimeOffset.UtcNow, "test",
                 [new BgpSession(IPAddress.Parse("172.18.9.5"), "Global_172_18_9_5", "Active", since, null, "Socket: Connection refused")]));
         }
         var one = await Calicoctl.RunAsync(["bgp", "status", "--host", "h1", .. gw]);
         Exits(0, one, "  172.18.9.2       Established  2026-12-07 05:02:55Z 4");
+        Exits(0, one, "  2001:db8:9::1    Established  2026-12-07 05:02:55Z 2");
         Assert.DoesNotContain("h2", one.Output);
         var all = await Calicoctl.RunAsync(["bgp", "status", .. gw]);
         Exits(1, all, "  172.18.9.5       Active       2026-12-07 05:02:55Z -       Socket: Connection refused");

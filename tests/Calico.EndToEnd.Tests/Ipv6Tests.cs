@@ -23,32 +23,9 @@ public sealed class Ipv6Tests(Ipv6TopologyFixture fixture, ITestOutputHelper out
     {
         var api = fixture.Topology.Api;
         var (h1, h2) = (fixture.Host(1), fixture.Host(2));
-        var network = (string)(await api.CreateNetworkAsync("v6-net"))["id"]!;
-        var v4 = await api.CreateSubnetAsync(network, "10.66.0.0/24", "10.66.0.1", "v6-net-v4");
-        var v6 = await api.CreateAsync("subnets", "subnet", new JsonObject
-        {
-            ["network_id"] = network, ["name"] = "v6-net-v6", ["ip_version"] = 6, ["cidr"] = "fd00:66::/64",
-            ["gateway_ip"] = "fd00:66::1", ["ipv6_ra_mode"] = "slaac", ["ipv6_address_mode"] = "slaac",
-        });
-        var group = (string)(await api.CreateSecurityGroupAsync("v6-open", "IPv6 in"))["id"]!;
-        var rule = await api.CreateAsync("security-group-rules", "security_group_rule", new JsonObject
-        {
-            ["security_group_id"] = group, ["direction"] = "ingress", ["ethertype"] = "IPv6",
-        });
-
+        var net = await SlaacNetwork.CreateAsync(fixture.Topology, "v6-net");
         var vms = new List<(VirtualMachine Vm, IPAddress Address)>();
-        foreach (var (name, host) in new[] { ("v6vm1", h1), ("v6vm2", h2) })
-        {
-            // Nova's way: a port on the network (IPv4 from IPAM, IPv6 its EUI-64 address), bound, then the VM plugged.
-            var port = await api.CreateAsync("ports", "port", new JsonObject
-            {
-                ["network_id"] = network, ["name"] = name, ["device_owner"] = "compute:nova", ["device_id"] = name,
-                ["binding:host_id"] = host.Name, ["security_groups"] = new JsonArray(group),
-            });
-            var address = IPAddress.Parse(port["fixed_ips"]!.AsArray().Select(f => (string)f!["ip_address"]!).Single(a => a.Contains(':', StringComparison.Ordinal)));
-            var vm = await fixture.Topology.AddVmAsync(name, host, (string)port["id"]!, (string)port["mac_address"]!);
-            vms.Add((vm, address));
-        }
+        foreach (var (name, host) in new[] { ("v6vm1", h1), ("v6vm2", h2) }) vms.Add(await net.LaunchAsync(fixture.Topology, name, host));
         await fixture.WaitActiveAsync([.. vms.Select(v => v.Vm)]);
 
         // Each VM's own kernel forms its address from the router advertisement of its host's dnsmasq, with the default
@@ -79,14 +56,11 @@ public sealed class Ipv6Tests(Ipv6TopologyFixture fixture, ITestOutputHelper out
         await fixture.WaitPingAsync(vm2, a1);
 
         // The group's only ingress rule (ethertype IPv6) deleted: nothing gets in any more. Put back: in again.
-        await api.DeleteAsync("security-group-rules", (string)rule["id"]!);
+        await api.DeleteAsync("security-group-rules", (string)net.IngressRule["id"]!);
         await Eventually.UntilAsync("v6vm2 to be closed to v6vm1", () => vm1.PingAsync(a2, waitSeconds: 1), pings => !pings, context: fixture.Diagnostics);
-        await api.CreateAsync("security-group-rules", "security_group_rule", new JsonObject
-        {
-            ["security_group_id"] = group, ["direction"] = "ingress", ["ethertype"] = "IPv6",
-        });
+        await SlaacNetwork.AddIngressRuleAsync(fixture.Topology, net.GroupId);
         await fixture.WaitPingAsync(vm1, a2);
-        Assert.NotNull(v4["id"]);
-        Assert.Equal("slaac", (string)v6["ipv6_address_mode"]!);
+        Assert.NotNull(net.Ipv4Subnet["id"]);
+        Assert.Equal("slaac", (string)net.Ipv6Subnet["ipv6_address_mode"]!);
     }
 }

@@ -73,6 +73,23 @@ public class ValidationTests
         AssertInvalid(Sample.Host("h 1", "10.0.0.1"), "name", "letters, digits");
         AssertInvalid(Sample.Host("h1", "10.0.0.1") with { Ipv4Address = null }, "ipv4_address", "needs an IPv4 or IPv6");
         AssertInvalid(Sample.Host("h1", "10.0.0.1") with { Ipv6Address = IPAddress.Parse("10.0.0.2") }, "ipv6_address", "not an IPv6");
+        // Its IPv6 address is a next hop for other hosts and where its IPv6 BGP sessions start: never scoped to a link.
+        foreach (var bad in new[] { "::1", "::", "fe80::1", "ff02::1", "::ffff:10.0.0.1" })
+            AssertInvalid(Sample.Host("h1", "10.0.0.1") with { Ipv6Address = IPAddress.Parse(bad) }, "ipv6_address", "cannot be reached from other hosts");
+        Assert.Empty((Sample.Host("h1", "10.0.0.1") with { Ipv6Address = IPAddress.Parse("2001:db8:ff::31") }).Validate());
+    }
+
+    [Fact]
+    public void A_bgp_peer_is_an_ipv4_or_ipv6_neighbour_bird_can_reach()
+    {
+        Assert.Empty(new BgpPeer(IPAddress.Parse("172.18.9.1"), 65001).Validate());
+        Assert.Empty(new BgpPeer(IPAddress.Parse("2001:db8:9::1"), 65001, HostLabel: "rack=r1").Validate());
+        AssertInvalid(new BgpPeer(IPAddress.Parse("224.0.0.5"), 65001), "address", "cannot be a BGP neighbour");
+        AssertInvalid(new BgpPeer(IPAddress.Parse("::1"), 65001), "address", "cannot be a BGP neighbour");
+        AssertInvalid(new BgpPeer(IPAddress.Parse("ff02::2"), 65001), "address", "cannot be a BGP neighbour");
+        AssertInvalid(new BgpPeer(IPAddress.Parse("fe80::1"), 65001), "address", "link-local");
+        AssertInvalid(new BgpPeer(IPAddress.Parse("::ffff:172.18.9.1"), 65001), "address", "give the IPv4 address 172.18.9.1");
+        AssertInvalid(new BgpPeer(IPAddress.Parse("2001:db8:9::1"), 0), "as_number", "1..4294967295");
     }
 
     [Fact]

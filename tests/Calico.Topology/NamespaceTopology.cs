@@ -81,11 +81,12 @@ public sealed class NamespaceTopology : IAsyncDisposable
     public static IPAddress HostAddress(int index) => IPAddress.Parse($"172.18.203.{31 + 13 * (index - 1)}");
 
     /// <summary>
-    /// The IPv6 address of host <paramref name="index"/> on the fabric, registered as its Compute:Ipv6Address (other hosts
-    /// route its IPv6 workloads via it): fd00:18:203::31, ::44, ... (the IPv4 address's last number, read as hex digits).
-    /// Hosts of rack 2 have none (BGP mode is IPv4 only).
+    /// The IPv6 address of host <paramref name="index"/>, registered as its Compute:Ipv6Address (other hosts route its
+    /// IPv6 workloads via it; in BGP mode its IPv6 sessions start from it): fd00:18:203::31, ::44, ... on the fabric (the
+    /// IPv4 address's last number, read as hex digits); with two racks, rack 2's hosts on fd00:18:204::/64.
     /// </summary>
-    public static IPAddress HostIpv6Address(int index) => IPAddress.Parse($"fd00:18:203::{31 + 13 * (index - 1)}");
+    public static IPAddress HostIpv6Address(int index, int racks = 1) =>
+        IPAddress.Parse($"fd00:18:{(HostPlace(index, racks).Rack == 2 ? 204 : 203)}::{31 + 13 * (index - 1)}");
 
     /// <summary>With two racks: the rack of host <paramref name="index"/> (odd hosts r1, even r2) and its address there.</summary>
     public static (int Rack, IPAddress Address) HostPlace(int index, int racks) =>
@@ -95,6 +96,11 @@ public sealed class NamespaceTopology : IAsyncDisposable
     public static readonly IPAddress RouterAddress = IPAddress.Parse("172.18.203.1");
     public static readonly IPAddress RackTwoGateway = IPAddress.Parse("172.18.204.1");
     public const string RackTwoSubnet = "172.18.204.0/24";
+
+    /// <summary>The router's IPv6 addresses: on the fabric (fd00:18:203::/64), and rack 2's gateway (fd00:18:204::/64).</summary>
+    public static readonly IPAddress RouterIpv6Address = IPAddress.Parse("fd00:18:203::1");
+    public static readonly IPAddress RackTwoIpv6Gateway = IPAddress.Parse("fd00:18:204::1");
+    public const string RackTwoIpv6Subnet = "fd00:18:204::/64";
 
     /// <summary>The router namespace of a two-rack topology (its BIRD: the hosts' route reflector), else null.</summary>
     public Netns? Router { get; private set; }
@@ -169,11 +175,9 @@ public sealed class NamespaceTopology : IAsyncDisposable
             if (rack == 1) await Fabric.ConnectAsync(ns, $"p-{name}", address);
             else await ConnectToRackTwoAsync(ns, $"p-{name}", address);
             var arguments = ComputeArguments(name, address);
-            if (rack == 1)
-            {
-                await ns.IpAsync("-6", "addr", "add", $"{HostIpv6Address(i)}/64", "dev", "eth0", "nodad");
-                arguments.AddRange(["--host-ipv6", HostIpv6Address(i).ToString()]);
-            }
+            await ns.IpAsync("-6", "addr", "add", $"{HostIpv6Address(i, Options.Racks)}/64", "dev", "eth0", "nodad");
+            arguments.AddRange(["--host-ipv6", HostIpv6Address(i, Options.Racks).ToString()]);
+            if (rack == 2) await ns.IpAsync("-6", "route", "add", "default", "via", RackTwoIpv6Gateway.ToString());
             if (Options.Racks == 2)
             {
                 arguments.Add($"--Compute:Labels:rack=r{rack}");
@@ -189,6 +193,9 @@ public sealed class NamespaceTopology : IAsyncDisposable
             // The fabric's members reach rack 2 through the router; rack 2 reaches everything through it.
             foreach (var member in _controllers.Select(c => c.Namespace).Concat(_hosts.Where(h => h.Address.ToString().StartsWith("172.18.203.", StringComparison.Ordinal)).Select(h => h.Namespace)))
                 await member.IpAsync("route", "add", RackTwoSubnet, "via", RouterAddress.ToString());
+            // Over IPv6 too, for the hosts (the controllers have no IPv6 address).
+            foreach (var member in _hosts.Where(h => h.Address.ToString().StartsWith("172.18.203.", StringComparison.Ordinal)).Select(h => h.Namespace))
+                await member.IpAsync("-6", "route", "add", RackTwoIpv6Subnet, "via", RouterIpv6Address.ToString());
             await StartRouterBirdAsync(Router);
         }
 
@@ -198,10 +205,12 @@ public sealed class NamespaceTopology : IAsyncDisposable
         _log($"{Prefix}: {_controllers.Count} controller(s) and {_hosts.Count} hosts ready");
         if (Router is not null)
         {
-            // The hosts peer with the router only: the mesh off, the router a global peer (as an operator would).
+            // The hosts peer with the router only: the mesh off, the router a global peer (as an operator would), at
+            // its IPv4 address and at its IPv6 address (BGP's IPv6 routes travel over IPv6 sessions).
             await CalicoctlAsync("bgp", "config", "--mesh", "off");
             await CalicoctlAsync("bgp", "peer", "add", "--address", RouterAddress.ToString(), "--as", $"{RouterAsNumber}");
-            _log($"{Prefix}: BGP mesh off, every host peering with the router {RouterAddress}");
+            await CalicoctlAsync("bgp", "peer", "add", "--address", RouterIpv6Address.ToString(), "--as", $"{RouterAsNumber}");
+            _log($"{Prefix}: BGP mesh off, every host peering with the router {RouterAddress} and {RouterIpv6Address}");
         }
     }
 
@@ -215,15 +224,20 @@ public sealed class NamespaceTopology : IAsyncDisposable
             .. _controllers.SelectMany(c => new[] { "--gateway", $"{c.Address}:30000" }),
         ]);
 
-    /// <summary>{prefix}tor: on the fabric at 172.18.203.1, and the gateway (172.18.204.1) of rack 2's bridge br1; forwards.</summary>
+    /// <summary>
+    /// {prefix}tor: on the fabric at 172.18.203.1 and fd00:18:203::1, and the gateway (172.18.204.1, fd00:18:204::1) of
+    /// rack 2's bridge br1; forwards both.
+    /// </summary>
     private async Task<Netns> CreateRouterAsync()
     {
         var router = await CreateNamespaceAsync("tor");
         await Fabric.ConnectAsync(router, "p-tor", RouterAddress);
+        await router.IpAsync("-6", "addr", "add", $"{RouterIpv6Address}/64", "dev", "eth0", "nodad");
         await router.IpAsync("link", "add", "br1", "type", "bridge");
         await router.IpAsync("addr", "add", $"{RackTwoGateway}/24", "dev", "br1");
+        await router.IpAsync("-6", "addr", "add", $"{RackTwoIpv6Gateway}/64", "dev", "br1", "nodad");
         await router.IpAsync("link", "set", "br1", "up");
-        await router.ExecAsync("sysctl", "-qw", "net.ipv4.ip_forward=1");
+        await router.ExecAsync("sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1");
         return router;
     }
 
@@ -238,30 +252,38 @@ public sealed class NamespaceTopology : IAsyncDisposable
 
     /// <summary>
     /// The router's BIRD (the run's own, in its directory; killed with the namespace): every host a route-reflector
-    /// client (iBGP, multihop), and what it learns into its kernel, so that it forwards between the racks.
+    /// client (iBGP, multihop) at its IPv4 and at its IPv6 address, and what it learns into its kernel, so that it
+    /// forwards between the racks.
     /// </summary>
     private async Task StartRouterBirdAsync(Netns router)
     {
         var directory = Path.Combine(TempDirectory, "tor");
         Directory.CreateDirectory(directory);
         var config = Path.Combine(directory, "bird.conf");
-        var clients = string.Concat(_hosts.Select(h => $"protocol bgp {h.Name} from rack_client {{ neighbor {h.Address} as {RouterAsNumber}; }}\n"));
-        await File.WriteAllTextAsync(config, $$"""
-            router id {{RouterAddress}};
-            protocol device { scan time 2; }
-            protocol direct { ipv4; interface "eth0", "br1"; }
-            protocol kernel { ipv4 { import none; export filter { if source = RTS_BGP then accept; reject; }; }; }
-            template bgp rack_client {
-              local {{RouterAddress}} as {{RouterAsNumber}};
+        var clients = string.Concat(_hosts.Select((h, i) => $"protocol bgp {h.Name} from rack_client {{ neighbor {h.Address} as {RouterAsNumber}; }}\n"
+            + $"protocol bgp {h.Name}_6 from rack_client6 {{ neighbor {HostIpv6Address(i + 1, Options.Racks)} as {RouterAsNumber}; }}\n"));
+        // One template per family, the same but for the address the sessions start from and the channel.
+        string Template(string name, IPAddress local, string channel) => $$"""
+            template bgp {{name}} {
+              local {{local}} as {{RouterAsNumber}};
               multihop;
               rr client;
               rr cluster id {{RouterAddress}};
               connect delay time 2;
               connect retry time 5;
-              ipv4 { import all; export where source = RTS_BGP; gateway recursive; };
+              {{channel}} { import all; export where source = RTS_BGP; gateway recursive; };
             }
 
-            """ + clients);
+            """;
+        await File.WriteAllTextAsync(config, $$"""
+            router id {{RouterAddress}};
+            protocol device { scan time 2; }
+            protocol direct { ipv4; interface "eth0", "br1"; }
+            protocol kernel { ipv4 { import none; export filter { if source = RTS_BGP then accept; reject; }; }; }
+            protocol direct direct6 { ipv6; interface "eth0", "br1"; }
+            protocol kernel kernel6 { ipv6 { import none; export filter { if source = RTS_BGP then accept; reject; }; }; }
+
+            """ + Template("rack_client", RouterAddress, "ipv4") + Template("rack_client6", RouterIpv6Address, "ipv6") + clients);
         await router.ExecAsync("bird", "-c", config, "-s", Path.Combine(directory, "bird.ctl"), "-P", Path.Combine(directory, "bird.pid"));
         _log($"{Prefix}: router {router.Name} with BIRD (route reflector of {_hosts.Count} hosts), rack 2 on {RackTwoSubnet}");
     }

@@ -15,8 +15,9 @@ public sealed record TopologyOptions
     /// <summary>
     /// 1: every host on the fabric (routes computed by the control plane, direct mode). 2: BGP routing mode across two
     /// racks: odd hosts on the fabric (rack r1, 172.18.203.0/24), even hosts on a second segment (rack r2,
-    /// 172.18.204.0/24) behind the router namespace {prefix}tor (172.18.203.1 and 172.18.204.1), whose BIRD is every
-    /// host's route reflector: an operator's global peer, with the node-to-node mesh off (<see cref="NamespaceTopology.Router"/>).
+    /// 172.18.204.0/24, fd00:18:204::/64) behind the router namespace {prefix}tor (172.18.203.1 and 172.18.204.1,
+    /// fd00:18:203::1 and fd00:18:204::1), whose BIRD is every host's route reflector over IPv4 and IPv6 sessions: an
+    /// operator's global peer at each address, with the node-to-node mesh off (<see cref="NamespaceTopology.Router"/>).
     /// </summary>
     public int Racks { get; init; } = 1;
 

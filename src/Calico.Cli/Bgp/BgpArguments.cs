@@ -9,15 +9,17 @@ namespace Calico.Cli.Bgp;
 /// <summary>What the BGP commands share: how an address and an AS number are read, and how a refusal is told.</summary>
 internal static class BgpArguments
 {
-    public static readonly Option<string> Address = CliOptions.Text("--address", "ipv4", "the peer's IPv4 address, which names it (required)");
+    public static readonly Option<string> Address = CliOptions.Text("--address", "ip", "the peer's IPv4 or IPv6 address, which names it (required)");
 
     public static IPAddress RequiredAddress(CliContext context)
     {
         var text = context.Options.GetValue(Address);
-        if (string.IsNullOrWhiteSpace(text)) throw new CliUsageException("--address is required: the peer's IPv4 address");
-        return IPAddress.TryParse(text, out var address) && address.ToString() == text.Trim()
+        if (string.IsNullOrWhiteSpace(text)) throw new CliUsageException("--address is required: the peer's IPv4 or IPv6 address");
+        // IPv4 only in its full dotted form (the parser would take "10.1" as 10.0.0.1); IPv6 in any spelling, stored canonical.
+        return IPAddress.TryParse(text.Trim(), out var address)
+               && (address.ToString() == text.Trim() || (address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 && text.Contains(':')))
             ? address
-            : throw new CliUsageException($"--address '{text}' is not an IP address (for example 172.18.9.1)");
+            : throw new CliUsageException($"--address '{text}' is not an IP address (for example 172.18.9.1 or 2001:db8:9::1)");
     }
 
     /// <summary>An AS number, 1..4294967295 (4-byte ASNs, plain or as "high.low").</summary>

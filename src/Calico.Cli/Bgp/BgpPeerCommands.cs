@@ -52,9 +52,11 @@ public sealed class BgpPeerListCommand : ICliCommand
     {
         var client = await context.Connect(cancellationToken);
         var peers = await client.GetGrain<IBgpConfigurationGrain>(BgpConfiguration.DefaultKey).ListPeersAsync().WaitAsync(cancellationToken);
-        await context.Output.WriteLineAsync($"{"ADDRESS",-16} {"AS",-11} {"PASSWORD",-9} {"MULTIHOP",-9} FOR");
+        // IPv6 addresses are wider than the usual column: it grows to the longest.
+        var width = peers.Select(v => v.Value.Key.Length).Append(16).Max();
+        await context.Output.WriteLineAsync($"{"ADDRESS".PadRight(width)} {"AS",-11} {"PASSWORD",-9} {"MULTIHOP",-9} FOR");
         foreach (var p in peers.Select(v => v.Value))
-            await context.Output.WriteLineAsync($"{p.Key,-16} {p.AsNumber,-11} {(p.Password is null ? "unset" : "set"),-9} {(p.Multihop ? "yes" : "no"),-9} {p.Scope}");
+            await context.Output.WriteLineAsync($"{p.Key.PadRight(width)} {p.AsNumber,-11} {(p.Password is null ? "unset" : "set"),-9} {(p.Multihop ? "yes" : "no"),-9} {p.Scope}");
         return ExitCodes.Ok;
     }
 }

@@ -43,12 +43,14 @@ public sealed class BgpStatusCommand : ICliCommand
                 continue;
             }
             if (sessions.Count == 0) await context.Output.WriteLineAsync("  no BGP peers");
-            else await context.Output.WriteLineAsync($"  {"PEER",-16} {"STATE",-12} {"SINCE",-20} {"ROUTES",-7} INFO");
+            // IPv6 peers are wider than the usual column: it grows to the longest.
+            var width = sessions.Select(x => x.Peer.ToString().Length).Append(16).Max();
+            if (sessions.Count > 0) await context.Output.WriteLineAsync($"  {"PEER".PadRight(width)} {"STATE",-12} {"SINCE",-20} {"ROUTES",-7} INFO");
             foreach (var s in sessions)
             {
                 var since = s.Since is { } when ? when.ToUniversalTime().ToString("yyyy-MM-dd HH:mm:ss") + "Z" : "-";
                 await context.Output.WriteLineAsync(
-                    $"  {s.Peer,-16} {s.State,-12} {since,-20} {(s.RoutesReceived is { } n ? n.ToString() : "-"),-7} {s.Info}".TrimEnd());
+                    $"  {s.Peer.ToString().PadRight(width)} {s.State,-12} {since,-20} {(s.RoutesReceived is { } n ? n.ToString() : "-"),-7} {s.Info}".TrimEnd());
                 if (!s.IsEstablished) problems++;
             }
         }

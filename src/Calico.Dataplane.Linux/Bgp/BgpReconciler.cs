@@ -147,7 +147,7 @@ public sealed partial class BgpReconciler : IDisposable
                 }
                 if (_processes.ResolveExecutable(_options.BirdPath) is null) plan.Add($"fail   BIRD is not installed ({_options.BirdPath} not found)");
                 var changed = !File.Exists(Files.ConfigFile) || File.ReadAllText(Files.ConfigFile) != config.Text;
-                if (changed) plan.Add($"write  file {Files.ConfigFile} ({config.Peers.Count} peers, {config.Exports.Count} prefixes announced)");
+                if (changed) plan.Add($"write  file {Files.ConfigFile} ({config.Peers.Count} peers, {config.Exports.Count + config.Exports6.Count} prefixes announced)");
                 if (running is null || running.HasExited) plan.Add($"start  bird (router id {config.Node.RouterId}, AS {config.Node.AsNumber})");
                 else if (changed) plan.Add($"reload bird pid {running.Pid} (birdc configure)");
                 return plan;
@@ -189,7 +189,7 @@ public sealed partial class BgpReconciler : IDisposable
             _applied = null;
             _control.Configure();
             Count("reload", drift);
-            LogReloaded(_logger, config.Peers.Count, config.Exports.Count);
+            LogReloaded(_logger, config.Peers.Count, config.Exports.Count + config.Exports6.Count);
         }
         else if (written) Count("write", drift);
         _applied = config.Text;

@@ -26,7 +26,7 @@ public sealed class BgpPeerGrain(
     {
         if (next is null) return;
         await foreach (var (name, host) in catalog.ListAsync<ResourceState<HostSpec>>(GrainTypes.Host))
-            if (host.Value is { } h && next.Address.Equals(h.Ipv4Address) && next.Selects(h.Name, h.Labels))
+            if (host.Value is { } h && (next.Address.Equals(h.Ipv4Address) || next.Address.Equals(h.Ipv6Address)) && next.Selects(h.Name, h.Labels))
                 throw new InvalidInputException("address", $"{next.Address} is the address of host {name}, which would peer with itself; " +
                     "hosts peer with each other through the node-to-node mesh or route reflectors");
     }

@@ -42,14 +42,20 @@ public sealed record ClusterRouting(RoutingMode Mode = RoutingMode.Direct, uint 
     /// <summary>A host's AS number: its own if it registered one, else the cluster's.</summary>
     public uint AsNumberOf(HostSpec host) => host.AsNumber ?? AsNumber;
 
-    /// <summary>The host's BIRD, or null when it runs none (direct mode, or a host without an IPv4 address for a router id).</summary>
+    /// <summary>
+    /// The host's BIRD, or null when it runs none (direct mode, or a host without an IPv4 address for a router id, which
+    /// BGP needs even for IPv6 sessions). Its IPv6 address, if any, is where its IPv6 sessions start.
+    /// </summary>
     public BgpNodeItem? NodeOf(HostSpec host) =>
-        IsBgp && host.Ipv4Address is { } id ? new BgpNodeItem(id, AsNumberOf(host), host.RouteReflectorClusterId) : null;
+        IsBgp && host.Ipv4Address is { } id ? new BgpNodeItem(id, AsNumberOf(host), host.RouteReflectorClusterId, host.Ipv6Address) : null;
 
-    /// <summary>What other hosts peer with to reach this one, or null (direct mode, or no IPv4 address to peer on).</summary>
+    /// <summary>
+    /// What other hosts peer with to reach this one (at its IPv4 address, and at its IPv6 address too if it has one),
+    /// or null (direct mode, or no IPv4 address to peer on).
+    /// </summary>
     public BgpPeerItem? PeerOf(HostSpec host, bool routeReflectorClient = false) =>
         IsBgp && host.Ipv4Address is { } address
-            ? new BgpPeerItem(address, AsNumberOf(host), host.Name, RouteReflectorClient: routeReflectorClient)
+            ? new BgpPeerItem(address, AsNumberOf(host), host.Name, RouteReflectorClient: routeReflectorClient, Ipv6Address: host.Ipv6Address)
             : null;
 
     /// <summary>

@@ -344,14 +344,17 @@ public sealed record IpPoolItem(
 
 /// <summary>
 /// In BGP routing mode (<see cref="RoutingMode.Bgp"/>), what this host's BIRD is: its router id (the host's IPv4
-/// address), AS number (the host's own, else the cluster's) and, for a route reflector, its cluster id. One per host;
-/// absent in direct mode, so a host without it runs no BIRD.
+/// address), AS number (the host's own, else the cluster's), for a route reflector its cluster id, and the host's
+/// IPv6 address (<see cref="Ipv6Address"/>: the local address of its IPv6 sessions and the next hop of the IPv6
+/// routes it announces; null: no IPv6 session, so its IPv6 workloads are not announced). One per host; absent in
+/// direct mode, so a host without it runs no BIRD.
 /// </summary>
 [GenerateSerializer, Immutable]
 public sealed record BgpNodeItem(
     [property: Id(0)] IPAddress RouterId,
     [property: Id(1)] uint AsNumber,
-    [property: Id(2)] IPAddress? RouteReflectorClusterId = null) : DesiredItem
+    [property: Id(2)] IPAddress? RouteReflectorClusterId = null,
+    [property: Id(3)] IPAddress? Ipv6Address = null) : DesiredItem
 {
     public static readonly DesiredKey NodeKey = new(DesiredKind.BgpNode, "node");
 
@@ -362,10 +365,12 @@ public sealed record BgpNodeItem(
 public enum BgpPeerSource { Mesh = 0, Global = 1, Host = 2 }
 
 /// <summary>
-/// A BGP peer of this host (BGP routing mode), by its IPv4 address: another registered host (<see cref="BgpPeerSource.Mesh"/>:
+/// A BGP peer of this host (BGP routing mode), by its address: another registered host (<see cref="BgpPeerSource.Mesh"/>:
 /// the node-to-node mesh, or a route reflector and its clients, <see cref="RouteReflectorClient"/> on the
-/// reflector's side), or an operator's peer (<see cref="BgpPeer"/>: global, or for selected hosts) with its own AS,
-/// password and multihop wish. One item serves every host that peers with it. The password never prints.
+/// reflector's side), by its IPv4 address, with its IPv6 address in <see cref="Ipv6Address"/> if it has one (a
+/// second session, over IPv6, for the IPv6 routes, as Calico's bird6 mesh has it); or an operator's peer
+/// (<see cref="BgpPeer"/>: global, or for selected hosts) at its IPv4 or IPv6 address, with its own AS, password and
+/// multihop wish. One item serves every host that peers with it. The password never prints.
 /// </summary>
 [GenerateSerializer, Immutable]
 public sealed record BgpPeerItem(
@@ -375,7 +380,8 @@ public sealed record BgpPeerItem(
     [property: Id(3)] BgpPeerSource Source = BgpPeerSource.Mesh,
     [property: Id(4)] string? Password = null,
     [property: Id(5)] bool RouteReflectorClient = false,
-    [property: Id(6)] bool Multihop = false) : DesiredItem
+    [property: Id(6)] bool Multihop = false,
+    [property: Id(7)] IPAddress? Ipv6Address = null) : DesiredItem
 {
     public override DesiredKey Key => new(DesiredKind.BgpPeer, Address.ToString());
 
@@ -388,7 +394,8 @@ public sealed record BgpPeerItem(
     protected override bool PrintMembers(System.Text.StringBuilder builder)
     {
         builder.Append($"Address = {Address}, AsNumber = {AsNumber}, Host = {Host}, Source = {Source}, ");
-        builder.Append($"Password = {(Password is null ? "unset" : "set")}, RouteReflectorClient = {RouteReflectorClient}, Multihop = {Multihop}");
+        builder.Append($"Password = {(Password is null ? "unset" : "set")}, RouteReflectorClient = {RouteReflectorClient}, Multihop = {Multihop}, ");
+        builder.Append($"Ipv6Address = {Ipv6Address}");
         return true;
     }
 }

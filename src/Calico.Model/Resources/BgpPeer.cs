@@ -7,8 +7,9 @@ using Calico.Model.Validation;
 namespace Calico.Model.Resources;
 
 /// <summary>
-/// A BGP peer that operators configure (a top-of-rack router, an external route reflector), keyed by its address:
-/// one peer per address, so two peers can never disagree about the same neighbour. With neither
+/// A BGP peer that operators configure (a top-of-rack router, an external route reflector), keyed by its address
+/// (IPv4, or IPv6: a session over IPv6 carrying the IPv6 routes, from hosts that have an IPv6 address): one peer per
+/// address, so two peers can never disagree about the same neighbour. With neither
 /// <see cref="Host"/> nor <see cref="HostLabel"/> it is a global peer (every host peers with it); with one of them,
 /// only the hosts it selects do. A peer whose AS differs from a host's is an eBGP peer of that host, reached directly
 /// (on a shared segment) unless <see cref="Multihop"/> asks otherwise.
@@ -52,14 +53,7 @@ public sealed record BgpPeer(
     {
         var v = new Validator();
         if (Address is null) v.Add("address", "is required");
-        else
-        {
-            // BIRD's sessions are IPv4 only so far (the hosts peer on their IPv4 addresses).
-            if (Address.AddressFamily != AddressFamily.InterNetwork) v.Add("address", $"{Address} is not an IPv4 address (IPv6 peers are not supported yet)");
-            else if (IPAddress.IsLoopback(Address) || Address.Equals(IPAddress.Any) || Address.Equals(IPAddress.Broadcast)
-                     || Address.GetAddressBytes()[0] >= 224)
-                v.Add("address", $"{Address} cannot be a BGP neighbour (loopback, unspecified, broadcast or multicast)");
-        }
+        else if (NeighbourProblem(Address) is { } problem) v.Add("address", problem);
         if (AsNumber is 0) v.Add("as_number", "must be 1..4294967295");
         if (Password is not null)
         {
@@ -77,6 +71,24 @@ public sealed record BgpPeer(
                 v.Add("host_label", $"'{HostLabel}' is not key=value (for example rack=r1)");
         }
         return v.Errors;
+    }
+
+    /// <summary>
+    /// Why BIRD cannot hold a session to <paramref name="address"/>, or null when it can: IPv4 or IPv6, but not
+    /// loopback, unspecified, broadcast or multicast; for IPv6 not link-local either (a session to a link-local
+    /// neighbour needs an interface, which a peer of many hosts has none of) nor IPv4-mapped (give the IPv4 address).
+    /// </summary>
+    public static string? NeighbourProblem(IPAddress address)
+    {
+        if (address.AddressFamily is not (AddressFamily.InterNetwork or AddressFamily.InterNetworkV6))
+            return $"{address} is not an IPv4 or IPv6 address";
+        if (IPAddress.IsLoopback(address) || address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any)
+            || address.Equals(IPAddress.Broadcast) || address.IsIPv6Multicast
+            || (address.AddressFamily == AddressFamily.InterNetwork && address.GetAddressBytes()[0] >= 224))
+            return $"{address} cannot be a BGP neighbour (loopback, unspecified, broadcast or multicast)";
+        if (address.IsIPv6LinkLocal) return $"{address} is link-local: a BGP neighbour needs a global or unique local IPv6 address";
+        if (address.IsIPv4MappedToIPv6) return $"{address} is an IPv4-mapped IPv6 address: give the IPv4 address {address.MapToIPv4()}";
+        return null;
     }
 
     // Never the password itself: records print in logs.

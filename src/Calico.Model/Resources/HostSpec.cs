@@ -40,6 +40,11 @@ public sealed record HostSpec(
         v.Family(Ipv6Address, 6, "ipv6_address");
         if (Ipv4Address is not null && (IPAddress.IsLoopback(Ipv4Address) || Ipv4Address.Equals(IPAddress.Any)))
             v.Add("ipv4_address", $"{Ipv4Address} cannot be reached from other hosts");
+        // Other hosts route its IPv6 workloads via it, and BGP's IPv6 sessions start from it: a global (or unique local)
+        // unicast address, never one scoped to a link.
+        if (Ipv6Address is { AddressFamily: System.Net.Sockets.AddressFamily.InterNetworkV6 } v6
+            && (IPAddress.IsLoopback(v6) || v6.Equals(IPAddress.IPv6Any) || v6.IsIPv6Multicast || v6.IsIPv6LinkLocal || v6.IsIPv4MappedToIPv6))
+            v.Add("ipv6_address", $"{v6} cannot be reached from other hosts (loopback, unspecified, multicast, link-local or IPv4-mapped)");
         if (AsNumber is 0) v.Add("as_number", "0 is reserved");
         v.Family(RouteReflectorClusterId, 4, "route_reflector_cluster_id");
         foreach (var (key, value) in Labels)

@@ -7,8 +7,9 @@ using Calico.Model.Resources;
 namespace Calico.Silo.Compute;
 
 /// <summary>
-/// <c>calico.bgp.sessions</c>: the BGP sessions of each host's BIRD by state (tags <c>host</c>, <c>state</c>), as
-/// its agent last read them. One instrument for the process, whatever the number of agents in it; a host whose
+/// <c>calico.bgp.sessions</c>: the BGP sessions of each host's BIRD by state and address family of the peer (tags
+/// <c>host</c>, <c>state</c>, <c>family</c>: ipv4 or ipv6, so that a host's IPv6 sessions show apart), as its agent
+/// last read them. One instrument for the process, whatever the number of agents in it; a host whose
 /// BIRD could not be read (or runs none) is left out rather than reported with no sessions.
 /// </summary>
 public static class BgpSessionTelemetry
@@ -26,6 +27,6 @@ public static class BgpSessionTelemetry
     }
 
     private static IEnumerable<Measurement<int>> Observe() =>
-        Latest.SelectMany(kv => kv.Value.GroupBy(s => s.State).Select(g =>
-            new Measurement<int>(g.Count(), new TagList { { "host", kv.Key }, { "state", g.Key } })));
+        Latest.SelectMany(kv => kv.Value.GroupBy(s => (s.State, Family: s.Peer.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? "ipv6" : "ipv4"))
+            .Select(g => new Measurement<int>(g.Count(), new TagList { { "host", kv.Key }, { "state", g.Key.State }, { "family", g.Key.Family } })));
 }

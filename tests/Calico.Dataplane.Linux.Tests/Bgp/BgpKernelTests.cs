@@ -1,4 +1,5 @@
 using Calico.Dataplane.Linux.Tests.Dhcp;
+using System.Net;
 using Calico.Model.Desired;
 using Xunit.Abstractions;
 
@@ -59,6 +60,30 @@ public sealed class BgpKernelTests(ITestOutputHelper output) : IDisposable
         await DhcpLab.WaitUntil(() => BgpLab.Route(b, "10.65.1.7").Length == 0, Converge, "10.65.1.7/32 to be withdrawn from h44");
         Assert.Contains("proto bird", BgpLab.Route(b, "10.65.0.0/26"));
         Assert.True(BgpLab.Pings(vmB, vmA.Address));
+    }
+
+    [Fact]
+    public async Task Dual_stack_hosts_in_full_mesh_hold_an_ipv6_session_beside_the_ipv4_one_and_route_ipv6_over_it()
+    {
+        var (a, b) = _lab.TwoHostsOnOneSegment(ipv6: true);
+        _lab.Block("10.65.0.0/26", a.Name);
+        _lab.Block("10.65.0.64/26", b.Name);
+        _lab.Block("2001:db8:1::/122", a.Name);
+        _lab.Block("2001:db8:1::40/122", b.Name);
+        var vmA = _lab.AddVm(a, "port-a-0001", "10.65.0.2", "2001:db8:1::2");
+        var vmB = _lab.AddVm(b, "port-b-0001", "10.65.0.66", "2001:db8:1::42");
+        await _lab.ApplyAsync(a, b);
+
+        // Each host's one mesh peer item gives two sessions: Mesh_172_18_203_44 and Mesh_2001_db8_ff__44.
+        await DhcpLab.WaitUntil(() => a.Dataplane.ReadBgpSessions() is { Count: 2 } s && s.All(x => x.IsEstablished)
+                && BgpLab.Route6(a, "2001:db8:1::40/122").Contains("proto bird") && BgpLab.Route6(b, "2001:db8:1::/122").Contains("proto bird"),
+            Converge, "both mesh sessions established and the IPv6 blocks learned");
+        Assert.Equal([("172.18.203.44", "Mesh_172_18_203_44"), ("2001:db8:ff::44", "Mesh_2001_db8_ff__44")],
+            a.Dataplane.ReadBgpSessions()!.Select(x => (x.Peer.ToString(), x.Protocol)).Order());
+        // The next hop is the other host's IPv6 address, on the segment.
+        Assert.Contains("via 2001:db8:ff::44 dev eth0 proto bird", BgpLab.Route6(a, "2001:db8:1::40/122"));
+        Assert.Contains("via 2001:db8:ff::31 dev eth0 proto bird", BgpLab.Route6(b, "2001:db8:1::/122"));
+        await DhcpLab.WaitUntil(() => BgpLab.Pings(vmA, vmB.Ipv6Address!) && BgpLab.Pings(vmB, vmA.Ipv6Address!), Converge, "the VMs to reach each other over IPv6");
     }
 
     [Fact]
@@ -174,6 +199,73 @@ public sealed class BgpKernelTests(ITestOutputHelper output) : IDisposable
         await DhcpLab.WaitUntil(() => BgpLab.Pings(vmA, vmB.Address) && BgpLab.Pings(vmB, vmA.Address), Converge, "the VMs to reach each other across the racks");
         // Mesh off: each host's only session is the reflector (an operator's global peer), established.
         Assert.Equal([("10.0.1.1", "Global_10_0_1_1", "Established")], a.Dataplane.ReadBgpSessions()!.Select(s => (s.Peer.ToString(), s.Protocol, s.State)));
+    }
+
+    [Fact]
+    public async Task A_dual_stack_vm_in_one_rack_reaches_one_in_the_other_over_ipv6_through_routes_learned_over_bgp_only()
+    {
+        var (a, b, router) = _lab.TwoRacksWithRouteReflector(ipv6: true);
+        _lab.Block("10.65.0.0/26", a.Name);
+        _lab.Block("10.65.0.64/26", b.Name);
+        _lab.Block("2001:db8:1::/122", a.Name);
+        _lab.Block("2001:db8:1::40/122", b.Name);
+        var vmA = _lab.AddVm(a, "port-a-0001", "10.65.0.2", "2001:db8:1::2");
+        var vmB = _lab.AddVm(b, "port-b-0001", "10.65.0.66", "2001:db8:1::42");
+        // A SLAAC-style address, in no block: announced as a /128, and withdrawn with its port.
+        var outside = _lab.AddVm(a, "port-a-0002", "10.65.0.3", "2001:db8:1:0:f816:3eff:fe00:7");
+        await _lab.ApplyAsync(a, b);
+
+        // The control plane sent no route via another host, IPv6 included: only BGP can teach the other rack's.
+        foreach (var host in new[] { a, b })
+        {
+            Assert.DoesNotContain(_lab.Engine.Snapshot(host.Name).Values, i => i is RouteItem { Kind: RouteKind.ViaHost });
+            Assert.DoesNotContain("via", host.Ns.Ip("-6", "route", "show", "proto", "80"));
+        }
+        // Each host's BIRD has its IPv6 session to the reflector's IPv6 address, from the host's own.
+        var configA = File.ReadAllText(a.Files.ConfigFile);
+        Assert.Contains("local 2001:db8:a::2 as 64512;", configA);
+        Assert.Contains("protocol bgp Global_2001_db8_a__1 from calico_peer6", configA);
+        Assert.Contains("route 2001:db8:1:0:f816:3eff:fe00:7/128 blackhole;", configA);
+        try
+        {
+            await DhcpLab.WaitUntil(() => BgpLab.Route6(b, "2001:db8:1::/122").Contains("proto bird") && BgpLab.Route6(a, "2001:db8:1::40/122").Contains("proto bird")
+                && BgpLab.Route6(b, "2001:db8:1:0:f816:3eff:fe00:7").Contains("proto bird")
+                && router.Ip("-6", "route", "show", "2001:db8:1::/122").Contains("proto bird"),
+                Converge, "the racks' IPv6 blocks to reach the other rack and the router over BGP");
+        }
+        catch (TimeoutException)
+        {
+            output.WriteLine(BgpLab.Birdc(a, "show", "protocols", "all") + BgpLab.Birdc(a, "show", "route", "all") + a.Ns.Ip("-6", "route") + router.Ip("-6", "route")
+                + new Calico.Dataplane.Linux.Bgp.BirdControl("/usr/sbin/birdc", Path.Combine(_lab.Root, "tor.ctl")).Run("show", "protocols", "all"));
+            throw;
+        }
+        // Next hop: the other rack's host reached through this rack's router (the reflector keeps the next hop, the host's IPv6 address).
+        Assert.Contains("via 2001:db8:a::1", BgpLab.Route6(a, "2001:db8:1::40/122"));
+        Assert.Contains("via 2001:db8:b::1", BgpLab.Route6(b, "2001:db8:1::/122"));
+        Assert.Contains("via 2001:db8:a::2", router.Ip("-6", "route", "show", "2001:db8:1::/122"));
+
+        await DhcpLab.WaitUntil(() => BgpLab.Pings(vmA, vmB.Ipv6Address!) && BgpLab.Pings(vmB, vmA.Ipv6Address!) && BgpLab.Pings(vmB, outside.Ipv6Address!),
+            Converge, "the VMs to reach each other over IPv6 across the racks");
+        using (var listener = Calico.Dataplane.Linux.Tests.Policy.PolicyLab.Listener.Tcp(vmB.Ns, vmB.Ipv6Address!, 8080))
+        {
+            Assert.True(await Calico.Dataplane.Linux.Tests.Policy.PolicyLab.ConnectsAsync(vmA.Ns, vmB.Ipv6Address!, 8080), "TCP over IPv6 from rack A's VM to rack B's");
+            Assert.True(await listener.SawAsync(vmA.Ipv6Address!), "rack B's VM saw rack A's VM's own IPv6 address");
+        }
+        // IPv4 still goes as before, over its own sessions.
+        Assert.True(BgpLab.Pings(vmA, vmB.Address));
+
+        // The sessions the agent reports: the reflector at its IPv4 and at its IPv6 address, both established.
+        await DhcpLab.WaitUntil(() => a.Dataplane.ReadBgpSessions() is { Count: 2 } s && s.All(x => x.IsEstablished), Converge, "both sessions established");
+        Assert.Equal([("10.0.1.1", "Global_10_0_1_1"), ("2001:db8:a::1", "Global_2001_db8_a__1")],
+            a.Dataplane.ReadBgpSessions()!.Select(x => (x.Peer.ToString(), x.Protocol)).Order());
+        Assert.True(a.Dataplane.ReadBgpSessions()!.Single(x => x.Peer.Equals(IPAddress.Parse("2001:db8:a::1"))).RoutesReceived >= 1);
+
+        // The SLAAC-style address's port is deleted: its /128 is withdrawn from the other rack; the block stays.
+        _lab.DeletePort("port-a-0002");
+        await _lab.ApplyAsync(a);
+        await DhcpLab.WaitUntil(() => BgpLab.Route6(b, "2001:db8:1:0:f816:3eff:fe00:7").Length == 0, Converge, "the /128 to be withdrawn from rack B");
+        Assert.Contains("proto bird", BgpLab.Route6(b, "2001:db8:1::/122"));
+        Assert.True(BgpLab.Pings(vmB, vmA.Ipv6Address!));
     }
 
     [Fact]

@@ -43,17 +43,21 @@ public sealed class BgpLab : IDisposable
 
     public DesiredStateEngine Engine { get; } = new(routing: ClusterRouting.Bgp);
 
-    public sealed record Host(string Name, TestNamespace Ns, IPAddress Address, LinuxDataplane Dataplane, BirdFiles Files);
+    public sealed record Host(string Name, TestNamespace Ns, IPAddress Address, LinuxDataplane Dataplane, BirdFiles Files, IPAddress? Ipv6Address = null);
 
-    public sealed record Vm(TestNamespace Ns, WorkloadEndpoint Port, IPAddress Address);
+    public sealed record Vm(TestNamespace Ns, WorkloadEndpoint Port, IPAddress Address, IPAddress? Ipv6Address = null);
 
-    /// <summary>Two hosts joined by a veth pair (eth0 on each), 172.18.203.31 and .44 as in the seed, both registered.</summary>
-    public (Host A, Host B) TwoHostsOnOneSegment()
+    /// <summary>
+    /// Two hosts joined by a veth pair (eth0 on each), 172.18.203.31 and .44 as in the seed, both registered; with
+    /// <paramref name="ipv6"/> also 2001:db8:ff::31 and ::44.
+    /// </summary>
+    public (Host A, Host B) TwoHostsOnOneSegment(bool ipv6 = false)
     {
         var a = Namespace("cal-bh");
         var b = Namespace("cal-bh");
         a.AddVethPair("eth0", "eth0", b);
-        return (AddHost("h31", a, "172.18.203.31/24"), AddHost("h44", b, "172.18.203.44/24"));
+        return (AddHost("h31", a, "172.18.203.31/24", ipv6WithPrefix: ipv6 ? "2001:db8:ff::31/64" : null),
+            AddHost("h44", b, "172.18.203.44/24", ipv6WithPrefix: ipv6 ? "2001:db8:ff::44/64" : null));
     }
 
     /// <summary>
@@ -82,9 +86,9 @@ public sealed class BgpLab : IDisposable
     /// The hosts know it as an operator's global peer with the node-to-node mesh off, so they peer with it only. Its
     /// BIRD puts what it learns into its kernel, so the router forwards between the racks.
     /// </summary>
-    public (Host A, Host B, TestNamespace Router) TwoRacksWithRouteReflector()
+    public (Host A, Host B, TestNamespace Router) TwoRacksWithRouteReflector(bool ipv6 = false)
     {
-        var (router, hostA, hostB) = TwoRacks(64512, 64512, [], []);
+        var (router, hostA, hostB) = TwoRacks(64512, 64512, [], [], ipv6);
         StartRouterBird(router, """
             template bgp rack_client {
               local 10.0.1.1 as 64512;
@@ -97,9 +101,24 @@ public sealed class BgpLab : IDisposable
             }
             protocol bgp rack_a from rack_client { neighbor 10.0.1.2 as 64512; }
             protocol bgp rack_b from rack_client { neighbor 10.0.2.2 as 64512; }
-            """);
+
+            """ + (ipv6 ? """
+            template bgp rack_client6 {
+              local 2001:db8:a::1 as 64512;
+              multihop;
+              rr client;
+              rr cluster id 10.0.1.1;
+              connect delay time 2;
+              connect retry time 5;
+              ipv6 { import all; export where source = RTS_BGP; gateway recursive; };
+            }
+            protocol bgp rack_a6 from rack_client6 { neighbor 2001:db8:a::2 as 64512; }
+            protocol bgp rack_b6 from rack_client6 { neighbor 2001:db8:b::2 as 64512; }
+            """ : ""), ipv6);
         Store(new BgpConfiguration(NodeToNodeMesh: false), BgpConfiguration.DefaultKey);
         Store(new BgpPeer(IPAddress.Parse("10.0.1.1"), 64512), "10.0.1.1");
+        // The reflector's IPv6 address is a peer of its own: BGP's IPv6 routes travel over IPv6 sessions.
+        if (ipv6) Store(new BgpPeer(IPAddress.Parse("2001:db8:a::1"), 64512), "2001:db8:a::1");
         return (hostA, hostB, router);
     }
 
@@ -127,7 +146,12 @@ public sealed class BgpLab : IDisposable
         return (hostA, hostB, router);
     }
 
-    private (TestNamespace Router, Host A, Host B) TwoRacks(uint asA, uint asB, KeyValuePair<string, string>[] labelsA, KeyValuePair<string, string>[] labelsB)
+    /// <summary>
+    /// The racks' segments: 10.0.1.0/24 and 10.0.2.0/24, with <paramref name="ipv6"/> also 2001:db8:a::/64 and
+    /// 2001:db8:b::/64 (the router at ::1, each host at ::2, registered with it), the router forwarding both.
+    /// </summary>
+    private (TestNamespace Router, Host A, Host B) TwoRacks(uint asA, uint asB, KeyValuePair<string, string>[] labelsA, KeyValuePair<string, string>[] labelsB,
+        bool ipv6 = false)
     {
         var router = Namespace("cal-br");
         var a = Namespace("cal-bh");
@@ -137,15 +161,29 @@ public sealed class BgpLab : IDisposable
         router.Ip("addr", "add", "10.0.1.1/24", "dev", "rack-a");
         router.Ip("addr", "add", "10.0.2.1/24", "dev", "rack-b");
         router.Exec("sysctl", "-qw", "net.ipv4.ip_forward=1");
-        var hostA = AddHost("rack-a-h1", a, "10.0.1.2/24", asA, new ValueMap(labelsA));
-        var hostB = AddHost("rack-b-h1", b, "10.0.2.2/24", asB, new ValueMap(labelsB));
+        if (ipv6)
+        {
+            router.Ip("-6", "addr", "add", "2001:db8:a::1/64", "dev", "rack-a", "nodad");
+            router.Ip("-6", "addr", "add", "2001:db8:b::1/64", "dev", "rack-b", "nodad");
+            router.Exec("sysctl", "-qw", "net.ipv6.conf.all.forwarding=1");
+        }
+        var hostA = AddHost("rack-a-h1", a, "10.0.1.2/24", asA, new ValueMap(labelsA), ipv6 ? "2001:db8:a::2/64" : null);
+        var hostB = AddHost("rack-b-h1", b, "10.0.2.2/24", asB, new ValueMap(labelsB), ipv6 ? "2001:db8:b::2/64" : null);
         a.Ip("route", "add", "default", "via", "10.0.1.1");
         b.Ip("route", "add", "default", "via", "10.0.2.1");
+        if (ipv6)
+        {
+            a.Ip("-6", "route", "add", "default", "via", "2001:db8:a::1");
+            b.Ip("-6", "route", "add", "default", "via", "2001:db8:b::1");
+        }
         return (router, hostA, hostB);
     }
 
-    /// <summary>The router's BIRD: device, direct and kernel protocols (BGP's routes into its kernel), then <paramref name="peers"/>.</summary>
-    private void StartRouterBird(TestNamespace router, string peers)
+    /// <summary>
+    /// The router's BIRD: device, direct and kernel protocols (BGP's routes into its kernel), for IPv6 too with
+    /// <paramref name="ipv6"/>, then <paramref name="peers"/>.
+    /// </summary>
+    private void StartRouterBird(TestNamespace router, string peers, bool ipv6 = false)
     {
         var config = Path.Combine(Root, "tor.conf");
         File.WriteAllText(config, """
@@ -154,7 +192,11 @@ public sealed class BgpLab : IDisposable
             protocol direct { ipv4; interface "rack-*"; }
             protocol kernel { ipv4 { import none; export filter { if source = RTS_BGP then accept; reject; }; }; }
 
-            """ + peers);
+            """ + (ipv6 ? """
+            protocol direct direct6 { ipv6; interface "rack-*"; }
+            protocol kernel kernel6 { ipv6 { import none; export filter { if source = RTS_BGP then accept; reject; }; }; }
+
+            """ : "") + peers);
         // Daemonizes; its command line names our directory, so Dispose kills it.
         router.Exec("/usr/sbin/bird", "-c", config, "-s", Path.Combine(Root, "tor.ctl"), "-P", Path.Combine(Root, "tor.pid"));
     }
@@ -165,19 +207,27 @@ public sealed class BgpLab : IDisposable
     /// <summary>How long the hosts' peers keep their routes after their session broke (BIRD's 120 s by default).</summary>
     public TimeSpan GracefulRestartTime { get; set; } = TimeSpan.FromSeconds(120);
 
-    public Host AddHost(string name, TestNamespace ns, string addressWithPrefix, uint? asNumber = null, ValueMap? labels = null)
+    /// <summary>A host on <paramref name="ns"/>'s eth0, registered with its address (and its IPv6 address, if given).</summary>
+    public Host AddHost(string name, TestNamespace ns, string addressWithPrefix, uint? asNumber = null, ValueMap? labels = null,
+        string? ipv6WithPrefix = null)
     {
         ns.Ip("addr", "add", addressWithPrefix, "dev", "eth0");
         var address = IPAddress.Parse(addressWithPrefix[..addressWithPrefix.IndexOf('/')]);
-        Store(new HostSpec(name, address, null, asNumber, labels ?? ValueMap.Empty), name);
-        return NewAgent(name, ns, address);
+        IPAddress? ipv6 = null;
+        if (ipv6WithPrefix is not null)
+        {
+            ns.Ip("-6", "addr", "add", ipv6WithPrefix, "dev", "eth0", "nodad");
+            ipv6 = IPAddress.Parse(ipv6WithPrefix[..ipv6WithPrefix.IndexOf('/')]);
+        }
+        Store(new HostSpec(name, address, ipv6, asNumber, labels ?? ValueMap.Empty), name);
+        return NewAgent(name, ns, address) with { Ipv6Address = ipv6 };
     }
 
     /// <summary>The host's agent stops (its dataplane disposed: BIRD goes on, fail-static) and a new one starts.</summary>
     public Host Restart(Host host)
     {
         host.Dataplane.Dispose();
-        return NewAgent(host.Name, host.Ns, host.Address);
+        return NewAgent(host.Name, host.Ns, host.Address) with { Ipv6Address = host.Ipv6Address };
     }
 
     private Host NewAgent(string name, TestNamespace ns, IPAddress address)
@@ -200,23 +250,48 @@ public sealed class BgpLab : IDisposable
         return new Host(name, ns, address, dataplane, BirdFiles.For(bgp, ns.Name));
     }
 
-    /// <summary>A VM on <paramref name="host"/>: its port bound there, its namespace's eth0 the peer of the port's tap.</summary>
-    public Vm AddVm(Host host, string portId, string address)
+    /// <summary>
+    /// A VM on <paramref name="host"/>: its port bound there, its namespace's eth0 the peer of the port's tap. With
+    /// <paramref name="ipv6"/> it is dual stack: the port holds that address too (subnet sub-6), and the guest routes
+    /// IPv6 via its tap's link-local address, as a router advertisement would have it do.
+    /// </summary>
+    public Vm AddVm(Host host, string portId, string address, string? ipv6 = null)
     {
         var ip = IPAddress.Parse(address);
+        var ip6 = ipv6 is null ? null : IPAddress.Parse(ipv6);
         var mac = $"fa:16:3e:00:{_namespaces.Count:x2}:{ip.GetAddressBytes()[3]:x2}";
-        var port = new WorkloadEndpoint(portId, "net-1", portId, "proj", host.Name, mac, ValueList.Create(new FixedIp("sub-1", ip)),
+        var fixedIps = ip6 is null ? ValueList.Create(new FixedIp("sub-1", ip)) : ValueList.Create(new FixedIp("sub-1", ip), new FixedIp("sub-6", ip6));
+        var port = new WorkloadEndpoint(portId, "net-1", portId, "proj", host.Name, mac, fixedIps,
             ValueList<string>.Empty, ValueList<AllowedAddressPair>.Empty, true, "vm-" + portId, "compute:nova", PortSecurityOff: true);
         var ns = Namespace("cal-bv");
         host.Ns.AddVethPair(port.InterfaceName, "eth0", ns);
         ns.Ip("link", "set", "eth0", "address", mac);
         ns.Ip("addr", "add", address + "/32", "dev", "eth0");
         ns.Ip("route", "add", "default", "dev", "eth0");
+        if (ip6 is not null)
+        {
+            ns.Ip("-6", "addr", "add", ip6 + "/128", "dev", "eth0", "nodad");
+            ns.Ip("-6", "route", "add", "default", "via", LinkLocalOf(host, port.InterfaceName), "dev", "eth0");
+        }
         Store(port, portId);
-        return new Vm(ns, port, ip);
+        return new Vm(ns, port, ip, ip6);
     }
 
-    public void Block(string cidr, string host) => Store(new IpBlock(IpPrefix.Parse(cidr), "sub-1", host), IpBlock.KeyFor("sub-1", IpPrefix.Parse(cidr)));
+    /// <summary>The kernel's link-local address of <paramref name="device"/> on the host (given to an interface as it comes up).</summary>
+    private static string LinkLocalOf(Host host, string device)
+    {
+        var line = host.Ns.Ip("-6", "-o", "addr", "show", "dev", device, "scope", "link");
+        var start = line.IndexOf("inet6 ", StringComparison.Ordinal) + 6;
+        if (start < 6) throw new InvalidOperationException($"{device} on {host.Name} has no link-local address: {line}");
+        return line[start..line.IndexOf('/', start)];
+    }
+
+    public void Block(string cidr, string host)
+    {
+        var prefix = IpPrefix.Parse(cidr);
+        var subnet = prefix.Version == 6 ? "sub-6" : "sub-1";
+        Store(new IpBlock(prefix, subnet, host), IpBlock.KeyFor(subnet, prefix));
+    }
 
     public void DeletePort(string portId) => Engine.Apply(new ResourceChange(ResourceKind.Endpoint, portId, ++_revision, null));
 
@@ -236,6 +311,9 @@ public sealed class BgpLab : IDisposable
     /// <summary>`ip route show PREFIX` in the host's namespace (empty when there is none).</summary>
     public static string Route(Host host, string prefix) => host.Ns.Ip("route", "show", prefix).Trim();
 
+    /// <summary>`ip -6 route show PREFIX` in the host's namespace (empty when there is none).</summary>
+    public static string Route6(Host host, string prefix) => host.Ns.Ip("-6", "route", "show", prefix).Trim();
+
     public static string Birdc(Host host, params string[] command) => new BirdControl("/usr/sbin/birdc", host.Files.Socket).Run(command);
 
     public static int? BirdPid(Host host) =>
@@ -244,7 +322,8 @@ public sealed class BgpLab : IDisposable
     public static bool Pings(Vm from, IPAddress to)
     {
         var start = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { "netns", "exec", from.Ns.Name, "ping", "-c", "1", "-W", "1", to.ToString() }) start.ArgumentList.Add(a);
+        var family = to.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? "-6" : "-4";
+        foreach (var a in new[] { "netns", "exec", from.Ns.Name, "ping", family, "-c", "1", "-W", "1", to.ToString() }) start.ArgumentList.Add(a);
         using var ping = Process.Start(start)!;
         ping.StandardOutput.ReadToEnd();
         ping.WaitForExit();

@@ -175,6 +175,127 @@ public sealed class BirdConfigurationTests
         Assert.DoesNotContain(BirdConfiguration.Compute(self, "tap", new BgpOptions())!.Peers, p => p.Address.Equals(Node.RouterId));
     }
 
+    /// <summary>
+    /// The seed's source host, dual stack: its IPv6 address, an IPv6 block with a VM in it, a SLAAC address outside it
+    /// (/128), an IPv6 floating IP; peers: a dual-stack host, an IPv4-only host, an operator's IPv6 top-of-rack router
+    /// (eBGP, with a password) and its IPv4 one.
+    /// </summary>
+    private static Dictionary<DesiredKey, DesiredItem> DualStack() => State(
+        Node with { Ipv6Address = IPAddress.Parse("2001:db8:ff::31") },
+        new BgpPeerItem(IPAddress.Parse("172.18.203.44"), 64512, "h44", Ipv6Address: IPAddress.Parse("2001:db8:ff::44")),
+        new BgpPeerItem(IPAddress.Parse("172.18.203.45"), 64512, "h45"),
+        new BgpPeerItem(IPAddress.Parse("2001:db8:ff::1"), 65001, "", BgpPeerSource.Global, "s3cret"),
+        new BgpPeerItem(IPAddress.Parse("172.18.203.1"), 65001, "", BgpPeerSource.Global),
+        Blackhole("10.65.0.0/26"),
+        Blackhole("2001:db8:1::/122"),
+        Local("10.65.0.2/32", "tap84637-ef"),
+        Local("2001:db8:1::2/128", "tap84637-ef"),
+        Local("2001:db8:1:0:f816:3eff:fe00:7/128", "tap12345-ab"),
+        new FloatingNatItem(IPAddress.Parse("2001:db8:f::10"), IPAddress.Parse("2001:db8:1::2"), "tap84637-ef", "fip-6"));
+
+    /// <summary>What only a dual-stack host has (the filter's line, its IPv6 announcements, its sessions), golden.</summary>
+    private const string DualStackGolden = """
+        filter calico_export_to_bgp_peers {
+          if proto = "calico_exports" then accept;
+          if proto = "calico_exports6" then accept;
+          reject;
+        }
+        ---
+        protocol static calico_exports6 {
+          ipv6;
+          route 2001:db8:1::/122 blackhole;
+          route 2001:db8:1:0:f816:3eff:fe00:7/128 blackhole;
+          route 2001:db8:f::10/128 blackhole;
+        }
+        ---
+        protocol bgp Global_172_18_203_1 from calico_peer {
+          description "global peer";
+          neighbor 172.18.203.1 as 65001;
+          direct;
+        }
+
+        protocol bgp Mesh_172_18_203_44 from calico_peer {
+          description "host h44";
+          neighbor 172.18.203.44 as 64512;
+        }
+
+        protocol bgp Mesh_172_18_203_45 from calico_peer {
+          description "host h45";
+          neighbor 172.18.203.45 as 64512;
+        }
+
+        # IPv6 sessions, from this host's IPv6 address: the next hop of the IPv6 routes it announces.
+        ---
+        protocol bgp Global_2001_db8_ff__1 from calico_peer6 {
+          description "global peer";
+          neighbor 2001:db8:ff::1 as 65001;
+          direct;
+          password "s3cret";
+        }
+
+        protocol bgp Mesh_2001_db8_ff__44 from calico_peer6 {
+          description "host h44";
+          neighbor 2001:db8:ff::44 as 64512;
+        }
+
+        """;
+
+    [Fact]
+    public void A_host_with_an_ipv6_address_announces_its_ipv6_routes_over_ipv6_sessions()
+    {
+        var config = BirdConfiguration.Compute(DualStack(), "tap", new BgpOptions())!;
+        var text = config.Text;
+        string Section(string from, string to)
+        {
+            var at = text.IndexOf(from, StringComparison.Ordinal);
+            Assert.True(at >= 0, $"no '{from}' in:\n{text}");
+            return text[at..text.IndexOf(to, at + from.Length, StringComparison.Ordinal)];
+        }
+        // The golden parts, in the file's order: the export filter, the IPv6 announcements, the IPv4 sessions, the IPv6 sessions.
+        Assert.Equal(DualStackGolden.ReplaceLineEndings("\n").Replace("---\n", ""),
+            Section("filter calico_export_to_bgp_peers", "protocol device").TrimEnd() + "\n"
+            + Section("protocol static calico_exports6", "template bgp calico_peer {").TrimEnd() + "\n"
+            + Section("protocol bgp Global_172_18_203_1", "template bgp calico_peer6")
+            + text[text.IndexOf("protocol bgp Global_2001_db8_ff__1", StringComparison.Ordinal)..]);
+        // The IPv6 table's kernel and direct protocols, and the IPv6 sessions' template, are the IPv4 ones for IPv6:
+        // the same settings, the IPv6 channel, and the sessions start from the host's IPv6 address.
+        Assert.Equal(Section("protocol direct calico_direct {", "# What this host announces").Replace("calico_direct {", "calico_direct6 {")
+                .Replace("calico_kernel {", "calico_kernel6 {").Replace("ipv4", "ipv6"),
+            Section("protocol direct calico_direct6 {", "# What this host announces"));
+        Assert.Equal(Section("template bgp calico_peer {", "\nprotocol bgp").Replace("calico_peer {", "calico_peer6 {")
+                .Replace("local 172.18.203.31", "local 2001:db8:ff::31").Replace("ipv4", "ipv6"),
+            Section("template bgp calico_peer6 {", "\nprotocol bgp"));
+
+        // The IPv6 block, the SLAAC address outside it (the VM's /128 inside the block is covered), the IPv6 floating IP.
+        Assert.Equal(["2001:db8:1::/122", "2001:db8:1:0:f816:3eff:fe00:7/128", "2001:db8:f::10/128"], config.Exports6.Select(p => p.ToString()));
+        Assert.Equal(["10.65.0.0/26"], config.Exports.Select(p => p.ToString()));
+        // IPv6 sessions' names are Calico's, and read back to their address (the status falls back on them).
+        Assert.Equal(IPAddress.Parse("2001:db8:ff::44"), BirdConfiguration.AddressOfProtocol("Mesh_2001_db8_ff__44"));
+        Assert.Equal(IPAddress.Parse("2001:db8:0:0:1:2:3:4"), BirdConfiguration.AddressOfProtocol("Node_2001_db8_0_0_1_2_3_4"));
+        Assert.Equal(IPAddress.Parse("10.0.0.1"), BirdConfiguration.AddressOfProtocol("Node_10_0_0_1"));
+        Assert.Null(BirdConfiguration.AddressOfProtocol("Node_10_1"));
+    }
+
+    [Fact]
+    public void A_host_without_an_ipv6_address_has_no_ipv6_table_nor_session_and_says_why()
+    {
+        var state = DualStack();
+        state[BgpNodeItem.NodeKey] = Node;
+        var config = BirdConfiguration.Compute(state, "tap", new BgpOptions())!;
+        Assert.DoesNotContain("ipv6", config.Text);
+        Assert.DoesNotContain("calico_exports6", config.Text);
+        Assert.Empty(config.Exports6);
+        Assert.Contains("# No IPv6 session with 2001:db8:ff::1: this host has no IPv6 address (Compute:Ipv6Address).", config.Text);
+        // The IPv4 part is as for a host that never had one.
+        Assert.Contains("protocol bgp Mesh_172_18_203_44 from calico_peer {\n  description \"host h44\";\n  neighbor 172.18.203.44 as 64512;\n}", config.Text);
+
+        // A peer at the host's own IPv6 address is no session.
+        var self = DualStack();
+        var own = new BgpPeerItem(IPAddress.Parse("2001:db8:ff::31"), 64512, "", BgpPeerSource.Global);
+        self[own.Key] = own;
+        Assert.DoesNotContain("neighbor 2001:db8:ff::31", BirdConfiguration.Compute(self, "tap", new BgpOptions())!.Text);
+    }
+
     [Fact]
     public void Bird_itself_parses_the_configuration()
     {
@@ -183,7 +304,8 @@ public sealed class BirdConfigurationTests
         try
         {
             var empty = State(Node);
-            foreach (var (name, state) in new[] { ("seed", Seed()), ("alone", empty), ("peers", Peers()) })
+            var alone6 = State(Node with { Ipv6Address = IPAddress.Parse("2001:db8:ff::31") });
+            foreach (var (name, state) in new[] { ("seed", Seed()), ("alone", empty), ("peers", Peers()), ("dual-stack", DualStack()), ("alone6", alone6) })
             {
                 var file = Path.Combine(directory.FullName, name + ".conf");
                 File.WriteAllText(file, BirdConfiguration.Compute(state, "tap", new BgpOptions())!.Text);

@@ -34,6 +34,24 @@ public sealed class BirdStatusTests
         Assert.False(global.IsEstablished);
     }
 
+    /// <summary>
+    /// A dual-stack host's BIRD (captured from two real BIRDs in test namespaces): its IPv4 and IPv6 sessions to the
+    /// other host, both established, and an operator's IPv6 peer that does not answer; the IPv6 ones by their IPv6
+    /// neighbour address.
+    /// </summary>
+    [Fact]
+    public void Ipv6_sessions_are_read_beside_the_ipv4_ones()
+    {
+        var sessions = BirdStatus.Parse(Fixture("show-protocols-all-dual-stack.txt"), Today);
+        Assert.Equal([("Mesh_10_99_0_2", "10.99.0.2", "Established", (int?)1), ("Mesh_2001_db8_99__2", "2001:db8:99::2", "Established", 2),
+                ("Global_2001_db8_99__77", "2001:db8:99::77", "Connect", null)],
+            sessions.Select(s => (s.Protocol, s.Peer.ToString(), s.State, s.RoutesReceived)));
+        Assert.Equal(new DateTimeOffset(Today.ToDateTime(new TimeOnly(12, 18, 31), DateTimeKind.Local)), sessions[1].Since);
+        // Without the neighbour line (`show protocols`), the address comes from the protocol's name.
+        var brief = BirdStatus.Parse("Mesh_2001_db8_99__2 BGP        ---        up     2026-12-07 12:18:31  Established\n", Today);
+        Assert.Equal(IPAddress.Parse("2001:db8:99::2"), Assert.Single(brief).Peer);
+    }
+
     [Fact]
     public void The_last_error_is_kept_and_the_short_listing_is_read_too()
     {

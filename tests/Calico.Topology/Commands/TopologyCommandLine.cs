@@ -18,8 +18,8 @@ public static class TopologyCommandLine
                  Builds the end-to-end topology (a fabric bridge, a controller silo, N compute hosts with a compute silo
                  each, M VMs per host on 10.65.0.0/24), prints how to reach everything and keeps it until Ctrl-C, then
                  removes everything. Defaults: 2 hosts, 1 VM per host. Needs root.
-                 --racks 2: BGP routing mode, even hosts on a second segment (172.18.204.0/24) behind a router
-                 namespace whose BIRD is every host's route reflector (needs bird2).
+                 --racks 2: BGP routing mode, even hosts on a second segment (172.18.204.0/24, fd00:18:204::/64)
+                 behind a router namespace whose BIRD is every host's route reflector over IPv4 and IPv6 (needs bird2).
                topology down [--force]
                  Removes what runs that were killed left behind: namespaces, processes, /etc/netns and temporary
                  directories named cal-topo-, cal-e2e- or cal-bench-XXXXXX-*. Runs whose process still lives are kept

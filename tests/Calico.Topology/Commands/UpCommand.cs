@@ -97,7 +97,7 @@ public static class UpCommand
         o.WriteLine($"  {"node",-12} {"namespace",-26} {"address",-15} notes");
         o.WriteLine($"  {"fabric",-12} {t.Fabric.Namespace.Name,-26} {"172.18.203.0/24",-15} bridge {Fabric.Bridge}{(t.Router is null ? "" : " (rack r1)")}");
         if (t.Router is { } router)
-            o.WriteLine($"  {"router",-12} {router.Name,-26} {NamespaceTopology.RouterAddress,-15} rack r2 {NamespaceTopology.RackTwoSubnet} on its bridge br1 (gateway {NamespaceTopology.RackTwoGateway}); BIRD: every host's route reflector");
+            o.WriteLine($"  {"router",-12} {router.Name,-26} {NamespaceTopology.RouterAddress,-15} rack r2 {NamespaceTopology.RackTwoSubnet} and {NamespaceTopology.RackTwoIpv6Subnet} on its bridge br1 (gateways {NamespaceTopology.RackTwoGateway}, {NamespaceTopology.RackTwoIpv6Gateway}); BIRD: every host's route reflector, at {NamespaceTopology.RouterAddress} and {NamespaceTopology.RouterIpv6Address}");
         o.WriteLine($"  {"controller",-12} {t.Controller.Namespace.Name,-26} {t.Controller.Address,-15} Neutron API {t.Controller.ApiEndpoint} (no auth); log {t.Controller.Silo.LogPath}");
         foreach (var h in t.Hosts)
             o.WriteLine($"  {"host " + h.Name,-12} {h.Namespace.Name,-26} {h.Address,-15} compute silo, binding:host_id {h.Name}; log {h.Silo.LogPath}");
@@ -113,6 +113,7 @@ public static class UpCommand
         if (t.Router is { } r)
         {
             o.WriteLine($"  ip -n {t.Hosts[0].Namespace.Name} route show proto bird      # the other rack's blocks, learned over BGP");
+            o.WriteLine($"  ip -n {t.Hosts[0].Namespace.Name} -6 route show proto bird   # the same for IPv6 (a dual-stack network's ports), over IPv6 sessions");
             o.WriteLine($"  ip netns exec {t.Controller.Namespace.Name} dotnet {Path.Combine(AppContext.BaseDirectory, "calicoctl.dll")} bgp status --gateway {t.Controller.Address}:30000");
             o.WriteLine($"  birdc -s {Path.Combine(t.TempDirectory, "tor", "bird.ctl")} show protocols    # the router's sessions");
         }
