@@ -98,6 +98,11 @@ public enum RouteKind { Local = 1, ViaHost = 2, Blackhole = 3 }
 /// <summary>
 /// A route the host must hold: to a local workload on its tap (Local), to a remote workload or block via the
 /// host that owns it (ViaHost), or a blackhole for a block this host owns.
+/// <see cref="Standby"/>: a live migration's route, held at a lower priority (a higher metric, the dataplane's
+/// <c>Dataplane:MigrationRouteMetric</c>) beside the normal one for the same destination, under a key of its own: on
+/// the migration's target the route to the tap that is waiting for the VM (the dataplane promotes it to normal
+/// priority as soon as the tap is live, without waiting for the control plane), on its source the route via the target
+/// that takes over when the source's tap goes with the VM. False in an item from a silo that predates it.
 /// </summary>
 [GenerateSerializer, Immutable]
 public sealed record RouteItem(
@@ -105,13 +110,19 @@ public sealed record RouteItem(
     [property: Id(1)] RouteKind Kind,
     [property: Id(2)] string? InterfaceName,
     [property: Id(3)] IPAddress? Gateway,
-    [property: Id(4)] string? ViaHost) : DesiredItem
+    [property: Id(4)] string? ViaHost,
+    [property: Id(5)] bool Standby = false) : DesiredItem
 {
-    public override DesiredKey Key => new(DesiredKind.Route, Destination.ToString());
+    /// <summary>What follows the destination in a standby route's key.</summary>
+    public const string StandbySuffix = " standby";
 
-    public static RouteItem Local(IpPrefix destination, string interfaceName) => new(destination, RouteKind.Local, interfaceName, null, null);
+    public override DesiredKey Key => new(DesiredKind.Route, Standby ? Destination + StandbySuffix : Destination.ToString());
 
-    public static RouteItem Via(IpPrefix destination, IPAddress gateway, string host) => new(destination, RouteKind.ViaHost, null, gateway, host);
+    public static RouteItem Local(IpPrefix destination, string interfaceName, bool standby = false) =>
+        new(destination, RouteKind.Local, interfaceName, null, null, standby);
+
+    public static RouteItem Via(IpPrefix destination, IPAddress gateway, string host, bool standby = false) =>
+        new(destination, RouteKind.ViaHost, null, gateway, host, standby);
 
     public static RouteItem Blackhole(IpPrefix destination) => new(destination, RouteKind.Blackhole, null, null, null);
 }

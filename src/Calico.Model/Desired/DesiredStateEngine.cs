@@ -141,7 +141,8 @@ public sealed class DesiredStateEngine(Func<string, bool>? inScope = null, Clust
                 case ResourceKind.SecurityGroup: GroupChanged(change.Key, (SecurityGroup?)previous, (SecurityGroup?)change.Value); break;
                 case ResourceKind.QosPolicy: QosPolicyChanged(change.Key, (QosPolicy?)previous, (QosPolicy?)change.Value); break;
                 case ResourceKind.IpPool: PoolChanged(change.Key, (IpPool?)change.Value); break;
-                case ResourceKind.Endpoint: EndpointChanged(change.Key, (WorkloadEndpoint?)previous, (WorkloadEndpoint?)change.Value); break;
+                // The intent holds the endpoint as the hosts program it (a migrated VM's port as bound to its target).
+                case ResourceKind.Endpoint: EndpointChanged(change.Key, (WorkloadEndpoint?)previous, Intent.Endpoint(change.Key)); break;
                 case ResourceKind.FloatingIp: Recompute(SourceKind.Floating, change.Key); break;
                 case ResourceKind.IpBlock: BlockChanged(change.Key, (IpBlock?)previous, (IpBlock?)change.Value); break;
                 case ResourceKind.BgpPeer: if (_routing.IsBgp) Recompute(SourceKind.Peer, change.Key); break;
@@ -225,6 +226,8 @@ public sealed class DesiredStateEngine(Func<string, bool>? inScope = null, Clust
             Recompute(SourceKind.Endpoint, endpoint.Id);
             foreach (var floating in Intent.FloatingIpsOfPort(endpoint.Id)) Recompute(SourceKind.Floating, floating);
         }
+        // Ports migrating here: their sources route them via this host on standby.
+        foreach (var endpoint in Intent.EndpointsMigratingTo(name).ToList()) Recompute(SourceKind.Endpoint, endpoint.Id);
     }
 
     /// <summary>The cluster's AS number or mesh changed: every host's identity and peer entries (BGP mode).</summary>
@@ -381,6 +384,7 @@ public sealed class DesiredStateEngine(Func<string, bool>? inScope = null, Clust
                 entries.Add(Entry.Owner(rank, host, DhcpHostItem.For(endpoint, fixedIp.Address, subnet.Id)));
             }
         }
+        if (endpoint.MigrationTarget is { } target) AddMigrationEntries(endpoint, target, entries);
         // Other hosts route an address its host borrowed (outside that host's blocks) to the host itself.
         if (ViaHosts && endpoint.AdminStateUp && Intent.Host(host) is { } owner)
         {
@@ -394,6 +398,44 @@ public sealed class DesiredStateEngine(Func<string, bool>? inScope = null, Clust
             }
         }
         return [.. entries];
+    }
+
+    /// <summary>
+    /// A live migration's entries, ranked after the target's own ports (interface, DHCP) and after every other route
+    /// (as the reference adds them): on the target the port as a local one with its routes to the tap on standby, and
+    /// its addresses via the source; on the source its addresses via the target, on standby.
+    /// </summary>
+    private void AddMigrationEntries(WorkloadEndpoint endpoint, string target, List<Entry> entries)
+    {
+        var source = endpoint.Host!;
+        if (_inScope(target))
+        {
+            var mtu = Intent.Network(endpoint.NetworkId)?.Mtu ?? Network.DefaultMtu;
+            var iface = WorkloadInterfaceItem.For(endpoint, mtu, QosFor(endpoint));
+            entries.Add(Entry.Owner(new Rank(MigrationLocal, endpoint.Id, 0), target, iface));
+            if (endpoint.AdminStateUp)
+                for (var i = 0; i < iface.Addresses.Count; i++)
+                    entries.Add(Entry.Owner(new Rank(RouteLocal, endpoint.Id, i), target, RouteItem.Local(iface.Addresses[i], endpoint.InterfaceName, standby: true)));
+            for (var i = 0; i < endpoint.FixedIps.Count; i++)
+            {
+                var fixedIp = endpoint.FixedIps[i];
+                if (Intent.Subnet(fixedIp.SubnetId) is not { EnableDhcp: true } subnet) continue;
+                var rank = new Rank(MigrationLocal, endpoint.Id, i);
+                entries.Add(Entry.Owner(rank, target, DhcpSubnetItemFor(subnet, mtu)));
+                entries.Add(Entry.Owner(rank, target, DhcpHostItem.For(endpoint, fixedIp.Address, subnet.Id)));
+            }
+        }
+        if (!endpoint.AdminStateUp) return;
+        var index = 0;
+        foreach (var address in endpoint.Addresses)
+        {
+            var rank = new Rank(RouteMigration, endpoint.Id, index++);
+            var prefix = IpPrefix.Host(address);
+            if (_inScope(target) && Intent.Host(source)?.AddressFor(prefix.Version) is { } sourceGateway)
+                entries.Add(Entry.Owner(rank, target, RouteItem.Via(prefix, sourceGateway, source)));
+            if (_inScope(source) && Intent.Host(target)?.AddressFor(prefix.Version) is { } targetGateway)
+                entries.Add(Entry.Owner(rank, source, RouteItem.Via(prefix, targetGateway, target, standby: true)));
+        }
     }
 
     /// <summary>The port's effective QoS, one instance per policy version for all the ports using it.</summary>
@@ -441,7 +483,10 @@ public sealed class DesiredStateEngine(Func<string, bool>? inScope = null, Clust
     }
 
     // Route ranks: the order in which the reference calculation adds routes (the first wins a key).
-    private const int RouteLocal = 1, RouteOwnBlock = 2, RouteRemoteWorkload = 3, RouteRemoteBlock = 4, RouteFloating = 5;
+    private const int RouteLocal = 1, RouteOwnBlock = 2, RouteRemoteWorkload = 3, RouteRemoteBlock = 4, RouteFloating = 5, RouteMigration = 6;
+
+    // Interfaces and DHCP: a host's own ports (class 0) before the ports migrating to it.
+    private const int MigrationLocal = 1;
 
     private void Recompute(SourceKind kind, string id)
     {
@@ -526,8 +571,11 @@ public sealed class DesiredStateEngine(Func<string, bool>? inScope = null, Clust
 
     private IEnumerable<(string Host, string Group)> UsesOf(WorkloadEndpoint? endpoint)
     {
-        if (endpoint is not { IsBound: true } || !_inScope(endpoint.Host!)) yield break;
-        foreach (var group in endpoint.SecurityGroupIds.Distinct(Ordinal)) yield return (endpoint.Host!, group);
+        if (endpoint is not { IsBound: true }) yield break;
+        // A port migrating to a host uses its groups there too (the target polices it before the VM arrives).
+        foreach (var host in new[] { endpoint.Host!, endpoint.MigrationTarget })
+            if (host is not null && _inScope(host))
+                foreach (var group in endpoint.SecurityGroupIds.Distinct(Ordinal)) yield return (host, group);
     }
 
     private static Dictionary<T, int> Difference<T>(IEnumerable<T> before, IEnumerable<T> after) where T : notnull
@@ -724,8 +772,12 @@ public sealed class DesiredStateEngine(Func<string, bool>? inScope = null, Clust
                 Add(change.Key);
                 break;
             case ResourceKind.Endpoint:
-                Add(Intent.Endpoint(change.Key)?.Host);
-                Add((change.Value as WorkloadEndpoint)?.Host);
+                var before = Intent.Endpoint(change.Key);
+                var after = (change.Value as WorkloadEndpoint)?.AsProgrammed();
+                Add(before?.Host);
+                Add(before?.MigrationTarget);
+                Add(after?.Host);
+                Add(after?.MigrationTarget);
                 break;
             case ResourceKind.IpBlock:
                 Add(Intent.Block(change.Key)?.AffinityHost);
@@ -744,7 +796,7 @@ public sealed class DesiredStateEngine(Func<string, bool>? inScope = null, Clust
     {
         var deregistered = change.Kind == ResourceKind.Host && change.Key == host && change.Value is null;
         if (Intent.Host(host) is not null && !deregistered) return false;
-        var endpoints = Intent.CountEndpointsOnHost(host) - (change.Kind == ResourceKind.Endpoint ? 1 : 0);
+        var endpoints = Intent.CountEndpointsOnHost(host) + Intent.CountEndpointsMigratingTo(host) - (change.Kind == ResourceKind.Endpoint ? 1 : 0);
         var blocks = Intent.CountBlocksOfHost(host) - (change.Kind == ResourceKind.IpBlock ? 1 : 0);
         return endpoints <= 0 && blocks <= 0;
     }

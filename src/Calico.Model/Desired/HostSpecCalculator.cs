@@ -17,6 +17,11 @@ namespace Calico.Model.Desired;
 /// from its peers — and the host holds instead its BGP identity (<see cref="BgpNodeItem"/>) and one
 /// <see cref="BgpPeerItem"/> per other registered host it peers with (the node-to-node mesh, or its route reflectors;
 /// first host by name wins an address), then one per operator's peer that selects it (by address).
+/// A live migration (<see cref="WorkloadEndpoint.MigrationTarget"/>) prepares the port on its target as a local port
+/// (after the host's own ports), its routes to the tap on standby, and adds, last, the routes that carry its traffic
+/// meanwhile: on the target the port's addresses via the source (normal priority), on the source via the target
+/// (standby: what is left once the source's tap goes with the VM). Once the VM has arrived on the target the intent
+/// holds the port as bound there (<see cref="WorkloadEndpoint.AsProgrammed"/>).
 /// </summary>
 public static class HostSpecCalculator
 {
@@ -29,6 +34,8 @@ public static class HostSpecCalculator
 
         foreach (var endpoint in intent.EndpointsOnHost(host))
             AddLocalEndpoint(intent, endpoint, items, neededSets);
+        foreach (var endpoint in intent.EndpointsMigratingTo(host))
+            AddLocalEndpoint(intent, endpoint, items, neededSets, standby: true);
 
         foreach (var block in intent.Blocks())
             if (block.AffinityHost == host) TryAdd(items, RouteItem.Blackhole(block.Cidr));
@@ -65,6 +72,13 @@ public static class HostSpecCalculator
             }
         }
 
+        foreach (var endpoint in intent.EndpointsMigratingTo(host))
+            if (endpoint.AdminStateUp && intent.Host(endpoint.Host!) is { } source)
+                foreach (var address in endpoint.Addresses) AddRouteVia(items, IpPrefix.Host(address), source);
+        foreach (var endpoint in intent.EndpointsOnHost(host))
+            if (endpoint.AdminStateUp && endpoint.MigrationTarget is { } target && intent.Host(target) is { } targetHost)
+                foreach (var address in endpoint.Addresses) AddRouteVia(items, IpPrefix.Host(address), targetHost, standby: true);
+
         if (routing.IsBgp)
         {
             var bgp = routing.With(intent.BgpConfiguration());
@@ -91,7 +105,7 @@ public static class HostSpecCalculator
     }
 
     private static void AddLocalEndpoint(IIntentView intent, WorkloadEndpoint endpoint,
-        Dictionary<DesiredKey, DesiredItem> items, SortedSet<string> neededSets)
+        Dictionary<DesiredKey, DesiredItem> items, SortedSet<string> neededSets, bool standby = false)
     {
         var mtu = intent.Network(endpoint.NetworkId)?.Mtu ?? Network.DefaultMtu;
         var iface = WorkloadInterfaceItem.For(endpoint, mtu, WorkloadQos.For(intent, endpoint));
@@ -99,7 +113,7 @@ public static class HostSpecCalculator
         TryAdd(items, iface);
 
         if (endpoint.AdminStateUp)
-            foreach (var prefix in addresses) TryAdd(items, RouteItem.Local(prefix, endpoint.InterfaceName));
+            foreach (var prefix in addresses) TryAdd(items, RouteItem.Local(prefix, endpoint.InterfaceName, standby));
 
         foreach (var groupId in endpoint.SecurityGroupIds)
         {
@@ -116,10 +130,10 @@ public static class HostSpecCalculator
         }
     }
 
-    private static void AddRouteVia(Dictionary<DesiredKey, DesiredItem> items, IpPrefix destination, HostSpec owner)
+    private static void AddRouteVia(Dictionary<DesiredKey, DesiredItem> items, IpPrefix destination, HostSpec owner, bool standby = false)
     {
         if (owner.AddressFor(destination.Version) is { } gateway)
-            TryAdd(items, RouteItem.Via(destination, gateway, owner.Name));
+            TryAdd(items, RouteItem.Via(destination, gateway, owner.Name, standby));
     }
 
     private static void TryAdd(Dictionary<DesiredKey, DesiredItem> items, DesiredItem item) => items.TryAdd(item.Key, item);

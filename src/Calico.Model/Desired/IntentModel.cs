@@ -15,6 +15,8 @@ public interface IIntentView
     SecurityGroup? SecurityGroup(string id);
     QosPolicy? QosPolicy(string id);
     IEnumerable<WorkloadEndpoint> EndpointsOnHost(string host);
+    /// <summary>Bound endpoints whose live migration prepares them on <paramref name="host"/> (<see cref="WorkloadEndpoint.MigrationTarget"/>), in ordinal id order.</summary>
+    IEnumerable<WorkloadEndpoint> EndpointsMigratingTo(string host);
     /// <summary>Every bound endpoint, in ordinal id order.</summary>
     IEnumerable<WorkloadEndpoint> BoundEndpoints();
     /// <summary>Endpoints (bound or not) that are members of the group, in ordinal id order.</summary>
@@ -43,7 +45,9 @@ public interface IIntentView
 /// The cluster's intent held in memory with the indexes the calculations need. Single-threaded: the owner (a
 /// desired-state shard, or a test) serialises calls. Applying the same final set of resources in any order yields
 /// the same model, because each resource is replaced whole and stale revisions are ignored. Resource records are
-/// immutable and held by reference, so several models fed the same records share them.
+/// immutable and held by reference, so several models fed the same records share them. An endpoint is held as the hosts
+/// program it (<see cref="WorkloadEndpoint.AsProgrammed"/>): once its VM has arrived on its migration target, as bound
+/// there.
 /// </summary>
 public sealed class IntentModel : IIntentView
 {
@@ -60,6 +64,7 @@ public sealed class IntentModel : IIntentView
     private readonly SortedDictionary<string, IpPool> _pools = new(Ordinal);
     private readonly Dictionary<string, WorkloadEndpoint> _endpoints = new(Ordinal);
     private readonly Dictionary<string, SortedSet<string>> _endpointsByHost = new(Ordinal);
+    private readonly Dictionary<string, SortedSet<string>> _endpointsByMigrationTarget = new(Ordinal);
     private readonly Dictionary<string, SortedSet<string>> _endpointsByGroup = new(Ordinal);
     private readonly Dictionary<string, HashSet<string>> _boundEndpointsByNetwork = new(Ordinal);
     private readonly Dictionary<string, HashSet<string>> _boundEndpointsBySubnet = new(Ordinal);
@@ -75,12 +80,16 @@ public sealed class IntentModel : IIntentView
     private readonly SortedSet<string> _routeReflectors = new(Ordinal);
     private BgpConfiguration? _bgpConfiguration;
 
-    /// <summary>Every host that is registered, has bound endpoints or owns blocks: the hosts that have a desired state.</summary>
+    /// <summary>
+    /// Every host that is registered, has bound endpoints (or endpoints migrating to it) or owns blocks: the hosts that
+    /// have a desired state.
+    /// </summary>
     public IEnumerable<string> KnownHosts =>
-        _hosts.Keys.Union(_endpointsByHost.Keys, Ordinal).Union(_blocksByAffinity.Keys, Ordinal);
+        _hosts.Keys.Union(_endpointsByHost.Keys, Ordinal).Union(_endpointsByMigrationTarget.Keys, Ordinal).Union(_blocksByAffinity.Keys, Ordinal);
 
     public bool IsKnownHost(string host) =>
-        _hosts.ContainsKey(host) || _endpointsByHost.ContainsKey(host) || _blocksByAffinity.ContainsKey(host);
+        _hosts.ContainsKey(host) || _endpointsByHost.ContainsKey(host) || _endpointsByMigrationTarget.ContainsKey(host)
+        || _blocksByAffinity.ContainsKey(host);
 
     public int ResourceCount =>
         _hosts.Count + _networks.Count + _subnets.Count + _groups.Count + _floatingIps.Count + _pools.Count + _endpoints.Count + _blocks.Count
@@ -171,6 +180,7 @@ public sealed class IntentModel : IIntentView
         if (value is null) _endpoints.Remove(id);
         else
         {
+            value = value.AsProgrammed();
             _endpoints[id] = value;
             Index(value);
         }
@@ -216,6 +226,7 @@ public sealed class IntentModel : IIntentView
         foreach (var g in e.SecurityGroupIds) Bucket(_endpointsByGroup, g).Add(e.Id);
         if (!e.IsBound) return;
         Bucket(_endpointsByHost, e.Host!).Add(e.Id);
+        if (e.MigrationTarget is { } target) Bucket(_endpointsByMigrationTarget, target).Add(e.Id);
         HashBucket(_boundEndpointsByNetwork, e.NetworkId).Add(e.Id);
         if (e.QosPolicyId is { } qos) HashBucket(_boundEndpointsByQosPolicy, qos).Add(e.Id);
         foreach (var f in e.FixedIps)
@@ -230,6 +241,7 @@ public sealed class IntentModel : IIntentView
         foreach (var g in e.SecurityGroupIds) RemoveFromBucket(_endpointsByGroup, g, e.Id);
         if (!e.IsBound) return;
         RemoveFromBucket(_endpointsByHost, e.Host!, e.Id);
+        if (e.MigrationTarget is { } target) RemoveFromBucket(_endpointsByMigrationTarget, target, e.Id);
         RemoveFromHashBucket(_boundEndpointsByNetwork, e.NetworkId, e.Id);
         if (e.QosPolicyId is { } qos) RemoveFromHashBucket(_boundEndpointsByQosPolicy, qos, e.Id);
         foreach (var f in e.FixedIps)
@@ -298,6 +310,11 @@ public sealed class IntentModel : IIntentView
 
     public IEnumerable<WorkloadEndpoint> EndpointsOnHost(string host) =>
         _endpointsByHost.TryGetValue(host, out var ids) ? ids.Select(id => _endpoints[id]) : [];
+
+    public IEnumerable<WorkloadEndpoint> EndpointsMigratingTo(string host) =>
+        _endpointsByMigrationTarget.TryGetValue(host, out var ids) ? ids.Select(id => _endpoints[id]) : [];
+
+    public int CountEndpointsMigratingTo(string host) => _endpointsByMigrationTarget.TryGetValue(host, out var ids) ? ids.Count : 0;
 
     public IEnumerable<WorkloadEndpoint> BoundEndpoints() =>
         _endpointsByHost.Values.SelectMany(ids => ids).Order(Ordinal).Select(id => _endpoints[id]);

@@ -57,7 +57,9 @@ public sealed record WorkloadEndpoint(
     [property: Id(14)] string? DnsName = null,
     [property: Id(15)] ValueList<ExtraDhcpOption> ExtraDhcpOptions = default,
     [property: Id(16)] string? BindingProfile = null,
-    [property: Id(17)] string? QosPolicyId = null) : IValidatable
+    [property: Id(17)] string? QosPolicyId = null,
+    [property: Id(18)] string? MigratingTo = null,
+    [property: Id(19)] string? ArrivedOn = null) : IValidatable
 {
     /// <summary>The most a binding:profile may hold, as JSON text (Neutron's column holds 4095 characters).</summary>
     public const int MaxBindingProfileLength = 4095;
@@ -72,6 +74,26 @@ public sealed record WorkloadEndpoint(
     public string InterfaceName => InterfaceNameFor(Id);
 
     public bool IsBound => !string.IsNullOrEmpty(Host);
+
+    // Live migration. MigratingTo is Nova's binding:profile.migrating_to, kept beside the profile's text so that the
+    // calculation never parses JSON. ArrivedOn is the control plane's own: the host whose agent saw the VM arrive
+    // (EndpointGrain.TakeOverAsync); the API clears it whenever migrating_to or the binding changes.
+
+    /// <summary>
+    /// The host a live migration is preparing the port on: migrating_to of a bound port, when it names another host
+    /// and the VM has not arrived there yet. That host holds the port too, its routes to the tap on standby.
+    /// </summary>
+    public string? MigrationTarget => IsBound && MigratingTo is { Length: > 0 } target && target != Host && ArrivedOn != target ? target : null;
+
+    /// <summary>The VM has arrived on the port's migration target: every host treats the port as bound there.</summary>
+    public bool HasArrived => IsBound && MigratingTo is { Length: > 0 } target && target != Host && ArrivedOn == target;
+
+    /// <summary>
+    /// The port as the hosts program it: once the VM has arrived on its migration target, bound to that host with no
+    /// migration, which is exactly what Nova stores when it completes the migration (binding:host_id the target,
+    /// migrating_to gone), so that write changes nothing on any host.
+    /// </summary>
+    public WorkloadEndpoint AsProgrammed() => HasArrived ? this with { Host = MigratingTo, MigratingTo = null, ArrivedOn = null } : this;
 
     public static string InterfaceNameFor(string portId) => "tap" + (portId.Length > 11 ? portId[..11] : portId);
 
@@ -105,6 +127,9 @@ public sealed record WorkloadEndpoint(
         if (QosPolicyId is not null) v.Id(QosPolicyId, "qos_policy_id");
         if (!string.IsNullOrEmpty(DnsName) && !IsHostName(DnsName))
             v.Add("dns_name", $"'{DnsName}' is not a host name: one DNS label of letters, digits and '-', at most 63, not starting or ending with '-'");
+        if (!string.IsNullOrEmpty(MigratingTo)) HostSpec.ValidateName(MigratingTo, v, "binding:profile.migrating_to");
+        if (ArrivedOn is not null && ArrivedOn != MigratingTo)
+            v.Add("arrived_on", $"'{ArrivedOn}' is not the host the port is migrating to ({MigratingTo ?? "none"})");
         if (BindingProfile is { Length: > MaxBindingProfileLength })
             v.Add("binding:profile", $"is {BindingProfile.Length} characters as JSON; at most {MaxBindingProfileLength}");
         for (var i = 0; i < ExtraDhcpOptions.Count; i++)
