@@ -52,6 +52,14 @@ public interface IEndpointGrain : IResourceGrain<WorkloadEndpoint>
     /// every write stores it anyway. A no-op for a port that does not exist.
     /// </summary>
     Task EnsureNetworkRowAsync();
+
+    /// <summary>
+    /// The agent of <paramref name="host"/> saw the port's VM arrive there (the port's tap went live) while the port
+    /// was migrating to it (<see cref="WorkloadEndpoint.MigrationTarget"/>): stores that (ArrivedOn), after which every
+    /// host treats the port as bound to <paramref name="host"/>. False, storing nothing, when the port is not (or no
+    /// longer) migrating to that host, or its VM has already arrived.
+    /// </summary>
+    Task<bool> TakeOverAsync(string host);
 }
 
 /// <summary>

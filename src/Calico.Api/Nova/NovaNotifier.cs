@@ -154,9 +154,10 @@ internal sealed partial class NovaNotifier : BackgroundService, IEndpointTransit
             {
                 e = t.Kind switch
                 {
-                    // Plugged only while the port is still bound to the host that programmed it; a replayed one
+                    // Plugged only while the port is still bound to the host that programmed it (or its VM arrived there, a live
+                    // migration's target, which Nova waits for with live_migration_wait_for_vif_plug); a replayed one
                     // (first report after a controller restart) only while an instance may still be waiting.
-                    EndpointTransitionKind.Plugged when port.Value.Host == t.Host && (!t.Replayed || now - port.UpdatedAt <= _options.ReplayWindow)
+                    EndpointTransitionKind.Plugged when port.Value.AsProgrammed().Host == t.Host && (!t.Replayed || now - port.UpdatedAt <= _options.ReplayWindow)
                         => new NovaEvent(NovaEvent.Plugged, port.Value.DeviceId, port.Value.Id),
                     EndpointTransitionKind.Unplugged when !t.Replayed => new NovaEvent(NovaEvent.Unplugged, port.Value.DeviceId, port.Value.Id),
                     _ => null,

@@ -225,13 +225,14 @@ internal sealed class PortEndpoints(
 
     /// <summary>
     /// DOWN until the port's host reports it programmed (ACTIVE) or failed (ERROR); an unbound port is DOWN. A router's
-    /// port is ACTIVE: nothing has to be programmed for it.
+    /// port is ACTIVE: nothing has to be programmed for it. A live migration's port whose VM has arrived on the target
+    /// is the target's to report.
     /// </summary>
     private async Task<string> StatusAsync(WorkloadEndpoint port)
     {
         if (Router.IsRouterOwner(port.DeviceOwner) && !port.IsBound) return "ACTIVE";
         if (!port.IsBound) return "DOWN";
-        var status = await store.Grains.GetGrain<IHostGrain>(port.Host!).GetEndpointStatusAsync(port.Id);
+        var status = await store.Grains.GetGrain<IHostGrain>(port.AsProgrammed().Host!).GetEndpointStatusAsync(port.Id);
         return status?.Status switch
         {
             EndpointStatusKind.Active => "ACTIVE",

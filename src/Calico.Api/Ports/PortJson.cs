@@ -74,7 +74,7 @@ internal static class PortJson
             // true when it moves to another host.
             json["binding:vif_type"] = p.IsBound ? "tap" : "unbound";
             json["binding:vif_details"] = p.IsBound ? new JsonObject { ["port_filter"] = true, ["mac_address"] = TapMacAddress } : new JsonObject();
-            // Kept as given (Nova's live migration sets migrating_to in it); Calico's binding does not depend on it.
+            // Kept as given. Nova's live migration sets migrating_to in it, which prepares the port on that host.
             json["binding:profile"] = p.BindingProfile is { } profile ? JsonNode.Parse(profile) : new JsonObject();
         }
         json["binding:vnic_type"] = "normal";
@@ -92,6 +92,17 @@ internal static class PortJson
         return json;
     }
 
+    /// <summary>
+    /// Nova's live-migration target in a binding profile (<c>migrating_to</c>): a host name, or nothing. Its form is
+    /// checked with the port (<see cref="WorkloadEndpoint.Validate"/>), as binding:host_id's is.
+    /// </summary>
+    private static string? MigratingToOf(JsonObject? profile) => profile?["migrating_to"] switch
+    {
+        null => null,
+        JsonValue v when v.TryGetValue<string>(out var host) => host.Length > 0 ? host : null,
+        var other => throw RequestObject.Invalid("binding:profile.migrating_to", $"'{other.ToJsonString()}' is not a host name"),
+    };
+
     /// <summary>The attributes stored as they are (addresses, groups and MAC are resolved by the caller).</summary>
     public static WorkloadEndpoint Apply(RequestObject body, WorkloadEndpoint current)
     {
@@ -108,16 +119,17 @@ internal static class PortJson
         if (body.Has("binding:host_id")) next = next with { Host = body.String("binding:host_id", nullable: true) is { Length: > 0 } h ? h : null };
         if (body.Has("binding:profile"))
         {
-            next = next with
+            var profile = body.Body["binding:profile"] switch
             {
-                BindingProfile = body.Body["binding:profile"] switch
-                {
-                    null or JsonObject { Count: 0 } => null,
-                    JsonObject profile => profile.ToJsonString(),
-                    var other => throw RequestObject.Invalid("binding:profile", $"'{other.ToJsonString()}' is not an object"),
-                },
+                null or JsonObject { Count: 0 } => null,
+                JsonObject o => o,
+                var other => throw RequestObject.Invalid("binding:profile", $"'{other.ToJsonString()}' is not an object"),
             };
+            next = next with { BindingProfile = profile?.ToJsonString(), MigratingTo = MigratingToOf(profile) };
         }
+        // Where the VM was seen arriving belongs to the migration it was seen in: a new target, or a binding Nova
+        // changed, starts afresh.
+        if (next.MigratingTo != current.MigratingTo || next.Host != current.Host) next = next with { ArrivedOn = null };
         if (body.Has("qos_policy_id")) next = next with { QosPolicyId = body.Id("qos_policy_id", nullable: true) };
         if (body.Has("dns_name")) next = next with { DnsName = body.String("dns_name", nullable: true) is { Length: > 0 } dns ? dns : null };
         if (body.ObjectList("extra_dhcp_opts", DhcpOptionKeys) is { } options) next = next with { ExtraDhcpOptions = MergeOptions(current.ExtraDhcpOptions, options) };

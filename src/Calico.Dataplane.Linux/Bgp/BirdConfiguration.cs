@@ -59,14 +59,15 @@ public sealed partial record BirdConfiguration(BgpNodeItem Node, IReadOnlyList<B
 
     /// <summary>
     /// Own blocks, local addresses outside them (/32, /128), floating IPs of local ports, of one IP version, sorted,
-    /// each once.
+    /// each once. A live migration's standby route is not announced: the target announces the address once the VM is
+    /// its own.
     /// </summary>
     public static List<IpPrefix> Announced(IEnumerable<DesiredItem> items, int version = 4)
     {
         var routes = items.OfType<RouteItem>().Where(r => r.Destination.Version == version).ToList();
         var blocks = routes.Where(r => r.Kind == RouteKind.Blackhole).Select(r => r.Destination).ToList();
         var exports = new HashSet<IpPrefix>(blocks);
-        foreach (var local in routes.Where(r => r.Kind == RouteKind.Local))
+        foreach (var local in routes.Where(r => r.Kind == RouteKind.Local && !r.Standby))
             if (!blocks.Any(b => b.Contains(local.Destination.Address))) exports.Add(local.Destination);
         foreach (var nat in items.OfType<FloatingNatItem>())
             if (nat.FloatingAddress.Version() == version) exports.Add(IpPrefix.Host(nat.FloatingAddress));

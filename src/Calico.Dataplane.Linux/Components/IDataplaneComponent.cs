@@ -116,6 +116,7 @@ public sealed class EndpointStatuses
     private readonly Dictionary<string, EndpointProgramming> _statuses = new(StringComparer.Ordinal);
     private readonly HashSet<string> _decided = new(StringComparer.Ordinal);
     private readonly List<(string Endpoint, string Reason)> _degraded = [];
+    private readonly HashSet<string> _arrived = new(StringComparer.Ordinal);
 
     internal EndpointStatuses(IReadOnlyList<WorkloadInterfaceItem> endpoints)
     {
@@ -136,6 +137,15 @@ public sealed class EndpointStatuses
         _statuses[endpointId] = new EndpointProgramming(status, reason);
     }
 
+    /// <summary>
+    /// The endpoint is a live migration's, this host its target, and its VM has arrived (the routes component took its
+    /// routes over). Kept whatever its status: the control plane hears of the arrival with the status.
+    /// </summary>
+    public void MarkArrived(string endpointId)
+    {
+        if (_statuses.ContainsKey(endpointId)) _arrived.Add(endpointId);
+    }
+
     /// <summary>Part of the endpoint's service is missing (DHCP), whatever else stands.</summary>
     public void Degrade(string endpointId, string reason)
     {
@@ -154,6 +164,7 @@ public sealed class EndpointStatuses
                 _ => status,
             };
         }
+        foreach (var endpoint in _arrived) _statuses[endpoint] = _statuses[endpoint] with { Arrived = true };
         return _statuses;
     }
 }

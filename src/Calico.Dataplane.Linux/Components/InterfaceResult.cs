@@ -5,6 +5,8 @@ public enum InterfaceState { Ready, Missing, Failed }
 
 /// <summary>
 /// How one workload interface stands, as the interfaces component publishes it in a pass for the components after it
-/// (a local route needs the interface's index).
+/// (a local route needs the interface's index). <see cref="Live"/>: up with carrier (IFF_LOWER_UP) as the link listing
+/// showed it: something is attached at its other end (the VM), which is how a live migration's target knows the VM
+/// has arrived.
 /// </summary>
-public sealed record InterfaceResult(InterfaceState State, int Index, string? Reason);
+public sealed record InterfaceResult(InterfaceState State, int Index, string? Reason, bool Live = false);

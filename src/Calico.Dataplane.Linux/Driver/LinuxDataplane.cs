@@ -163,6 +163,9 @@ public sealed partial class LinuxDataplane : IDataplane, IDisposable
     {
         foreach (var component in _components) component.Apply(pass.For(component));
         _endpoints = pass.Items<WorkloadInterfaceItem>();
+        // A live migration's target takes over when its tap goes live: its carrier is worth a reconcile.
+        _linkWatch?.WatchCarrierOf(pass.Items<RouteItem>().Where(r => r is { Kind: Calico.Model.Desired.RouteKind.Local, Standby: true })
+            .Select(r => r.InterfaceName!).ToHashSet(StringComparer.Ordinal));
         LogApplied(_logger, pass.Drift ? "resync" : "apply", _components.Count, _endpoints.Count);
         return Statuses();
     }

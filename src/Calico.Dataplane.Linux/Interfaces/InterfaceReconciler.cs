@@ -67,14 +67,14 @@ public sealed partial class InterfaceReconciler(INetlink kernel, ISysctlWriter s
             // QoS is the QoS component's: a port whose limits alone changed needs nothing done here.
             if (_configured.TryGetValue(item.Name, out var done) && done.Index == link.Index && done.Item == item with { Qos = done.Item.Qos })
             {
-                results[item.Name] = new InterfaceResult(InterfaceState.Ready, link.Index, null);
+                results[item.Name] = new InterfaceResult(InterfaceState.Ready, link.Index, null, link.IsUp && link.IsLowerUp);
                 continue;
             }
             try
             {
                 Configure(item, link, drift);
                 _configured[item.Name] = (link.Index, item);
-                results[item.Name] = new InterfaceResult(InterfaceState.Ready, link.Index, null);
+                results[item.Name] = new InterfaceResult(InterfaceState.Ready, link.Index, null, link.IsUp && link.IsLowerUp);
                 Recovered(item.Name);
             }
             catch (Exception ex) when (ex is NetlinkException or IOException or UnauthorizedAccessException)

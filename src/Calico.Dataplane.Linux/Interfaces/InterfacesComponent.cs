@@ -49,7 +49,7 @@ public sealed class InterfacesComponent(InterfaceReconciler reconciler) : IDatap
         var states = reconciler.Reconcile(_interfaces);
         pass.Affected = states.Keys
             .Where(name => pass.Noticed.Contains(name) || before.GetValueOrDefault(name) is not { } was
-                || was.State != states[name].State || was.Index != states[name].Index)
+                || was.State != states[name].State || was.Index != states[name].Index || was.Live != states[name].Live)
             .ToHashSet(StringComparer.Ordinal);
         pass.Before = before;
         _states = pass.After = states;

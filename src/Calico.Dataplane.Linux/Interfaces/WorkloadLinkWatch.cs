@@ -16,8 +16,9 @@ public sealed record WorkloadLinkChanges(IReadOnlySet<string> Interfaces, bool R
 
 /// <summary>
 /// Turns the kernel's link notices into "the kernel changed under the desired state": a link whose name starts with
-/// the workload prefix appeared, disappeared, was renamed, or went up or down (IFF_UP). Notices that change none of
-/// that (carrier, MTU, statistics, other links) are ignored. Changes accumulate until <see cref="Take"/>, so a burst of
+/// the workload prefix appeared, disappeared, was renamed, or went up or down (IFF_UP); and, for the interfaces named
+/// by <see cref="WatchCarrierOf"/> (a live migration's target, waiting for its VM), gained or lost carrier
+/// (IFF_LOWER_UP). Notices that change none of that (carrier of other taps, MTU, statistics, other links) are ignored. Changes accumulate until <see cref="Take"/>, so a burst of
 /// notices costs one reconcile, and one that arrives while a reconcile runs makes <see cref="WaitAsync"/> complete
 /// again at once: the reconcile after it takes all that came meanwhile. Lost notices ask for a full resync.
 /// Owns nothing in the kernel: it only listens. Thread-safe (notices arrive on the notifier's thread).
@@ -28,7 +29,8 @@ public sealed partial class WorkloadLinkWatch
     private readonly string _prefix;
     private readonly ILogger _logger;
     // What the notices said last about each workload link (by ifindex), to tell a change of state from a repeat.
-    private readonly Dictionary<int, (string Name, bool Up)> _links = [];
+    private readonly Dictionary<int, (string Name, bool Up, bool LowerUp)> _links = [];
+    private IReadOnlySet<string> _carrierWatched = new HashSet<string>();
     private HashSet<string> _pending = new(StringComparer.Ordinal);
     private bool _resyncNeeded;
     private TaskCompletionSource _signal = NewSignal();
@@ -48,6 +50,16 @@ public sealed partial class WorkloadLinkWatch
     public Task WaitAsync(CancellationToken cancellationToken)
     {
         lock (_lock) return _signal.Task.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// The interfaces whose carrier matters (replacing the previous set): a live migration's target takes the VM's
+    /// routes over when its tap goes live.
+    /// </summary>
+    public void WatchCarrierOf(IReadOnlySet<string> names)
+    {
+        ArgumentNullException.ThrowIfNull(names);
+        lock (_lock) _carrierWatched = names;
     }
 
     /// <summary>Everything noticed since the last call, and forgets it.</summary>
@@ -90,7 +102,7 @@ public sealed partial class WorkloadLinkWatch
                 if (isWorkload || known) Changed(known ? before.Name : link.Name, "removed");
                 return;
             }
-            if (isWorkload) _links[link.Index] = (link.Name, link.IsUp);
+            if (isWorkload) _links[link.Index] = (link.Name, link.IsUp, link.IsLowerUp);
             else _links.Remove(link.Index);
             if (!known)
             {
@@ -103,6 +115,7 @@ public sealed partial class WorkloadLinkWatch
                 if (isWorkload) Changed(link.Name, "renamed");
             }
             else if (before.Up != link.IsUp) Changed(link.Name, link.IsUp ? "up" : "down");
+            else if (before.LowerUp != link.IsLowerUp && _carrierWatched.Contains(link.Name)) Changed(link.Name, link.IsLowerUp ? "live" : "not live");
         }
     }
 

@@ -27,16 +27,16 @@ public sealed partial class RouteReconciler(INetlink kernel, RouteOptions option
     public IReadOnlyDictionary<RouteKey, Route> Believed => _believed ?? new Dictionary<RouteKey, Route>();
 
     /// <summary>Build a route of ours (protocol, table) for the reconciler to apply.</summary>
-    public Route Via(IPNetwork destination, IPAddress gateway) =>
-        Route.ViaGateway(destination, gateway, protocol: _protocol, table: options.RouteTable);
+    public Route Via(IPNetwork destination, IPAddress gateway, uint priority = 0) =>
+        Route.ViaGateway(destination, gateway, protocol: _protocol, table: options.RouteTable, priority: priority);
 
-    public Route OnDevice(IPNetwork destination, int interfaceIndex) =>
-        Route.OnDevice(destination, interfaceIndex, protocol: _protocol, table: options.RouteTable);
+    public Route OnDevice(IPNetwork destination, int interfaceIndex, uint priority = 0) =>
+        Route.OnDevice(destination, interfaceIndex, protocol: _protocol, table: options.RouteTable, priority: priority);
 
     public Route Blackhole(IPNetwork destination) => Route.Blackhole(destination, protocol: _protocol, table: options.RouteTable);
 
     /// <summary>The key a route of ours to <paramref name="destination"/> has, whatever it points at.</summary>
-    public RouteKey KeyOf(IPNetwork destination) => new(destination, options.RouteTable);
+    public RouteKey KeyOf(IPNetwork destination, uint priority = 0) => new(destination, options.RouteTable, priority);
 
     /// <summary>Forget what we believe; the next <see cref="Reconcile"/> reads the kernel and repairs drift.</summary>
     public void Invalidate() => _believed = null;

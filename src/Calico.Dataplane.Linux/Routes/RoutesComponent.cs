@@ -15,12 +15,19 @@ namespace Calico.Dataplane.Linux.Routes;
 /// into kernel terms — a local route needs its tap's index, from the interfaces component; without one (the interface
 /// is not ready) it is left out and its endpoint reports why — and puts the endpoints some of whose local routes
 /// failed in ERROR.
+/// <para>
+/// Live migration: a standby route (<see cref="RouteItem.Standby"/>) goes in at <see cref="RouteOptions.MigrationRouteMetric"/>.
+/// On the target, once the tap of a standby local route is live (up, with carrier: the VM has arrived), the route takes
+/// over here and now, without waiting for the control plane: it goes in at normal priority, in place of the route via
+/// the source that its destination has until then, and its endpoint reports ACTIVE with <c>Arrived</c>, which tells
+/// the control plane. Before that the endpoint is DOWN, waiting for the VM.
+/// </para>
 /// </summary>
-public sealed partial class RoutesComponent(RouteReconciler routes, INetlink netlink, ILogger logger) : IDataplaneComponent
+public sealed partial class RoutesComponent(RouteReconciler routes, INetlink netlink, uint migrationMetric, ILogger logger) : IDataplaneComponent
 {
     public static DataplaneComponentRegistration Registration { get; } = new("routes", c =>
         new RoutesComponent(new RouteReconciler(c.Kernel.Netlink, c.Features.Get<RouteOptions>(), c.Retry, c.Loggers.CreateLogger<RouteReconciler>()),
-            c.Kernel.Netlink, c.Loggers.CreateLogger<RoutesComponent>()))
+            c.Kernel.Netlink, c.Features.Get<RouteOptions>().MigrationRouteMetric, c.Loggers.CreateLogger<RoutesComponent>()))
     {
         Options = FeatureOptionsBinding.For<RouteOptions, RouteOptionsValidator>(DataplaneOptions.Section),
     };
@@ -33,6 +40,15 @@ public sealed partial class RoutesComponent(RouteReconciler routes, INetlink net
     /// <summary>Interfaces some of whose local routes could not be programmed, and why.</summary>
     private IReadOnlyDictionary<string, string> _failures = new Dictionary<string, string>();
 
+    /// <summary>
+    /// A live migration's target: the route each destination of a standby local route has until the VM arrives (via the
+    /// source, normal priority).
+    /// </summary>
+    private IReadOnlyDictionary<IPNetwork, Route> _untilArrival = new Dictionary<IPNetwork, Route>();
+
+    /// <summary>Interfaces with standby local routes (a live migration's target), and whether their VM has arrived.</summary>
+    private Dictionary<string, bool> _arrivals = new(StringComparer.Ordinal);
+
     public string Name => "routes";
 
     public int StatusPrecedence => 1;
@@ -42,9 +58,11 @@ public sealed partial class RoutesComponent(RouteReconciler routes, INetlink net
     public void Apply(DataplanePass pass)
     {
         var (desired, owners, localRoutes) = KernelRoutes(pass.Items<RouteItem>(), name =>
-            pass.Interfaces.TryGetValue(name, out var iface) && iface.State == InterfaceState.Ready ? iface.Index : null);
+            pass.Interfaces.TryGetValue(name, out var iface) && iface.State == InterfaceState.Ready ? (iface.Index, iface.Live) : null);
         var result = routes.Reconcile(desired, pass.Drift);
         _localRoutes = localRoutes;
+        _arrivals = localRoutes.Where(l => l.Value.Any(r => r.Standby))
+            .ToDictionary(l => l.Key, l => pass.Interfaces.GetValueOrDefault(l.Key) is { State: InterfaceState.Ready, Live: true }, StringComparer.Ordinal);
         _failures = FailuresByInterface(result.Failures, owners);
         LogApplied(logger, pass.Drift ? "resync" : "apply", result.Written, result.Deleted, result.Failures.Count);
     }
@@ -66,12 +84,29 @@ public sealed partial class RoutesComponent(RouteReconciler routes, INetlink net
             var now = pass.After[name];
             if (pass.Before.GetValueOrDefault(name) is { Index: > 0 } was) devices.Add(was.Index);
             if (now.Index > 0) devices.Add(now.Index);
+            var ready = now.State == InterfaceState.Ready;
             foreach (var item in _localRoutes.GetValueOrDefault(name) ?? [])
             {
-                var key = routes.KeyOf(Destination(item));
+                var destination = Destination(item);
+                var key = routes.KeyOf(destination);
                 owners[key] = name;
-                if (now.State == InterfaceState.Ready) desired[key] = routes.OnDevice(Destination(item), now.Index);
+                if (!item.Standby)
+                {
+                    if (ready) desired[key] = routes.OnDevice(destination, now.Index);
+                    continue;
+                }
+                // A live migration's target: the tap live takes over at normal priority; otherwise the route stays on
+                // standby and the destination keeps its route via the source.
+                var standbyKey = routes.KeyOf(destination, migrationMetric);
+                owners[standbyKey] = name;
+                if (ready && now.Live) desired[key] = routes.OnDevice(destination, now.Index);
+                else
+                {
+                    if (ready) desired[standbyKey] = routes.OnDevice(destination, now.Index, migrationMetric);
+                    if (_untilArrival.GetValueOrDefault(destination) is { } untilArrival) desired[key] = untilArrival;
+                }
             }
+            if (_arrivals.ContainsKey(name)) _arrivals[name] = ready && now.Live;
         }
         var result = routes.ReconcileDevices(desired, owners.Keys.ToHashSet(), devices);
 
@@ -86,7 +121,8 @@ public sealed partial class RoutesComponent(RouteReconciler routes, INetlink net
     {
         var links = netlink.ListLinks();
         var byName = links.ToDictionary(l => l.Name, l => l.Index, StringComparer.Ordinal);
-        var (desired, _, _) = KernelRoutes(pass.Items<RouteItem>(), name => byName.TryGetValue(name, out var index) ? index : null);
+        var live = links.Where(l => l.IsUp && l.IsLowerUp).Select(l => l.Name).ToHashSet(StringComparer.Ordinal);
+        var (desired, _, _) = KernelRoutes(pass.Items<RouteItem>(), name => byName.TryGetValue(name, out var index) ? (index, live.Contains(name)) : null, applying: false);
         var names = links.ToDictionary(l => l.Index, l => l.Name);
         return routes.Plan(desired).Select(op => Describe(op, names)).ToList();
     }
@@ -94,7 +130,12 @@ public sealed partial class RoutesComponent(RouteReconciler routes, INetlink net
     public void ReportStatuses(EndpointStatuses statuses)
     {
         foreach (var item in statuses.Endpoints)
+        {
             if (_failures.TryGetValue(item.Name, out var reason)) statuses.Fail(item.EndpointId, EndpointStatusKind.Error, reason);
+            if (!_arrivals.TryGetValue(item.Name, out var arrived)) continue;
+            if (arrived) statuses.MarkArrived(item.EndpointId);
+            else statuses.Fail(item.EndpointId, EndpointStatusKind.Down, $"live migration to this host: waiting for the VM (tap {item.Name} not live yet)");
+        }
     }
 
     public void Dispose()
@@ -103,14 +144,25 @@ public sealed partial class RoutesComponent(RouteReconciler routes, INetlink net
 
     /// <summary>
     /// Our routes in kernel terms, which interface each local route is on (by key), and each interface's local routes
-    /// (all of them, ready or not).
+    /// (all of them, ready or not). <paramref name="interfaceOf"/>: a ready interface's index and whether it is live.
+    /// A standby local route whose tap is live has taken over: it goes in at normal priority instead of the route its
+    /// destination has until then (kept in <see cref="_untilArrival"/> for the link reconcile).
     /// </summary>
     private (Dictionary<RouteKey, Route> Routes, Dictionary<RouteKey, string> Owners, Dictionary<string, List<RouteItem>> LocalRoutes) KernelRoutes(
-        IEnumerable<RouteItem> items, Func<string, int?> indexOf)
+        List<RouteItem> items, Func<string, (int Index, bool Live)?> interfaceOf, bool applying = true)
     {
         var desired = new Dictionary<RouteKey, Route>();
         var owners = new Dictionary<RouteKey, string>();
         var localRoutes = new Dictionary<string, List<RouteItem>>(StringComparer.Ordinal);
+        var standby = new HashSet<IPNetwork>();
+        var arrived = new HashSet<IPNetwork>();
+        foreach (var item in items)
+        {
+            if (item is not { Kind: RouteKind.Local, Standby: true }) continue;
+            standby.Add(Destination(item));
+            if (interfaceOf(item.InterfaceName!) is { Live: true }) arrived.Add(Destination(item));
+        }
+        var untilArrival = new Dictionary<IPNetwork, Route>();
         foreach (var item in items)
         {
             var destination = Destination(item);
@@ -120,13 +172,24 @@ public sealed partial class RoutesComponent(RouteReconciler routes, INetlink net
                 var name = item.InterfaceName!;
                 if (!localRoutes.TryGetValue(name, out var onInterface)) localRoutes[name] = onInterface = [];
                 onInterface.Add(item);
-                if (indexOf(name) is not { } index) continue;
-                route = routes.OnDevice(destination, index);
+                if (interfaceOf(name) is not { } iface) continue;
+                route = routes.OnDevice(destination, iface.Index, item.Standby && !iface.Live ? migrationMetric : 0);
                 owners[route.Key] = name;
             }
-            else route = item.Kind == RouteKind.ViaHost ? routes.Via(destination, item.Gateway!) : routes.Blackhole(destination);
+            else
+            {
+                route = item.Kind == RouteKind.ViaHost
+                    ? routes.Via(destination, item.Gateway!, item.Standby ? migrationMetric : 0)
+                    : routes.Blackhole(destination);
+                if (!item.Standby && standby.Contains(destination))
+                {
+                    untilArrival[destination] = route;
+                    if (arrived.Contains(destination)) continue;
+                }
+            }
             desired[route.Key] = route;
         }
+        if (applying) _untilArrival = untilArrival;
         return (desired, owners, localRoutes);
     }
 
@@ -143,7 +206,9 @@ public sealed partial class RoutesComponent(RouteReconciler routes, INetlink net
         var verb = op.Kind switch { RouteOperationKind.Add => "add   ", RouteOperationKind.Delete => "remove", _ => "change" };
         var route = op.Route;
         var target = route.Type == RouteType.Blackhole ? "blackhole" : route.Gateway is not null ? $"via {route.Gateway}" : $"dev {names.GetValueOrDefault(route.OutputInterface, $"if{route.OutputInterface}")}";
-        return $"{verb} route {route.Destination} {target} proto {(byte)route.Protocol}";
+        var metric = route.Key.Priority is 0 || (route.Family == System.Net.Sockets.AddressFamily.InterNetworkV6 && route.Key.Priority == RouteKey.DefaultIPv6Priority)
+            ? "" : $" metric {route.Key.Priority}";
+        return $"{verb} route {route.Destination} {target} proto {(byte)route.Protocol}{metric}";
     }
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Routes ({Kind}): {Written} written, {Deleted} removed, {Failed} failing")]

@@ -31,6 +31,16 @@ public interface IEndpointTransitionListener
 public static class EndpointTransitions
 {
     /// <summary>
+    /// The ports whose live-migration VM the report says arrived on the host (ACTIVE there with
+    /// <see cref="EndpointStatus.Arrived"/>) that the host had not reported so before.
+    /// </summary>
+    public static List<string> Arrivals(string host, IReadOnlyDictionary<string, EndpointStatus> before, EndpointStatusReport report) =>
+        [.. report.Statuses
+            .Where(s => s.Value is { Arrived: true, Status: EndpointStatusKind.Active } status && status.Host == host
+                && !(before.TryGetValue(s.Key, out var was) && was is { Arrived: true, Status: EndpointStatusKind.Active }))
+            .Select(s => s.Key)];
+
+    /// <summary>
     /// What a report changes against what the host reported before: ports that became ACTIVE, and ports that were
     /// ACTIVE and are no longer (DOWN or ERROR, listed as gone, or left out of a complete report). Statuses naming
     /// another host are ignored, as the host grain ignores them.

@@ -18,7 +18,7 @@ namespace Calico.Grains.Hosts;
 /// <see cref="IEndpointTransitionListener"/>s, such as the Nova notifier.
 /// </summary>
 [GrainType(GrainTypes.Host)]
-public sealed class HostGrain(
+public sealed partial class HostGrain(
     [PersistentState("state", StorageNames.Calico)] IPersistentState<ResourceState<HostSpec>> state,
     TimeProvider time,
     IOptions<HostLivenessOptions> options,
@@ -62,23 +62,45 @@ public sealed class HostGrain(
         return Task.FromResult(new HostStatus(Current, _lastReport, alive, _firstSeen));
     }
 
-    public Task ReportEndpointStatusesAsync(EndpointStatusReport report)
+    public async Task ReportEndpointStatusesAsync(EndpointStatusReport report)
     {
         var host = this.GetPrimaryKeyString();
-        if (_listeners.Length > 0)
-        {
-            var transitions = EndpointTransitions.Of(host, _endpoints, report, firstReport: !_statusesReported);
-            if (transitions.Count > 0)
-                foreach (var listener in _listeners) listener.OnTransitions(transitions);
-        }
+        var transitions = _listeners.Length > 0
+            ? EndpointTransitions.Of(host, _endpoints, report, firstReport: !_statusesReported)
+            : [];
+        var arrivals = EndpointTransitions.Arrivals(host, _endpoints, report);
         _statusesReported = true;
         if (report.Complete) _endpoints.Clear();
         foreach (var gone in report.Gone) _endpoints.Remove(gone);
         // A status names the host that programmed it; one naming another host is not this host's to keep.
         foreach (var (endpoint, status) in report.Statuses)
             if (status.Host == host) _endpoints[endpoint] = status;
-        return Task.CompletedTask;
+        // A live migration's VM arrived here: stored before anyone is told, so that a listener reading the port (the
+        // Nova notifier) finds it bound here.
+        if (arrivals.Count > 0) await Task.WhenAll(arrivals.Select(id => TakeOverAsync(id, host)));
+        if (transitions.Count > 0)
+            foreach (var listener in _listeners) listener.OnTransitions(transitions);
     }
+
+    private async Task TakeOverAsync(string portId, string host)
+    {
+        try
+        {
+            if (await GrainFactory.GetGrain<IEndpointGrain>(portId).TakeOverAsync(host)) LogTookOver(Logger, portId, host);
+        }
+        catch (Exception ex)
+        {
+            // Forgotten, so that the agent's next complete report (every resync) is an arrival again.
+            _endpoints.Remove(portId);
+            LogTakeOverFailed(Logger, ex, portId, host);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Port {Port}'s VM arrived on {Host} (live migration): every host now routes it there")]
+    private static partial void LogTookOver(ILogger logger, string port, string host);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Port {Port}'s VM arrived on {Host} (live migration) but that could not be stored; tried again at the host's next complete report")]
+    private static partial void LogTakeOverFailed(ILogger logger, Exception ex, string port, string host);
 
     public Task<EndpointStatus?> GetEndpointStatusAsync(string endpointId) =>
         Task.FromResult(_endpoints.GetValueOrDefault(endpointId));

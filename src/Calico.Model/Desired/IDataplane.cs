@@ -66,5 +66,9 @@ public sealed record DataplaneResult(IReadOnlyDictionary<string, EndpointProgram
     public long Sequence { get; init; }
 }
 
-/// <summary>Active: programmed. Down: waiting (interface not there yet, administratively down). Error: could not be programmed.</summary>
-public sealed record EndpointProgramming(EndpointStatusKind Status, string? Message);
+/// <summary>
+/// Active: programmed. Down: waiting (interface not there yet, administratively down). Error: could not be programmed.
+/// <see cref="Arrived"/>: the endpoint is a live migration's here (this host its target) and its VM has arrived: its
+/// tap is live and this host has taken its routes over.
+/// </summary>
+public sealed record EndpointProgramming(EndpointStatusKind Status, string? Message, bool Arrived = false);

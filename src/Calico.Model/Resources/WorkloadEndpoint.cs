@@ -150,11 +150,15 @@ public sealed record WorkloadEndpoint(
 
 public enum EndpointStatusKind { Down, Active, Error }
 
-/// <summary>What a compute host reported about one endpoint after programming it.</summary>
+/// <summary>
+/// What a compute host reported about one endpoint after programming it. <see cref="Arrived"/>: the host is the port's
+/// live-migration target and the VM has arrived there (false from an agent that predates it).
+/// </summary>
 [GenerateSerializer, Immutable]
 public sealed record EndpointStatus(
     [property: Id(0)] EndpointStatusKind Status,
     [property: Id(1)] string? Message,
     [property: Id(2)] string Host,
     [property: Id(3)] long AppliedVersion,
-    [property: Id(4)] DateTimeOffset ReportedAt);
+    [property: Id(4)] DateTimeOffset ReportedAt,
+    [property: Id(5)] bool Arrived = false);

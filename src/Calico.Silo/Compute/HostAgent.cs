@@ -260,7 +260,7 @@ public sealed partial class HostAgent(
             {
                 if (onlyChanged && _reported.TryGetValue(endpointId, out var last) && last == programming) continue;
                 _reported[endpointId] = programming;
-                statuses[endpointId] = new EndpointStatus(programming.Status, programming.Message, HostName, version, now);
+                statuses[endpointId] = new EndpointStatus(programming.Status, programming.Message, HostName, version, now, programming.Arrived);
             }
             var gone = _reported.Keys.Where(k => !result.Endpoints.ContainsKey(k)).ToList();
             foreach (var endpointId in gone) _reported.Remove(endpointId);

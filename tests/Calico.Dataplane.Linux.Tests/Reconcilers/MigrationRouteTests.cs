@@ -1,0 +1,103 @@
+using System.Net;
+using Calico.Dataplane.Linux.Driver;
+using Calico.Dataplane.Linux.Routes;
+using Calico.Model.Desired;
+using Calico.Model.Net;
+using Calico.Model.Resources;
+using Calico.Netlink;
+using static Calico.Dataplane.Linux.Tests.Reconcilers.Desired;
+
+namespace Calico.Dataplane.Linux.Tests.Reconcilers;
+
+/// <summary>
+/// A live migration's routes on the fake kernel (issue 14, item 3): the target holds the VM's /32 via the source and its
+/// route to the tap on standby (a higher metric); the tap going live (up, carrier) makes the target take the route over
+/// at once, from the link notice, and report the arrival; the control plane's state after it changes nothing more.
+/// </summary>
+public class MigrationRouteTests
+{
+    private const string Tap = "tap00000001-00";
+    private static readonly uint Standby = new RouteOptions().MigrationRouteMetric;
+
+    private static Dictionary<DesiredKey, DesiredItem> Prepared() => State(
+        Interface(Tap, "fa:16:3e:00:00:03", "10.65.0.3"),
+        RouteItem.Local(IpPrefix.Parse("10.65.0.3/32"), Tap, standby: true),
+        Via("10.65.0.3/32", "172.18.203.31"),
+        Via("10.65.0.0/26", "172.18.203.31"));
+
+    /// <summary>What the control plane tells the target once it learned of the arrival: the port as bound here.</summary>
+    private static Dictionary<DesiredKey, DesiredItem> Arrived() => State(
+        Interface(Tap, "fa:16:3e:00:00:03", "10.65.0.3"),
+        Local("10.65.0.3/32", Tap),
+        Via("10.65.0.0/26", "172.18.203.31"));
+
+    private static List<Route> RoutesTo(FakeKernel kernel, string destination) =>
+        [.. kernel.Routes.Values.Where(r => r.Destination.ToString() == destination).OrderBy(r => r.Key.Priority)];
+
+    [Fact]
+    public async Task The_target_takes_the_route_over_when_its_tap_goes_live_and_reports_the_arrival()
+    {
+        var kernel = new FakeKernel();
+        kernel.AddLink("eth0", up: true);
+        var notices = new FakeLinkNotifications();
+        var dataplane = On(kernel, Options(), links: notices);
+
+        // Prepared, no tap yet: the /32 via the source only.
+        var result = await dataplane.ApplyAsync(Prepared());
+        Assert.Equal(EndpointStatusKind.Down, result.Endpoints["port-" + Tap].Status);
+        var route = Assert.Single(RoutesTo(kernel, "10.65.0.3/32"));
+        Assert.Equal(IPAddress.Parse("172.18.203.31"), route.Gateway);
+
+        // Nova plugs the tap (up, no carrier: nothing attached yet): the route to it goes in on standby.
+        var tap = kernel.AddLink(Tap, up: true);
+        notices.Changed(tap);
+        await dataplane.WaitForKernelChangeAsync(CancellationToken.None);
+        result = await dataplane.ReconcileKernelChangesAsync(CancellationToken.None);
+        var routes = RoutesTo(kernel, "10.65.0.3/32");
+        Assert.Equal(2, routes.Count);
+        Assert.Equal((0u, IPAddress.Parse("172.18.203.31")), (routes[0].Key.Priority, routes[0].Gateway));
+        Assert.Equal((Standby, tap.Index), (routes[1].Key.Priority, routes[1].OutputInterface));
+        Assert.Equal(EndpointStatusKind.Down, result.Endpoints["port-" + Tap].Status);
+        Assert.False(result.Endpoints["port-" + Tap].Arrived);
+
+        // The VM arrives (carrier): the link notice alone makes the target route it, at normal priority.
+        kernel.Links[tap.Index] = kernel.Links[tap.Index] with { Flags = LinkFlags.Up | LinkFlags.LowerUp | LinkFlags.Running };
+        notices.Changed(kernel.Links[tap.Index]);
+        Assert.True(dataplane.WaitForKernelChangeAsync(CancellationToken.None).IsCompleted);
+        result = await dataplane.ReconcileKernelChangesAsync(CancellationToken.None);
+        route = Assert.Single(RoutesTo(kernel, "10.65.0.3/32"));
+        Assert.Equal((0u, tap.Index, (IPAddress?)null), (route.Key.Priority, route.OutputInterface, route.Gateway));
+        Assert.Equal(new EndpointProgramming(EndpointStatusKind.Active, null, Arrived: true), result.Endpoints["port-" + Tap]);
+
+        // The control plane's state after the arrival holds what the kernel has already.
+        var (writes, deletes) = (kernel.RouteWrites, kernel.RouteDeletes);
+        result = await dataplane.ApplyAsync(Arrived());
+        Assert.Equal((writes, deletes), (kernel.RouteWrites, kernel.RouteDeletes));
+        Assert.Equal(EndpointStatusKind.Active, result.Endpoints["port-" + Tap].Status);
+    }
+
+    [Fact]
+    public async Task The_source_keeps_a_standby_route_via_the_target_that_remains_when_its_tap_goes()
+    {
+        var kernel = new FakeKernel();
+        kernel.AddLink("eth0", up: true);
+        var tap = kernel.AddLink(Tap, up: true);
+        var dataplane = On(kernel, Options(), links: new FakeLinkNotifications());
+        var source = State(
+            Interface(Tap, "fa:16:3e:00:00:03", "10.65.0.3"),
+            Local("10.65.0.3/32", Tap),
+            RouteItem.Via(IpPrefix.Parse("10.65.0.3/32"), IPAddress.Parse("172.18.203.44"), "h44", standby: true),
+            Blackhole("10.65.0.0/26"));
+        // `dataplane plan` shows the standby route with its metric.
+        Assert.Contains($"add    route 10.65.0.3/32 via 172.18.203.44 proto 80 metric {Standby}", await dataplane.PlanAsync(source, CancellationToken.None));
+        await dataplane.ApplyAsync(source);
+        var routes = RoutesTo(kernel, "10.65.0.3/32");
+        Assert.Equal((0u, tap.Index), (routes[0].Key.Priority, routes[0].OutputInterface));
+        Assert.Equal((Standby, IPAddress.Parse("172.18.203.44")), (routes[1].Key.Priority, routes[1].Gateway));
+
+        // The VM leaves (its tap goes): the kernel drops the tap's route, the one via the target is left.
+        kernel.RemoveLink(Tap);
+        var left = Assert.Single(RoutesTo(kernel, "10.65.0.3/32"));
+        Assert.Equal(IPAddress.Parse("172.18.203.44"), left.Gateway);
+    }
+}
