@@ -76,6 +76,39 @@ public sealed class NovaNotificationTests(NovaApiServer server) : IClassFixture<
         Assert.Empty(Nova.Violations);
     }
 
+    /// <summary>
+    /// Live migration: the target's agent reports the port ACTIVE with its VM arrived; the host grain stores the
+    /// arrival on the port (the API then shows the target's status) and Nova hears plugged for the target
+    /// (live_migration_wait_for_vif_plug). Before the arrival, the target's report of the port says nothing to Nova.
+    /// </summary>
+    [Fact]
+    public async Task Nova_hears_plugged_when_a_migrating_ports_vm_arrives_on_the_target()
+    {
+        var (network, _, _) = await Client.NetworkWithSubnetAsync("net-nova-migration");
+        var instance = Guid.NewGuid().ToString();
+        Nova.Instances[instance] = true;
+        var port = await InstancePortAsync(network, instance, "nova-src");
+        await server.Api.Cluster.GetGrain<IHostGrain>("nova-src").ReportEndpointStatusesAsync(Report("nova-src", port, EndpointStatusKind.Active));
+        await WaitForAsync(instance, 1);
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await Client.PutAsync($"/v2.0/ports/{port}", new JsonObject
+        {
+            ["port"] = new JsonObject { ["binding:profile"] = new JsonObject { ["migrating_to"] = "nova-dst" } },
+        })).Status);
+        var target = server.Api.Cluster.GetGrain<IHostGrain>("nova-dst");
+        await target.ReportEndpointStatusesAsync(Report("nova-dst", port, EndpointStatusKind.Down));
+
+        var arrived = new EndpointStatus(EndpointStatusKind.Active, null, "nova-dst", 1, DateTimeOffset.UtcNow, Arrived: true);
+        await target.ReportEndpointStatusesAsync(new EndpointStatusReport(new Dictionary<string, EndpointStatus> { [port] = arrived }, [], false));
+        await WaitForAsync(instance, 2);
+
+        Assert.Equal([("network-vif-plugged", port), ("network-vif-plugged", port)],
+            Nova.Accepted.Where(e => e.Server == instance).Select(e => (e.Name, e.Tag)).ToList());
+        var stored = await server.Api.Cluster.GetGrain<IEndpointGrain>(port).GetAsync();
+        Assert.Equal("nova-dst", stored!.Value.ArrivedOn);
+        Assert.Equal("ACTIVE", (string)(await Client.GetAsync($"/v2.0/ports/{port}")).Body!["port"]!["status"]!);
+        Assert.Empty(Nova.Violations);
+    }
+
     [Fact]
     public async Task An_event_is_retried_while_Nova_answers_503_and_arrives_once()
     {

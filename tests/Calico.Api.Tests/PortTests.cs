@@ -68,6 +68,9 @@ public sealed class PortTests(TokenApiServer server)
         {
             (JsonValue.Create("migrating_to=compute-2"), "is not an object"),
             (new JsonObject { ["pad"] = new string('x', 4096) }, "at most 4095"),
+            // migrating_to names the host that prepares the port: a host name, or nothing.
+            (new JsonObject { ["migrating_to"] = 7 }, "binding:profile.migrating_to"),
+            (new JsonObject { ["migrating_to"] = "compute 2" }, "binding:profile.migrating_to"),
         })
         {
             var refused = await server.Admin.PutAsync($"/v2.0/ports/{id}", new JsonObject { ["port"] = new JsonObject { ["binding:profile"] = profile } });

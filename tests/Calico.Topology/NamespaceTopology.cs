@@ -477,6 +477,55 @@ public sealed class NamespaceTopology : IAsyncDisposable
         return vm.Host.Namespace.IpAsync("link", "del", vm.TapName);
     }
 
+    /// <summary>
+    /// The first half of a live migration's move, as Nova's pre_live_migration plugs the VIF on the target: a tap on
+    /// <paramref name="target"/> named as the VM's, up, whose peer waits in the VM's namespace as eth1, down, with the
+    /// VM's MAC (so the tap has no carrier: nothing runs behind it yet). <see cref="MoveVmAsync"/> finishes the move.
+    /// </summary>
+    public async Task PrepareMoveAsync(VirtualMachine vm, ComputeHost target)
+    {
+        ArgumentNullException.ThrowIfNull(vm);
+        ArgumentNullException.ThrowIfNull(target);
+        if (target == vm.Host) throw new ArgumentException($"{vm.Name} runs on {target.Name} already", nameof(target));
+        await target.Namespace.IpAsync("link", "add", vm.TapName, "address", "fe" + vm.MacAddress[2..], "type", "veth",
+            "peer", "name", "eth1", "address", vm.MacAddress, "netns", vm.Namespace.Name);
+        await target.Namespace.IpAsync("link", "set", vm.TapName, "up");
+        vm.MovingTo = target;
+    }
+
+    /// <summary>
+    /// The second half: the VM stops on its host and resumes on the target, in one `ip -batch` inside the VM's namespace
+    /// (no process starts in between): its eth0 deleted (hence the source's tap), eth1 renamed eth0 and set up (the
+    /// target's tap gets carrier), its address and default route put back. Its sockets stay (the namespace is the VM).
+    /// The VM then announces itself with a gratuitous ARP (a raw socket of python3's, as `arping -U` would), as a guest
+    /// does after a migration.
+    /// </summary>
+    public async Task MoveVmAsync(VirtualMachine vm)
+    {
+        ArgumentNullException.ThrowIfNull(vm);
+        var target = vm.MovingTo ?? throw new InvalidOperationException($"{vm.Name}: PrepareMoveAsync first");
+        var lines = new List<string> { "link del eth0", "link set eth1 name eth0", "link set eth0 up" };
+        if (vm is { Address: { } address, Subnet: { } subnet })
+        {
+            lines.Add($"addr add {address}/{subnet.PrefixLength} dev eth0");
+            lines.Add($"route add default via {subnet.Gateway} dev eth0 onlink");
+        }
+        var batch = Path.Combine(TempDirectory, $"move-{vm.Name}.batch");
+        await File.WriteAllLinesAsync(batch, lines);
+        await vm.Namespace.IpAsync("-batch", batch);
+        vm.MovedTo(target);
+        if (vm.Address is { } announced) await vm.Namespace.ExecAsync("python3", "-c", GratuitousArp(vm.MacAddress, announced));
+    }
+
+    /// <summary>A python3 program that sends one gratuitous ARP (a request for the address, from it) out of eth0.</summary>
+    private static string GratuitousArp(string mac, IPAddress address) => string.Join('\n',
+        "import socket, struct",
+        "s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)",
+        "s.bind(('eth0', 0))",
+        $"mac = bytes.fromhex('{mac.Replace(":", "", StringComparison.Ordinal)}')",
+        $"ip = socket.inet_aton('{address}')",
+        "s.send(b'\\xff' * 6 + mac + b'\\x08\\x06' + struct.pack('!HHBBH', 1, 0x0800, 6, 4, 1) + mac + ip + b'\\x00' * 6 + ip)");
+
     /// <summary>Unplugs and deletes a VM (its namespace, hence both veth ends and the tap, and its /etc/netns directory).</summary>
     public void RemoveVm(VirtualMachine vm)
     {

@@ -14,7 +14,10 @@ namespace Calico.Dataplane.Linux.Interfaces;
 /// Prepares each local workload's tap interface the way Calico does: proxy ARP (answered at once), forwarding,
 /// route_localnet, rp_filter as configured, no router advertisements and proxy NDP for IPv6; the link set up; a
 /// permanent neighbour entry for each of the workload's addresses (so the host never has to ARP for it).
-/// Also turns host forwarding on.
+/// Also turns host forwarding on. The taps of a live migration (on its source and on its target) also skip routes
+/// while they have no carrier (ignore_routes_with_linkdown), so that the kernel itself moves the VM's traffic between
+/// the source's tap route and the standby routes the moment the VM stops on one side and runs on the other; set back
+/// to the kernel's default once the migration is over.
 /// Owns: those sysctls of workload interfaces named in the desired state; PERMANENT neighbour entries on them.
 /// Never touches: other interfaces (it does not create or delete links: the hypervisor does), other neighbours.
 /// An interface that is not there yet is reported Missing and configured as soon as an update or resync finds it.
@@ -24,7 +27,9 @@ namespace Calico.Dataplane.Linux.Interfaces;
 public sealed partial class InterfaceReconciler(INetlink kernel, ISysctlWriter sysctls, InterfaceOptions options,
     ResiliencePipeline retry, ILogger logger)
 {
-    private readonly Dictionary<string, (int Index, WorkloadInterfaceItem Item)> _configured = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (int Index, WorkloadInterfaceItem Item, bool Migrating)> _configured = new(StringComparer.Ordinal);
+    // Taps we set to skip routes without carrier (a live migration's), to set back when it is over.
+    private readonly HashSet<string> _ignoringLinkdown = new(StringComparer.Ordinal);
     private readonly ReportedFailures<string> _reported = new(
         (name, reason) => LogFailed(logger, name, reason), name => LogRecovered(logger, name), StringComparer.Ordinal);
     private bool _hostConfigured;
@@ -47,7 +52,9 @@ public sealed partial class InterfaceReconciler(INetlink kernel, ISysctlWriter s
         foreach (var name in names) _configured.Remove(name);
     }
 
-    public Dictionary<string, InterfaceResult> Reconcile(IReadOnlyCollection<WorkloadInterfaceItem> desired)
+    /// <param name="desired">The workload interfaces.</param>
+    /// <param name="migrating">Those of a live migration (its source's or its target's): none if null.</param>
+    public Dictionary<string, InterfaceResult> Reconcile(IReadOnlyCollection<WorkloadInterfaceItem> desired, IReadOnlySet<string>? migrating = null)
     {
         var drift = _countDrift;
         _countDrift = false;
@@ -65,15 +72,17 @@ public sealed partial class InterfaceReconciler(INetlink kernel, ISysctlWriter s
                 continue;
             }
             // QoS is the QoS component's: a port whose limits alone changed needs nothing done here.
-            if (_configured.TryGetValue(item.Name, out var done) && done.Index == link.Index && done.Item == item with { Qos = done.Item.Qos })
+            var isMigrating = migrating?.Contains(item.Name) ?? false;
+            if (_configured.TryGetValue(item.Name, out var done) && done.Index == link.Index && done.Item == item with { Qos = done.Item.Qos }
+                && done.Migrating == isMigrating)
             {
                 results[item.Name] = new InterfaceResult(InterfaceState.Ready, link.Index, null, link.IsUp && link.IsLowerUp);
                 continue;
             }
             try
             {
-                Configure(item, link, drift);
-                _configured[item.Name] = (link.Index, item);
+                Configure(item, link, drift, isMigrating);
+                _configured[item.Name] = (link.Index, item, isMigrating);
                 results[item.Name] = new InterfaceResult(InterfaceState.Ready, link.Index, null, link.IsUp && link.IsLowerUp);
                 Recovered(item.Name);
             }
@@ -91,7 +100,7 @@ public sealed partial class InterfaceReconciler(INetlink kernel, ISysctlWriter s
     }
 
     /// <summary>What <see cref="Reconcile"/> would do, read from the kernel, changing nothing.</summary>
-    public List<string> Plan(IReadOnlyCollection<WorkloadInterfaceItem> desired)
+    public List<string> Plan(IReadOnlyCollection<WorkloadInterfaceItem> desired, IReadOnlySet<string>? migrating = null)
     {
         var plan = new List<string>();
         var links = kernel.ListLinks().ToDictionary(l => l.Name, StringComparer.Ordinal);
@@ -103,7 +112,7 @@ public sealed partial class InterfaceReconciler(INetlink kernel, ISysctlWriter s
                 plan.Add($"wait   interface {item.Name} (does not exist yet; its routes wait for it)");
                 continue;
             }
-            settings.AddRange(InterfaceSettings(item));
+            settings.AddRange(InterfaceSettings(item, migrating?.Contains(item.Name) ?? false));
             if (!link.IsUp) plan.Add($"change link {item.Name} up");
             var (add, remove) = NeighbourChanges(item, link.Index);
             plan.AddRange(add.Select(n => $"add    neighbour {n.Destination} lladdr {item.MacAddress} dev {item.Name} permanent"));
@@ -130,7 +139,7 @@ public sealed partial class InterfaceReconciler(INetlink kernel, ISysctlWriter s
         _hostConfigured = true;
     }
 
-    private List<SysctlSetting> InterfaceSettings(WorkloadInterfaceItem item)
+    private List<SysctlSetting> InterfaceSettings(WorkloadInterfaceItem item, bool migrating)
     {
         var name = item.Name;
         var settings = new List<SysctlSetting>
@@ -147,6 +156,11 @@ public sealed partial class InterfaceReconciler(INetlink kernel, ISysctlWriter s
             settings.Add(Sysctls.IPv6Forwarding(name, true));
             settings.Add(Sysctls.IPv6ProxyNdp(name, true));
         }
+        if (migrating || _ignoringLinkdown.Contains(name))
+        {
+            settings.Add(Sysctls.IPv4IgnoreRoutesWithLinkdown(name, migrating));
+            if (item.Addresses.Any(a => a.Version == 6)) settings.Add(Sysctls.IPv6IgnoreRoutesWithLinkdown(name, migrating));
+        }
         return settings;
     }
 
@@ -162,9 +176,11 @@ public sealed partial class InterfaceReconciler(INetlink kernel, ISysctlWriter s
         return (add, present.Where(n => !wanted.Contains(n.Destination)).ToList());
     }
 
-    private void Configure(WorkloadInterfaceItem item, Link link, bool drift)
+    private void Configure(WorkloadInterfaceItem item, Link link, bool drift, bool migrating)
     {
-        Count("sysctl", sysctls.Apply(InterfaceSettings(item)).Count, drift);
+        Count("sysctl", sysctls.Apply(InterfaceSettings(item, migrating)).Count, drift);
+        if (migrating) _ignoringLinkdown.Add(item.Name);
+        else _ignoringLinkdown.Remove(item.Name);
 
         if (!link.IsUp)
         {

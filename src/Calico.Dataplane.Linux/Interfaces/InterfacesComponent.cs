@@ -21,6 +21,7 @@ public sealed class InterfacesComponent(InterfaceReconciler reconciler) : IDatap
     private static readonly IReadOnlySet<DesiredKind> Kinds = new HashSet<DesiredKind> { DesiredKind.Interface };
 
     private List<WorkloadInterfaceItem> _interfaces = [];
+    private IReadOnlySet<string> _migrating = new HashSet<string>();
     private IReadOnlyDictionary<string, InterfaceResult> _states = new Dictionary<string, InterfaceResult>();
 
     public string Name => "interfaces";
@@ -32,7 +33,8 @@ public sealed class InterfacesComponent(InterfaceReconciler reconciler) : IDatap
     public void Apply(DataplanePass pass)
     {
         var interfaces = pass.Items<WorkloadInterfaceItem>();
-        _states = pass.Interfaces = reconciler.Reconcile(interfaces);
+        _migrating = Migrating(interfaces, pass.Items<RouteItem>());
+        _states = pass.Interfaces = reconciler.Reconcile(interfaces, _migrating);
         _interfaces = interfaces;
     }
 
@@ -46,7 +48,7 @@ public sealed class InterfacesComponent(InterfaceReconciler reconciler) : IDatap
     {
         var before = _states;
         reconciler.Recheck(pass.Noticed);
-        var states = reconciler.Reconcile(_interfaces);
+        var states = reconciler.Reconcile(_interfaces, _migrating);
         pass.Affected = states.Keys
             .Where(name => pass.Noticed.Contains(name) || before.GetValueOrDefault(name) is not { } was
                 || was.State != states[name].State || was.Index != states[name].Index || was.Live != states[name].Live)
@@ -55,7 +57,30 @@ public sealed class InterfacesComponent(InterfaceReconciler reconciler) : IDatap
         _states = pass.After = states;
     }
 
-    public IEnumerable<string> Plan(PlanPass pass) => reconciler.Plan(pass.Items<WorkloadInterfaceItem>());
+    public IEnumerable<string> Plan(PlanPass pass)
+    {
+        var interfaces = pass.Items<WorkloadInterfaceItem>();
+        return reconciler.Plan(interfaces, Migrating(interfaces, pass.Items<RouteItem>()));
+    }
+
+    /// <summary>
+    /// The taps of live migrations: on the target, those with a standby route to them; on the source, those whose
+    /// addresses have a standby route via the target.
+    /// </summary>
+    private static HashSet<string> Migrating(List<WorkloadInterfaceItem> interfaces, List<RouteItem> routes)
+    {
+        var migrating = new HashSet<string>(StringComparer.Ordinal);
+        var awayVia = new HashSet<Calico.Model.Net.IpPrefix>();
+        foreach (var route in routes.Where(r => r.Standby))
+        {
+            if (route.Kind == RouteKind.Local) migrating.Add(route.InterfaceName!);
+            else awayVia.Add(route.Destination);
+        }
+        if (awayVia.Count > 0)
+            foreach (var item in interfaces)
+                if (item.Addresses.Any(awayVia.Contains)) migrating.Add(item.Name);
+        return migrating;
+    }
 
     public void ReportStatuses(EndpointStatuses statuses)
     {

@@ -33,7 +33,8 @@ public sealed partial class RouteReconciler(INetlink kernel, RouteOptions option
     public Route OnDevice(IPNetwork destination, int interfaceIndex, uint priority = 0) =>
         Route.OnDevice(destination, interfaceIndex, protocol: _protocol, table: options.RouteTable, priority: priority);
 
-    public Route Blackhole(IPNetwork destination) => Route.Blackhole(destination, protocol: _protocol, table: options.RouteTable);
+    public Route Blackhole(IPNetwork destination, uint priority = 0) =>
+        Route.Blackhole(destination, protocol: _protocol, table: options.RouteTable, priority: priority);
 
     /// <summary>The key a route of ours to <paramref name="destination"/> has, whatever it points at.</summary>
     public RouteKey KeyOf(IPNetwork destination, uint priority = 0) => new(destination, options.RouteTable, priority);

@@ -17,10 +17,12 @@ namespace Calico.Dataplane.Linux.Routes;
 /// failed in ERROR.
 /// <para>
 /// Live migration: a standby route (<see cref="RouteItem.Standby"/>) goes in at <see cref="RouteOptions.MigrationRouteMetric"/>.
-/// On the target, once the tap of a standby local route is live (up, with carrier: the VM has arrived), the route takes
-/// over here and now, without waiting for the control plane: it goes in at normal priority, in place of the route via
-/// the source that its destination has until then, and its endpoint reports ACTIVE with <c>Arrived</c>, which tells
-/// the control plane. Before that the endpoint is DOWN, waiting for the VM.
+/// On the target, the route its destination has until the VM arrives (via the source) goes in one metric higher still,
+/// and the tap skips routes while it has no carrier (the interfaces component), so the kernel itself sends the VM's
+/// traffic to the tap the moment the tap gets carrier. Once the tap is live (up, with carrier: the VM has arrived) the
+/// standby route takes over here, without waiting for the control plane: it goes in at normal priority, the other two
+/// go, and its endpoint reports ACTIVE with <c>Arrived</c>, which tells the control plane. Before that the endpoint is
+/// DOWN, waiting for the VM.
 /// </para>
 /// </summary>
 public sealed partial class RoutesComponent(RouteReconciler routes, INetlink netlink, uint migrationMetric, ILogger logger) : IDataplaneComponent
@@ -98,12 +100,13 @@ public sealed partial class RoutesComponent(RouteReconciler routes, INetlink net
                 // A live migration's target: the tap live takes over at normal priority; otherwise the route stays on
                 // standby and the destination keeps its route via the source.
                 var standbyKey = routes.KeyOf(destination, migrationMetric);
-                owners[standbyKey] = name;
+                var untilArrivalKey = routes.KeyOf(destination, migrationMetric + 1);
+                owners[standbyKey] = owners[untilArrivalKey] = name;
                 if (ready && now.Live) desired[key] = routes.OnDevice(destination, now.Index);
                 else
                 {
                     if (ready) desired[standbyKey] = routes.OnDevice(destination, now.Index, migrationMetric);
-                    if (_untilArrival.GetValueOrDefault(destination) is { } untilArrival) desired[key] = untilArrival;
+                    if (_untilArrival.GetValueOrDefault(destination) is { } untilArrival) desired[untilArrivalKey] = untilArrival;
                 }
             }
             if (_arrivals.ContainsKey(name)) _arrivals[name] = ready && now.Live;
@@ -178,10 +181,10 @@ public sealed partial class RoutesComponent(RouteReconciler routes, INetlink net
             }
             else
             {
-                route = item.Kind == RouteKind.ViaHost
-                    ? routes.Via(destination, item.Gateway!, item.Standby ? migrationMetric : 0)
-                    : routes.Blackhole(destination);
-                if (!item.Standby && standby.Contains(destination))
+                var untilArrivalHere = !item.Standby && standby.Contains(destination);
+                var metric = item.Standby ? migrationMetric : untilArrivalHere ? migrationMetric + 1 : 0;
+                route = item.Kind == RouteKind.ViaHost ? routes.Via(destination, item.Gateway!, metric) : routes.Blackhole(destination, metric);
+                if (untilArrivalHere)
                 {
                     untilArrival[destination] = route;
                     if (arrived.Contains(destination)) continue;

@@ -81,6 +81,12 @@ public sealed class Sysctls(NetworkNamespace? networkNamespace = null)
 
     public static SysctlSetting IPv6ProxyNdp(string interfaceName, bool enabled) => Conf6(interfaceName, "proxy_ndp", enabled);
 
+    /// <summary>Whether routes through the interface are skipped while it has no carrier (IPv4).</summary>
+    public static SysctlSetting IPv4IgnoreRoutesWithLinkdown(string interfaceName, bool enabled) => Conf4(interfaceName, "ignore_routes_with_linkdown", enabled);
+
+    /// <summary>Whether routes through the interface are skipped while it has no carrier (IPv6).</summary>
+    public static SysctlSetting IPv6IgnoreRoutesWithLinkdown(string interfaceName, bool enabled) => Conf6(interfaceName, "ignore_routes_with_linkdown", enabled);
+
     private static SysctlSetting Conf4(string interfaceName, string name, bool enabled) =>
         new($"net/ipv4/conf/{Interface(interfaceName)}/{name}", enabled ? "1" : "0");
 

@@ -10,9 +10,10 @@ using static Calico.Dataplane.Linux.Tests.Reconcilers.Desired;
 namespace Calico.Dataplane.Linux.Tests.Reconcilers;
 
 /// <summary>
-/// A live migration's routes on the fake kernel (issue 14, item 3): the target holds the VM's /32 via the source and its
-/// route to the tap on standby (a higher metric); the tap going live (up, carrier) makes the target take the route over
-/// at once, from the link notice, and report the arrival; the control plane's state after it changes nothing more.
+/// A live migration's routes on the fake kernel (issue 14, item 3): the target holds its route to the tap on standby (a
+/// higher metric) and the VM's /32 via the source one metric higher still, on a tap that skips routes without carrier;
+/// the tap going live (up, carrier) makes the target take the route over at normal priority, from the link notice, and
+/// report the arrival; the control plane's state after it changes no route.
 /// </summary>
 public class MigrationRouteTests
 {
@@ -46,7 +47,7 @@ public class MigrationRouteTests
         var result = await dataplane.ApplyAsync(Prepared());
         Assert.Equal(EndpointStatusKind.Down, result.Endpoints["port-" + Tap].Status);
         var route = Assert.Single(RoutesTo(kernel, "10.65.0.3/32"));
-        Assert.Equal(IPAddress.Parse("172.18.203.31"), route.Gateway);
+        Assert.Equal((Standby + 1, IPAddress.Parse("172.18.203.31")), (route.Key.Priority, route.Gateway));
 
         // Nova plugs the tap (up, no carrier: nothing attached yet): the route to it goes in on standby.
         var tap = kernel.AddLink(Tap, up: true);
@@ -55,8 +56,9 @@ public class MigrationRouteTests
         result = await dataplane.ReconcileKernelChangesAsync(CancellationToken.None);
         var routes = RoutesTo(kernel, "10.65.0.3/32");
         Assert.Equal(2, routes.Count);
-        Assert.Equal((0u, IPAddress.Parse("172.18.203.31")), (routes[0].Key.Priority, routes[0].Gateway));
-        Assert.Equal((Standby, tap.Index), (routes[1].Key.Priority, routes[1].OutputInterface));
+        Assert.Equal((Standby, tap.Index), (routes[0].Key.Priority, routes[0].OutputInterface));
+        Assert.Equal((Standby + 1, IPAddress.Parse("172.18.203.31")), (routes[1].Key.Priority, routes[1].Gateway));
+        Assert.Equal("1", kernel.SysctlValues[$"net/ipv4/conf/{Tap}/ignore_routes_with_linkdown"]);
         Assert.Equal(EndpointStatusKind.Down, result.Endpoints["port-" + Tap].Status);
         Assert.False(result.Endpoints["port-" + Tap].Arrived);
 
@@ -73,6 +75,7 @@ public class MigrationRouteTests
         var (writes, deletes) = (kernel.RouteWrites, kernel.RouteDeletes);
         result = await dataplane.ApplyAsync(Arrived());
         Assert.Equal((writes, deletes), (kernel.RouteWrites, kernel.RouteDeletes));
+        Assert.Equal("0", kernel.SysctlValues[$"net/ipv4/conf/{Tap}/ignore_routes_with_linkdown"]);
         Assert.Equal(EndpointStatusKind.Active, result.Endpoints["port-" + Tap].Status);
     }
 
@@ -94,6 +97,7 @@ public class MigrationRouteTests
         var routes = RoutesTo(kernel, "10.65.0.3/32");
         Assert.Equal((0u, tap.Index), (routes[0].Key.Priority, routes[0].OutputInterface));
         Assert.Equal((Standby, IPAddress.Parse("172.18.203.44")), (routes[1].Key.Priority, routes[1].Gateway));
+        Assert.Equal("1", kernel.SysctlValues[$"net/ipv4/conf/{Tap}/ignore_routes_with_linkdown"]);
 
         // The VM leaves (its tap goes): the kernel drops the tap's route, the one via the target is left.
         kernel.RemoveLink(Tap);

@@ -76,7 +76,11 @@ public sealed class VirtualMachine(string name, Netns ns, ComputeHost host, stri
 
     public Netns Namespace { get; } = ns;
 
-    public ComputeHost Host { get; } = host;
+    /// <summary>Where it runs: the host it was plugged into, or the one <see cref="NamespaceTopology.MoveVmAsync"/> moved it to.</summary>
+    public ComputeHost Host { get; private set; } = host;
+
+    /// <summary>The host <see cref="NamespaceTopology.PrepareMoveAsync"/> plugged its second tap into, until the move.</summary>
+    public ComputeHost? MovingTo { get; internal set; }
 
     public string PortId { get; } = portId;
 
@@ -88,6 +92,15 @@ public sealed class VirtualMachine(string name, Netns ns, ComputeHost host, stri
     /// <summary>The address configured on eth0 (null until configured).</summary>
     public IPAddress? Address { get; private set; }
 
+    /// <summary>The prefix length and gateway of <see cref="Address"/> (see <see cref="ConfigureStaticAsync"/>).</summary>
+    public (int PrefixLength, IPAddress Gateway)? Subnet { get; private set; }
+
+    internal void MovedTo(ComputeHost host)
+    {
+        Host = host;
+        MovingTo = null;
+    }
+
     /// <summary>
     /// What DHCP would give it, by hand: <paramref name="address"/>/<paramref name="prefixLength"/> on eth0 (hence the
     /// on-link subnet route) and a default route via the gateway, on-link.
@@ -97,6 +110,7 @@ public sealed class VirtualMachine(string name, Netns ns, ComputeHost host, stri
         await Namespace.IpAsync("addr", "add", $"{address}/{prefixLength}", "dev", "eth0");
         await Namespace.IpAsync("route", "add", "default", "via", gateway.ToString(), "dev", "eth0", "onlink");
         Address = address;
+        Subnet = (prefixLength, gateway);
     }
 
     public Task<bool> PingAsync(IPAddress target, int waitSeconds = 2) => Namespace.PingAsync(target, waitSeconds);
