@@ -44,7 +44,7 @@ public sealed partial class RoutesComponent(RouteReconciler routes, INetlink net
 
     /// <summary>
     /// A live migration's target: the route each destination of a standby local route has until the VM arrives (via the
-    /// source, normal priority).
+    /// source, one metric above the standby route).
     /// </summary>
     private IReadOnlyDictionary<IPNetwork, Route> _untilArrival = new Dictionary<IPNetwork, Route>();
 
