@@ -495,24 +495,27 @@ public sealed class NamespaceTopology : IAsyncDisposable
 
     /// <summary>
     /// The second half: the VM stops on its host and resumes on the target, in one `ip -batch` inside the VM's namespace
-    /// (no process starts in between): its eth0 deleted (hence the source's tap), eth1 renamed eth0 and set up (the
-    /// target's tap gets carrier), its address and default route put back. Its sockets stay (the namespace is the VM).
-    /// The VM then announces itself with a gratuitous ARP (a raw socket of python3's, as `arping -U` would), as a guest
-    /// does after a migration.
+    /// (no process starts in between), run at the highest priority so that the machine's load does not stretch the
+    /// VM's pause: its eth0 set down (the source's tap loses carrier, as when QEMU stops there) and renamed, eth1 renamed
+    /// eth0 and set up (the target's tap gets carrier), its address and default route put back, then the old interface
+    /// deleted (hence the source's tap, as Nova unplugs it after the migration). Its sockets stay (the namespace is the
+    /// VM). The VM then announces itself with a gratuitous ARP (a raw socket of python3's, as `arping -U` would), as a
+    /// guest does after a migration.
     /// </summary>
     public async Task MoveVmAsync(VirtualMachine vm)
     {
         ArgumentNullException.ThrowIfNull(vm);
         var target = vm.MovingTo ?? throw new InvalidOperationException($"{vm.Name}: PrepareMoveAsync first");
-        var lines = new List<string> { "link del eth0", "link set eth1 name eth0", "link set eth0 up" };
+        var lines = new List<string> { "link set eth0 down", "link set eth0 name gone0", "link set eth1 name eth0", "link set eth0 up" };
         if (vm is { Address: { } address, Subnet: { } subnet })
         {
             lines.Add($"addr add {address}/{subnet.PrefixLength} dev eth0");
             lines.Add($"route add default via {subnet.Gateway} dev eth0 onlink");
         }
+        lines.Add("link del gone0");
         var batch = Path.Combine(TempDirectory, $"move-{vm.Name}.batch");
         await File.WriteAllLinesAsync(batch, lines);
-        await vm.Namespace.IpAsync("-batch", batch);
+        await vm.Namespace.ExecAsync("nice", "-n", "-20", "ip", "-batch", batch);
         vm.MovedTo(target);
         if (vm.Address is { } announced) await vm.Namespace.ExecAsync("python3", "-c", GratuitousArp(vm.MacAddress, announced));
     }
