@@ -19,13 +19,16 @@ namespace Calico.Dataplane.Linux.Commands;
 /// makes the kernel hold the file's state and prints each endpoint's status. --no-policy leaves nftables out
 /// (Dataplane:PolicyEnabled=false), as on a host that runs without policy; --dhcp-state-directory names where the
 /// host's agent keeps dnsmasq's files (Dataplane:DhcpStateDirectory), so that its DHCP hosts are compared too;
-/// --bird-state-directory likewise for BIRD's configuration (Dataplane:BirdStateDirectory, BGP routing mode).
+/// --bird-state-directory likewise for BIRD's configuration (Dataplane:BirdStateDirectory, BGP routing mode), and
+/// --bird-graceful-restart-wait, --bgp-hold-time and --bird-graceful-restart-time the agent's BIRD timers, which its
+/// bird.conf carries (otherwise a host whose agent runs with other timers than the defaults plans a rewrite of it).
 /// Exit codes: 0 done (plan: no changes needed, or changes listed; --help), 1 an endpoint could not be programmed,
 /// 2 bad usage or file. Arguments are parsed by System.CommandLine, which also answers --help.
 /// </summary>
 public static class DataplaneFileCommand
 {
-    public const string Usage = "usage: calico-silo dataplane plan|apply --file FILE [--netns NAME] [--route-protocol N] [--no-policy] [--dhcp-state-directory DIR] [--bird-state-directory DIR]";
+    public const string Usage = "usage: calico-silo dataplane plan|apply --file FILE [--netns NAME] [--route-protocol N] [--no-policy] [--dhcp-state-directory DIR] [--bird-state-directory DIR] " +
+        "[--bird-graceful-restart-wait T] [--bgp-hold-time T] [--bird-graceful-restart-time T]";
 
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
     {
@@ -50,6 +53,16 @@ public static class DataplaneFileCommand
             HelpName = "DIR",
             DefaultValueFactory = _ => new BgpOptions().BirdStateDirectory,
         };
+        var defaults = new BgpOptions();
+        Option<TimeSpan> Timer(string name, string key, TimeSpan value) => new(name)
+        {
+            Description = $"As the host's agent has it (Dataplane:{key}); it is written into bird.conf",
+            HelpName = "hh:mm:ss",
+            DefaultValueFactory = _ => value,
+        };
+        var restartWait = Timer("--bird-graceful-restart-wait", nameof(BgpOptions.BirdGracefulRestartWait), defaults.BirdGracefulRestartWait);
+        var holdTime = Timer("--bgp-hold-time", nameof(BgpOptions.BgpHoldTime), defaults.BgpHoldTime);
+        var restartTime = Timer("--bird-graceful-restart-time", nameof(BgpOptions.BirdGracefulRestartTime), defaults.BirdGracefulRestartTime);
         var command = new Command("dataplane", "The agent's reconcilers, run once against a desired-state file, without a cluster")
         {
             new HelpOption { Recursive = true },
@@ -60,13 +73,19 @@ public static class DataplaneFileCommand
             ("apply", "Make the kernel hold the file's state; print each endpoint's status"),
         })
         {
-            var sub = new Command(verb, description) { file, netns, protocol, noPolicy, dhcpDirectory, birdDirectory };
+            var sub = new Command(verb, description) { file, netns, protocol, noPolicy, dhcpDirectory, birdDirectory, restartWait, holdTime, restartTime };
             sub.SetAction((result, _) => RunAsync(verb == "plan", result.GetValue(file),
                 new DataplaneOptions { NetworkNamespace = result.GetValue(netns) },
                 new RouteOptions { RouteProtocol = result.GetValue(protocol) },
                 new PolicyOptions { PolicyEnabled = !result.GetValue(noPolicy) },
                 new DhcpOptions { DhcpStateDirectory = result.GetValue(dhcpDirectory)! },
-                new BgpOptions { BirdStateDirectory = result.GetValue(birdDirectory)! }, output, error));
+                new BgpOptions
+                {
+                    BirdStateDirectory = result.GetValue(birdDirectory)!,
+                    BirdGracefulRestartWait = result.GetValue(restartWait),
+                    BgpHoldTime = result.GetValue(holdTime),
+                    BirdGracefulRestartTime = result.GetValue(restartTime),
+                }, output, error));
             command.Subcommands.Add(sub);
         }
 

@@ -1,3 +1,4 @@
+using Calico.Dataplane.Linux.Bgp;
 using Calico.Dataplane.Linux.Commands;
 using Calico.Model.Desired;
 using static Calico.Dataplane.Linux.Tests.Reconcilers.Desired;
@@ -105,7 +106,53 @@ public sealed class DataplaneFileCommandTests : IDisposable
         Assert.DoesNotContain("calico", _host.Exec("nft", "list", "tables"), StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// Found by the soak (issue 16): its hosts' agents run BIRD with a 5 s graceful-restart wait, and `dataplane plan`
+    /// rendered bird.conf with the defaults, so every converged host planned a rewrite and a reload of BIRD. The
+    /// timers are the agent's options, and plan takes them as it takes the state directory.
+    /// </summary>
+    [Fact]
+    public async Task Plan_renders_birds_configuration_with_the_agents_timers_and_finds_nothing_to_write_when_they_match()
+    {
+        var birdDirectory = Directory.CreateTempSubdirectory("cal-bird-").FullName;
+        try
+        {
+            Dictionary<DesiredKey, DesiredItem> desired = new DesiredItem[]
+            {
+                Interface(Tap, "fa:16:3e:00:00:03", "10.65.0.3"),
+                Local("10.65.0.3/32", Tap),
+                new BgpNodeItem(System.Net.IPAddress.Parse("172.18.203.44"), 64512),
+            }.ToDictionary(i => i.Key);
+            File.WriteAllText(_file, DesiredStateJson.Serialize([.. desired.Values]));
+            var agent = new BgpOptions
+            {
+                BirdStateDirectory = birdDirectory,
+                BirdGracefulRestartWait = TimeSpan.FromSeconds(5),
+                BgpHoldTime = TimeSpan.FromSeconds(9),
+                BirdGracefulRestartTime = TimeSpan.FromSeconds(30),
+            };
+            var files = new BirdFiles(Path.Combine(birdDirectory, "netns", _host.Name));
+            files.EnsureDirectory();
+            files.WriteConfig(BirdConfiguration.Compute(desired, "tap", agent)!.Text);
+
+            var withDefaults = await Run("plan", "--file", _file, "--netns", _host.Name, "--bird-state-directory", birdDirectory);
+            Assert.Contains($"write  file {files.ConfigFile}", withDefaults.Output, StringComparison.Ordinal);
+
+            var withTheAgents = await Run("plan", "--file", _file, "--netns", _host.Name, "--bird-state-directory", birdDirectory,
+                "--bird-graceful-restart-wait", "00:00:05", "--bgp-hold-time", "00:00:09", "--bird-graceful-restart-time", "00:00:30");
+            Assert.Equal(0, withTheAgents.Exit);
+            Assert.DoesNotContain("write  file", withTheAgents.Output, StringComparison.Ordinal);
+            Assert.Contains("start  bird", withTheAgents.Output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(birdDirectory, recursive: true);
+        }
+    }
+
     [Theory]
+    [InlineData(new[] { "plan", "--file", "FILE", "--bird-graceful-restart-wait", "00:00:00" }, "BirdGracefulRestartWait")]
+    [InlineData(new[] { "plan", "--file", "FILE", "--bgp-hold-time", "soon" }, "'soon' for option '--bgp-hold-time'")]
     [InlineData(new[] { "frobnicate" }, "usage")]
     [InlineData(new[] { "apply" }, "--file is required")]
     [InlineData(new[] { "apply", "--file", "/nonexistent/desired.json" }, "/nonexistent/desired.json")]
