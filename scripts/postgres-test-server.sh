@@ -13,7 +13,7 @@
 #
 # Environment (for the topology harness, which runs the server inside a network namespace of its own):
 #   PG_LISTEN_ADDRESS  the address to listen on (default 127.0.0.1)
-#   PG_ALLOW_FROM      a CIDR from which connections are trusted besides loopback (default none)
+#   PG_ALLOW_FROM      CIDRs (space-separated) from which connections are trusted besides loopback (default none)
 #   PG_PARENT_DIR      where the server's directory is made (default ${TMPDIR:-/tmp}; /tmp as root)
 #
 # Uses Debian's postgresql package (binaries in /usr/lib/postgresql/<version>/bin). initdb refuses to run as root,
@@ -60,7 +60,7 @@ start() {
 
   as_owner "$bin/initdb" -D "$dir/data" -U postgres --auth=trust --encoding=UTF8 --no-locale >"$dir/initdb.log" 2>&1 \
     || { cat "$dir/initdb.log" >&2; false; }
-  [ -n "${PG_ALLOW_FROM:-}" ] && echo "host all all $PG_ALLOW_FROM trust" >>"$dir/data/pg_hba.conf"
+  for cidr in ${PG_ALLOW_FROM:-}; do echo "host all all $cidr trust" >>"$dir/data/pg_hba.conf"; done
 
   # A free port: pick at random, and retry if the server still loses a race for it.
   for tries in 1 2 3 4 5 6 7 8 9 10; do

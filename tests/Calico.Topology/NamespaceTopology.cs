@@ -184,14 +184,17 @@ public sealed class NamespaceTopology : IAsyncDisposable
                 // A BIRD starts in graceful-restart recovery and programs the kernel only once its peers at start have
                 // sent everything or this wait ends; here its first peers (the mesh) are replaced by the router right
                 // after the start, so the default 120 s would hold every route back for two minutes.
-                arguments.Add("--Dataplane:BirdGracefulRestartWait=00:00:05");
+                arguments.Add($"--Dataplane:BirdGracefulRestartWait={TopologyOptions.Span(BirdGracefulRestartWait)}");
             }
             _hosts.Add(new ComputeHost(name, ns, address, NewSilo(name, ns, address, arguments)));
         }
         if (Router is not null)
         {
             // The fabric's members reach rack 2 through the router; rack 2 reaches everything through it.
-            foreach (var member in _controllers.Select(c => c.Namespace).Concat(_hosts.Where(h => h.Address.ToString().StartsWith("172.18.203.", StringComparison.Ordinal)).Select(h => h.Namespace)))
+            // (PostgreSQL's too: rack 2's compute silos cluster and read through it.)
+            IEnumerable<Netns> fabricMembers = [.. _controllers.Select(c => c.Namespace), .. Database is null ? [] : new[] { Database.Namespace },
+                .. _hosts.Where(h => h.Address.ToString().StartsWith("172.18.203.", StringComparison.Ordinal)).Select(h => h.Namespace)];
+            foreach (var member in fabricMembers)
                 await member.IpAsync("route", "add", RackTwoSubnet, "via", RouterAddress.ToString());
             // Over IPv6 too, for the hosts (the controllers have no IPv6 address).
             foreach (var member in _hosts.Where(h => h.Address.ToString().StartsWith("172.18.203.", StringComparison.Ordinal)).Select(h => h.Namespace))
@@ -215,6 +218,9 @@ public sealed class NamespaceTopology : IAsyncDisposable
     }
 
     public const uint RouterAsNumber = 64512;
+
+    /// <summary>The compute silos' Dataplane:BirdGracefulRestartWait with two racks (why: see where it is set).</summary>
+    public static readonly TimeSpan BirdGracefulRestartWait = TimeSpan.FromSeconds(5);
 
     /// <summary>calicoctl, run in the first controller's namespace against every controller's gateway.</summary>
     public Task<string> CalicoctlAsync(params string[] args) =>

@@ -7,7 +7,7 @@ namespace Calico.Topology.Nodes;
 /// PostgreSQL for a topology whose controllers share a database (<see cref="TopologyOptions.Postgres"/>): a namespace
 /// {prefix}db on the fabric at <see cref="Address"/>, running a throwaway server made by
 /// scripts/postgres-test-server.sh (the one the datastore tests use) inside the run's temporary directory, listening
-/// on the fabric address only and trusting the fabric's subnet. The server runs in that namespace, so it is stopped
+/// on the fabric address only and trusting the fabric's subnet and rack 2's (two racks: hosts behind the router). The server runs in that namespace, so it is stopped
 /// with the run (and by <c>topology down</c>, which ends every process of a run's namespaces).
 /// </summary>
 public sealed class DatabaseNode(Netns ns, string stateFile, string connectionString)
@@ -26,7 +26,7 @@ public sealed class DatabaseNode(Netns ns, string stateFile, string connectionSt
     {
         if (!File.Exists(Script)) throw new TopologyException($"{Script} not found: build tests/Calico.Topology (it copies scripts/postgres-test-server.sh)");
         var stateFile = Path.Combine(runDirectory, "postgres.env");
-        var output = await ns.ExecAsync("env", $"PG_LISTEN_ADDRESS={Address}", $"PG_ALLOW_FROM={Fabric.Subnet}", $"PG_PARENT_DIR={runDirectory}",
+        var output = await ns.ExecAsync("env", $"PG_LISTEN_ADDRESS={Address}", $"PG_ALLOW_FROM={Fabric.Subnet} {NamespaceTopology.RackTwoSubnet}", $"PG_PARENT_DIR={runDirectory}",
             "bash", Script, "start", stateFile);
         return new DatabaseNode(ns, stateFile, output.Trim().Split('\n')[^1]);
     }
