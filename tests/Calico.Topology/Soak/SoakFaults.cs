@@ -8,13 +8,16 @@ namespace Calico.Topology.Soak;
 /// Faults at random moments (exponential pauses, kinds and targets from the seed), each followed until its repair,
 /// whose duration counts as time not converged: a silo killed until it is ready again (a compute silo is ready once
 /// it has applied its desired state), PostgreSQL restarted, dnsmasq killed until the agent runs it again, a route or
-/// an nftables map element of a steady VM deleted by hand until the agent puts it back.
+/// an nftables map element of a steady VM deleted by hand until the agent puts it back, a host's BIRD killed until
+/// its compute silo has restarted it, its BGP sessions are established again and the steady VMs across the racks
+/// reach each other (and, graceful restart, nothing it had learned or taught was withdrawn meanwhile).
 /// </summary>
 internal sealed class SoakFaults(NamespaceTopology topology, IReadOnlyList<VirtualMachine> steady, SoakReport report, SoakOptions options, Random random)
 {
     public async Task RunAsync(CancellationToken stop)
     {
-        var kinds = options.Faults.Where(k => k != FaultKind.PostgresRestart || topology.Database is not null).ToList();
+        var kinds = options.Faults.Where(k => (k != FaultKind.PostgresRestart || topology.Database is not null)
+            && (k != FaultKind.BirdKill || topology.Router is not null)).ToList();
         if (kinds.Count == 0) return;
         while (true)
         {
@@ -60,6 +63,9 @@ internal sealed class SoakFaults(NamespaceTopology topology, IReadOnlyList<Virtu
             case FaultKind.NftElementDelete:
                 await DeleteNftElementAsync(steady[random.Next(steady.Count)]);
                 break;
+            case FaultKind.BirdKill:
+                await KillBirdAsync(topology.Hosts[random.Next(topology.Hosts.Count)]);
+                break;
         }
     }
 
@@ -77,18 +83,78 @@ internal sealed class SoakFaults(NamespaceTopology topology, IReadOnlyList<Virtu
 
     private async Task KillDnsmasqAsync(ComputeHost host)
     {
-        var before = Dnsmasq(host);
+        var before = ProcessesIn(host, "dnsmasq");
         if (before.Count == 0) return; // not running (yet, or being restarted): nothing to kill
         var killed = DateTime.UtcNow;
         report.Fault(FaultKind.DnsmasqKill);
         options.Log($"fault: dnsmasq of {host.Name} killed");
         foreach (var pid in before) Shell.Signal(pid, Shell.SIGKILL);
         await Repaired($"dnsmasq of {host.Name} killed, until running again", killed,
-            () => Task.FromResult(Dnsmasq(host).Any(pid => !before.Contains(pid))));
+            () => Task.FromResult(ProcessesIn(host, "dnsmasq").Any(pid => !before.Contains(pid))));
     }
 
-    private static List<int> Dnsmasq(ComputeHost host) =>
-        [.. Netns.PidsIn(host.Namespace.Name).Where(pid => ReadComm(pid) == "dnsmasq")];
+    private static List<int> ProcessesIn(ComputeHost host, string command) =>
+        [.. Netns.PidsIn(host.Namespace.Name).Where(pid => ReadComm(pid) == command)];
+
+    /// <summary>
+    /// SIGKILL to the host's BIRD (no notification to its peers). Repaired once a new BIRD runs, all its BGP sessions
+    /// are Established, and the host's steady VM and its ring neighbours (in the other rack) reach each other. Meanwhile
+    /// nothing may be withdrawn: the routes the host had learned to the other steady VMs stay in its kernel (persist,
+    /// then graceful-restart recovery) and the router keeps the host's (graceful restart: stale until it is back).
+    /// </summary>
+    private async Task KillBirdAsync(ComputeHost host)
+    {
+        var before = ProcessesIn(host, "bird");
+        if (before.Count == 0) return; // being restarted: nothing to kill
+        var index = steady.Select((v, i) => (v, i)).First(p => p.v.Host == host).i;
+        var mine = steady[index];
+        var (next, previous) = (steady[(index + 1) % steady.Count], steady[(index + steady.Count - 1) % steady.Count]);
+        var held = await CoveredAsync(host.Namespace, steady.Where(v => v.Host != host));
+        var heldByRouter = await CoveredAsync(topology.Router!, [mine]);
+        var killed = DateTime.UtcNow;
+        report.Fault(FaultKind.BirdKill);
+        options.Log($"fault: BIRD of {host.Name} killed");
+        foreach (var pid in before) Shell.Signal(pid, Shell.SIGKILL);
+        var withdrawn = new List<string>();
+        await Repaired($"BIRD of {host.Name} killed, until restarted, its sessions Established and the racks reach each other", killed, async () =>
+        {
+            var lost = (await CoveredAsync(host.Namespace, held)).Count < held.Count || (await CoveredAsync(topology.Router!, heldByRouter)).Count < heldByRouter.Count;
+            if (lost)
+            {
+                var missing = held.Except(await CoveredAsync(host.Namespace, held)).Select(v => $"{host.Name}'s route to {v.Name} ({v.Address})")
+                    .Concat(heldByRouter.Except(await CoveredAsync(topology.Router!, heldByRouter)).Select(v => $"the router's route to {v.Name} ({v.Address})"));
+                foreach (var m in missing.Where(m => !withdrawn.Contains(m))) withdrawn.Add(m);
+                return false;
+            }
+            return ProcessesIn(host, "bird").Any(pid => !before.Contains(pid))
+                && await SessionsEstablishedAsync(host)
+                && await mine.PingAsync(next.Address!, 1) && await previous.PingAsync(mine.Address!, 1);
+        });
+        if (withdrawn.Count > 0)
+            report.Fail($"BIRD of {host.Name} killed: withdrawn meanwhile, though graceful restart should have kept them: {string.Join("; ", withdrawn)}");
+    }
+
+    /// <summary>The VMs whose address a BIRD-learned route (proto bird) in <paramref name="ns"/>'s main table covers.</summary>
+    private static async Task<List<VirtualMachine>> CoveredAsync(Netns ns, IEnumerable<VirtualMachine> vms)
+    {
+        var routes = await ns.RoutesAsync(BirdRouteProtocol);
+        return [.. vms.Where(v => routes.Any(r => r.Covers(v.Address!)))];
+    }
+
+    private const int BirdRouteProtocol = 12;
+
+    /// <summary>Every BGP protocol of the host's BIRD (its control socket in the run's directory) Established, and at least one.</summary>
+    private async Task<bool> SessionsEstablishedAsync(ComputeHost host)
+    {
+        var directory = Path.Combine(topology.TempDirectory, host.Name, "bird");
+        var socket = Directory.Exists(directory) ? Directory.EnumerateFiles(directory, "bird.ctl", SearchOption.AllDirectories).FirstOrDefault() : null;
+        if (socket is null) return false;
+        var result = await Shell.TryRunAsync("birdc", ["-s", socket, "show", "protocols"], TimeSpan.FromSeconds(10));
+        if (!result.Succeeded) return false;
+        var sessions = result.Output.Split('\n').Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Where(f => f.Length > 1 && f[1] == "BGP").ToList();
+        return sessions.Count > 0 && sessions.All(f => f.Contains("Established"));
+    }
 
     private static string? ReadComm(int pid)
     {

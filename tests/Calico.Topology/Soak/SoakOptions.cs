@@ -3,7 +3,7 @@ using System.Text;
 
 namespace Calico.Topology.Soak;
 
-/// <summary>The faults the soak injects (issue 16). BIRD does not exist yet, so no BGP fault.</summary>
+/// <summary>The faults the soak injects (issue 16).</summary>
 public enum FaultKind
 {
     ComputeSiloKill,
@@ -12,6 +12,16 @@ public enum FaultKind
     DnsmasqKill,
     RouteDelete,
     NftElementDelete,
+
+    /// <summary>A host's BIRD killed (SIGKILL), which its compute silo restarts; BGP routing mode only.</summary>
+    BirdKill,
+}
+
+/// <summary>How the soak's hosts route: BGP across two racks (the default), or direct on one segment.</summary>
+public enum SoakRouting
+{
+    Bgp,
+    Direct,
 }
 
 /// <summary>What a soak run does; the defaults are the issue's shape (three controllers on PostgreSQL, four hosts).</summary>
@@ -26,6 +36,13 @@ public sealed record SoakOptions
 
     public int Controllers { get; init; } = 3;
 
+    /// <summary>
+    /// Bgp: Routing:Mode=bgp, odd hosts in rack r1 and even ones in rack r2 behind the router namespace, whose BIRD is
+    /// every host's route reflector (<see cref="TopologyOptions.Racks"/> = 2); the steady VMs' ping ring crosses the
+    /// racks at every step. Direct: one segment, routes computed by the control plane (no BIRD, no BirdKill).
+    /// </summary>
+    public SoakRouting Routing { get; init; } = SoakRouting.Bgp;
+
     /// <summary>API changes a minute the churn aims at (each is one create, bind, unbind, delete or edit).</summary>
     public int ChangesPerMinute { get; init; } = 240;
 
@@ -35,11 +52,14 @@ public sealed record SoakOptions
     /// <summary>How many churn ports exist at most at once.</summary>
     public int MaxPorts { get; init; } = 32;
 
-    /// <summary>The fraction of the run after which silo memory is sampled as "warm".</summary>
-    public double WarmUpFraction { get; init; } = 0.2;
+    /// <summary>How often the resident memory (and managed heap) of every silo is sampled, from the start of the churn to its end.</summary>
+    public TimeSpan MemorySampleInterval { get; init; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>A silo's resident memory may grow at most this much between warm-up and end (silos not restarted between).</summary>
-    public double MemoryGrowthBoundPct { get; init; } = 50;
+    /// <summary>
+    /// A silo's resident memory may grow at most this much from the median of the second quarter of its process's
+    /// sampled life to the median of the last quarter (the first quarter is its warm-up); see <see cref="MemoryGrowth"/>.
+    /// </summary>
+    public double MemoryGrowthBoundPct { get; init; } = 25;
 
     /// <summary>How long every host may take, after the churn stops, to hold its desired state before that counts as a failure.</summary>
     public TimeSpan SettleTimeout { get; init; } = TimeSpan.FromSeconds(120);
@@ -81,8 +101,11 @@ public sealed class SoakReport
 
     public int PingsFailed { get; set; }
 
-    /// <summary>Silo → (RSS kB at warm-up, pid then; RSS kB at end, pid then).</summary>
-    public Dictionary<string, (long WarmKb, int WarmPid, long EndKb, int EndPid)> Memory { get; } = new(StringComparer.Ordinal);
+    /// <summary>Every silo's memory over the run, analysed (<see cref="MemoryGrowth.Analyse"/>).</summary>
+    public List<MemoryVerdict> Memory { get; } = [];
+
+    /// <summary>The long-lived TCP stream between two steady VMs (in different racks in BGP mode), once it ran.</summary>
+    public TcpStreamReport? Tcp { get; set; }
 
     public double MemoryGrowthBoundPct { get; init; }
 
@@ -95,6 +118,8 @@ public sealed class SoakReport
     public IReadOnlyList<string> Failures { get { lock (_gate) return [.. _failures]; } }
 
     public void Change(string kind) { lock (_gate) _changes[kind] = _changes.GetValueOrDefault(kind) + 1; }
+
+    public int FaultsOf(FaultKind kind) { lock (_gate) return _faults.GetValueOrDefault(kind); }
 
     public void Fault(FaultKind kind) { lock (_gate) _faults[kind] = _faults.GetValueOrDefault(kind) + 1; }
 
@@ -122,15 +147,17 @@ public sealed class SoakReport
         }
     }
 
-    /// <summary>The largest growth among silos running the same process at warm-up and end (restarted ones are not comparable).</summary>
-    public double MemoryGrowthPct => Memory.Values.Where(m => m.WarmPid == m.EndPid && m.WarmKb > 0)
-        .Select(m => 100.0 * (m.EndKb - m.WarmKb) / m.WarmKb).DefaultIfEmpty(0).Max();
+    /// <summary>
+    /// The largest resident-memory growth, last-quarter median against second-quarter median, among the silos whose
+    /// last process was sampled long enough (<see cref="MemoryGrowth"/>); null when no silo was (printed n/a, not 0).
+    /// </summary>
+    public double? MemoryGrowthPct => Memory.Select(m => m.RssGrowthPct).Max();
 
-    public bool Ok => Errors == 0 && Leaks == 0 && Failures.Count == 0 && MemoryGrowthPct <= MemoryGrowthBoundPct;
+    public bool Ok => Errors == 0 && Leaks == 0 && Failures.Count == 0 && !(MemoryGrowthPct > MemoryGrowthBoundPct);
 
     public string LastLine => string.Create(CultureInfo.InvariantCulture,
         $"soak: minutes={Minutes:0.#} changes={Changes} faults={FaultCount} max_unconverged_s={MaxUnconvergedSeconds:0.0} errors={Errors} " +
-        $"leaks={Leaks} memory_growth_pct={MemoryGrowthPct:0.0} result={(Ok ? "ok" : "failed")}");
+        $"leaks={Leaks} memory_growth_pct={(MemoryGrowthPct is { } g ? g.ToString("0.0", CultureInfo.InvariantCulture) : "n/a")} result={(Ok ? "ok" : "failed")}");
 
     public string Summary()
     {
@@ -147,14 +174,11 @@ public sealed class SoakReport
             sb.AppendLine(CultureInfo.InvariantCulture, $"traffic: {PingsOk} pings answered, {PingsFailed} not (faults cut some on purpose; the last round must all answer)");
             sb.AppendLine(CultureInfo.InvariantCulture, $"leaks: {Leaks}");
             foreach (var leak in LeakDetails) sb.AppendLine("  " + leak);
-            sb.AppendLine(CultureInfo.InvariantCulture, $"memory (RSS, warm-up -> end; bound {MemoryGrowthBoundPct:0}% for a silo not restarted):");
-            foreach (var (silo, m) in Memory.OrderBy(kv => kv.Key, StringComparer.Ordinal))
-            {
-                var growth = m.WarmPid == m.EndPid
-                    ? string.Create(CultureInfo.InvariantCulture, $" ({(m.WarmKb > 0 ? 100.0 * (m.EndKb - m.WarmKb) / m.WarmKb : 0):+0.0;-0.0}%)")
-                    : " (restarted between: not compared)";
-                sb.AppendLine(CultureInfo.InvariantCulture, $"  {silo,-12} {m.WarmKb / 1024.0,7:0.0} MiB -> {m.EndKb / 1024.0,7:0.0} MiB{growth}");
-            }
+            if (Tcp is { } tcp) sb.AppendLine(tcp.Summary());
+            sb.AppendLine(CultureInfo.InvariantCulture,
+                $"memory (RSS, and managed heap after the last GC; per silo its last process, last-quarter median against second-quarter median of its samples; bound {MemoryGrowthBoundPct:0}% for RSS):");
+            foreach (var m in Memory.OrderBy(m => m.Silo, StringComparer.Ordinal)) sb.AppendLine("  " + m.Describe());
+            sb.AppendLine(CultureInfo.InvariantCulture, $"memory_growth_pct: {(MemoryGrowthPct is { } g ? $"{g:0.0} (largest RSS growth of {Memory.Count(m => m.RssGrowthPct is not null)} silos compared)" : "n/a (no silo's last process was sampled long enough to compare)")}");
             foreach (var failure in _failures) sb.AppendLine("FAILED: " + failure);
             return sb.ToString();
         }

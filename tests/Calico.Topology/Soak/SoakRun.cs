@@ -7,12 +7,14 @@ using Calico.Topology.Nodes;
 namespace Calico.Topology.Soak;
 
 /// <summary>
-/// The soak of issue 16: the namespace topology (controllers on PostgreSQL, compute hosts with their dnsmasq, a
-/// steady VM on every host pinging the next one) under a stream of API work (<see cref="SoakChurn"/>) and faults at
-/// random moments (<see cref="SoakFaults"/>) for a given time; then checks that every host's kernel holds its desired
-/// state (its own reconcilers plan nothing, against the calculator's state and against a recomputation from the
-/// store), the IPAM audit finds nothing, every bound port is ACTIVE, every steady VM reaches the next, and that the
-/// run left no namespace or process. Everything it found is in the returned report.
+/// The soak of issue 16: the namespace topology (controllers on PostgreSQL, compute hosts with their dnsmasq, in BGP
+/// mode in two racks with their BIRDs, a steady VM on every host pinging the next one, a TCP stream between two of
+/// them) under a stream of API work (<see cref="SoakChurn"/>) and faults at random moments (<see cref="SoakFaults"/>)
+/// for a given time, every silo's memory sampled throughout (<see cref="SoakMemory"/>); then checks that every host's
+/// kernel holds its desired state (its own reconcilers plan nothing, against the calculator's state and against a
+/// recomputation from the store), the IPAM audit finds nothing, every bound port is ACTIVE, every host's BGP session
+/// is Established, every steady VM reaches the next, the TCP stream still flows, memory stayed within its bound, and
+/// that the run left no namespace or process. Everything it found is in the returned report.
 /// </summary>
 public static partial class SoakRun
 {
@@ -33,6 +35,7 @@ public static partial class SoakRun
             Hosts = options.Hosts,
             Controllers = options.Controllers,
             Postgres = options.Controllers > 1 || options.Faults.Contains(FaultKind.PostgresRestart),
+            Racks = options.Routing == SoakRouting.Bgp ? 2 : 1,
             Kind = options.Kind,
             DebugLogs = false,
             Log = options.Log,
@@ -60,6 +63,9 @@ public static partial class SoakRun
             foreach (var vm in steady)
                 await Probes.Eventually.UntilAsync($"{vm.Name} ACTIVE", async () => await topology.Api.PortStatusAsync(vm.PortId, cancellationToken) == "ACTIVE",
                     options.SettleTimeout);
+            // In BGP mode the racks learn each other's routes after the ports are ACTIVE: traffic starts once the ring answers.
+            var silent = await WaitAsync(options.SettleTimeout, () => UnreachableAsync(steady));
+            if (silent.Count > 0) throw new TopologyException($"steady VMs that cannot reach the next before the churn started: {string.Join(", ", silent)}");
             options.Log($"soak: topology ready after {clock.Elapsed.TotalSeconds:0} s; churn and faults for {options.Minutes} minutes, seed {options.Seed}");
 
             var churn = new SoakChurn(topology, seed, churnGroup, (string)external["id"]!, api, report, options, new Random(random.Next()));
@@ -67,22 +73,25 @@ public static partial class SoakRun
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var duration = TimeSpan.FromMinutes(options.Minutes);
             var started = DateTime.UtcNow;
-            var running = new[] { churn.RunAsync(stop.Token), faults.RunAsync(stop.Token), TrafficAsync(steady, report, stop.Token) };
-            await Task.Delay(duration * options.WarmUpFraction, cancellationToken);
-            var warm = SampleMemory(topology);
-            var rest = duration - (DateTime.UtcNow - started);
-            if (rest > TimeSpan.Zero) await Task.Delay(rest, cancellationToken);
+            var memory = new SoakMemory(topology, options.MemorySampleInterval);
+            // The stream crosses the racks in BGP mode (steady2 is on h2, in rack r2; steady1 on h1, in r1).
+            await using var tcp = await SoakTcpStream.StartAsync(steady[0], steady[Math.Min(1, steady.Count - 1)], options.Log);
+            var running = new[] { churn.RunAsync(stop.Token), faults.RunAsync(stop.Token), TrafficAsync(steady, report, stop.Token), memory.RunAsync(stop.Token) };
+            await Task.Delay(duration, cancellationToken);
             await stop.CancelAsync();
             await Task.WhenAll(running);
             report.Minutes = (DateTime.UtcNow - started).TotalMinutes;
+            report.Memory.AddRange(memory.Analyse());
             options.Log($"soak: churn and faults stopped; checking");
 
             await CheckAsync(topology, churn, steady, api, report, options, cancellationToken);
-            foreach (var (silo, end) in SampleMemory(topology))
-            {
-                var w = warm.GetValueOrDefault(silo);
-                report.Memory[silo] = (w.Kb, w.Pid, end.Kb, end.Pid);
-            }
+            var flowing = await tcp.FlowsAsync(options.SettleTimeout);
+            report.Tcp = tcp.Report(flowing);
+            if (!flowing) report.Fail($"the TCP stream {report.Tcp.From} -> {report.Tcp.To} carried no echo within {options.SettleTimeout.TotalSeconds:0} s at the end");
+            if (tcp.Corrupt is { } corrupt) report.Fail($"the TCP stream's echo differed from what was sent: {corrupt}");
+            if (report.MemoryGrowthPct > options.MemoryGrowthBoundPct)
+                report.Fail($"memory grew beyond the bound ({options.MemoryGrowthBoundPct:0}%): " +
+                    string.Join("; ", report.Memory.Where(m => m.RssGrowthPct > options.MemoryGrowthBoundPct).Select(m => m.Describe())));
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
@@ -172,13 +181,42 @@ public static partial class SoakRun
             report.LeakDetails.Add($"IPAM audit: {audit}");
         }
 
-        // Traffic: every steady VM reaches the next.
-        var unreachable = await WaitAsync(options.SettleTimeout, async () =>
+        // BGP: every host reports its session to the router Established (calicoctl bgp status, from the compute silos).
+        if (topology.Router is not null)
         {
-            var answered = await Task.WhenAll(steady.Select((vm, i) => vm.PingAsync(steady[(i + 1) % steady.Count].Address!, 1)));
-            return steady.Where((_, i) => !answered[i]).Select(v => v.Name).ToList();
-        });
+            var down = await WaitAsync(options.SettleTimeout, async () =>
+            {
+                // Exit 1 when any session of any host is not established (or a host is dead): the message says which.
+                try { return EstablishedToRouter(await CalicoctlAsync(topology, "bgp", "status"), topology.Hosts); }
+                catch (CommandFailedException e) { return [e.Message]; }
+            });
+            if (down.Count > 0) report.Fail($"hosts without an Established BGP session to the router (calicoctl bgp status): {string.Join(", ", down)}");
+        }
+
+        // Traffic: every steady VM reaches the next.
+        var unreachable = await WaitAsync(options.SettleTimeout, () => UnreachableAsync(steady));
         if (unreachable.Count > 0) report.Fail($"steady VMs that cannot reach the next: {string.Join(", ", unreachable)}");
+    }
+
+    /// <summary>The hosts for which `calicoctl bgp status` (a "host NAME (...)" line, then one line per peer) shows no Established session to the router.</summary>
+    private static List<string> EstablishedToRouter(string status, IReadOnlyList<ComputeHost> hosts)
+    {
+        var established = new HashSet<string>(StringComparer.Ordinal);
+        string? current = null;
+        foreach (var line in status.Split('\n'))
+        {
+            if (line.StartsWith("host ", StringComparison.Ordinal)) current = line.Split(' ')[1];
+            else if (current is not null && line.TrimStart().StartsWith(NamespaceTopology.RouterAddress + " ", StringComparison.Ordinal)
+                && line.Contains("Established", StringComparison.Ordinal)) established.Add(current);
+        }
+        return [.. hosts.Where(h => !established.Contains(h.Name)).Select(h => $"{h.Name} (calicoctl bgp status: {status.Trim().ReplaceLineEndings(" | ")})")];
+    }
+
+    /// <summary>The steady VMs whose ping to the next one (a ring over the hosts: across the racks in BGP mode) went unanswered.</summary>
+    private static async Task<List<string>> UnreachableAsync(IReadOnlyList<VirtualMachine> steady)
+    {
+        var answered = await Task.WhenAll(steady.Select((vm, i) => vm.PingAsync(steady[(i + 1) % steady.Count].Address!, 1)));
+        return [.. steady.Select((v, i) => (v, i)).Where(p => !answered[p.i]).Select(p => $"{p.v.Name} -> {steady[(p.i + 1) % steady.Count].Name}")];
     }
 
     /// <summary>Observes until the list of problems is empty or the time is up; returns the last list.</summary>
@@ -204,7 +242,10 @@ public static partial class SoakRun
         var file = Path.Combine(topology.TempDirectory, $"desired-{host.Name}.json");
         await File.WriteAllTextAsync(file, desired);
         var output = await host.Namespace.ExecAsync("dotnet", topology.SiloDll, "dataplane", "plan", "--file", file,
-            "--dhcp-state-directory", Path.Combine(topology.TempDirectory, host.Name, "dhcp"));
+            "--dhcp-state-directory", Path.Combine(topology.TempDirectory, host.Name, "dhcp"),
+            "--bird-state-directory", Path.Combine(topology.TempDirectory, host.Name, "bird"),
+            // The agents' own BIRD timer (the others are the defaults), which their bird.conf carries.
+            "--bird-graceful-restart-wait", TopologyOptions.Span(NamespaceTopology.BirdGracefulRestartWait));
         var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
         if (lines is [.., "no changes"]) return [];
         // A reconciler that finds dnsmasq running adopts it with one SIGHUP whatever the files hold (the agent before it
@@ -212,21 +253,5 @@ public static partial class SoakRun
         // is the plan command's own adoption, not a difference.
         var changes = lines.Where(l => !AdoptionReload().IsMatch(l) && !ChangeCount().IsMatch(l)).ToList();
         return changes;
-    }
-
-    private static Dictionary<string, (long Kb, int Pid)> SampleMemory(NamespaceTopology topology) =>
-        topology.Silos.ToDictionary(s => s.Name, s => s.ProcessId is { } pid ? (ResidentKb(pid), pid) : (0L, 0), StringComparer.Ordinal);
-
-    private static long ResidentKb(int pid)
-    {
-        try
-        {
-            var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
-            return line is null ? 0 : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture);
-        }
-        catch (IOException)
-        {
-            return 0;
-        }
     }
 }
