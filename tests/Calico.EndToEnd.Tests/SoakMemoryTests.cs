@@ -34,7 +34,7 @@ public sealed class SoakMemoryTests
     }
 
     [Fact]
-    public void A_restarted_silo_is_judged_from_its_restart_on_and_one_restarted_late_is_not_compared()
+    public void A_restarted_silo_is_judged_from_its_restart_on_and_one_restarted_in_the_second_half_is_not_compared()
     {
         // The first process grew to 400 MiB and was killed; the second is flat at 150 MiB: flat, not a 62% fall or rise.
         var restarted = MemoryGrowth.Analyse("h2", [.. Samples(1, 10, i => 204800 + i * 20480), .. Samples(2, 30, _ => 153600, startSecond: 100)]);
@@ -44,6 +44,11 @@ public sealed class SoakMemoryTests
         var late = MemoryGrowth.Analyse("h3", [.. Samples(1, 30, _ => 204800), .. Samples(2, 5, _ => 153600, startSecond: 300)]);
         Assert.Null(late.RssGrowthPct);
         Assert.Contains("restarted late", late.NotCompared, StringComparison.Ordinal);
+
+        // 15 samples, but 140 s of a 390 s run: still warming up (+40%), not compared.
+        var young = MemoryGrowth.Analyse("ctl2", [.. Samples(1, 24, _ => 204800), .. Samples(2, 15, i => 153600 + i * 4096, startSecond: 250)]);
+        Assert.Null(young.RssGrowthPct);
+        Assert.Contains("second half of the run", young.NotCompared, StringComparison.Ordinal);
 
         var report = new SoakReport { MemoryGrowthBoundPct = 25 };
         report.Memory.Add(late);

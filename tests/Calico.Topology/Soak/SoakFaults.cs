@@ -5,7 +5,8 @@ using Calico.Topology.Nodes;
 namespace Calico.Topology.Soak;
 
 /// <summary>
-/// Faults at random moments (exponential pauses, kinds and targets from the seed), each followed until its repair,
+/// Faults at random moments (exponential pauses, kinds and targets from the seed; the kinds drawn in rounds, each kind
+/// once per round in an order from the seed, so that a run of a few minutes meets every kind), each followed until its repair,
 /// whose duration counts as time not converged: a silo killed until it is ready again (a compute silo is ready once
 /// it has applied its desired state), PostgreSQL restarted, dnsmasq killed until the agent runs it again, a route or
 /// an nftables map element of a steady VM deleted by hand until the agent puts it back, a host's BIRD killed until
@@ -14,6 +15,8 @@ namespace Calico.Topology.Soak;
 /// </summary>
 internal sealed class SoakFaults(NamespaceTopology topology, IReadOnlyList<VirtualMachine> steady, SoakReport report, SoakOptions options, Random random)
 {
+    private readonly Queue<FaultKind> _round = new();
+
     public async Task RunAsync(CancellationToken stop)
     {
         var kinds = options.Faults.Where(k => (k != FaultKind.PostgresRestart || topology.Database is not null)
@@ -24,7 +27,13 @@ internal sealed class SoakFaults(NamespaceTopology topology, IReadOnlyList<Virtu
             var pause = TimeSpan.FromSeconds(-Math.Log(1 - random.NextDouble()) * options.MeanFaultInterval.TotalSeconds);
             try { await Task.Delay(pause, stop); }
             catch (OperationCanceledException) { return; }
-            var kind = kinds[random.Next(kinds.Count)];
+            if (_round.Count == 0)
+            {
+                var round = kinds.ToArray();
+                random.Shuffle(round);
+                foreach (var k in round) _round.Enqueue(k);
+            }
+            var kind = _round.Dequeue();
             var downFor = TimeSpan.FromMilliseconds(random.Next(500, 3000));
             try
             {

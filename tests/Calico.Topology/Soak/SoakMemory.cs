@@ -26,9 +26,9 @@ public sealed record MemoryVerdict(string Silo, MemorySample? First, MemorySampl
 }
 
 /// <summary>
-/// Whether a silo's memory stayed flat: its last process's samples (a silo restarted during the run is judged from its
-/// restart on; its earlier processes are not compared with it) split into four quarters of that process's sampled
-/// time; the first is its warm-up, and the growth is the median of the last quarter against the median of the second.
+/// Whether a silo's memory stayed flat: its last process's samples (a silo restarted in the first half of the run is
+/// judged from its restart on, its earlier processes not compared with it; one restarted in the second half is not
+/// compared: a process that young is still warming up) split into four quarters of that process's sampled time; the first is its warm-up, and the growth is the median of the last quarter against the median of the second.
 /// Medians, not single samples, so that one sample taken just before a garbage collection does not decide. A process
 /// with fewer than <see cref="MinimumSamples"/> samples is not compared. The slope (least squares over the last three
 /// quarters, MiB a minute) is reported beside it.
@@ -49,6 +49,9 @@ public static class MemoryGrowth
             return new(silo, first, last, processes, ordered.Count, null, null, null,
                 $"its last process has {life.Count} samples (fewer than {MinimumSamples}){(processes > 1 ? ": restarted late in the run" : "")}");
         var (start, span) = (life[0].At, life[^1].At - life[0].At);
+        if (span < (last.At - first.At) / 2)
+            return new(silo, first, last, processes, ordered.Count, null, null, null,
+                $"restarted in the second half of the run (its last process sampled for {span.TotalSeconds:0} s of {(last.At - first.At).TotalSeconds:0} s)");
         List<MemorySample> Quarter(int q) => [.. life.Where(s => s.At - start >= span * (q - 1) / 4 && (q == 4 || s.At - start < span * q / 4))];
         var (second, fourth) = (Quarter(2), Quarter(4));
         if (Growth(Median(second.Select(s => (double)s.RssKb)), Median(fourth.Select(s => (double)s.RssKb))) is not { } rss)
