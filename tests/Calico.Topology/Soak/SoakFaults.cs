@@ -122,7 +122,8 @@ internal sealed class SoakFaults(NamespaceTopology topology, IReadOnlyList<Virtu
         var heldByRouter = await CoveredAsync(topology.Router!, [mine]);
         var killed = DateTime.UtcNow;
         report.Fault(FaultKind.BirdKill);
-        options.Log($"fault: BIRD of {host.Name} killed");
+        // What is watched (normally every other steady VM here, and this one at the router): the log shows it.
+        options.Log($"fault: BIRD of {host.Name} killed (watching its routes to {held.Count} of {steady.Count - 1} other steady VMs, and the router's to {heldByRouter.Count} of 1)");
         foreach (var pid in before) Shell.Signal(pid, Shell.SIGKILL);
         var withdrawn = new List<string>();
         await Repaired($"BIRD of {host.Name} killed, until restarted, its sessions Established and the racks reach each other", killed, async () =>
