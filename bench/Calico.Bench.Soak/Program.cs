@@ -43,6 +43,12 @@ for (var i = 0; i < args.Length; i++)
     }
     i++;
 }
+if (options.Routing == SoakRouting.Direct && args.Contains("--faults") && options.Faults.Contains(FaultKind.BirdKill))
+{
+    Console.Error.WriteLine("soak: --faults BirdKill needs --routing bgp (in direct mode no host runs BIRD)");
+    Console.Error.WriteLine(Usage);
+    return 2;
+}
 if (!Environment.IsPrivilegedProcess)
 {
     Console.Error.WriteLine("soak: run as root: it creates network namespaces (it touches nothing outside them).");
