@@ -190,6 +190,7 @@ public sealed class PolicyCompiler
 
         var chains = StaticChains.All(Settings, _pools.Values, sources[PolicyNames.SourcePrefixes(4)].Any(), sources[PolicyNames.SourcePrefixes(6)].Any()).ToList();
         foreach (var group in _groups.Values) chains.AddRange(GroupChains(group));
+        foreach (var part in parts) chains.AddRange(part.Chains);
         foreach (var profile in _profileOf.Values.DistinctBy(p => p.Key))
         {
             var (ingress, egress) = profile.Chains();
@@ -218,6 +219,7 @@ public sealed class PolicyCompiler
         if (parts.Down) table = table.WithoutElement(PolicyNames.DownWorkloads, parts.Interface);
         if (parts.Unsecured) table = table.WithoutElement(PolicyNames.UnsecuredWorkloads, parts.Interface);
         foreach (var (set, key) in parts.Sources) table = table.WithoutElement(set, key);
+        foreach (var chain in parts.Chains) table = table.WithoutChain(chain.Name);
         Table = table;
         DropEmptySourcePrefixes(parts);
         if (_profileOf.Remove(endpoint.Name, out var profile)) Release(profile);
@@ -248,6 +250,7 @@ public sealed class PolicyCompiler
                 RefreshRawPrerouting();
             }
         }
+        foreach (var chain in parts.Chains) SetChain(chain);
         var table = Table.WithElement(PolicyNames.FromWorkload, new NftElement(parts.Interface, parts.From))
             .WithElement(PolicyNames.ToWorkload, new NftElement(parts.Interface, parts.To));
         if (parts.Down) table = table.WithElement(PolicyNames.DownWorkloads, new NftElement(parts.Interface));

@@ -73,6 +73,17 @@ public static class PolicyNames
     /// <summary>The prefixes among the members' allowed address pairs (an interval set, present only when not empty).</summary>
     public static string GroupMemberPrefixes(string groupId, int version) => $"{Group(groupId)}-n{version}";
 
+    /// <summary>
+    /// An endpoint's packet-rate limit for one direction: "cali-rl-" + its interface name + "-e" (what it sends) or
+    /// "-i" (what it receives); a hash of the name when nft would not take it in a chain name.
+    /// </summary>
+    public static string PacketRateLimit(string interfaceName, bool fromWorkload)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(interfaceName);
+        var id = interfaceName.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.') ? interfaceName : Hash(interfaceName);
+        return $"cali-rl-{id}-{(fromWorkload ? 'e' : 'i')}";
+    }
+
     public static string ProfileIngress(string profileKey) => "cali-pi-" + Hash(profileKey);
 
     public static string ProfileEgress(string profileKey) => "cali-pe-" + Hash(profileKey);

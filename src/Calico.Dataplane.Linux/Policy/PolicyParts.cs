@@ -50,10 +50,15 @@ public sealed record PolicyProfile(ValueList<string> Groups, bool Stateful)
     }
 }
 
-/// <summary>What one endpoint puts in the shared maps and sets: its dispatch verdicts and the sources it may use.</summary>
+/// <summary>
+/// What one endpoint puts in the table: its dispatch verdicts and the sources it may use in the shared maps and sets,
+/// and the chains of its own (its packet-rate limits, <see cref="PacketRateLimits"/>), which its verdicts go to.
+/// </summary>
 public sealed record EndpointParts(NftInterfaceName Interface, NftVerdict From, NftVerdict To, bool Down, IReadOnlyList<(string Set, NftConcatenation Key)> Sources,
     bool Unsecured = false)
 {
+    public IReadOnlyList<NftChain> Chains { get; private init; } = [];
+
     /// <summary>
     /// The parts of an accepted endpoint. Sources: each own address with the port's MAC; each allowed pair's address
     /// (or prefix) with the pair's MAC, or the port's; and the EUI-64 link-local address of each of those MACs (what
@@ -62,6 +67,20 @@ public sealed record EndpointParts(NftInterfaceName Interface, NftVerdict From, 
     /// its own (to it: accept; from it: on to the destination's side, whose own policy still applies).
     /// </summary>
     public static EndpointParts Of(WorkloadInterfaceItem endpoint, PolicyProfile? profile)
+    {
+        var parts = Dispatch(endpoint, profile);
+        var (from, to) = PacketRateLimits.Of(endpoint);
+        if (from is null && to is null) return parts;
+        var chains = new List<NftChain>();
+        return parts with
+        {
+            From = PacketRateLimits.Wrap(endpoint.Name, fromWorkload: true, from, parts.From, chains),
+            To = PacketRateLimits.Wrap(endpoint.Name, fromWorkload: false, to, parts.To, chains),
+            Chains = chains,
+        };
+    }
+
+    private static EndpointParts Dispatch(WorkloadInterfaceItem endpoint, PolicyProfile? profile)
     {
         var name = new NftInterfaceName(endpoint.Name);
         if (endpoint.AdminUp && !endpoint.PortSecurity)

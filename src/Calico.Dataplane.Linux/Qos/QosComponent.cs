@@ -7,9 +7,9 @@ namespace Calico.Dataplane.Linux.Qos;
 /// <summary>
 /// Port QoS as a dataplane component (<see cref="QosReconciler"/> owns the tc objects): each ready workload
 /// interface's limits (<see cref="WorkloadInterfaceItem.Qos"/>, translated by <see cref="TapShaping"/>) as tc on its
-/// tap. Built only on a kernel with traffic control and with <c>Dataplane:QosEnabled</c>. A limit that could not be
-/// programmed, or cannot be on this kernel (packet rates), degrades the port to ERROR with the reason, as a missing
-/// DHCP service does: the port forwards, but not as its policy says.
+/// tap: the bandwidth limits (packet-rate limits are the policy component's, in nftables). Built only on a kernel
+/// with traffic control and with <c>Dataplane:QosEnabled</c>. A limit that could not be programmed degrades the port
+/// to ERROR with the reason, as a missing DHCP service does: the port forwards, but not as its policy says.
 /// </summary>
 public sealed class QosComponent(QosReconciler reconciler, QosOptions options) : IDataplaneComponent
 {

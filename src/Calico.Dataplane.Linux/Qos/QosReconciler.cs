@@ -72,7 +72,6 @@ public sealed partial class QosReconciler(INetlink netlink, ITrafficControl tc, 
             var (count, writeFailure) = Execute(tap, ops);
             written += count;
             if (writeFailure is not null) failure = failure is null ? writeFailure : $"{failure}; {writeFailure}";
-            if (shaping.Unsupported is { } unsupported) failure = failure is null ? unsupported : $"{failure}; {unsupported}";
             if (failure is null)
             {
                 _reported.Recovered(tap);

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Calico.Model.Desired;
 using Calico.Model.Resources;
 using Calico.Netlink;
@@ -12,12 +11,11 @@ namespace Calico.Dataplane.Linux.Qos;
 /// redirects it to an IFB device of its own and a TBF there shapes it. Rates are in kbit/s of 1,000 bits, bursts in
 /// kbit; a burst of 0 means 80% of a second at the rate (what Neutron's agents use), and a burst never falls below
 /// one full frame (a TBF drops packets larger than its bucket). A limit of 0 limits nothing.
-/// Packet-rate limits cannot be enforced without the kernel's police action (CONFIG_NET_ACT_POLICE); they are named
-/// in <see cref="Unsupported"/> and reported, never silently dropped.
+/// Packet-rate limits are not tc's here: the policy component enforces them with nftables (<c>PacketRateLimits</c>).
 /// </summary>
-public sealed record TapShaping(TokenBucket? ToWorkload, TokenBucket? FromWorkload, string? Unsupported)
+public sealed record TapShaping(TokenBucket? ToWorkload, TokenBucket? FromWorkload)
 {
-    public static readonly TapShaping None = new(null, null, null);
+    public static readonly TapShaping None = new(null, null);
 
     /// <summary>Ethernet header on top of the MTU: the largest frame a bucket must hold.</summary>
     private const int FrameOverhead = 14;
@@ -28,21 +26,14 @@ public sealed record TapShaping(TokenBucket? ToWorkload, TokenBucket? FromWorklo
     {
         if (item.Qos is not { } qos) return None;
         TokenBucket? to = null, from = null;
-        var unsupported = new List<string>();
         foreach (var rule in qos.Rules)
         {
-            if (rule.Max <= 0) continue;
-            if (rule.Type == QosRule.BandwidthLimit)
-            {
-                var bucket = Bucket(rule.Max, rule.MaxBurst, item.Mtu, queueLatency);
-                if (rule.Direction == QosRule.Ingress) to = bucket;
-                else from = bucket;
-            }
-            else
-                unsupported.Add(string.Create(CultureInfo.InvariantCulture, $"{rule.Type} {rule.Direction} {rule.Max} kpps"));
+            if (rule.Max <= 0 || rule.Type != QosRule.BandwidthLimit) continue;
+            var bucket = Bucket(rule.Max, rule.MaxBurst, item.Mtu, queueLatency);
+            if (rule.Direction == QosRule.Ingress) to = bucket;
+            else from = bucket;
         }
-        return new TapShaping(to, from, unsupported.Count == 0 ? null
-            : $"QoS policy {qos.PolicyId}: {string.Join(", ", unsupported)} not enforced: this kernel has no police action (CONFIG_NET_ACT_POLICE), so packet-rate limits cannot be programmed; the bandwidth limits are");
+        return new TapShaping(to, from);
     }
 
     /// <summary>The TBF for <paramref name="kbps"/> with a burst of <paramref name="burstKbit"/> (0: 80% of the rate).</summary>

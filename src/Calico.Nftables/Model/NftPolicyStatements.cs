@@ -154,3 +154,28 @@ public sealed record NftMasquerade : NftStatement
 
     internal override StringBuilder Render(StringBuilder text) => text.Append("masquerade");
 }
+
+/// <summary>
+/// <c>limit rate over 1000/second burst 100 packets</c>: matches the packets beyond a token bucket of
+/// <see cref="PacketsPerSecond"/> holding <see cref="BurstPackets"/>, so a following <c>drop</c> caps the packet rate.
+/// The bucket is this rule's own: two rules never share one.
+/// </summary>
+public sealed record NftPacketRateOver : NftStatement
+{
+    public NftPacketRateOver(long packetsPerSecond, long burstPackets)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(packetsPerSecond);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(burstPackets);
+        // The kernel keeps the burst in 32 bits.
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(burstPackets, uint.MaxValue);
+        PacketsPerSecond = packetsPerSecond;
+        BurstPackets = burstPackets;
+    }
+
+    public long PacketsPerSecond { get; }
+
+    public long BurstPackets { get; }
+
+    internal override StringBuilder Render(StringBuilder text) => text.Append(CultureInfo.InvariantCulture,
+        $"limit rate over {PacketsPerSecond}/second burst {BurstPackets} packets");
+}

@@ -30,7 +30,6 @@ public class TcDiffTests
 
         Assert.Equal(new TokenBucket(2_500_000, 125_000, 125_000 + 125_000), shaping.ToWorkload);
         Assert.Equal(new TokenBucket(1_250_000, 125_000, 125_000 + 62_500), shaping.FromWorkload);
-        Assert.Null(shaping.Unsupported);
     }
 
     [Fact]
@@ -44,18 +43,18 @@ public class TcDiffTests
     }
 
     [Fact]
-    public void Packet_rate_limits_are_named_as_not_enforced_and_the_bandwidth_limits_still_apply()
+    public void Packet_rate_limits_are_left_to_the_policy_component_and_the_bandwidth_limits_apply()
     {
         var shaping = TapShaping.For(Item(Rule(QosRule.PacketRateLimit, QosRule.Egress, 100), Rule(QosRule.BandwidthLimit, QosRule.Egress, 10_000)), Latency);
 
-        Assert.NotNull(shaping.FromWorkload);
-        Assert.StartsWith("QoS policy p: packet_rate_limit egress 100 kpps not enforced: this kernel has no police action", shaping.Unsupported);
+        Assert.Equal(new TapShaping(null, TapShaping.Bucket(10_000, 0, 1500, Latency)), shaping);
+        Assert.True(TapShaping.For(Item(Rule(QosRule.PacketRateLimit, QosRule.Ingress, 100)), Latency).IsNone);
     }
 
     [Fact]
     public void From_nothing_the_ifb_shapes_before_anything_is_redirected_to_it()
     {
-        var ops = TcDiff.Operations(Tap, new TapShaping(Twenty, Ten, null), new TapTc(5, null, false, null, false), Ifb, null, out var failure);
+        var ops = TcDiff.Operations(Tap, new TapShaping(Twenty, Ten), new TapTc(5, null, false, null, false), Ifb, null, out var failure);
 
         Assert.Null(failure);
         Assert.Equal([SetBucket, AddIfb, SetBucket, AddIngress, AddRedirect], ops.Select(o => o.Kind));
@@ -69,7 +68,7 @@ public class TcDiffTests
     {
         var (tap, ifb) = Programmed(Twenty with { BurstBytes = Twenty.BurstBytes - 3 }, Ten);
 
-        Assert.Empty(TcDiff.Operations(Tap, new TapShaping(Twenty, Ten, null), tap, Ifb, ifb, out var failure));
+        Assert.Empty(TcDiff.Operations(Tap, new TapShaping(Twenty, Ten), tap, Ifb, ifb, out var failure));
         Assert.Null(failure);
     }
 
@@ -78,7 +77,7 @@ public class TcDiffTests
     {
         var (tap, ifb) = Programmed(Twenty, Ten);
 
-        var ops = TcDiff.Operations(Tap, new TapShaping(Ten, Twenty, null), tap, Ifb, ifb, out _);
+        var ops = TcDiff.Operations(Tap, new TapShaping(Ten, Twenty), tap, Ifb, ifb, out _);
 
         Assert.Equal([new TcOperation(SetBucket, Tap, Ten, InPlace: true), new TcOperation(SetBucket, Ifb, Twenty, InPlace: true)], ops);
         Assert.StartsWith("change qdisc tbf rate 10Mbit", ops[0].ToString());
@@ -100,7 +99,7 @@ public class TcDiffTests
         var foreign = new Qdisc(5, TcHandle.Make(1, 0), TcHandle.Root, "htb");
         var tap = new TapTc(5, foreign, true, new TcFilter(5, TcHandle.IngressQdisc, TcDiff.Priority, "u32", 0x80000800, 9), true);
 
-        var ops = TcDiff.Operations(Tap, new TapShaping(Twenty, null, null), tap, Ifb, new IfbTc(Ifb, 9, true, null), out var failure);
+        var ops = TcDiff.Operations(Tap, new TapShaping(Twenty, null), tap, Ifb, new IfbTc(Ifb, 9, true, null), out var failure);
 
         Assert.Equal($"QoS: the root qdisc htb 1: of {Tap} is not ours; the limit towards the workload is not applied", failure);
         Assert.Equal([DeleteRedirect, DeleteIfb], ops.Select(o => o.Kind));
@@ -111,7 +110,7 @@ public class TcDiffTests
     {
         var (tap, ifb) = Programmed(Twenty, Ten);
 
-        var ops = TcDiff.Operations(Tap, new TapShaping(Twenty, Ten, null), tap, Ifb, ifb with { Index = 12, Up = false }, out _);
+        var ops = TcDiff.Operations(Tap, new TapShaping(Twenty, Ten), tap, Ifb, ifb with { Index = 12, Up = false }, out _);
 
         Assert.Equal([SetIfbUp, DeleteRedirect, AddRedirect], ops.Select(o => o.Kind));
     }
@@ -121,7 +120,7 @@ public class TcDiffTests
     {
         var (_, ifb) = Programmed(Twenty, Ten);
 
-        Assert.Equal([new TcOperation(DeleteIfb, Ifb)], TcDiff.Operations(Tap, new TapShaping(Twenty, Ten, null), null, Ifb, ifb, out _));
+        Assert.Equal([new TcOperation(DeleteIfb, Ifb)], TcDiff.Operations(Tap, new TapShaping(Twenty, Ten), null, Ifb, ifb, out _));
     }
 
     private static (TapTc Tap, IfbTc Ifb) Programmed(TokenBucket toWorkload, TokenBucket fromWorkload) =>
