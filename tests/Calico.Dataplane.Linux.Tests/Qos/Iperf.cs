@@ -59,14 +59,14 @@ internal sealed class Iperf : IDisposable
     }
 
     /// <summary>
-    /// The bytes the interface received over about 3 s, and exactly how long: both reads of rx_bytes and the clock in
-    /// one process inside the namespace, so that how long a process takes to start on a loaded machine (hundreds of
-    /// milliseconds seen in CI) is not part of the window.
+    /// How much of <paramref name="counter"/> (rx_bytes, rx_packets) the interface received over about 3 s, and
+    /// exactly how long: both reads of the counter and the clock in one process inside the namespace, so that how long
+    /// a process takes to start on a loaded machine (hundreds of milliseconds seen in CI) is not part of the window.
     /// </summary>
-    private static (double Bytes, double Seconds) Window(TestNamespace ns, string device)
+    public static (double Count, double Seconds) Window(TestNamespace ns, string device, string counter = "rx_bytes")
     {
         var script = "import time\n" +
-                     $"def rx():\n    with open('/sys/class/net/{device}/statistics/rx_bytes') as f: return int(f.read())\n" +
+                     $"def rx():\n    with open('/sys/class/net/{device}/statistics/{counter}') as f: return int(f.read())\n" +
                      "b0 = rx(); t0 = time.monotonic(); time.sleep(3); b1 = rx(); t1 = time.monotonic()\n" +
                      "print(b1 - b0, t1 - t0)\n";
         var words = ns.Exec("python3", "-c", script).Trim().Split(' ');
