@@ -43,7 +43,7 @@ internal static class ExtensionEndpoints
         ("subnet_allocation", "Subnet Allocation", "Subnet pools (/v2.0/subnetpools); a subnet created with subnetpool_id (and prefixlen, or a cidr in the pool) gets the lowest free CIDR."),
         ("default-subnetpools", "Default Subnetpools", "is_default on subnet pools (one per IP version) and use_default_subnetpool on subnets."),
         ("subnetpool-prefix-ops", "Subnet Pool Prefix Operations", "PUT /v2.0/subnetpools/{id}/add_prefixes and remove_prefixes."),
-        ("qos", "Quality of Service", "QoS policies (/v2.0/qos/policies) with rules, qos_policy_id on networks and ports; enforced on each port's tap by its host's dataplane (tc; packet-rate limits need the kernel's police action)."),
+        ("qos", "Quality of Service", "QoS policies (/v2.0/qos/policies) with rules, qos_policy_id on networks and ports; enforced on each port's tap by its host's dataplane (bandwidth limits with tc, packet-rate limits with nftables)."),
         ("qos-bw-limit-direction", "Direction for QoS bandwidth limit rule", "bandwidth_limit rules for ingress or egress."),
         ("qos-pps", "QoS packet rate limit rule", "packet_rate_limit rules (max_kpps, max_burst_kpps, direction)."),
         ("qos-default", "QoS default policy", "is_default on QoS policies (one per project): a network created without qos_policy_id gets it."),

@@ -1,5 +1,8 @@
+using System.Globalization;
 using Calico.Dataplane.Linux.Components;
+using Calico.Dataplane.Linux.Policy;
 using Calico.Model.Desired;
+using Calico.Model.Resources;
 using Microsoft.Extensions.Logging;
 
 namespace Calico.Dataplane.Linux.Qos;
@@ -9,14 +12,16 @@ namespace Calico.Dataplane.Linux.Qos;
 /// interface's limits (<see cref="WorkloadInterfaceItem.Qos"/>, translated by <see cref="TapShaping"/>) as tc on its
 /// tap: the bandwidth limits (packet-rate limits are the policy component's, in nftables). Built only on a kernel
 /// with traffic control and with <c>Dataplane:QosEnabled</c>. A limit that could not be programmed degrades the port
-/// to ERROR with the reason, as a missing DHCP service does: the port forwards, but not as its policy says.
+/// to ERROR with the reason, as a missing DHCP service does: the port forwards, but not as its policy says. So does a
+/// packet-rate limit on a host whose policy component is off (<paramref name="packetRatesEnforced"/> false).
 /// </summary>
-public sealed class QosComponent(QosReconciler reconciler, QosOptions options) : IDataplaneComponent
+public sealed class QosComponent(QosReconciler reconciler, QosOptions options, bool packetRatesEnforced = true) : IDataplaneComponent
 {
     public static DataplaneComponentRegistration Registration { get; } = new("qos", c =>
         c.Kernel.TrafficControl is { } tc && c.Features.Get<QosOptions>() is { QosEnabled: true } options
             ? new QosComponent(new QosReconciler(c.Kernel.Netlink, tc, options, c.Options.WorkloadInterfacePrefix, c.Retry,
-                c.Loggers.CreateLogger<QosReconciler>()), options)
+                c.Loggers.CreateLogger<QosReconciler>()), options,
+                packetRatesEnforced: c.Kernel.Nftables is not null && c.Features.Get<PolicyOptions>().PolicyEnabled)
             : null)
     {
         Options = FeatureOptionsBinding.For<QosOptions, QosOptionsValidator>(DataplaneOptions.Section),
@@ -62,11 +67,23 @@ public sealed class QosComponent(QosReconciler reconciler, QosOptions options) :
     public void ReportStatuses(EndpointStatuses statuses)
     {
         foreach (var item in statuses.Endpoints)
-            if (_failures.TryGetValue(item.Name, out var reason)) statuses.Degrade(item.EndpointId, reason);
+        {
+            var reason = _failures.GetValueOrDefault(item.Name);
+            if (!packetRatesEnforced && UnenforcedPacketRates(item) is { } rates) reason = reason is null ? rates : $"{reason}; {rates}";
+            if (reason is not null) statuses.Degrade(item.EndpointId, reason);
+        }
     }
 
     public void Dispose()
     {
+    }
+
+    private static string? UnenforcedPacketRates(WorkloadInterfaceItem item)
+    {
+        var rules = item.Qos?.Rules.Where(r => r.Type == QosRule.PacketRateLimit && r.Max > 0)
+            .Select(r => string.Create(CultureInfo.InvariantCulture, $"{r.Type} {r.Direction} {r.Max} kpps")).ToList();
+        return rules is not { Count: > 0 } ? null
+            : $"QoS policy {item.Qos!.PolicyId}: {string.Join(", ", rules)} not enforced: packet rates are enforced in nftables by the policy component, which is off on this host (Dataplane:PolicyEnabled)";
     }
 
     private Dictionary<string, TapShaping> Desired(IEnumerable<WorkloadInterfaceItem> items) =>
