@@ -24,6 +24,7 @@ if (!Settings.TryParse(args, out var settings, out var problem))
 }
 // The calculator's load line is logged at Information; the controller otherwise logs warnings only.
 var calculatorLog = new Dictionary<string, string> { ["Logging__LogLevel__Calico.Grains.DesiredState.DesiredStateCalculatorGrain"] = "Information" };
+if (settings.ControllerGc is { } gc) calculatorLog["DOTNET_gcServer"] = gc == "server" ? "1" : "0";
 var root = settings.Directory ?? Directory.CreateTempSubdirectory("calico-bench-scale-").FullName;
 // Ctrl-C or SIGTERM: the controller child goes too, and the temporary directory.
 ControllerProcess? running = null;

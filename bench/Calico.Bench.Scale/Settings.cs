@@ -31,9 +31,12 @@ internal sealed record Settings(
     bool Resync,
     string? Directory)
 {
+    /// <summary>The controller's garbage collector: null as the silo is built (workstation), or "server" / "workstation".</summary>
+    public string? ControllerGc { get; init; }
+
     public const string Usage =
         "usage: [--hosts H --ports P | --large] [--samples 20] [--warmup 3] [--nova-ports 200] [--seed-parallel 16] [--quiet-ms 300] " +
-        "[--op-timeout-s 120] [--seed-timeout-s 300 + 0.02 per port] [--converge-timeout-s 900] [--watch-wait-s 20] [--no-resync] [--dir DIR]";
+        "[--op-timeout-s 120] [--seed-timeout-s 300 + 0.02 per port] [--converge-timeout-s 900] [--watch-wait-s 20] [--no-resync] [--controller-gc server|workstation] [--dir DIR]";
 
     /// <summary>How long seeding may take: as given, or 300 s plus 20 ms per port.</summary>
     public TimeSpan SeedTimeoutFor(Shape shape) => SeedTimeout ?? TimeSpan.FromSeconds(300 + 0.02 * shape.Ports);
@@ -69,6 +72,11 @@ internal sealed record Settings(
                     case "--converge-timeout-s": settings = settings with { ConvergeTimeout = Seconds() }; break;
                     case "--watch-wait-s": settings = settings with { WatchWait = Seconds() }; break;
                     case "--no-resync": settings = settings with { Resync = false }; break;
+                    case "--controller-gc":
+                        var gc = Value();
+                        if (gc is not ("server" or "workstation")) problem = $"--controller-gc must be server or workstation, not '{gc}'";
+                        settings = settings with { ControllerGc = gc };
+                        break;
                     case "--dir": settings = settings with { Directory = Path.GetFullPath(Value()) }; break;
                     default: throw new FormatException($"unknown argument '{args[i]}'");
                 }
