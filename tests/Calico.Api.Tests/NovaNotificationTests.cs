@@ -79,7 +79,8 @@ public sealed class NovaNotificationTests(NovaApiServer server) : IClassFixture<
     /// <summary>
     /// Live migration: the target's agent reports the port ACTIVE with its VM arrived; the host grain stores the
     /// arrival on the port (the API then shows the target's status) and Nova hears plugged for the target
-    /// (live_migration_wait_for_vif_plug). Before the arrival, the target's report of the port says nothing to Nova.
+    /// (live_migration_wait_for_vif_plug). Before the arrival, the target's report of the port says nothing to Nova, and
+    /// neither does the source's tap going with the VM (DOWN, then gone).
     /// </summary>
     [Fact]
     public async Task Nova_hears_plugged_when_a_migrating_ports_vm_arrives_on_the_target()
@@ -96,16 +97,23 @@ public sealed class NovaNotificationTests(NovaApiServer server) : IClassFixture<
         })).Status);
         var target = server.Api.Cluster.GetGrain<IHostGrain>("nova-dst");
         await target.ReportEndpointStatusesAsync(Report("nova-dst", port, EndpointStatusKind.Down));
+        // The source's tap goes with the VM: no unplugged for it, before the arrival or after it.
+        var source = server.Api.Cluster.GetGrain<IHostGrain>("nova-src");
+        await source.ReportEndpointStatusesAsync(Report("nova-src", port, EndpointStatusKind.Down));
 
         var arrived = new EndpointStatus(EndpointStatusKind.Active, null, "nova-dst", 1, DateTimeOffset.UtcNow, Arrived: true);
         await target.ReportEndpointStatusesAsync(new EndpointStatusReport(new Dictionary<string, EndpointStatus> { [port] = arrived }, [], false));
         await WaitForAsync(instance, 2);
-
-        Assert.Equal([("network-vif-plugged", port), ("network-vif-plugged", port)],
-            Nova.Accepted.Where(e => e.Server == instance).Select(e => (e.Name, e.Tag)).ToList());
         var stored = await server.Api.Cluster.GetGrain<IEndpointGrain>(port).GetAsync();
         Assert.Equal("nova-dst", stored!.Value.ArrivedOn);
         Assert.Equal("ACTIVE", (string)(await Client.GetAsync($"/v2.0/ports/{port}")).Body!["port"]!["status"]!);
+        await source.ReportEndpointStatusesAsync(new EndpointStatusReport(new Dictionary<string, EndpointStatus>(), [port], false));
+
+        // Nova deletes the port: its event follows the plugged ones directly, nothing came between.
+        Assert.Equal(System.Net.HttpStatusCode.NoContent, (await Client.DeleteAsync($"/v2.0/ports/{port}")).Status);
+        await WaitForAsync(instance, 3);
+        Assert.Equal([("network-vif-plugged", port), ("network-vif-plugged", port), ("network-vif-deleted", port)],
+            Nova.Accepted.Where(e => e.Server == instance).Select(e => (e.Name, e.Tag)).ToList());
         Assert.Empty(Nova.Violations);
     }
 

@@ -72,6 +72,12 @@ public sealed partial class LiveMigrationTests(LiveMigrationTopologyFixture fixt
             context: fixture.Diagnostics);
         output.WriteLine($"{h2.Name} prepared (proto 80):\n{prepared}");
         Assert.Matches(StandbyRoute(), prepared);
+        // The tap has carrier (libvirt holds it open for the incoming QEMU) while the VM still runs on h1: h2 takes
+        // nothing over before the VM's first frame, not even after a full resync.
+        Assert.Contains("LOWER_UP", await h2.Namespace.IpAsync("link", "show", moving.TapName), StringComparison.Ordinal);
+        var mark = h2.Silo.OutputMark;
+        await fixture.WaitResyncAsync(h2, mark);
+        Assert.Matches(new Regex($@"{Regex.Escape(MovingAddress.ToString())} dev {moving.TapName} .*metric 2048"), await h2.Namespace.RouteTextAsync(80));
 
         // The move, under pings every 10 ms from h3.
         var pings = PingAsync(pinger, MovingAddress, count: 500);
@@ -97,7 +103,7 @@ public sealed partial class LiveMigrationTests(LiveMigrationTopologyFixture fixt
         Assert.Contains($"{MovingAddress} dev {moving.TapName}", routes[h2.Name]);
 
         // Nova completes the migration: binding:host_id the target, migrating_to gone. Nothing moves on any host.
-        var mark = h2.Silo.OutputMark;
+        mark = h2.Silo.OutputMark;
         await api.UpdateAsync("ports", "port", moving.PortId, new JsonObject
         {
             ["binding:host_id"] = h2.Name, ["binding:profile"] = new JsonObject(),

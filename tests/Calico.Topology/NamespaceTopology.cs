@@ -484,9 +484,11 @@ public sealed class NamespaceTopology : IAsyncDisposable
     }
 
     /// <summary>
-    /// The first half of a live migration's move, as Nova's pre_live_migration plugs the VIF on the target: a tap on
-    /// <paramref name="target"/> named as the VM's, up, whose peer waits in the VM's namespace as eth1, down, with the
-    /// VM's MAC (so the tap has no carrier: nothing runs behind it yet). <see cref="MoveVmAsync"/> finishes the move.
+    /// The first half of a live migration's move, as Nova's pre_live_migration plugs the VIF on the target and libvirt
+    /// opens it for the incoming QEMU: a tap on <paramref name="target"/> named as the VM's, up, whose peer waits in the
+    /// VM's namespace as eth1 with the VM's MAC, up too — so the tap has carrier from now on, as a real tap has while
+    /// the paused incoming QEMU holds it — but silent: IPv6 off on it and no address, so it sends no frame until the VM
+    /// "resumes" there. <see cref="MoveVmAsync"/> finishes the move.
     /// </summary>
     public async Task PrepareMoveAsync(VirtualMachine vm, ComputeHost target)
     {
@@ -496,6 +498,8 @@ public sealed class NamespaceTopology : IAsyncDisposable
         await target.Namespace.IpAsync("link", "add", vm.TapName, "address", "fe" + vm.MacAddress[2..], "type", "veth",
             "peer", "name", "eth1", "address", vm.MacAddress, "netns", vm.Namespace.Name);
         await target.Namespace.IpAsync("link", "set", vm.TapName, "up");
+        await vm.Namespace.ExecAsync("sysctl", "-q", "-w", "net.ipv6.conf.eth1.disable_ipv6=1");
+        await vm.Namespace.IpAsync("link", "set", "eth1", "up");
         vm.MovingTo = target;
     }
 
@@ -503,16 +507,17 @@ public sealed class NamespaceTopology : IAsyncDisposable
     /// The second half: the VM stops on its host and resumes on the target, in one `ip -batch` inside the VM's namespace
     /// (no process starts in between), run at the highest priority so that the machine's load does not stretch the
     /// VM's pause: its eth0 set down (the source's tap loses carrier, as when QEMU stops there) and renamed, eth1 renamed
-    /// eth0 and set up (the target's tap gets carrier), its address and default route put back, then the old interface
+    /// eth0 (the target's tap has had carrier since <see cref="PrepareMoveAsync"/>), its address and default route put back, then the old interface
     /// deleted (hence the source's tap, as Nova unplugs it after the migration). Its sockets stay (the namespace is the
     /// VM). The VM then announces itself with a gratuitous ARP (a raw socket of python3's, as `arping -U` would), as a
-    /// guest does after a migration.
+    /// guest does after a migration: the first frame on the target's tap, which tells the target's agent that the VM runs there.
     /// </summary>
     public async Task MoveVmAsync(VirtualMachine vm)
     {
         ArgumentNullException.ThrowIfNull(vm);
         var target = vm.MovingTo ?? throw new InvalidOperationException($"{vm.Name}: PrepareMoveAsync first");
-        var lines = new List<string> { "link set eth0 down", "link set eth0 name gone0", "link set eth1 name eth0", "link set eth0 up" };
+        // eth1 is set down for its rename (kernels before 6.x refuse to rename an interface that is up) and up again at once.
+        var lines = new List<string> { "link set eth0 down", "link set eth0 name gone0", "link set eth1 down", "link set eth1 name eth0", "link set eth0 up" };
         if (vm is { Address: { } address, Subnet: { } subnet })
         {
             lines.Add($"addr add {address}/{subnet.PrefixLength} dev eth0");

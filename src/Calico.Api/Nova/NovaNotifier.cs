@@ -159,7 +159,10 @@ internal sealed partial class NovaNotifier : BackgroundService, IEndpointTransit
                     // (first report after a controller restart) only while an instance may still be waiting.
                     EndpointTransitionKind.Plugged when port.Value.AsProgrammed().Host == t.Host && (!t.Replayed || now - port.UpdatedAt <= _options.ReplayWindow)
                         => new NovaEvent(NovaEvent.Plugged, port.Value.DeviceId, port.Value.Id),
-                    EndpointTransitionKind.Unplugged when !t.Replayed => new NovaEvent(NovaEvent.Unplugged, port.Value.DeviceId, port.Value.Id),
+                    // Unplugged not from a host a live migration is moving the port away from: the VM runs on (or is
+                    // on its way to) the target, and its source's tap going with it unplugs nothing Nova should hear of.
+                    EndpointTransitionKind.Unplugged when !t.Replayed && !IsMigrationSource(port.Value, t.Host)
+                        => new NovaEvent(NovaEvent.Unplugged, port.Value.DeviceId, port.Value.Id),
                     _ => null,
                 };
             }
@@ -168,6 +171,9 @@ internal sealed partial class NovaNotifier : BackgroundService, IEndpointTransit
         }
         return events;
     }
+
+    private static bool IsMigrationSource(WorkloadEndpoint port, string host) =>
+        port.MigratingTo is { Length: > 0 } target && target != host && port.Host == host;
 
     private async Task SendAsync(List<NovaEvent> events, CancellationToken cancellationToken)
     {

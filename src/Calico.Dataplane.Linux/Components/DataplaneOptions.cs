@@ -35,6 +35,13 @@ public sealed class DataplaneOptions
     /// <summary>The first pause before retrying a transient error; it doubles each time, with jitter, up to 2 seconds.</summary>
     public TimeSpan RetryBaseDelay { get; set; } = TransientRetry.DefaultBaseDelay;
 
+    /// <summary>
+    /// How often a live migration's target reads its tap while the tap has carrier but its VM has not sent a frame yet
+    /// (the kernel sends no notice when a counter moves): the longest the target takes to see the VM arrive. One
+    /// RTM_GETLINK per waiting tap each time, only during a migration.
+    /// </summary>
+    public TimeSpan ArrivalPollInterval { get; set; } = TimeSpan.FromMilliseconds(10);
+
     /// <summary>Interfaces whose names start with this are workloads' (policed, watched); every other interface is the host's.</summary>
     public string WorkloadInterfacePrefix { get; set; } = "tap";
 
@@ -48,6 +55,8 @@ public sealed class DataplaneOptionsValidator : IValidateOptions<DataplaneOption
     {
         var errors = new List<string>();
         if (o.RouteResyncInterval <= TimeSpan.Zero) errors.Add("Dataplane:RouteResyncInterval must be positive.");
+        if (o.ArrivalPollInterval <= TimeSpan.Zero || o.ArrivalPollInterval > TimeSpan.FromSeconds(1))
+            errors.Add($"Dataplane:ArrivalPollInterval {o.ArrivalPollInterval} must be above 0 and at most 1 second, e.g. 00:00:00.010.");
         if (o.TransientRetries < 0) errors.Add("Dataplane:TransientRetries must be 0 or more.");
         if (o.RetryBaseDelay < TimeSpan.Zero) errors.Add($"Dataplane:RetryBaseDelay {o.RetryBaseDelay} must be 0 or more, e.g. 00:00:00.020.");
         if (o.NetworkNamespace is { Length: > 0 } ns && (ns.Contains('/') || ns is "." or ".."))

@@ -74,7 +74,8 @@ public sealed partial class LinuxDataplane : IDataplane, IDisposable
         DataplaneTelemetry.RecordZeros();
         if (kernel.Links is { } links)
         {
-            _linkWatch = new WorkloadLinkWatch(links, options.WorkloadInterfacePrefix, loggers.CreateLogger<WorkloadLinkWatch>());
+            _linkWatch = new WorkloadLinkWatch(links, options.WorkloadInterfacePrefix, loggers.CreateLogger<WorkloadLinkWatch>(),
+                kernel.Netlink.GetLink, options.ArrivalPollInterval);
             links.Start();
         }
     }
@@ -163,7 +164,7 @@ public sealed partial class LinuxDataplane : IDataplane, IDisposable
     {
         foreach (var component in _components) component.Apply(pass.For(component));
         _endpoints = pass.Items<WorkloadInterfaceItem>();
-        // A live migration's target takes over when its tap goes live: its carrier is worth a reconcile.
+        // A live migration's target takes over when its tap goes live (its VM's first frame): worth a reconcile.
         _linkWatch?.WatchCarrierOf(pass.Items<RouteItem>().Where(r => r is { Kind: Calico.Model.Desired.RouteKind.Local, Standby: true })
             .Select(r => r.InterfaceName!).ToHashSet(StringComparer.Ordinal));
         LogApplied(_logger, pass.Drift ? "resync" : "apply", _components.Count, _endpoints.Count);

@@ -17,7 +17,8 @@ namespace Calico.Dataplane.Linux.Interfaces;
 /// Also turns host forwarding on. The taps of a live migration (on its source and on its target) also skip routes
 /// while they have no carrier (ignore_routes_with_linkdown), so that the kernel itself moves the VM's traffic between
 /// the source's tap route and the standby routes the moment the VM stops on one side and runs on the other; set back
-/// to the kernel's default once the migration is over.
+/// to the kernel's default (0) once the migration is over; every other workload interface is held at 0 too, so a
+/// migration's setting left behind by an agent that restarted meanwhile is set back from what the kernel shows.
 /// Owns: those sysctls of workload interfaces named in the desired state; PERMANENT neighbour entries on them.
 /// Never touches: other interfaces (it does not create or delete links: the hypervisor does), other neighbours.
 /// An interface that is not there yet is reported Missing and configured as soon as an update or resync finds it.
@@ -28,8 +29,6 @@ public sealed partial class InterfaceReconciler(INetlink kernel, ISysctlWriter s
     ResiliencePipeline retry, ILogger logger)
 {
     private readonly Dictionary<string, (int Index, WorkloadInterfaceItem Item, bool Migrating)> _configured = new(StringComparer.Ordinal);
-    // Taps we set to skip routes without carrier (a live migration's), to set back when it is over.
-    private readonly HashSet<string> _ignoringLinkdown = new(StringComparer.Ordinal);
     private readonly ReportedFailures<string> _reported = new(
         (name, reason) => LogFailed(logger, name, reason), name => LogRecovered(logger, name), StringComparer.Ordinal);
     private bool _hostConfigured;
@@ -76,14 +75,14 @@ public sealed partial class InterfaceReconciler(INetlink kernel, ISysctlWriter s
             if (_configured.TryGetValue(item.Name, out var done) && done.Index == link.Index && done.Item == item with { Qos = done.Item.Qos }
                 && done.Migrating == isMigrating)
             {
-                results[item.Name] = new InterfaceResult(InterfaceState.Ready, link.Index, null, link.IsUp && link.IsLowerUp);
+                results[item.Name] = new InterfaceResult(InterfaceState.Ready, link.Index, null, WorkloadLinkWatch.IsLive(link));
                 continue;
             }
             try
             {
                 Configure(item, link, drift, isMigrating);
                 _configured[item.Name] = (link.Index, item, isMigrating);
-                results[item.Name] = new InterfaceResult(InterfaceState.Ready, link.Index, null, link.IsUp && link.IsLowerUp);
+                results[item.Name] = new InterfaceResult(InterfaceState.Ready, link.Index, null, WorkloadLinkWatch.IsLive(link));
                 Recovered(item.Name);
             }
             catch (Exception ex) when (ex is NetlinkException or IOException or UnauthorizedAccessException)
@@ -156,11 +155,10 @@ public sealed partial class InterfaceReconciler(INetlink kernel, ISysctlWriter s
             settings.Add(Sysctls.IPv6Forwarding(name, true));
             settings.Add(Sysctls.IPv6ProxyNdp(name, true));
         }
-        if (migrating || _ignoringLinkdown.Contains(name))
-        {
-            settings.Add(Sysctls.IPv4IgnoreRoutesWithLinkdown(name, migrating));
-            if (item.Addresses.Any(a => a.Version == 6)) settings.Add(Sysctls.IPv6IgnoreRoutesWithLinkdown(name, migrating));
-        }
+        // Always stated, not only while migrating: what this agent set before a restart is read back from the kernel and
+        // set back, instead of being remembered in memory only.
+        settings.Add(Sysctls.IPv4IgnoreRoutesWithLinkdown(name, migrating));
+        if (item.Addresses.Any(a => a.Version == 6)) settings.Add(Sysctls.IPv6IgnoreRoutesWithLinkdown(name, migrating));
         return settings;
     }
 
@@ -179,8 +177,6 @@ public sealed partial class InterfaceReconciler(INetlink kernel, ISysctlWriter s
     private void Configure(WorkloadInterfaceItem item, Link link, bool drift, bool migrating)
     {
         Count("sysctl", sysctls.Apply(InterfaceSettings(item, migrating)).Count, drift);
-        if (migrating) _ignoringLinkdown.Add(item.Name);
-        else _ignoringLinkdown.Remove(item.Name);
 
         if (!link.IsUp)
         {

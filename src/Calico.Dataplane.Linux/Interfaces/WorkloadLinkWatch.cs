@@ -17,8 +17,13 @@ public sealed record WorkloadLinkChanges(IReadOnlySet<string> Interfaces, bool R
 /// <summary>
 /// Turns the kernel's link notices into "the kernel changed under the desired state": a link whose name starts with
 /// the workload prefix appeared, disappeared, was renamed, or went up or down (IFF_UP); and, for the interfaces named
-/// by <see cref="WatchCarrierOf"/> (a live migration's target, waiting for its VM), gained or lost carrier
-/// (IFF_LOWER_UP). Notices that change none of that (carrier of other taps, MTU, statistics, other links) are ignored. Changes accumulate until <see cref="Take"/>, so a burst of
+/// by <see cref="WatchCarrierOf"/> (a live migration's target, waiting for its VM), went live or stopped being live
+/// (<see cref="IsLive"/>: up, carrier, and a frame received from the VM). A tap has carrier as soon as a process holds
+/// it open — libvirt opens the target's tap for the incoming QEMU when the migration starts — so carrier alone does not
+/// say the VM runs there; its first frame does (QEMU's announcement after it resumes the VM, or the guest's own
+/// gratuitous ARP). No notice comes when a counter moves, so while a watched tap has carrier but no frame yet,
+/// <see cref="WaitAsync"/> reads that tap every poll interval (one RTM_GETLINK each). Notices that change none of that
+/// (carrier of other taps, MTU, statistics, other links) are ignored. Changes accumulate until <see cref="Take"/>, so a burst of
 /// notices costs one reconcile, and one that arrives while a reconcile runs makes <see cref="WaitAsync"/> complete
 /// again at once: the reconcile after it takes all that came meanwhile. Lost notices ask for a full resync.
 /// Owns nothing in the kernel: it only listens. Thread-safe (notices arrive on the notifier's thread).
@@ -28,29 +33,86 @@ public sealed partial class WorkloadLinkWatch
     private readonly Lock _lock = new();
     private readonly string _prefix;
     private readonly ILogger _logger;
-    // What the notices said last about each workload link (by ifindex), to tell a change of state from a repeat.
-    private readonly Dictionary<int, (string Name, bool Up, bool LowerUp)> _links = [];
+    private readonly Func<string, Link?>? _probe;
+    private readonly TimeSpan _pollInterval;
+    // What the notices (and polls) said last about each workload link (by ifindex), to tell a change of state from a repeat.
+    private readonly Dictionary<int, (string Name, bool Up, bool Live)> _links = [];
     private IReadOnlySet<string> _carrierWatched = new HashSet<string>();
     private HashSet<string> _pending = new(StringComparer.Ordinal);
     private bool _resyncNeeded;
     private TaskCompletionSource _signal = NewSignal();
+    // Completed when the watched set changes, so that a wait started before can begin (or stop) polling.
+    private TaskCompletionSource _watchChanged = NewSignal();
 
     /// <summary>Subscribes to <paramref name="notifications"/>; the caller starts them.</summary>
-    public WorkloadLinkWatch(ILinkNotifications notifications, string workloadInterfacePrefix, ILogger logger)
+    /// <param name="probe">Reads one link by name (for watched taps waiting for their VM's first frame); none: notices only.</param>
+    /// <param name="pollInterval">How often <paramref name="probe"/> is called while a watched tap waits for a frame.</param>
+    public WorkloadLinkWatch(ILinkNotifications notifications, string workloadInterfacePrefix, ILogger logger,
+        Func<string, Link?>? probe = null, TimeSpan? pollInterval = null)
     {
         ArgumentNullException.ThrowIfNull(notifications);
         ArgumentException.ThrowIfNullOrEmpty(workloadInterfacePrefix);
         _prefix = workloadInterfacePrefix;
         _logger = logger;
+        _probe = probe;
+        _pollInterval = pollInterval ?? TimeSpan.FromMilliseconds(10);
         notifications.LinkChanged += (_, change) => OnLinkChanged(change);
         notifications.NotificationsLost += (_, lost) => OnLost(lost);
     }
 
-    /// <summary>Completes once there is something to <see cref="Take"/> (at once if there is already).</summary>
-    public Task WaitAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// A workload interface a live migration's VM runs behind: up, with carrier, and having received a frame from it.
+    /// </summary>
+    public static bool IsLive(Link link) => link.IsUp && link.IsLowerUp && link.RxPackets > 0;
+
+    /// <summary>
+    /// Completes once there is something to <see cref="Take"/> (at once if there is already). Meanwhile polls the
+    /// watched taps that are not live yet, if there is a probe.
+    /// </summary>
+    public async Task WaitAsync(CancellationToken cancellationToken)
     {
-        lock (_lock) return _signal.Task.WaitAsync(cancellationToken);
+        while (true)
+        {
+            Task signal, watchChanged;
+            List<string> waiting;
+            lock (_lock)
+            {
+                signal = _signal.Task;
+                watchChanged = _watchChanged.Task;
+                waiting = _probe is null || signal.IsCompleted ? [] : [.. _carrierWatched.Where(name => !KnownLive(name))];
+            }
+            if (signal.IsCompleted) return;
+            if (waiting.Count == 0)
+            {
+                if (_probe is null) await signal.WaitAsync(cancellationToken);
+                else if (await Task.WhenAny(signal, watchChanged).WaitAsync(cancellationToken) != signal) continue;
+                return;
+            }
+            using (var pause = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+            {
+                var delay = Task.Delay(_pollInterval, pause.Token);
+                if (await Task.WhenAny(signal, delay) == signal)
+                {
+                    await pause.CancelAsync();
+                    return;
+                }
+                await delay;
+            }
+            foreach (var name in waiting)
+            {
+                if (_probe!(name) is not { } link || !IsLive(link)) continue;
+                lock (_lock)
+                {
+                    if (!_carrierWatched.Contains(name) || KnownLive(name)) continue;
+                    _links[link.Index] = (link.Name, link.IsUp, true);
+                    Changed(name, "live");
+                }
+            }
+        }
     }
+
+    /// <summary>Called with the lock held.</summary>
+    private bool KnownLive(string name) => _links.Values.Any(l => l.Live && l.Name == name);
 
     /// <summary>
     /// The interfaces whose carrier matters (replacing the previous set): a live migration's target takes the VM's
@@ -59,7 +121,13 @@ public sealed partial class WorkloadLinkWatch
     public void WatchCarrierOf(IReadOnlySet<string> names)
     {
         ArgumentNullException.ThrowIfNull(names);
-        lock (_lock) _carrierWatched = names;
+        lock (_lock)
+        {
+            if (_carrierWatched.SetEquals(names)) return;
+            _carrierWatched = names;
+            _watchChanged.TrySetResult();
+            _watchChanged = NewSignal();
+        }
     }
 
     /// <summary>Everything noticed since the last call, and forgets it.</summary>
@@ -102,7 +170,7 @@ public sealed partial class WorkloadLinkWatch
                 if (isWorkload || known) Changed(known ? before.Name : link.Name, "removed");
                 return;
             }
-            if (isWorkload) _links[link.Index] = (link.Name, link.IsUp, link.IsLowerUp);
+            if (isWorkload) _links[link.Index] = (link.Name, link.IsUp, IsLive(link));
             else _links.Remove(link.Index);
             if (!known)
             {
@@ -115,7 +183,7 @@ public sealed partial class WorkloadLinkWatch
                 if (isWorkload) Changed(link.Name, "renamed");
             }
             else if (before.Up != link.IsUp) Changed(link.Name, link.IsUp ? "up" : "down");
-            else if (before.LowerUp != link.IsLowerUp && _carrierWatched.Contains(link.Name)) Changed(link.Name, link.IsLowerUp ? "live" : "not live");
+            else if (before.Live != IsLive(link) && _carrierWatched.Contains(link.Name)) Changed(link.Name, IsLive(link) ? "live" : "not live");
         }
     }
 

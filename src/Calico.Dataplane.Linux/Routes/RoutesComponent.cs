@@ -124,7 +124,7 @@ public sealed partial class RoutesComponent(RouteReconciler routes, INetlink net
     {
         var links = netlink.ListLinks();
         var byName = links.ToDictionary(l => l.Name, l => l.Index, StringComparer.Ordinal);
-        var live = links.Where(l => l.IsUp && l.IsLowerUp).Select(l => l.Name).ToHashSet(StringComparer.Ordinal);
+        var live = links.Where(WorkloadLinkWatch.IsLive).Select(l => l.Name).ToHashSet(StringComparer.Ordinal);
         var (desired, _, _) = KernelRoutes(pass.Items<RouteItem>(), name => byName.TryGetValue(name, out var index) ? (index, live.Contains(name)) : null, applying: false);
         var names = links.ToDictionary(l => l.Index, l => l.Name);
         return routes.Plan(desired).Select(op => Describe(op, names)).ToList();

@@ -79,6 +79,7 @@ internal static class LinkCodec
         string? name = null, kind = null;
         PhysicalAddress? address = null;
         int mtu = 0, master = 0, parent = 0;
+        ulong rxPackets = 0;
         var operState = LinkOperState.Unknown;
         var reader = new AttributeReader(attributes);
         while (reader.TryRead(out var type, out var value))
@@ -92,10 +93,11 @@ internal static class LinkCodec
                 case LinkAttr.Master: master = Payload.S32(value); break;
                 case LinkAttr.OperState: operState = (LinkOperState)Payload.U8(value); break;
                 case LinkAttr.LinkInfo: kind = ReadKind(value); break;
+                case LinkAttr.Stats64 when value.Length >= 8: rxPackets = Payload.U64(value); break;
             }
         }
         return name is null ? null
-            : new Link(header.Index, name, (LinkFlags)header.Flags, address, mtu, kind, operState, master, parent);
+            : new Link(header.Index, name, (LinkFlags)header.Flags, address, mtu, kind, operState, master, parent, rxPackets);
     }
 
     private static string? ReadKind(ReadOnlySpan<byte> linkInfo)

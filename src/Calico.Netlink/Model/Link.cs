@@ -12,6 +12,10 @@ namespace Calico.Netlink;
 /// <param name="OperState">IFLA_OPERSTATE (RFC 2863).</param>
 /// <param name="MasterIndex">IFLA_MASTER (a bridge or bond it is enslaved to), 0 if none.</param>
 /// <param name="ParentIndex">IFLA_LINK (a veth's peer, a VLAN's parent), 0 if none; may name a link of another namespace.</param>
+/// <param name="RxPackets">
+/// rx_packets of IFLA_STATS64: frames the link has received. On a tap, the frames its VM sent (what QEMU wrote into the
+/// tap); on a veth, what its peer sent. 0 when the kernel did not report statistics.
+/// </param>
 public sealed record Link(
     int Index,
     string Name,
@@ -21,7 +25,8 @@ public sealed record Link(
     string? Kind,
     LinkOperState OperState,
     int MasterIndex = 0,
-    int ParentIndex = 0)
+    int ParentIndex = 0,
+    ulong RxPackets = 0)
 {
     /// <summary>Administratively up (IFF_UP).</summary>
     public bool IsUp => (Flags & LinkFlags.Up) != 0;

@@ -92,6 +92,9 @@ internal static class LinkAttr
     public const ushort OperState = 16;
     public const ushort LinkInfo = 18;
 
+    /// <summary>IFLA_STATS64: struct rtnl_link_stats64, whose first field is rx_packets (u64).</summary>
+    public const ushort Stats64 = 23;
+
     public const ushort InfoKind = 1;
     public const ushort InfoData = 2;
 

@@ -71,6 +71,9 @@ internal static class Payload
     public static uint U32(ReadOnlySpan<byte> value) =>
         value.Length >= 4 ? MemoryMarshal.Read<uint>(value) : throw new InvalidDataException($"u32 attribute of {value.Length} bytes");
 
+    public static ulong U64(ReadOnlySpan<byte> value) =>
+        value.Length >= 8 ? MemoryMarshal.Read<ulong>(value) : throw new InvalidDataException($"u64 field of {value.Length} bytes");
+
     public static byte U8(ReadOnlySpan<byte> value) =>
         value.Length >= 1 ? value[0] : throw new InvalidDataException("empty u8 attribute");
 

@@ -97,6 +97,21 @@ public class DecodingTests
     }
 
     [Fact]
+    public void Link_statistics_give_the_frames_received()
+    {
+        // struct rtnl_link_stats64 starts rx_packets, tx_packets, rx_bytes, ...: 24 u64 fields in all (192 bytes).
+        var stats = new byte[192];
+        BitConverter.GetBytes(3UL).CopyTo(stats, 0);
+        BitConverter.GetBytes(9UL).CopyTo(stats, 8);
+        var payload = new Layout().U8(0, 0).U16(1).S32(4).U32(0x10043).U32(0)
+            .Attr(3, (byte)'t', (byte)'a', (byte)'p', (byte)'0', 0)
+            .Attr(23, stats)
+            .ToArray();
+
+        Assert.Equal(3UL, LinkCodec.Decode(payload)!.RxPackets);
+    }
+
+    [Fact]
     public void IPv4_address_reads_local_and_wide_flags()
     {
         var payload = new Layout()

@@ -58,6 +58,30 @@ public sealed class LinkAndAddressKernelTests : IDisposable
         Assert.Null(_client.GetLink(99999));
     }
 
+    /// <summary>
+    /// rx_packets (IFLA_STATS64) counts the frames the peer sent: how a live migration's target tells a VM that runs
+    /// behind its tap from a tap merely held open (carrier, nothing sent).
+    /// </summary>
+    [Fact]
+    public void A_link_counts_the_frames_its_peer_sent()
+    {
+        _ns.Exec("sysctl", "-q", "-w", "net.ipv6.conf.peer0.disable_ipv6=1");
+        _ns.Exec("sysctl", "-q", "-w", "net.ipv6.conf.tap12345-ab.disable_ipv6=1");
+        _ns.Ip("link", "set", "tap12345-ab", "up");
+        _ns.Ip("link", "set", "peer0", "up");
+        var silent = _client.GetLink("tap12345-ab")!;
+        Assert.True(silent.IsLowerUp);
+        Assert.Equal(0UL, silent.RxPackets);
+
+        // An ARP request out of peer0 (an address on it, a neighbour asked for that nothing answers).
+        _ns.Ip("address", "add", "10.99.0.1/24", "dev", "peer0");
+        _ns.Exec("sh", "-c", "ping -c 1 -W 1 -I peer0 10.99.0.2 || true");
+
+        var spoken = _client.GetLink("tap12345-ab")!;
+        Assert.True(spoken.RxPackets > 0, $"rx_packets {spoken.RxPackets} after a frame from the peer");
+        Assert.Equal(spoken.RxPackets, Assert.Single(_client.ListLinks(), l => l.Name == "tap12345-ab").RxPackets);
+    }
+
     [Fact]
     public void Set_up_down_and_mtu()
     {

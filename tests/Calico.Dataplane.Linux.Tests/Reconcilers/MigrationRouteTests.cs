@@ -1,3 +1,4 @@
+using Calico.Dataplane.Linux.Components;
 using System.Net;
 using Calico.Dataplane.Linux.Driver;
 using Calico.Dataplane.Linux.Routes;
@@ -12,8 +13,9 @@ namespace Calico.Dataplane.Linux.Tests.Reconcilers;
 /// <summary>
 /// A live migration's routes on the fake kernel (issue 14, item 3): the target holds its route to the tap on standby (a
 /// higher metric) and the VM's /32 via the source one metric higher still, on a tap that skips routes without carrier;
-/// the tap going live (up, carrier) makes the target take the route over at normal priority, from the link notice, and
-/// report the arrival; the control plane's state after it changes no route.
+/// the tap going live (up, carrier, and a frame from the VM: carrier alone is libvirt holding the tap for the incoming
+/// QEMU) makes the target take the route over at normal priority, without waiting for the control plane, and report
+/// the arrival; the control plane's state after it changes no route.
 /// </summary>
 public class MigrationRouteTests
 {
@@ -62,10 +64,19 @@ public class MigrationRouteTests
         Assert.Equal(EndpointStatusKind.Down, result.Endpoints["port-" + Tap].Status);
         Assert.False(result.Endpoints["port-" + Tap].Arrived);
 
-        // The VM arrives (carrier): the link notice alone makes the target route it, at normal priority.
+        // libvirt opens the tap for the incoming QEMU (carrier), the VM not running yet: no frame from it, no takeover.
         kernel.Links[tap.Index] = kernel.Links[tap.Index] with { Flags = LinkFlags.Up | LinkFlags.LowerUp | LinkFlags.Running };
         notices.Changed(kernel.Links[tap.Index]);
-        Assert.True(dataplane.WaitForKernelChangeAsync(CancellationToken.None).IsCompleted);
+        var waiting = dataplane.WaitForKernelChangeAsync(CancellationToken.None);
+        Assert.False(waiting.IsCompleted);
+        result = await dataplane.ApplyAsync(Prepared());
+        Assert.Equal(Standby, RoutesTo(kernel, "10.65.0.3/32")[0].Key.Priority);
+        Assert.Equal(EndpointStatusKind.Down, result.Endpoints["port-" + Tap].Status);
+
+        // The VM resumes and announces itself: its first frame, which no notice reports, is found by the poll of the
+        // waiting tap, and the target routes it at normal priority.
+        kernel.Links[tap.Index] = kernel.Links[tap.Index] with { RxPackets = 1 };
+        await waiting.WaitAsync(TimeSpan.FromSeconds(30));
         result = await dataplane.ReconcileKernelChangesAsync(CancellationToken.None);
         route = Assert.Single(RoutesTo(kernel, "10.65.0.3/32"));
         Assert.Equal((0u, tap.Index, (IPAddress?)null), (route.Key.Priority, route.OutputInterface, route.Gateway));
@@ -103,5 +114,55 @@ public class MigrationRouteTests
         kernel.RemoveLink(Tap);
         var left = Assert.Single(RoutesTo(kernel, "10.65.0.3/32"));
         Assert.Equal(IPAddress.Parse("172.18.203.44"), left.Gateway);
+    }
+
+    [Fact]
+    public async Task An_agent_restarted_during_a_migration_sets_the_tap_back_once_the_migration_is_over()
+    {
+        var kernel = new FakeKernel();
+        kernel.AddLink("eth0", up: true);
+        kernel.AddLink(Tap, up: true);
+        await On(kernel, Options(), links: new FakeLinkNotifications()).ApplyAsync(Prepared());
+        Assert.Equal("1", kernel.SysctlValues[$"net/ipv4/conf/{Tap}/ignore_routes_with_linkdown"]);
+
+        // A new agent (the old one's memory gone) is told the migration is over: what the kernel shows is set back.
+        var restarted = On(kernel, Options(), links: new FakeLinkNotifications());
+        Assert.Contains($"change sysctl net.ipv4.conf.{Tap}.ignore_routes_with_linkdown=0 (is 1)", await restarted.PlanAsync(Arrived(), CancellationToken.None));
+        await restarted.ApplyAsync(Arrived());
+        Assert.Equal("0", kernel.SysctlValues[$"net/ipv4/conf/{Tap}/ignore_routes_with_linkdown"]);
+    }
+
+    [Fact]
+    public async Task A_tap_plugged_with_carrier_before_the_migration_reached_the_agent_is_still_watched_for_its_vm()
+    {
+        var kernel = new FakeKernel();
+        kernel.AddLink("eth0", up: true);
+        var tap = kernel.AddLink(Tap, up: true);
+        kernel.Links[tap.Index] = tap = tap with { Flags = LinkFlags.Up | LinkFlags.LowerUp | LinkFlags.Running };
+        var dataplane = On(kernel, Options(), links: new FakeLinkNotifications());
+
+        // The agent waits for kernel changes before the migration's state arrives; no notice will come for the tap.
+        var waiting = dataplane.WaitForKernelChangeAsync(CancellationToken.None);
+        var result = await dataplane.ApplyAsync(Prepared());
+        Assert.Equal(EndpointStatusKind.Down, result.Endpoints["port-" + Tap].Status);
+        Assert.False(waiting.IsCompleted);
+
+        kernel.Links[tap.Index] = tap with { RxPackets = 4 };
+        await waiting.WaitAsync(TimeSpan.FromSeconds(30));
+        result = await dataplane.ReconcileKernelChangesAsync(CancellationToken.None);
+        Assert.True(result.Endpoints["port-" + Tap].Arrived);
+        Assert.Equal(0u, Assert.Single(RoutesTo(kernel, "10.65.0.3/32")).Key.Priority);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-5)]
+    [InlineData(1500)]
+    public void An_arrival_poll_interval_out_of_range_is_refused_with_its_name(int milliseconds)
+    {
+        var result = new DataplaneOptionsValidator().Validate(null, new DataplaneOptions { ArrivalPollInterval = TimeSpan.FromMilliseconds(milliseconds) });
+
+        Assert.True(result.Failed);
+        Assert.Contains("Dataplane:ArrivalPollInterval", result.FailureMessage);
     }
 }
