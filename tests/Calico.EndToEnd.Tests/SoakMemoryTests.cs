@@ -20,6 +20,11 @@ public sealed class SoakMemoryTests
         var levelling = MemoryGrowth.Analyse("controller", Samples(42, 40, i => i < 10 ? 102400 + i * 10240 : 204800 + (i % 3) * 2048));
         Assert.Null(levelling.NotCompared);
         Assert.InRange(levelling.RssGrowthPct!.Value, -2, 2);
+        // The quarters' medians show the warm-up and then the level: 145 MiB (samples 0-9), then about 202 MiB.
+        Assert.Equal(4, levelling.RssQuarterMedians!.Count);
+        Assert.InRange(levelling.RssQuarterMedians[0] / 1024, 140, 150);
+        Assert.All(levelling.RssQuarterMedians.Skip(1), q => Assert.InRange(q / 1024, 200, 204));
+        Assert.Contains("RSS medians by quarter 1", levelling.Describe(), StringComparison.Ordinal);
 
         var leaking = MemoryGrowth.Analyse("h1", Samples(42, 40, i => 204800 + i * 2048, heap: i => 50_000_000 + i * 1_000_000));
         // Second quarter's median is sample 14.5, the last quarter's 34.5: 20 samples of 2 MiB on 229 MiB.

@@ -8,8 +8,9 @@ namespace Calico.Topology.Soak;
 public sealed record MemorySample(TimeSpan At, int Pid, long RssKb, long? HeapBytes);
 
 /// <summary>What <see cref="MemoryGrowth.Analyse"/> found for one silo; growths are null when not compared (<see cref="NotCompared"/> says why).</summary>
+/// <param name="RssQuarterMedians">The compared process's median RSS in each quarter of its sampled time, KiB (empty when not compared): whether it levels off.</param>
 public sealed record MemoryVerdict(string Silo, MemorySample? First, MemorySample? Last, int Processes, int Samples,
-    double? RssGrowthPct, double? HeapGrowthPct, double? RssSlopeMiBPerMinute, string? NotCompared)
+    double? RssGrowthPct, double? HeapGrowthPct, double? RssSlopeMiBPerMinute, string? NotCompared, IReadOnlyList<double>? RssQuarterMedians = null)
 {
     public string Describe()
     {
@@ -19,6 +20,8 @@ public sealed record MemoryVerdict(string Silo, MemorySample? First, MemorySampl
         b.Append(c, $" ({Samples} samples, {Processes} process{(Processes == 1 ? "" : "es")})");
         if (NotCompared is not null) b.Append(c, $": not compared, {NotCompared}");
         else b.Append(c, $": RSS {RssGrowthPct:+0.0;-0.0;0.0}%, slope {RssSlopeMiBPerMinute:+0.00;-0.00;0.00} MiB/min; heap {(HeapGrowthPct is { } h ? h.ToString("+0.0;-0.0;0.0", c) + "%" : "n/a")}");
+        if (RssQuarterMedians is { Count: > 0 } quarters)
+            b.Append(c, $"; RSS medians by quarter {string.Join(" / ", quarters.Select(q => (q / 1024).ToString("0.0", c)))} MiB");
         return b.ToString();
     }
 
@@ -60,7 +63,8 @@ public static class MemoryGrowth
             Median(fourth.Where(s => s.HeapBytes is not null).Select(s => (double)s.HeapBytes!.Value)));
         var heap = heaps is ({ } h2, { } h4) ? Growth(h2, h4) : null;
         var warm = life.Where(s => s.At - start >= span / 4).ToList();
-        return new(silo, first, last, processes, ordered.Count, rss, heap, Slope(warm), null);
+        var quarters = Enumerable.Range(1, 4).Select(q => Median(Quarter(q).Select(s => (double)s.RssKb)) ?? 0).ToList();
+        return new(silo, first, last, processes, ordered.Count, rss, heap, Slope(warm), null, quarters);
     }
 
     /// <summary>The sum of dotnet_gc_last_collection_heap_size_bytes over its generations; null if the silo exposes none.</summary>
@@ -125,6 +129,17 @@ internal sealed class SoakMemory(NamespaceTopology topology, TimeSpan interval)
         {
             foreach (var client in _clients.Values) client.Dispose();
         }
+    }
+
+    /// <summary>Every sample as CSV (silo, seconds since the churn started, pid, RSS KiB, heap bytes), for a plot or a second look.</summary>
+    public string ToCsv()
+    {
+        var c = CultureInfo.InvariantCulture;
+        var b = new StringBuilder("silo,seconds,pid,rss_kib,heap_bytes\n");
+        foreach (var (silo, samples) in _samples.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+            foreach (var s in samples)
+                b.Append(c, $"{silo},{s.At.TotalSeconds:0.0},{s.Pid},{s.RssKb},{s.HeapBytes}\n");
+        return b.ToString();
     }
 
     public List<MemoryVerdict> Analyse() =>

@@ -82,6 +82,11 @@ public static partial class SoakRun
             await Task.WhenAll(running);
             report.Minutes = (DateTime.UtcNow - started).TotalMinutes;
             report.Memory.AddRange(memory.Analyse());
+            if (options.KeepLogsIn is { } kept)
+            {
+                Directory.CreateDirectory(kept);
+                await File.WriteAllTextAsync(Path.Combine(kept, "memory.csv"), memory.ToCsv(), CancellationToken.None);
+            }
             options.Log($"soak: churn and faults stopped; checking");
 
             await CheckAsync(topology, churn, steady, api, report, options, cancellationToken);
