@@ -49,14 +49,8 @@ public sealed partial class LiveMigrationTests(LiveMigrationTopologyFixture fixt
     {
         var api = fixture.Topology.Api;
         var (h1, h2, h3) = (fixture.Host(1), fixture.Host(2), fixture.Host(3));
-        var moving = await fixture.Seed.LaunchVmAsync("mvm", h1, MovingAddress);
-        var pinger = await fixture.Seed.LaunchVmAsync("pvm", h3, PingerAddress);
-        await fixture.WaitActiveAsync(moving, pinger);
-        await fixture.WaitPingAsync(pinger, MovingAddress);
-        await using var server = await TcpEchoServer.StartAsync(moving.Namespace, new IPEndPoint(MovingAddress, LiveMigrationTopologyFixture.TcpPort));
-        using var connection = await NamespacedHttp.CreateSocketAsync(pinger.Namespace, AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        await connection.ConnectAsync(new IPEndPoint(MovingAddress, LiveMigrationTopologyFixture.TcpPort));
-        Assert.Equal("echo: before", await ExchangeAsync(connection, "before"));
+        await using var scene = await MigrationScene.StartAsync(fixture, fixture.Seed, ("mvm", h1, MovingAddress), ("pvm", h3, PingerAddress));
+        var (moving, pinger, connection) = (scene.Moving, scene.Pinger, scene.Connection);
 
         // Nova's pre-migration: migrating_to set (as admin), then the VIF plugged on the target.
         await api.UpdateAsync("ports", "port", moving.PortId, new JsonObject { ["binding:profile"] = new JsonObject { ["migrating_to"] = h2.Name } });
@@ -137,7 +131,7 @@ public sealed partial class LiveMigrationTests(LiveMigrationTopologyFixture fixt
     }
 
     [GeneratedRegex(@" metric 2048\b")]
-    private static partial Regex StandbyRoute();
+    internal static partial Regex StandbyRoute();
 
     private async Task<Dictionary<string, string>> Routes(params ComputeHost[] hosts)
     {
@@ -147,7 +141,7 @@ public sealed partial class LiveMigrationTests(LiveMigrationTopologyFixture fixt
         return routes;
     }
 
-    private static async Task<string> ExchangeAsync(Socket socket, string line)
+    internal static async Task<string> ExchangeAsync(Socket socket, string line)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         await socket.SendAsync(Encoding.ASCII.GetBytes(line + "\n"), SocketFlags.None, timeout.Token);
@@ -166,7 +160,7 @@ public sealed partial class LiveMigrationTests(LiveMigrationTopologyFixture fixt
     /// `ping -D -i 0.01 -c <paramref name="count"/>` in <paramref name="from"/>: pings sent, answered, and the longest
     /// time between two answers (from ping's own timestamps).
     /// </summary>
-    private static async Task<(int Sent, int Received, double GapMs)> PingAsync(VirtualMachine from, IPAddress to, int count)
+    internal static async Task<(int Sent, int Received, double GapMs)> PingAsync(VirtualMachine from, IPAddress to, int count)
     {
         var text = await from.Namespace.ExecAsync("ping", "-D", "-n", "-i", "0.01", "-W", "1", "-c", count.ToString(CultureInfo.InvariantCulture), to.ToString());
         var summary = PingSummary().Match(text);
@@ -181,4 +175,42 @@ public sealed partial class LiveMigrationTests(LiveMigrationTopologyFixture fixt
 
     [GeneratedRegex(@"^\[(\d+\.\d+)\] \d+ bytes from", RegexOptions.Multiline)]
     private static partial Regex PingReply();
+}
+
+/// <summary>
+/// A VM to move, running a TCP echo server, and a VM on another host that pings it and holds a connection to the
+/// server (one exchange made: "before").
+/// </summary>
+internal sealed class MigrationScene : IAsyncDisposable
+{
+    private MigrationScene(VirtualMachine moving, VirtualMachine pinger, TcpEchoServer server, Socket connection) =>
+        (Moving, Pinger, Server, Connection) = (moving, pinger, server, connection);
+
+    public VirtualMachine Moving { get; }
+
+    public VirtualMachine Pinger { get; }
+
+    public TcpEchoServer Server { get; }
+
+    public Socket Connection { get; }
+
+    public static async Task<MigrationScene> StartAsync(TopologyFixture fixture, SeedNetwork seed,
+        (string Name, ComputeHost Host, IPAddress Address) moving, (string Name, ComputeHost Host, IPAddress Address) pinger)
+    {
+        var movingVm = await seed.LaunchVmAsync(moving.Name, moving.Host, moving.Address);
+        var pingerVm = await seed.LaunchVmAsync(pinger.Name, pinger.Host, pinger.Address);
+        await fixture.WaitActiveAsync(movingVm, pingerVm);
+        await fixture.WaitPingAsync(pingerVm, moving.Address);
+        var server = await TcpEchoServer.StartAsync(movingVm.Namespace, new IPEndPoint(moving.Address, LiveMigrationTopologyFixture.TcpPort));
+        var connection = await NamespacedHttp.CreateSocketAsync(pingerVm.Namespace, AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await connection.ConnectAsync(new IPEndPoint(moving.Address, LiveMigrationTopologyFixture.TcpPort));
+        Assert.Equal("echo: before", await LiveMigrationTests.ExchangeAsync(connection, "before"));
+        return new MigrationScene(movingVm, pingerVm, server, connection);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Connection.Dispose();
+        await Server.DisposeAsync();
+    }
 }

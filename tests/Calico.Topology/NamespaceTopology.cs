@@ -509,8 +509,10 @@ public sealed class NamespaceTopology : IAsyncDisposable
     /// VM's pause: its eth0 set down (the source's tap loses carrier, as when QEMU stops there) and renamed, eth1 renamed
     /// eth0 (the target's tap has had carrier since <see cref="PrepareMoveAsync"/>), its address and default route put back, then the old interface
     /// deleted (hence the source's tap, as Nova unplugs it after the migration). Its sockets stay (the namespace is the
-    /// VM). The VM then announces itself with a gratuitous ARP (a raw socket of python3's, as `arping -U` would), as a
-    /// guest does after a migration: the first frame on the target's tap, which tells the target's agent that the VM runs there.
+    /// VM). The VM announces itself with a gratuitous ARP the moment it runs behind the target's tap, as QEMU (and the
+    /// guest) do when it resumes: a python3 program started before the move, at the same priority, watches for the
+    /// waiting interface to be eth0 and up, then sends it from a raw socket (as `arping -U` would). It is the first
+    /// frame on the target's tap, which tells the target's agent that the VM runs there.
     /// </summary>
     public async Task MoveVmAsync(VirtualMachine vm)
     {
@@ -526,14 +528,38 @@ public sealed class NamespaceTopology : IAsyncDisposable
         lines.Add("link del gone0");
         var batch = Path.Combine(TempDirectory, $"move-{vm.Name}.batch");
         await File.WriteAllLinesAsync(batch, lines);
+        using var announcer = vm.Address is { } announced
+            ? System.Diagnostics.Process.Start(Shell.StartInfo("ip", ["netns", "exec", vm.Namespace.Name, "nice", "-n", "-20", "python3", "-c",
+                GratuitousArpOnResume(vm.MacAddress, announced, (await vm.Namespace.IpAsync("-o", "link", "show", "eth1")).Split(':')[0])]))
+            : null;
+        if (announcer is not null && await announcer.StandardOutput.ReadLineAsync() != "ready")
+            throw new InvalidOperationException($"{vm.Name}: the announcer did not start: {await announcer.StandardError.ReadToEndAsync()}");
         await vm.Namespace.ExecAsync("nice", "-n", "-20", "ip", "-batch", batch);
         vm.MovedTo(target);
-        if (vm.Address is { } announced) await vm.Namespace.ExecAsync("python3", "-c", GratuitousArp(vm.MacAddress, announced));
+        if (announcer is null) return;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await announcer.WaitForExitAsync(timeout.Token);
+        if (announcer.ExitCode != 0)
+            throw new InvalidOperationException($"{vm.Name}: no gratuitous ARP after the move: {await announcer.StandardError.ReadToEndAsync()}");
     }
 
-    /// <summary>A python3 program that sends one gratuitous ARP (a request for the address, from it) out of eth0.</summary>
-    private static string GratuitousArp(string mac, IPAddress address) => string.Join('\n',
-        "import socket, struct",
+    /// <summary>
+    /// A python3 program that says "ready", waits (polling every millisecond, at most 20 s) until the interface of
+    /// index <paramref name="ifindex"/> is eth0 and up, then sends one gratuitous ARP (a request for the address, from
+    /// it) out of it.
+    /// </summary>
+    private static string GratuitousArpOnResume(string mac, IPAddress address, string ifindex) => string.Join('\n',
+        "import socket, struct, sys, time",
+        "print('ready', flush=True)",
+        "deadline = time.time() + 20",
+        "def resumed():",
+        "    try:",
+        $"        return open('/sys/class/net/eth0/ifindex').read().strip() == '{ifindex.Trim()}' and int(open('/sys/class/net/eth0/flags').read(), 16) & 1",
+        "    except OSError:",
+        "        return False",
+        "while not resumed():",
+        "    if time.time() > deadline: sys.exit('eth0 never became the waiting interface')",
+        "    time.sleep(0.001)",
         "s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)",
         "s.bind(('eth0', 0))",
         $"mac = bytes.fromhex('{mac.Replace(":", "", StringComparison.Ordinal)}')",

@@ -10,6 +10,9 @@ namespace Calico.Dataplane.Linux.Bgp;
 /// desired state carries its identity and peers, and BIRD announces what the host's routes, blocks and floating IPs
 /// say. It runs after routes, so the blocks' blackholes and the local routes are in the kernel before they are
 /// announced. A BGP failure concerns no one endpoint: it is logged (once per reason), not put on the ports.
+/// A live migration to this host: the VM's address is announced as soon as the VM is seen on its tap (the interface
+/// live: carrier and a frame from the VM), at the apply or link reconcile that sees it, without waiting for the control
+/// plane to hear of the arrival — across racks that announcement is what brings the VM's traffic here.
 /// Disposing stops watching BIRD; BIRD keeps routing (fail-static), the next agent adopts it.
 /// </summary>
 public sealed class BgpComponent(BgpReconciler reconciler, string workloadInterfacePrefix, BgpOptions timers) : IDataplaneComponent
@@ -42,16 +45,33 @@ public sealed class BgpComponent(BgpReconciler reconciler, string workloadInterf
 
     public IReadOnlySet<DesiredKind> Consumes => Kinds;
 
-    public void Apply(DataplanePass pass) => Failure = reconciler.Reconcile(Configuration(pass.Desired), pass.Drift);
+    private IReadOnlyDictionary<DesiredKey, DesiredItem> _desired = new Dictionary<DesiredKey, DesiredItem>();
+    private IReadOnlySet<string> _arrived = new HashSet<string>();
+
+    public void Apply(DataplanePass pass)
+    {
+        _desired = pass.Desired;
+        _arrived = Arrived(pass.Desired, name => pass.Interfaces.GetValueOrDefault(name) is { State: InterfaceState.Ready, Live: true });
+        Failure = reconciler.Reconcile(Configuration(pass.Desired, _arrived), pass.Drift);
+    }
 
     public void Invalidate() => reconciler.Invalidate();
 
-    /// <summary>Nothing: BIRD learns device changes itself (its device protocol).</summary>
+    /// <summary>
+    /// BIRD learns device changes itself (its device protocol); only a migration's VM arriving (or leaving again)
+    /// changes what this host announces.
+    /// </summary>
     public void ReconcileLinks(LinkChangePass pass)
     {
+        var arrived = Arrived(_desired, name => pass.After.TryGetValue(name, out var now)
+            ? now is { State: InterfaceState.Ready, Live: true }
+            : _arrived.Contains(name));
+        if (arrived.SetEquals(_arrived)) return;
+        _arrived = arrived;
+        Failure = reconciler.Reconcile(Configuration(_desired, arrived), drift: false);
     }
 
-    public IEnumerable<string> Plan(PlanPass pass) => reconciler.Plan(Configuration(pass.Desired));
+    public IEnumerable<string> Plan(PlanPass pass) => reconciler.Plan(Configuration(pass.Desired, Arrived(pass.Desired, _arrived.Contains)));
 
     public void ReportStatuses(EndpointStatuses statuses)
     {
@@ -59,6 +79,11 @@ public sealed class BgpComponent(BgpReconciler reconciler, string workloadInterf
 
     public void Dispose() => reconciler.Dispose();
 
-    private BirdConfiguration? Configuration(IReadOnlyDictionary<DesiredKey, DesiredItem> desired) =>
-        BirdConfiguration.Compute(desired, workloadInterfacePrefix, timers);
+    private BirdConfiguration? Configuration(IReadOnlyDictionary<DesiredKey, DesiredItem> desired, IReadOnlySet<string> arrived) =>
+        BirdConfiguration.Compute(desired, workloadInterfacePrefix, timers, arrived);
+
+    /// <summary>The taps with a standby local route (a migration to this host) whose VM is here, by <paramref name="live"/>.</summary>
+    private static HashSet<string> Arrived(IReadOnlyDictionary<DesiredKey, DesiredItem> desired, Func<string, bool> live) =>
+        desired.Values.OfType<RouteItem>().Where(r => r is { Kind: RouteKind.Local, Standby: true } && live(r.InterfaceName!))
+            .Select(r => r.InterfaceName!).ToHashSet(StringComparer.Ordinal);
 }

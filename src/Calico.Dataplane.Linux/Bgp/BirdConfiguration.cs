@@ -39,15 +39,19 @@ public sealed partial record BirdConfiguration(BgpNodeItem Node, IReadOnlyList<B
     /// The configuration, or null when the host runs no BIRD (no <see cref="BgpNodeItem"/>: direct routing mode).
     /// <paramref name="workloadInterfacePrefix"/> keeps the workload taps out of the `direct` protocol.
     /// </summary>
+    /// <param name="arrived">
+    /// Taps of a live migration to this host whose VM the agent has seen arrive (the routes component's takeover):
+    /// their standby routes are announced at once, before the control plane has heard of the arrival.
+    /// </param>
     public static BirdConfiguration? Compute(IReadOnlyDictionary<DesiredKey, DesiredItem> desired, string workloadInterfacePrefix,
-        BgpOptions timers)
+        BgpOptions timers, IReadOnlySet<string>? arrived = null)
     {
         if (desired.GetValueOrDefault(BgpNodeItem.NodeKey) is not BgpNodeItem node) return null;
         var peers = desired.Values.OfType<BgpPeerItem>()
             .Where(p => !p.Address.Equals(node.RouterId) && !p.Address.Equals(node.Ipv6Address))
             .OrderBy(p => p.Address, Comparer<IPAddress>.Create(IpAddresses.Compare)).ToList();
-        var exports = Announced(desired.Values);
-        var exports6 = node.Ipv6Address is null ? [] : Announced(desired.Values, 6);
+        var exports = Announced(desired.Values, 4, arrived);
+        var exports6 = node.Ipv6Address is null ? [] : Announced(desired.Values, 6, arrived);
         return new BirdConfiguration(node, peers, exports, Render(node, peers, exports, exports6, workloadInterfacePrefix, timers))
         {
             Exports6 = exports6,
@@ -59,15 +63,15 @@ public sealed partial record BirdConfiguration(BgpNodeItem Node, IReadOnlyList<B
 
     /// <summary>
     /// Own blocks, local addresses outside them (/32, /128), floating IPs of local ports, of one IP version, sorted,
-    /// each once. A live migration's standby route is not announced: the target announces the address once the VM is
-    /// its own.
+    /// each once. A live migration's standby route is not announced until the VM has arrived on its tap
+    /// (<paramref name="arrived"/>): from then on the target announces the address.
     /// </summary>
-    public static List<IpPrefix> Announced(IEnumerable<DesiredItem> items, int version = 4)
+    public static List<IpPrefix> Announced(IEnumerable<DesiredItem> items, int version = 4, IReadOnlySet<string>? arrived = null)
     {
         var routes = items.OfType<RouteItem>().Where(r => r.Destination.Version == version).ToList();
         var blocks = routes.Where(r => r.Kind == RouteKind.Blackhole).Select(r => r.Destination).ToList();
         var exports = new HashSet<IpPrefix>(blocks);
-        foreach (var local in routes.Where(r => r.Kind == RouteKind.Local && !r.Standby))
+        foreach (var local in routes.Where(r => r.Kind == RouteKind.Local && (!r.Standby || (arrived?.Contains(r.InterfaceName!) ?? false))))
             if (!blocks.Any(b => b.Contains(local.Destination.Address))) exports.Add(local.Destination);
         foreach (var nat in items.OfType<FloatingNatItem>())
             if (nat.FloatingAddress.Version() == version) exports.Add(IpPrefix.Host(nat.FloatingAddress));

@@ -24,6 +24,13 @@ namespace Calico.Dataplane.Linux.Routes;
 /// go, and its endpoint reports ACTIVE with <c>Arrived</c>, which tells the control plane. Before that the endpoint is
 /// DOWN, waiting for the VM.
 /// </para>
+/// <para>
+/// A migration's route via the other host (the source's standby one, the target's until the VM arrives) is programmed
+/// only when that host's address is on a network this host is connected to (one of its addresses' subnets): the kernel
+/// refuses a gateway it cannot reach directly ("Nexthop has invalid gateway"), and in BGP mode across racks it cannot
+/// be resolved through the fabric either (the fabric learns where the VM is from BGP only). There BGP carries the
+/// traffic instead: the source's BIRD routes until the VM leaves, the target's /32 once it announces it.
+/// </para>
 /// </summary>
 public sealed partial class RoutesComponent(RouteReconciler routes, INetlink netlink, uint migrationMetric, ILogger logger) : IDataplaneComponent
 {
@@ -166,6 +173,7 @@ public sealed partial class RoutesComponent(RouteReconciler routes, INetlink net
             if (interfaceOf(item.InterfaceName!) is { Live: true }) arrived.Add(Destination(item));
         }
         var untilArrival = new Dictionary<IPNetwork, Route>();
+        List<IPNetwork>? connected = null;
         foreach (var item in items)
         {
             var destination = Destination(item);
@@ -182,6 +190,11 @@ public sealed partial class RoutesComponent(RouteReconciler routes, INetlink net
             else
             {
                 var untilArrivalHere = !item.Standby && standby.Contains(destination);
+                if (item.Kind == RouteKind.ViaHost && (item.Standby || untilArrivalHere))
+                {
+                    connected ??= ConnectedNetworks();
+                    if (!connected.Any(n => n.Contains(item.Gateway!))) continue;
+                }
                 var metric = item.Standby ? migrationMetric : untilArrivalHere ? migrationMetric + 1 : 0;
                 route = item.Kind == RouteKind.ViaHost ? routes.Via(destination, item.Gateway!, metric) : routes.Blackhole(destination, metric);
                 if (untilArrivalHere)
@@ -197,6 +210,9 @@ public sealed partial class RoutesComponent(RouteReconciler routes, INetlink net
     }
 
     private static IPNetwork Destination(RouteItem item) => item.Destination.ToNetwork();
+
+    /// <summary>The subnets of this host's own addresses (global and link scope): the gateways it reaches directly.</summary>
+    private List<IPNetwork> ConnectedNetworks() => [.. netlink.ListAddresses().Where(a => a.Scope != RouteScope.Host).Select(a => a.Subnet)];
 
     private static Dictionary<string, string> FailuresByInterface(IReadOnlyDictionary<RouteKey, string> failures,
         IReadOnlyDictionary<RouteKey, string> owners) =>

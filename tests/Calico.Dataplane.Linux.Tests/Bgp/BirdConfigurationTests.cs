@@ -149,6 +149,23 @@ public sealed class BirdConfigurationTests
 
         """;
 
+    /// <summary>
+    /// A live migration to this host: the VM's address (outside the host's block) is not announced while its route to
+    /// the tap is on standby, and is once the agent has seen the VM arrive on the tap, before the control plane knows.
+    /// </summary>
+    [Fact]
+    public void A_migrating_vms_address_is_announced_once_it_arrived_on_its_tap()
+    {
+        var state = Seed();
+        var standby = RouteItem.Local(IpPrefix.Parse("10.65.2.9/32"), "tapmigr-01", standby: true);
+        state[standby.Key] = standby;
+
+        Assert.DoesNotContain(IpPrefix.Parse("10.65.2.9/32"), BirdConfiguration.Compute(state, "tap", new BgpOptions())!.Exports);
+        var arrived = BirdConfiguration.Compute(state, "tap", new BgpOptions(), new HashSet<string> { "tapmigr-01" })!;
+        Assert.Contains(IpPrefix.Parse("10.65.2.9/32"), arrived.Exports);
+        Assert.Contains("10.65.2.9/32", arrived.Text, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Operators_peers_and_route_reflector_clients_are_rendered_as_calico_does()
     {

@@ -34,14 +34,23 @@ public class MigrationRouteTests
         Local("10.65.0.3/32", Tap),
         Via("10.65.0.0/26", "172.18.203.31"));
 
+    /// <summary>A host on the fabric 172.18.203.0/24 (eth0), where the other hosts of these tests are.</summary>
+    private static FakeKernel Fabric(string address = "172.18.203.57/24")
+    {
+        var kernel = new FakeKernel();
+        var eth0 = kernel.AddLink("eth0", up: true);
+        var (ip, length) = (address.Split('/')[0], int.Parse(address.Split('/')[1], System.Globalization.CultureInfo.InvariantCulture));
+        kernel.ReplaceAddress(new Address(eth0.Index, IPAddress.Parse(ip), length));
+        return kernel;
+    }
+
     private static List<Route> RoutesTo(FakeKernel kernel, string destination) =>
         [.. kernel.Routes.Values.Where(r => r.Destination.ToString() == destination).OrderBy(r => r.Key.Priority)];
 
     [Fact]
     public async Task The_target_takes_the_route_over_when_its_tap_goes_live_and_reports_the_arrival()
     {
-        var kernel = new FakeKernel();
-        kernel.AddLink("eth0", up: true);
+        var kernel = Fabric();
         var notices = new FakeLinkNotifications();
         var dataplane = On(kernel, Options(), links: notices);
 
@@ -93,8 +102,7 @@ public class MigrationRouteTests
     [Fact]
     public async Task The_source_keeps_a_standby_route_via_the_target_that_remains_when_its_tap_goes()
     {
-        var kernel = new FakeKernel();
-        kernel.AddLink("eth0", up: true);
+        var kernel = Fabric();
         var tap = kernel.AddLink(Tap, up: true);
         var dataplane = On(kernel, Options(), links: new FakeLinkNotifications());
         var source = State(
@@ -119,8 +127,7 @@ public class MigrationRouteTests
     [Fact]
     public async Task An_agent_restarted_during_a_migration_sets_the_tap_back_once_the_migration_is_over()
     {
-        var kernel = new FakeKernel();
-        kernel.AddLink("eth0", up: true);
+        var kernel = Fabric();
         kernel.AddLink(Tap, up: true);
         await On(kernel, Options(), links: new FakeLinkNotifications()).ApplyAsync(Prepared());
         Assert.Equal("1", kernel.SysctlValues[$"net/ipv4/conf/{Tap}/ignore_routes_with_linkdown"]);
@@ -135,8 +142,7 @@ public class MigrationRouteTests
     [Fact]
     public async Task A_tap_plugged_with_carrier_before_the_migration_reached_the_agent_is_still_watched_for_its_vm()
     {
-        var kernel = new FakeKernel();
-        kernel.AddLink("eth0", up: true);
+        var kernel = Fabric();
         var tap = kernel.AddLink(Tap, up: true);
         kernel.Links[tap.Index] = tap = tap with { Flags = LinkFlags.Up | LinkFlags.LowerUp | LinkFlags.Running };
         var dataplane = On(kernel, Options(), links: new FakeLinkNotifications());
@@ -152,6 +158,38 @@ public class MigrationRouteTests
         result = await dataplane.ReconcileKernelChangesAsync(CancellationToken.None);
         Assert.True(result.Endpoints["port-" + Tap].Arrived);
         Assert.Equal(0u, Assert.Single(RoutesTo(kernel, "10.65.0.3/32")).Key.Priority);
+    }
+
+    /// <summary>
+    /// BGP mode across racks: the other host is not on this host's segment, so neither the target's route via the source
+    /// nor the source's standby route via the target can go in (the kernel would refuse the gateway): they are left to
+    /// BGP, with nothing failing. The taps still skip routes without carrier, and the target still takes over.
+    /// </summary>
+    [Fact]
+    public async Task Across_racks_the_routes_via_the_other_host_are_left_to_bgp()
+    {
+        // The target, in rack r2 (172.18.204.0/24); the source 172.18.203.31 is in r1.
+        var kernel = Fabric("172.18.204.44/24");
+        var tap = kernel.AddLink(Tap, up: true);
+        var dataplane = On(kernel, Options(), links: new FakeLinkNotifications());
+        var result = await dataplane.ApplyAsync(Prepared());
+        var route = Assert.Single(RoutesTo(kernel, "10.65.0.3/32"));
+        Assert.Equal((Standby, tap.Index), (route.Key.Priority, route.OutputInterface));
+        Assert.Equal("1", kernel.SysctlValues[$"net/ipv4/conf/{Tap}/ignore_routes_with_linkdown"]);
+        Assert.Equal("live migration to this host: waiting for the VM (tap tap00000001-00 not live yet)", result.Endpoints["port-" + Tap].Message);
+        Assert.DoesNotContain(await dataplane.PlanAsync(Prepared(), CancellationToken.None), line => line.Contains("10.65.0.3", StringComparison.Ordinal));
+
+        // The source, in rack r1, its VM leaving for 172.18.204.44 in r2.
+        var source = Fabric();
+        var sourceTap = source.AddLink(Tap, up: true);
+        await On(source, Options(), links: new FakeLinkNotifications()).ApplyAsync(State(
+            Interface(Tap, "fa:16:3e:00:00:03", "10.65.0.3"),
+            Local("10.65.0.3/32", Tap),
+            RouteItem.Via(IpPrefix.Parse("10.65.0.3/32"), IPAddress.Parse("172.18.204.44"), "h44", standby: true),
+            Blackhole("10.65.0.0/26")));
+        route = Assert.Single(RoutesTo(source, "10.65.0.3/32"));
+        Assert.Equal((0u, sourceTap.Index), (route.Key.Priority, route.OutputInterface));
+        Assert.Equal("1", source.SysctlValues[$"net/ipv4/conf/{Tap}/ignore_routes_with_linkdown"]);
     }
 
     [Theory]
