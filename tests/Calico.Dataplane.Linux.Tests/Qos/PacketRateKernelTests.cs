@@ -3,7 +3,6 @@ using Calico.Dataplane.Linux.Driver;
 using Calico.Model.Collections;
 using Calico.Model.Desired;
 using Calico.Model.Resources;
-using Microsoft.Extensions.Logging.Abstractions;
 using Xunit.Abstractions;
 using static Calico.Dataplane.Linux.Tests.Policy.PolicySamples;
 using static Calico.Dataplane.Linux.Tests.Reconcilers.Desired;
@@ -24,33 +23,17 @@ public sealed class PacketRateKernelTests : IDisposable
     private const string HostAddress = "172.18.204.44";
     private const string VmAddress = "10.65.0.6";
     private const string RemoteAddress = "172.18.204.45";
-    private readonly TestNamespace _host = TestNamespace.Create("cal-host");
-    private readonly TestNamespace _vm = TestNamespace.Create("cal-vm");
-    private readonly TestNamespace _remote = TestNamespace.Create("cal-rem");
+    private readonly ForwardingHost _net = new(Tap, Mac, HostAddress, VmAddress, RemoteAddress);
     private readonly ITestOutputHelper _output;
 
-    public PacketRateKernelTests(ITestOutputHelper output)
-    {
-        _output = output;
-        _host.AddVethPair("fab0", "eth0", _remote);
-        _host.Ip("addr", "add", $"{HostAddress}/24", "dev", "fab0");
-        _remote.Ip("addr", "add", $"{RemoteAddress}/24", "dev", "eth0");
-        _remote.Ip("route", "add", "10.65.0.0/16", "via", HostAddress);
-        _host.AddVethPair(Tap, "eth0", _vm);
-        _vm.Ip("addr", "add", $"{VmAddress}/24", "dev", "eth0");
-        _vm.Ip("link", "set", "eth0", "address", Mac);
-        _vm.Ip("route", "add", "default", "dev", "eth0");
-    }
+    public PacketRateKernelTests(ITestOutputHelper output) => _output = output;
 
     public void Dispose()
     {
-        _vm.Dispose();
-        _remote.Dispose();
-        _host.Dispose();
+        _net.Dispose();
     }
 
-    private LinuxDataplane Dataplane() =>
-        new(Microsoft.Extensions.Options.Options.Create(Options(_host.Name)), NullLoggerFactory.Instance, FeatureOptions.Defaults);
+    private LinuxDataplane Dataplane() => _net.Dataplane(FeatureOptions.Defaults);
 
     /// <summary>The port in a group open to UDP in and to anything out, so only the limits stand in the way.</summary>
     private static Dictionary<DesiredKey, DesiredItem> Port(params QosRule[] rules) => State(
@@ -64,9 +47,9 @@ public sealed class PacketRateKernelTests : IDisposable
 
     private static QosRule Pps(string direction, long kpps) => new($"pps-{direction}", QosRule.PacketRateLimit, kpps, 0, direction);
 
-    private double ToVm() => UdpFlood.ReceivedPps(_remote, VmAddress, _vm, "eth0");
+    private double ToVm() => UdpFlood.ReceivedPps(_net.Remote, VmAddress, _net.Vm, "eth0");
 
-    private double FromVm() => UdpFlood.ReceivedPps(_vm, RemoteAddress, _remote, "eth0");
+    private double FromVm() => UdpFlood.ReceivedPps(_net.Vm, RemoteAddress, _net.Remote, "eth0");
 
     private void AssertNear(double limit, double measured, string what)
     {
@@ -74,7 +57,7 @@ public sealed class PacketRateKernelTests : IDisposable
         Assert.True(Math.Abs(measured - limit) <= limit * 0.10, $"{what}: {measured:F0} packets/s measured against a limit of {limit} (10% allowed)");
     }
 
-    private string Chain(string suffix) => _host.Exec("nft", "list", "chain", "inet", "calico", $"cali-rl-{Tap}-{suffix}");
+    private string Chain(string suffix) => _net.Host.Exec("nft", "list", "chain", "inet", "calico", $"cali-rl-{Tap}-{suffix}");
 
     [Fact]
     public async Task Each_direction_gets_its_packet_rate_a_change_takes_effect_in_place_and_removal_restores_the_full_rate()
@@ -103,7 +86,7 @@ public sealed class PacketRateKernelTests : IDisposable
         // The policy removed: no limit chain is left, and both directions pass well above the old limits.
         result = await dataplane.ApplyAsync(Port());
         Assert.Equal(EndpointStatusKind.Active, result.Endpoints["port-" + Tap].Status);
-        Assert.DoesNotContain("cali-rl-", _host.Exec("nft", "list", "table", "inet", "calico"));
+        Assert.DoesNotContain("cali-rl-", _net.Host.Exec("nft", "list", "table", "inet", "calico"));
         var (to, from) = (ToVm(), FromVm());
         _output.WriteLine($"unlimited: to the VM {to:F0} packets/s, from the VM {from:F0} packets/s");
         Assert.True(to > 9000, $"to the VM, unlimited: {to:F0} packets/s");

@@ -4,7 +4,6 @@ using Calico.Dataplane.Linux.Policy;
 using Calico.Model.Collections;
 using Calico.Model.Desired;
 using Calico.Model.Resources;
-using Microsoft.Extensions.Logging.Abstractions;
 using Xunit.Abstractions;
 using static Calico.Dataplane.Linux.Tests.Reconcilers.Desired;
 
@@ -24,38 +23,20 @@ public sealed class QosKernelTests : IDisposable
     private const string HostAddress = "172.18.203.44";
     private const string VmAddress = "10.65.0.5";
     private const string RemoteAddress = "172.18.203.45";
-    private readonly TestNamespace _host = TestNamespace.Create("cal-host");
-    private readonly TestNamespace _vm = TestNamespace.Create("cal-vm");
-    private readonly TestNamespace _remote = TestNamespace.Create("cal-rem");
+    private readonly ForwardingHost _net = new(Tap, Mac, HostAddress, VmAddress, RemoteAddress);
     private readonly Iperf _iperf = new();
 
     private readonly ITestOutputHelper _output;
 
-    public QosKernelTests(ITestOutputHelper output)
-    {
-        _output = output;
-        // Another machine on the fabric, routing the VMs via this host: the VM's traffic is forwarded, as in a cloud.
-        _host.AddVethPair("fab0", "eth0", _remote);
-        _host.Ip("addr", "add", $"{HostAddress}/24", "dev", "fab0");
-        _remote.Ip("addr", "add", $"{RemoteAddress}/24", "dev", "eth0");
-        _remote.Ip("route", "add", "10.65.0.0/16", "via", HostAddress);
-        _host.AddVethPair(Tap, "eth0", _vm);
-        _vm.Ip("addr", "add", $"{VmAddress}/24", "dev", "eth0");
-        _vm.Ip("link", "set", "eth0", "address", Mac);
-        _vm.Ip("route", "add", "default", "dev", "eth0");
-    }
+    public QosKernelTests(ITestOutputHelper output) => _output = output;
 
     public void Dispose()
     {
         _iperf.Dispose();
-        _vm.Dispose();
-        _remote.Dispose();
-        _host.Dispose();
+        _net.Dispose();
     }
 
-    private LinuxDataplane Dataplane() =>
-        new(Microsoft.Extensions.Options.Options.Create(Options(_host.Name)), NullLoggerFactory.Instance,
-            FeatureOptions.Defaults.With(new PolicyOptions { PolicyEnabled = false }));
+    private LinuxDataplane Dataplane() => _net.Dataplane(FeatureOptions.Defaults.With(new PolicyOptions { PolicyEnabled = false }));
 
     private static Dictionary<DesiredKey, DesiredItem> Port(params QosRule[] rules) => State(
         Interface(Tap, Mac, VmAddress) with { Qos = rules.Length == 0 ? null : new WorkloadQos("policy-1", rules.ToValueList()) },
@@ -64,9 +45,9 @@ public sealed class QosKernelTests : IDisposable
     private static QosRule Bandwidth(string direction, long kbps, long burstKbit = 1000) =>
         new($"rule-{direction}", QosRule.BandwidthLimit, kbps, burstKbit, direction);
 
-    private double ToVm() => Iperf.ReceivedMbps(_vm, "eth0", RemoteAddress);
+    private double ToVm() => Iperf.ReceivedMbps(_net.Vm, "eth0", RemoteAddress);
 
-    private double FromVm() => Iperf.ReceivedMbps(_remote, "eth0", VmAddress);
+    private double FromVm() => Iperf.ReceivedMbps(_net.Remote, "eth0", VmAddress);
 
     private void AssertNear(double limitMbps, double measured, string what)
     {
@@ -78,16 +59,16 @@ public sealed class QosKernelTests : IDisposable
     [Fact]
     public async Task Each_direction_gets_its_limit_a_change_takes_effect_in_place_and_removal_restores_the_full_rate()
     {
-        _iperf.Serve(_remote, RemoteAddress);
-        _iperf.Serve(_vm, VmAddress);
+        _iperf.Serve(_net.Remote, RemoteAddress);
+        _iperf.Serve(_net.Vm, VmAddress);
         using var dataplane = Dataplane();
 
         var result = await dataplane.ApplyAsync(Port(Bandwidth(QosRule.Ingress, 20_000), Bandwidth(QosRule.Egress, 10_000)));
         Assert.Equal(EndpointStatusKind.Active, result.Endpoints["port-" + Tap].Status);
-        Assert.Contains("qdisc tbf ca1: root", _host.Exec("tc", "qdisc", "show", "dev", Tap));
-        Assert.Contains("qdisc ingress ffff:", _host.Exec("tc", "qdisc", "show", "dev", Tap));
-        Assert.Contains("Egress Redirect to device qosq0s12345-6a", _host.Exec("tc", "filter", "show", "dev", Tap, "ingress"));
-        Assert.Contains("rate 10Mbit", _host.Exec("tc", "qdisc", "show", "dev", "qosq0s12345-6a"));
+        Assert.Contains("qdisc tbf ca1: root", _net.Host.Exec("tc", "qdisc", "show", "dev", Tap));
+        Assert.Contains("qdisc ingress ffff:", _net.Host.Exec("tc", "qdisc", "show", "dev", Tap));
+        Assert.Contains("Egress Redirect to device qosq0s12345-6a", _net.Host.Exec("tc", "filter", "show", "dev", Tap, "ingress"));
+        Assert.Contains("rate 10Mbit", _net.Host.Exec("tc", "qdisc", "show", "dev", "qosq0s12345-6a"));
         AssertNear(20, ToVm(), "to the VM at 20 Mbit/s");
         AssertNear(10, FromVm(), "from the VM at 10 Mbit/s");
 
@@ -96,16 +77,16 @@ public sealed class QosKernelTests : IDisposable
         result = await dataplane.ApplyAsync(Port(Bandwidth(QosRule.Ingress, 40_000), Bandwidth(QosRule.Egress, 5_000)));
         Assert.Equal(EndpointStatusKind.Active, result.Endpoints["port-" + Tap].Status);
         Assert.True(SentBytes(Tap) >= sentBefore && sentBefore > 0, "the tap's TBF was replaced, not changed in place");
-        Assert.Contains("rate 40Mbit", _host.Exec("tc", "qdisc", "show", "dev", Tap));
+        Assert.Contains("rate 40Mbit", _net.Host.Exec("tc", "qdisc", "show", "dev", Tap));
         AssertNear(40, ToVm(), "to the VM at 40 Mbit/s after the change");
         AssertNear(5, FromVm(), "from the VM at 5 Mbit/s after the change");
 
         // The policy removed: nothing of ours is left, and both directions run at the veth's own speed again.
         result = await dataplane.ApplyAsync(Port());
         Assert.Equal(EndpointStatusKind.Active, result.Endpoints["port-" + Tap].Status);
-        Assert.DoesNotContain("tbf", _host.Exec("tc", "qdisc", "show", "dev", Tap));
-        Assert.DoesNotContain("ingress", _host.Exec("tc", "qdisc", "show", "dev", Tap));
-        Assert.DoesNotContain("qos", _host.Ip("link", "show"));
+        Assert.DoesNotContain("tbf", _net.Host.Exec("tc", "qdisc", "show", "dev", Tap));
+        Assert.DoesNotContain("ingress", _net.Host.Exec("tc", "qdisc", "show", "dev", Tap));
+        Assert.DoesNotContain("qos", _net.Host.Ip("link", "show"));
         var (to, from) = (ToVm(), FromVm());
         _output.WriteLine($"unlimited: to the VM {to:F0} Mbit/s, from the VM {from:F0} Mbit/s");
         Assert.True(to > 200, $"to the VM, unlimited: {to:F0} Mbit/s");
@@ -117,31 +98,31 @@ public sealed class QosKernelTests : IDisposable
     {
         var port = Port(Bandwidth(QosRule.Ingress, 20_000), Bandwidth(QosRule.Egress, 10_000));
         using (var first = Dataplane()) await first.ApplyAsync(port);
-        _host.Exec("ping", "-c", "3", "-i", "0.2", VmAddress);
-        var before = _host.Exec("tc", "qdisc", "show", "dev", Tap) + _host.Exec("tc", "filter", "show", "dev", Tap, "ingress");
+        _net.Host.Exec("ping", "-c", "3", "-i", "0.2", VmAddress);
+        var before = _net.Host.Exec("tc", "qdisc", "show", "dev", Tap) + _net.Host.Exec("tc", "filter", "show", "dev", Tap, "ingress");
         var sentBefore = SentBytes(Tap);
 
         using var second = Dataplane();
         Assert.DoesNotContain(await second.PlanAsync(port, CancellationToken.None), l => l.Contains("qdisc") || l.Contains("filter") || l.Contains("ifb"));
         await second.ApplyAsync(port);
-        Assert.Equal(before, _host.Exec("tc", "qdisc", "show", "dev", Tap) + _host.Exec("tc", "filter", "show", "dev", Tap, "ingress"));
+        Assert.Equal(before, _net.Host.Exec("tc", "qdisc", "show", "dev", Tap) + _net.Host.Exec("tc", "filter", "show", "dev", Tap, "ingress"));
         Assert.True(SentBytes(Tap) >= sentBefore && sentBefore > 0, "the tap's TBF was written again");
 
         // Someone deletes our filter and our TBF: the plan names them, a resync puts them back.
-        _host.Exec("tc", "filter", "del", "dev", Tap, "ingress", "prio", "3233");
-        _host.Exec("tc", "qdisc", "del", "dev", Tap, "root");
+        _net.Host.Exec("tc", "filter", "del", "dev", Tap, "ingress", "prio", "3233");
+        _net.Host.Exec("tc", "qdisc", "del", "dev", Tap, "root");
         var plan = await second.PlanAsync(port, CancellationToken.None);
         Assert.Contains(plan, l => l.StartsWith("add    qdisc tbf rate 20Mbit", StringComparison.Ordinal) && l.EndsWith($"dev {Tap}", StringComparison.Ordinal));
         Assert.Contains(plan, l => l == $"add    filter dev {Tap} ingress prio 3233 u32 match all action mirred egress redirect dev qosq0s12345-6a");
         await second.ResyncAsync(CancellationToken.None);
-        Assert.Contains("qdisc tbf ca1: root", _host.Exec("tc", "qdisc", "show", "dev", Tap));
-        Assert.Contains("Egress Redirect to device qosq0s12345-6a", _host.Exec("tc", "filter", "show", "dev", Tap, "ingress"));
+        Assert.Contains("qdisc tbf ca1: root", _net.Host.Exec("tc", "qdisc", "show", "dev", Tap));
+        Assert.Contains("Egress Redirect to device qosq0s12345-6a", _net.Host.Exec("tc", "filter", "show", "dev", Tap, "ingress"));
     }
 
     [Fact]
     public async Task A_root_qdisc_of_someone_else_is_left_alone_and_reported_and_packet_rates_without_the_policy_component_too()
     {
-        _host.Exec("tc", "qdisc", "add", "dev", Tap, "root", "handle", "1:", "htb");
+        _net.Host.Exec("tc", "qdisc", "add", "dev", Tap, "root", "handle", "1:", "htb");
         using var dataplane = Dataplane();
         var result = await dataplane.ApplyAsync(Port(Bandwidth(QosRule.Ingress, 20_000),
             new QosRule("pps", QosRule.PacketRateLimit, 100, 0, QosRule.Egress)));
@@ -151,12 +132,12 @@ public sealed class QosKernelTests : IDisposable
         Assert.Contains($"the root qdisc htb 1: of {Tap} is not ours", status.Message);
         // This dataplane runs without the policy component, which is what enforces packet rates.
         Assert.Contains("packet_rate_limit egress 100 kpps not enforced: packet rates are enforced in nftables by the policy component, which is off", status.Message);
-        Assert.Contains("qdisc htb 1: root", _host.Exec("tc", "qdisc", "show", "dev", Tap));
+        Assert.Contains("qdisc htb 1: root", _net.Host.Exec("tc", "qdisc", "show", "dev", Tap));
     }
 
     private long SentBytes(string device)
     {
-        var line = _host.Exec("tc", "-s", "qdisc", "show", "dev", device).Split('\n').First(l => l.TrimStart().StartsWith("Sent ", StringComparison.Ordinal));
+        var line = _net.Host.Exec("tc", "-s", "qdisc", "show", "dev", device).Split('\n').First(l => l.TrimStart().StartsWith("Sent ", StringComparison.Ordinal));
         return long.Parse(line.Trim().Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
     }
 }
